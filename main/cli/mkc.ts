@@ -1,0 +1,14 @@
+import { secretStoreFromEnvironment } from '../secrets/secret-store-from-env';
+import { ALL_COMMANDS } from './commands';
+import { runCli } from './run-cli';
+
+const interrupted = new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+
+const code = await runCli(process.argv.slice(2), ALL_COMMANDS, {
+  out: (t) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),
+  err: (t) => process.stderr.write(t.endsWith('\n') ? t : `${t}\n`),
+  env: process.env,
+  secrets: (dataDir) => secretStoreFromEnvironment(dataDir),
+  interrupted,
+});
+process.exitCode = code;

@@ -1,0 +1,129 @@
+import { AppError } from '../../shared/errors';
+import { Core } from '../core/core';
+import { defaultDataDir } from '../core/data-dir';
+import type { SecretStore } from '../secrets/secret-store';
+import { parseArgs, type OptionSpec } from './args';
+import type { CliCommand, CommandContext } from './command';
+import { table } from './table';
+
+const GLOBAL_OPTIONS: OptionSpec[] = [
+  { name: 'data-dir', type: 'string', description: 'Data directory (default: MKC_DATA_DIR or the desktop app data directory)' },
+  { name: 'json', type: 'boolean', description: 'Print machine-readable JSON' },
+  { name: 'help', type: 'boolean', description: 'Show help' },
+];
+
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+  env: NodeJS.ProcessEnv;
+  secrets(dataDir: string): SecretStore;
+  interrupted?: Promise<void>;
+}
+
+function findCommand(commands: readonly CliCommand[], words: readonly string[]): { command: CliCommand; rest: string[] } | null {
+  let best: CliCommand | null = null;
+  for (const c of commands) {
+    if (c.path.length <= words.length && c.path.every((p, i) => words[i] === p)) {
+      if (!best || c.path.length > best.path.length) best = c;
+    }
+  }
+  return best ? { command: best, rest: words.slice(best.path.length) } : null;
+}
+
+export function helpText(commands: readonly CliCommand[]): string {
+  const rows = commands.map((c) => [`mkc ${c.path.join(' ')}${c.usage ? ` ${c.usage}` : ''}`, c.summary]);
+  return [
+    'mkc — MigrateKit Console command line (same services and data as the desktop app)',
+    '',
+    'Usage: mkc <command> [options]',
+    '',
+    'Commands:',
+    table(['COMMAND', 'DESCRIPTION'], rows).split('\n').slice(1).map((l) => `  ${l}`).join('\n'),
+    '',
+    'Global options:',
+    ...GLOBAL_OPTIONS.map((o) => `  --${o.name}${o.type === 'boolean' ? '' : ' <value>'}  ${o.description}`),
+    '',
+    'Run `mkc <command> --help` for the options of one command.',
+  ].join('\n');
+}
+
+function commandHelp(c: CliCommand): string {
+  const opts = [...(c.options ?? []), ...GLOBAL_OPTIONS];
+  return [
+    `mkc ${c.path.join(' ')}${c.usage ? ` ${c.usage}` : ''}`,
+    '',
+    c.summary,
+    '',
+    'Options:',
+    ...opts.map(
+      (o) =>
+        `  --${o.name}${o.type === 'boolean' ? '' : ` <${o.choices ? o.choices.join('|') : o.type}>`}${o.required ? ' (required)' : ''}  ${o.description}`,
+    ),
+  ].join('\n');
+}
+
+/** Runs one CLI invocation; returns the process exit code (0 ok, 1 failure, 2 usage error). */
+export async function runCli(argv: readonly string[], commands: readonly CliCommand[], io: CliIo): Promise<number> {
+  const words = argv.filter((a) => !a.startsWith('--'));
+  const wantsJson = argv.includes('--json');
+  const fail = (code: number, e: AppError) => {
+    if (wantsJson) io.out(JSON.stringify({ ok: false, error: e.toShape() }, null, 2));
+    else io.err(`mkc: ${e.message}`);
+    return code;
+  };
+  if (argv.length === 0 || (words.length === 0 && argv.includes('--help'))) {
+    io.out(helpText(commands));
+    return 0;
+  }
+  const found = findCommand(commands, words);
+  if (!found) {
+    const near = commands.filter((c) => c.path[0] === words[0]).map((c) => `mkc ${c.path.join(' ')}`);
+    return fail(
+      2,
+      new AppError('validation', `Unknown command "${words.join(' ')}".${near.length ? ` Did you mean: ${near.join(', ')}?` : ' Run `mkc --help` for the list.'}`),
+    );
+  }
+  const { command } = found;
+  let parsed;
+  try {
+    // Options may sit anywhere; the command path words are dropped from the positionals.
+    const rest = [...argv];
+    for (const p of command.path) rest.splice(rest.indexOf(p), 1);
+    parsed = parseArgs(rest, [...GLOBAL_OPTIONS, ...(command.options ?? [])]);
+  } catch (e) {
+    if (e instanceof AppError) return fail(2, e);
+    throw e;
+  }
+  if (parsed.options.help) {
+    io.out(commandHelp(command));
+    return 0;
+  }
+  let core: Core | null = null;
+  const ctx: CommandContext = {
+    core: () => {
+      if (!core) {
+        const dataDir = typeof parsed.options['data-dir'] === 'string' ? parsed.options['data-dir'] : defaultDataDir(io.env);
+        core = new Core({ dataDir, transport: 'cli', secrets: io.secrets(dataDir) });
+      }
+      return core;
+    },
+    options: parsed.options,
+    positionals: parsed.positionals,
+    json: parsed.options.json === true,
+    out: io.out,
+    err: io.err,
+    interrupted: io.interrupted ?? new Promise<void>(() => {}),
+  };
+  try {
+    const value = await command.run(ctx);
+    if (ctx.json) io.out(JSON.stringify(value ?? null, null, 2));
+    else if (command.human) io.out(command.human(value));
+    else if (value !== undefined) io.out(typeof value === 'string' ? value : JSON.stringify(value, null, 2));
+    return 0;
+  } catch (e) {
+    if (e instanceof AppError) return fail(e.code === 'validation' ? 2 : 1, e);
+    return fail(1, new AppError('internal', e instanceof Error ? e.message : String(e)));
+  } finally {
+    if (core) await (core as Core).close();
+  }
+}

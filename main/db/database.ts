@@ -1,0 +1,78 @@
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import path from 'node:path';
+import { AppError } from '../../shared/errors';
+import { MIGRATIONS, type Migration } from './migrations/index';
+
+export type Db = Database.Database;
+
+export interface OpenOptions {
+  /** Override the migration list (tests exercise upgrades with it). */
+  migrations?: readonly Migration[];
+  /** Clock for backup file names. */
+  now?: () => Date;
+}
+
+export interface MigrationReport {
+  from: number;
+  to: number;
+  applied: number[];
+  backupPath: string | null;
+}
+
+export const DB_FILE_NAME = 'console.sqlite3';
+
+export function openDatabase(file: string, options: OpenOptions = {}): { db: Db; migration: MigrationReport } {
+  const migrations = options.migrations ?? MIGRATIONS;
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const db = new Database(file);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    db.pragma('synchronous = NORMAL');
+    const migration = migrate(db, file, migrations, options.now ?? (() => new Date()));
+    return { db, migration };
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}
+
+export function schemaVersion(db: Db): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+function migrate(db: Db, file: string, migrations: readonly Migration[], now: () => Date): MigrationReport {
+  const latest = migrations.reduce((m, x) => Math.max(m, x.version), 0);
+  const current = schemaVersion(db);
+  if (current > latest) {
+    throw new AppError(
+      'unsupported_database',
+      `The database ${file} was written by a newer MigrateKit Console (schema ${current}; this version understands up to ${latest}). Install the newer version or point --data-dir elsewhere; nothing was changed.`,
+      { schemaVersion: current, supported: latest },
+    );
+  }
+  const pending = migrations.filter((m) => m.version > current).sort((a, b) => a.version - b.version);
+  if (pending.length === 0) return { from: current, to: current, applied: [], backupPath: null };
+
+  // A brand-new file has nothing to lose; an existing schema is copied before it is touched.
+  let backupPath: string | null = null;
+  if (current > 0) {
+    const stamp = now().toISOString().replace(/[:.]/g, '-');
+    backupPath = `${file}.v${current}.${stamp}.bak`;
+    db.prepare('VACUUM INTO ?').run(backupPath);
+  }
+  const apply = db.transaction(() => {
+    for (const m of pending) {
+      db.exec(m.sql);
+      db.pragma(`user_version = ${m.version}`);
+    }
+  });
+  apply();
+  const violations = db.pragma('foreign_key_check') as unknown[];
+  if (violations.length > 0) {
+    throw new AppError('internal', `Migration left ${violations.length} foreign key violation(s)`);
+  }
+  return { from: current, to: latest, applied: pending.map((m) => m.version), backupPath };
+}

@@ -1,0 +1,10 @@
+import { migration001 } from './001_initial';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Ordered; a shipped migration is never edited, only followed by a new one. */
+export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial schema', sql: migration001 }];

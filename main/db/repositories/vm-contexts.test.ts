@@ -1,0 +1,93 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openDatabase, type Db } from '../database';
+import { VmContextRepository } from './vm-contexts';
+import type { DiscoveredVm } from '../../../shared/discovery';
+import { AppError } from '../../../shared/errors';
+
+let dir: string;
+let db: Db;
+let repo: VmContextRepository;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mkc-ctx-'));
+  db = openDatabase(path.join(dir, 'db.sqlite3')).db;
+  repo = new VmContextRepository(db);
+});
+afterEach(() => {
+  db.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const vm = (over: Partial<DiscoveredVm> = {}): DiscoveredVm => ({
+  vmwareVmId: '4205784a-098a-40f1-1f1e-a5cd2597fd59',
+  name: 'pgtest2',
+  path: '/DC1/vm/pgtest2',
+  datacenter: 'DC1',
+  cpus: 2,
+  memoryMb: 4096,
+  osType: 'windows',
+  powerState: 'poweredOn',
+  vmxVersion: 'vmx-15',
+  disks: [
+    { diskKey: 'disk-2000', label: 'Hard disk 1', vmdkPath: '[ds] a/a.vmdk', datastore: 'ds', capacityBytes: 10 * 2 ** 30, provisioningType: 'thin', unitNumber: 0 },
+    { diskKey: 'disk-2001', label: 'Hard disk 2', vmdkPath: '[ds] a/a_1.vmdk', datastore: 'ds', capacityBytes: 5 * 2 ** 30, provisioningType: 'thin', unitNumber: 1 },
+  ],
+  networks: [{ label: 'Network adapter 1', networkName: 'VLAN10', adapterType: 'vmxnet3', macAddress: '00:50:56:85:bf:a2', connected: true }],
+  ...over,
+});
+
+describe('VmContextRepository', () => {
+  it('adds a context in discovered with its disks and specs', () => {
+    const c = repo.add({ vm: vm(), vcenterHost: 'vc.example', credentialId: null, vmaApplianceId: null });
+    expect(c.status).toBe('discovered');
+    expect(c.diskCount).toBe(2);
+    expect(c.totalBytes).toBe(15 * 2 ** 30);
+    expect(c.specs.networks[0]!.networkName).toBe('VLAN10');
+    expect(repo.disks(c.id).map((d) => d.diskKey)).toEqual(['disk-2000', 'disk-2001']);
+    expect(repo.list().map((x) => x.id)).toEqual([c.id]);
+  });
+
+  it('refuses to add an already managed VM with a conflict naming it', () => {
+    const c = repo.add({ vm: vm(), vcenterHost: 'vc.example', credentialId: null, vmaApplianceId: null });
+    let error: AppError | undefined;
+    try {
+      repo.add({ vm: vm({ name: 'renamed' }), vcenterHost: 'vc.example', credentialId: null, vmaApplianceId: null });
+    } catch (e) {
+      error = e as AppError;
+    }
+    expect(error?.code).toBe('conflict');
+    expect(error?.message).toContain('pgtest2');
+    expect(error?.details?.contextId).toBe(c.id);
+    // Same VMware id on another vCenter is another VM.
+    expect(() => repo.add({ vm: vm(), vcenterHost: 'vc2.example', credentialId: null, vmaApplianceId: null })).not.toThrow();
+  });
+
+  it('upserts disks by VMware device key on refresh, keeping ids and change ids', () => {
+    const c = repo.add({ vm: vm(), vcenterHost: 'vc', credentialId: null, vmaApplianceId: null });
+    const before = repo.disks(c.id);
+    db.prepare(`UPDATE vm_disks SET last_change_id = 'cid/1' WHERE id = ?`).run(before[1]!.id);
+    const reordered = vm({ cpus: 4, disks: [{ ...vm().disks[1]!, capacityBytes: 6 * 2 ** 30 }, vm().disks[0]!] });
+    const after = repo.refreshSpecs(c.id, reordered);
+    expect(after.specs.cpus).toBe(4);
+    const disks = repo.disks(c.id);
+    expect(disks.find((d) => d.diskKey === 'disk-2001')).toMatchObject({ id: before[1]!.id, capacityBytes: 6 * 2 ** 30, lastChangeId: 'cid/1' });
+    expect(disks.find((d) => d.diskKey === 'disk-2000')!.id).toBe(before[0]!.id);
+    // A disk removed from the VM is no longer listed but its row is kept.
+    repo.refreshSpecs(c.id, vm({ disks: [vm().disks[0]!] }));
+    expect(repo.disks(c.id).map((d) => d.diskKey)).toEqual(['disk-2000']);
+    expect(repo.disks(c.id, true)).toHaveLength(2);
+  });
+
+  it('moves status only through the state machine', () => {
+    const c = repo.add({ vm: vm(), vcenterHost: 'vc', credentialId: null, vmaApplianceId: null });
+    expect(repo.transition(c.id, 'replicating').status).toBe('replicating');
+    expect(() => repo.transition(c.id, 'failed_over_live')).toThrow(/cannot go from replicating to failed_over_live/);
+    expect(repo.get(c.id)!.status).toBe('replicating');
+  });
+
+  it('answers not_found for an unknown id', () => {
+    expect(() => repo.require('ctx-missing')).toThrow(expect.objectContaining({ code: 'not_found' }));
+  });
+});

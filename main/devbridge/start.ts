@@ -1,0 +1,27 @@
+// `npm run dev:web`: the core headless under Node with the renderer in any browser over the
+// loopback bridge. Never part of a packaged build (it is a separate bundle the app does not load).
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Core } from '../core/core';
+import { defaultDataDir } from '../core/data-dir';
+import { fileLogger } from '../core/app-log';
+import { secretStoreFromEnvironment } from '../secrets/secret-store-from-env';
+import { parseArgs } from '../cli/args';
+import { startDevBridge } from './server';
+
+const args = parseArgs(process.argv.slice(2), [
+  { name: 'data-dir', type: 'string', description: 'data directory' },
+  { name: 'port', type: 'number', description: 'port on 127.0.0.1 (default: random)' },
+]);
+const dataDir = typeof args.options['data-dir'] === 'string' ? args.options['data-dir'] : path.resolve('.dev-data');
+const here = path.dirname(fileURLToPath(import.meta.url));
+const core = new Core({ dataDir, transport: 'dev-bridge', secrets: secretStoreFromEnvironment(dataDir), logger: fileLogger(dataDir, true) });
+const bridge = await startDevBridge({ core, staticDir: path.resolve(here, '..', 'renderer'), port: args.options.port as number | undefined });
+process.stdout.write(`MigrateKit Console dev bridge (data: ${dataDir}; default would be ${defaultDataDir()})\nOpen ${bridge.url}\n`);
+const stop = async () => {
+  await bridge.close();
+  await core.close();
+  process.exit(0);
+};
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);

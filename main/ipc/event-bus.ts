@@ -1,0 +1,73 @@
+import type { EventChannel, EventMap, EventPayload } from '../../shared/contract';
+
+export type EventSink = <C extends EventChannel>(channel: C, payload: EventPayload<C>) => void;
+
+type Merger<C extends EventChannel> = (pending: EventMap[C], next: EventMap[C]) => EventMap[C];
+
+// Coalescing rules: a later update for the same job/context/appliance replaces the earlier one, so a
+// flush carries only the latest state of what changed.
+const byKey = <T>(items: T[], key: (t: T) => string): T[] => [...new Map(items.map((i) => [key(i), i])).values()];
+const MERGERS: { [C in EventChannel]: Merger<C> } = {
+  'jobs:progress': (a, b) => ({ updates: byKey([...a.updates, ...b.updates], (u) => u.jobId) }),
+  'contexts:changed': (a, b) => {
+    const removed = new Set([...a.removedIds, ...b.removedIds]);
+    const contexts = byKey([...a.contexts, ...b.contexts], (c) => c.id);
+    for (const c of b.contexts) removed.delete(c.id);
+    return { contexts: contexts.filter((c) => !b.removedIds.includes(c.id)), removedIds: [...removed] };
+  },
+  'tunnels:state': (a, b) => ({ states: byKey([...a.states, ...b.states], (s) => s.applianceId) }),
+  'logs:appended': (a, b) => ({ events: [...a.events, ...b.events].slice(-500) }),
+};
+
+export interface EventBusOptions {
+  /** Minimum time between two flushes; 250 ms keeps a window at about four updates a second. */
+  intervalMs?: number;
+  setTimer?: (fn: () => void, ms: number) => unknown;
+}
+
+/**
+ * One emitter for every pushed event. Events are merged per channel and flushed at most once per
+ * interval to every subscriber (Electron windows, dev-bridge sockets).
+ */
+export class EventBus {
+  private readonly sinks = new Set<EventSink>();
+  private pending = new Map<EventChannel, EventMap[EventChannel]>();
+  private timer: unknown = null;
+  private readonly intervalMs: number;
+  private readonly setTimer: (fn: () => void, ms: number) => unknown;
+  flushes = 0;
+
+  constructor(options: EventBusOptions = {}) {
+    this.intervalMs = options.intervalMs ?? 250;
+    this.setTimer = options.setTimer ?? ((fn, ms) => setTimeout(fn, ms).unref());
+  }
+
+  subscribe(sink: EventSink): () => void {
+    this.sinks.add(sink);
+    return () => this.sinks.delete(sink);
+  }
+
+  emit<C extends EventChannel>(channel: C, payload: EventPayload<C>): void {
+    const prev = this.pending.get(channel) as EventMap[C] | undefined;
+    const merge = MERGERS[channel] as Merger<C>;
+    this.pending.set(channel, prev ? merge(prev, payload) : payload);
+    if (this.timer === null) this.timer = this.setTimer(() => this.flush(), this.intervalMs);
+  }
+
+  flush(): void {
+    this.timer = null;
+    const batch = this.pending;
+    this.pending = new Map();
+    if (batch.size === 0) return;
+    this.flushes++;
+    for (const [channel, payload] of batch) {
+      for (const sink of this.sinks) {
+        try {
+          sink(channel, payload as never);
+        } catch {
+          // A broken subscriber (closed window or socket) must not stop the others.
+        }
+      }
+    }
+  }
+}

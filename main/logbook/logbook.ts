@@ -1,0 +1,160 @@
+import type { Db } from '../db/database';
+import type { LogEvent, LogLevel, LogOperation, LogStep, OperationKind, OperationStatus, StepStatus } from '../../shared/domain';
+import { isoNow } from '../core/ids';
+import { num, parseJson, strOrNull } from '../db/repositories/rows';
+
+type Row = Record<string, unknown>;
+const mapOp = (r: Row): LogOperation => ({
+  id: String(r.id),
+  kind: r.kind as OperationKind,
+  vmContextId: strOrNull(r.vm_context_id),
+  status: r.status as OperationStatus,
+  title: String(r.title),
+  startedAt: String(r.started_at),
+  completedAt: strOrNull(r.completed_at),
+  error: strOrNull(r.error),
+});
+const mapStep = (r: Row): LogStep => ({
+  id: num(r.id),
+  operationId: String(r.operation_id),
+  seq: num(r.seq),
+  name: String(r.name),
+  status: r.status as StepStatus,
+  startedAt: strOrNull(r.started_at),
+  completedAt: strOrNull(r.completed_at),
+  durationMs: r.duration_ms === null ? null : num(r.duration_ms),
+  error: strOrNull(r.error),
+});
+const mapEvent = (r: Row): LogEvent => ({
+  id: num(r.id),
+  operationId: String(r.operation_id),
+  stepId: r.step_id === null ? null : num(r.step_id),
+  level: r.level as LogLevel,
+  message: String(r.message),
+  details: parseJson<Record<string, unknown> | null>(r.details_json, null),
+  createdAt: String(r.created_at),
+});
+
+export interface LogFilter {
+  operationId?: string;
+  vmContextId?: string;
+  level?: LogLevel;
+  kind?: OperationKind;
+  limit?: number;
+}
+
+const LEVEL_RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+/** Secrets must never reach the log: known secret-looking keys are redacted from details. */
+const SECRET_KEY = /pass(word|phrase)?|secret|token|apikey|api_key|private_?key|signature/i;
+export function redact(details: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (!details) return details;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(details)) {
+    if (SECRET_KEY.test(k)) out[k] = '[redacted]';
+    else if (v && typeof v === 'object' && !Array.isArray(v)) out[k] = redact(v as Record<string, unknown>);
+    else out[k] = v;
+  }
+  return out;
+}
+
+/** The job log: operation → steps → events, for every long operation. */
+export class Logbook {
+  private listeners = new Set<(e: LogEvent) => void>();
+  constructor(private readonly db: Db) {}
+
+  onEvent(fn: (e: LogEvent) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  startOperation(id: string, kind: OperationKind, title: string, vmContextId: string | null): LogOperation {
+    this.db
+      .prepare(
+        `INSERT INTO log_operations (id, kind, vm_context_id, status, title, started_at) VALUES (?,?,?,'running',?,?)
+         ON CONFLICT(id) DO NOTHING`,
+      )
+      .run(id, kind, vmContextId, title, isoNow());
+    return this.operation(id)!;
+  }
+
+  finishOperation(id: string, status: Exclude<OperationStatus, 'running'>, error: string | null = null): void {
+    this.db
+      .prepare(`UPDATE log_operations SET status = ?, completed_at = ?, error = ? WHERE id = ?`)
+      .run(status, isoNow(), error, id);
+  }
+
+  operation(id: string): LogOperation | null {
+    const r = this.db.prepare(`SELECT * FROM log_operations WHERE id = ?`).get(id) as Row | undefined;
+    return r ? mapOp(r) : null;
+  }
+
+  operations(filter: LogFilter = {}): LogOperation[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.vmContextId) (where.push('vm_context_id = ?'), args.push(filter.vmContextId));
+    if (filter.kind) (where.push('kind = ?'), args.push(filter.kind));
+    if (filter.operationId) (where.push('id = ?'), args.push(filter.operationId));
+    const sql = `SELECT * FROM log_operations ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, filter.limit ?? 200) as Row[]).map(mapOp);
+  }
+
+  startStep(operationId: string, name: string): LogStep {
+    const now = isoNow();
+    const seq = (this.db.prepare(`SELECT COALESCE(MAX(seq), 0) + 1 AS s FROM log_steps WHERE operation_id = ?`).get(operationId) as Row).s;
+    const info = this.db
+      .prepare(`INSERT INTO log_steps (operation_id, seq, name, status, started_at) VALUES (?,?,?,'running',?)`)
+      .run(operationId, seq, name, now);
+    return this.step(Number(info.lastInsertRowid))!;
+  }
+
+  finishStep(stepId: number, status: Exclude<StepStatus, 'pending' | 'running'>, error: string | null = null): LogStep {
+    const s = this.step(stepId);
+    const now = new Date();
+    const duration = s?.startedAt ? now.getTime() - Date.parse(s.startedAt) : null;
+    this.db
+      .prepare(`UPDATE log_steps SET status = ?, completed_at = ?, duration_ms = ?, error = ? WHERE id = ?`)
+      .run(status, now.toISOString(), duration, error, stepId);
+    return this.step(stepId)!;
+  }
+
+  /** Steps still running when an operation ends are closed with the operation's outcome. */
+  closeOpenSteps(operationId: string, status: Exclude<StepStatus, 'pending' | 'running'>, error: string | null): void {
+    const open = this.db.prepare(`SELECT id FROM log_steps WHERE operation_id = ? AND status IN ('running','pending')`).all(operationId) as Row[];
+    for (const r of open) this.finishStep(num(r.id), status, error);
+  }
+
+  step(id: number): LogStep | null {
+    const r = this.db.prepare(`SELECT * FROM log_steps WHERE id = ?`).get(id) as Row | undefined;
+    return r ? mapStep(r) : null;
+  }
+
+  steps(operationId: string): LogStep[] {
+    return (this.db.prepare(`SELECT * FROM log_steps WHERE operation_id = ? ORDER BY seq`).all(operationId) as Row[]).map(mapStep);
+  }
+
+  event(operationId: string, level: LogLevel, message: string, details?: Record<string, unknown>, stepId: number | null = null): LogEvent {
+    const safe = redact(details);
+    const info = this.db
+      .prepare(`INSERT INTO log_events (operation_id, step_id, level, message, details_json, created_at) VALUES (?,?,?,?,?,?)`)
+      .run(operationId, stepId, level, message, safe ? JSON.stringify(safe) : null, isoNow());
+    const ev = mapEvent(this.db.prepare(`SELECT * FROM log_events WHERE id = ?`).get(info.lastInsertRowid) as Row);
+    for (const l of this.listeners) l(ev);
+    return ev;
+  }
+
+  events(filter: LogFilter = {}): LogEvent[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.operationId) (where.push('e.operation_id = ?'), args.push(filter.operationId));
+    if (filter.vmContextId) (where.push('o.vm_context_id = ?'), args.push(filter.vmContextId));
+    if (filter.level) {
+      const levels = (Object.keys(LEVEL_RANK) as LogLevel[]).filter((l) => LEVEL_RANK[l] >= LEVEL_RANK[filter.level!]);
+      where.push(`e.level IN (${levels.map(() => '?').join(',')})`);
+      args.push(...levels);
+    }
+    const sql = `SELECT e.* FROM log_events e JOIN log_operations o ON o.id = e.operation_id
+      ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY e.id DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, filter.limit ?? 500) as Row[]).map(mapEvent).reverse();
+  }
+}

@@ -1,0 +1,54 @@
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import {
+  EVENT_CHANNELS,
+  INVOKE_CHANNELS,
+  invokeRequestSchemas,
+  isEventChannel,
+  isInvokeChannel,
+  type EventChannel,
+  type EventMap,
+  type InvokeChannel,
+  type InvokeMap,
+} from './contract';
+
+// Compile-time checks: tsc fails (npm test runs it) if the runtime lists drift from the maps.
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+const invokeInSync: Equal<(typeof INVOKE_CHANNELS)[number], keyof InvokeMap> = true;
+const eventInSync: Equal<(typeof EVENT_CHANNELS)[number], keyof EventMap> = true;
+
+describe('contract', () => {
+  it('keeps the runtime channel lists in step with the type maps', () => {
+    expect(invokeInSync && eventInSync).toBe(true);
+    expectTypeOf<(typeof INVOKE_CHANNELS)[number]>().toEqualTypeOf<InvokeChannel>();
+    expectTypeOf<(typeof EVENT_CHANNELS)[number]>().toEqualTypeOf<EventChannel>();
+    expect(new Set(INVOKE_CHANNELS).size).toBe(INVOKE_CHANNELS.length);
+    expect(INVOKE_CHANNELS).toContain('contexts:list');
+    expect(EVENT_CHANNELS).toContain('jobs:progress');
+  });
+
+  it('recognises only allowlisted channels', () => {
+    expect(isInvokeChannel('contexts:list')).toBe(true);
+    expect(isInvokeChannel('toString')).toBe(false);
+    expect(isInvokeChannel('__proto__')).toBe(false);
+    expect(isInvokeChannel(42)).toBe(false);
+    expect(isEventChannel('jobs:progress')).toBe(true);
+    expect(isEventChannel('contexts:list')).toBe(false);
+  });
+
+  it('rejects malformed requests with readable issues', () => {
+    expect(invokeRequestSchemas['contexts:get'].safeParse({ id: 'ctx-1' }).success).toBe(true);
+    expect(invokeRequestSchemas['contexts:get'].safeParse({}).success).toBe(false);
+    expect(invokeRequestSchemas['contexts:get'].safeParse({ id: 'x', extra: 1 }).success).toBe(false);
+    expect(invokeRequestSchemas['contexts:list'].safeParse({ sneaky: true }).success).toBe(false);
+    const bad = invokeRequestSchemas['appliances:add'].safeParse({ kind: 'vma', name: 'v', host: 'h; rm -rf /', username: 'u', authMethod: 'password' });
+    expect(bad.success).toBe(false);
+    const paths = bad.success ? [] : bad.error.issues.map((i) => i.path.join('.'));
+    expect(paths).toEqual(expect.arrayContaining(['host', 'password']));
+    expect(
+      invokeRequestSchemas['appliances:trust-host-key'].safeParse({ id: 'a', fingerprint: 'MD5:aa' }).success,
+    ).toBe(false);
+    expect(
+      invokeRequestSchemas['appliances:trust-host-key'].safeParse({ id: 'a', fingerprint: `SHA256:${'A'.repeat(43)}` }).success,
+    ).toBe(true);
+  });
+});

@@ -1,0 +1,360 @@
+// Domain vocabulary shared by every side. Status lists are runtime arrays so the database CHECK
+// constraints, the zod schemas and the TypeScript unions all come from one place.
+
+export const VM_CONTEXT_STATUSES = [
+  'discovered',
+  'replicating',
+  'ready_for_failover',
+  'failing_over',
+  'failed_over_test',
+  'failed_over_live',
+  'rolling_back',
+  'failed',
+  'cleanup_required',
+] as const;
+export type VmContextStatus = (typeof VM_CONTEXT_STATUSES)[number];
+
+export const JOB_STATUSES = [
+  'pending',
+  'provisioning',
+  'attaching',
+  'exporting',
+  'starting',
+  'replicating',
+  'completed',
+  'failed',
+  'cancelled',
+] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+export const TERMINAL_JOB_STATUSES = ['completed', 'failed', 'cancelled'] as const satisfies readonly JobStatus[];
+export type TerminalJobStatus = (typeof TERMINAL_JOB_STATUSES)[number];
+export const ACTIVE_JOB_STATUSES = [
+  'pending',
+  'provisioning',
+  'attaching',
+  'exporting',
+  'starting',
+  'replicating',
+] as const satisfies readonly JobStatus[];
+
+export const JOB_TYPES = ['initial', 'incremental'] as const;
+export type JobType = (typeof JOB_TYPES)[number];
+
+export const JOB_TRIGGERS = ['ui', 'cli', 'scheduler', 'failover'] as const;
+export type JobTrigger = (typeof JOB_TRIGGERS)[number];
+
+export const JOB_DISK_STATUSES = ['pending', 'transferring', 'completed', 'failed'] as const;
+export type JobDiskStatus = (typeof JOB_DISK_STATUSES)[number];
+
+export const VOLUME_STATES = ['creating', 'detached', 'attached', 'deleted', 'error'] as const;
+export type VolumeState = (typeof VOLUME_STATES)[number];
+
+export const EXPORT_STATES = ['pending', 'active', 'removed'] as const;
+export type ExportState = (typeof EXPORT_STATES)[number];
+
+export const APPLIANCE_KINDS = ['vma', 'oma'] as const;
+export type ApplianceKind = (typeof APPLIANCE_KINDS)[number];
+
+export const SSH_AUTH_METHODS = ['password', 'private_key'] as const;
+export type SshAuthMethod = (typeof SSH_AUTH_METHODS)[number];
+
+export const TUNNEL_STATES = ['disconnected', 'connecting', 'ready', 'backoff', 'failed'] as const;
+export type TunnelStateName = (typeof TUNNEL_STATES)[number];
+
+export const SCHEDULE_CATCH_UP_POLICIES = ['skip', 'run_once', 'run_all'] as const;
+export type ScheduleCatchUpPolicy = (typeof SCHEDULE_CATCH_UP_POLICIES)[number];
+
+export const EXECUTION_STATUSES = ['running', 'completed', 'partial', 'failed', 'skipped', 'cancelled'] as const;
+export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
+
+export const EXECUTION_TRIGGERS = ['cron', 'manual', 'catch_up', 'retry'] as const;
+export type ExecutionTrigger = (typeof EXECUTION_TRIGGERS)[number];
+
+export const FAILOVER_TYPES = ['test', 'live'] as const;
+export type FailoverType = (typeof FAILOVER_TYPES)[number];
+
+export const FAILOVER_STATUSES = [
+  'pending',
+  'validating',
+  'snapshotting',
+  'powering_off',
+  'final_sync',
+  'creating_vm',
+  'starting_vm',
+  'completed',
+  'failed',
+  'rolling_back',
+  'rolled_back',
+  'cleanup_required',
+] as const;
+export type FailoverStatus = (typeof FAILOVER_STATUSES)[number];
+
+export const OPERATION_KINDS = ['replication', 'failover', 'rollback', 'discovery', 'schedule', 'cleanup', 'appliance'] as const;
+export type OperationKind = (typeof OPERATION_KINDS)[number];
+
+export const OPERATION_STATUSES = ['running', 'completed', 'failed', 'cancelled'] as const;
+export type OperationStatus = (typeof OPERATION_STATUSES)[number];
+
+export const STEP_STATUSES = ['pending', 'running', 'completed', 'failed', 'skipped', 'cancelled'] as const;
+export type StepStatus = (typeof STEP_STATUSES)[number];
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const POWER_STATES = ['poweredOn', 'poweredOff', 'suspended', 'unknown'] as const;
+export type PowerState = (typeof POWER_STATES)[number];
+
+/** A network adapter as discovered (normalised). */
+export interface VmNetwork {
+  label: string;
+  networkName: string;
+  adapterType: string;
+  macAddress: string;
+  connected: boolean;
+}
+
+/** Specs of a VM as the last discovery reported them (normalised). */
+export interface VmSpecs {
+  cpus: number;
+  memoryMb: number;
+  osType: string;
+  powerState: PowerState;
+  vmxVersion: string;
+  networks: VmNetwork[];
+}
+
+export interface VmContextSummary {
+  id: string;
+  vmwareVmId: string;
+  vcenterHost: string;
+  name: string;
+  path: string;
+  datacenter: string;
+  status: VmContextStatus;
+  currentJobId: string | null;
+  specs: VmSpecs;
+  diskCount: number;
+  totalBytes: number;
+  totalJobs: number;
+  successfulJobs: number;
+  failedJobs: number;
+  lastSuccessfulJobId: string | null;
+  /** ISO time the last successful sync completed: the replica's age is now minus this. */
+  lastSuccessfulSyncAt: string | null;
+  lastError: string | null;
+  enabled: boolean;
+  credentialId: string | null;
+  vmaApplianceId: string | null;
+  lastDiscoveredAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface VmDisk {
+  id: number;
+  vmContextId: string;
+  diskKey: string;
+  label: string;
+  vmdkPath: string;
+  datastore: string;
+  capacityBytes: number;
+  provisioningType: string;
+  unitNumber: number | null;
+  cloudstackVolumeId: string | null;
+  exportName: string | null;
+  lastChangeId: string | null;
+  lastChangeIdAt: string | null;
+}
+
+export interface ReplicationJob {
+  id: string;
+  vmContextId: string;
+  jobType: JobType;
+  status: JobStatus;
+  phase: string;
+  progressPercent: number;
+  bytesTransferred: number;
+  totalBytes: number;
+  rateBps: number;
+  etaSeconds: number | null;
+  error: string | null;
+  vmPath: string;
+  trigger: JobTrigger;
+  scheduleExecutionId: string | null;
+  vmGroupId: string | null;
+  scheduledBy: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  updatedAt: string;
+  completedAt: string | null;
+}
+
+export interface JobDiskProgress {
+  jobId: string;
+  vmDiskId: number;
+  diskKey: string;
+  status: JobDiskStatus;
+  syncType: JobType;
+  previousChangeId: string | null;
+  changeId: string | null;
+  bytesTransferred: number;
+  totalBytes: number;
+  percent: number;
+}
+
+export interface CbtHistoryEntry {
+  id: number;
+  vmContextId: string;
+  vmDiskId: number;
+  diskKey: string;
+  jobId: string | null;
+  syncType: JobType;
+  previousChangeId: string | null;
+  changeId: string | null;
+  bytesTransferred: number;
+  durationMs: number;
+  createdAt: string;
+}
+
+export interface VmContextDetail {
+  context: VmContextSummary;
+  disks: VmDisk[];
+  jobs: ReplicationJob[];
+  cbtHistory: CbtHistoryEntry[];
+}
+
+export interface Appliance {
+  id: string;
+  kind: ApplianceKind;
+  name: string;
+  host: string;
+  port: number;
+  username: string;
+  authMethod: SshAuthMethod;
+  hasSecret: boolean;
+  hostKeyFingerprint: string | null;
+  hostKeyPinnedAt: string | null;
+  apiPort: number;
+  callbackPort: number;
+  nbdHost: string | null;
+  nbdPort: number | null;
+  cloudstackVmId: string | null;
+  reportedIdentity: Record<string, unknown> | null;
+  identityCheckedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface TunnelState {
+  applianceId: string;
+  state: TunnelStateName;
+  /** ISO time of the next attempt while in backoff. */
+  nextAttemptAt: string | null;
+  attempt: number;
+  reason: string | null;
+  /** Fingerprint offered by the server when it is not (yet) trusted. */
+  offeredFingerprint: string | null;
+}
+
+export interface VcenterCredential {
+  id: string;
+  name: string;
+  vcenterHost: string;
+  username: string;
+  datacenter: string;
+  hasSecret: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface LogOperation {
+  id: string;
+  kind: OperationKind;
+  vmContextId: string | null;
+  status: OperationStatus;
+  title: string;
+  startedAt: string;
+  completedAt: string | null;
+  error: string | null;
+}
+
+export interface LogStep {
+  id: number;
+  operationId: string;
+  seq: number;
+  name: string;
+  status: StepStatus;
+  startedAt: string | null;
+  completedAt: string | null;
+  durationMs: number | null;
+  error: string | null;
+}
+
+export interface LogEvent {
+  id: number;
+  operationId: string;
+  stepId: number | null;
+  level: LogLevel;
+  message: string;
+  details: Record<string, unknown> | null;
+  createdAt: string;
+}
+
+export interface Schedule {
+  id: string;
+  name: string;
+  cronExpression: string;
+  timezone: string;
+  enabled: boolean;
+  catchUpPolicy: ScheduleCatchUpPolicy;
+  maxConcurrentJobs: number;
+  retryAttempts: number;
+  retryDelayMinutes: number;
+  skipIfRunning: boolean;
+  lastRunAt: string | null;
+  nextRunAt: string | null;
+}
+
+export interface MachineGroup {
+  id: string;
+  name: string;
+  description: string;
+  scheduleId: string | null;
+  maxConcurrentVms: number;
+  priority: number;
+  enabled: boolean;
+}
+
+export interface ScheduleExecution {
+  id: string;
+  scheduleId: string;
+  groupId: string | null;
+  status: ExecutionStatus;
+  trigger: ExecutionTrigger;
+  scheduledFor: string;
+  startedAt: string;
+  completedAt: string | null;
+  vmsEligible: number;
+  jobsCreated: number;
+  jobsCompleted: number;
+  jobsFailed: number;
+  jobsSkipped: number;
+  error: string | null;
+}
+
+export interface FailoverJob {
+  id: string;
+  vmContextId: string;
+  failoverType: FailoverType;
+  status: FailoverStatus;
+  validationOverridden: boolean;
+  overrideReason: string | null;
+  cloudstackVmId: string | null;
+  finalSyncJobId: string | null;
+  error: string | null;
+  createdAt: string;
+  completedAt: string | null;
+}
+
+/** `job-YYYYMMDD-HHMMSS.mmm-<6hex>`: one id end to end (DB, VMA, logs, UI). */
+export const JOB_ID_PATTERN = /^job-\d{8}-\d{6}\.\d{3}-[0-9a-f]{6}$/;
