@@ -1,0 +1,248 @@
+// The single place where raw VMA discovery JSON becomes DiscoveredVm. Every other module works on
+// the normalised shape, so field aliases (`num_cpu`/`cpus`, `guest_os`/`os_type`, `path`/`vmdk_path`)
+// are resolved exactly once (lessons 9 and 23). Input is untrusted: nothing here throws on an odd
+// VM; it is skipped or defaulted and the reason is returned as a warning.
+import type { DiscoveredDisk, DiscoveredVm } from '../../shared/discovery';
+import { POWER_STATES, type PowerState, type VmNetwork } from '../../shared/domain';
+import { AppError } from '../../shared/errors';
+
+export const DEFAULT_CPUS = 2;
+export const DEFAULT_MEMORY_MB = 4096;
+export const DEFAULT_OS_TYPE = 'otherGuest';
+export const DEFAULT_POWER_STATE: PowerState = 'poweredOn';
+const GIB = 1024 ** 3;
+
+export interface DiscoveryWarning {
+  /** Name (or id) of the VM the warning is about; null for response-level warnings. */
+  vm: string | null;
+  message: string;
+}
+
+export interface NormalisedVmResult {
+  /** null when the VM had to be skipped (see warnings). */
+  vm: DiscoveredVm | null;
+  warnings: DiscoveryWarning[];
+}
+
+export interface NormalisedDiscovery {
+  vcenterHost: string;
+  datacenter: string;
+  vms: DiscoveredVm[];
+  warnings: DiscoveryWarning[];
+}
+
+type Raw = Record<string, unknown>;
+
+const isRecord = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A trimmed non-empty string, or undefined. Numbers are accepted as their decimal text. */
+function text(v: unknown): string | undefined {
+  if (typeof v === 'string') {
+    const t = v.trim();
+    return t === '' ? undefined : t;
+  }
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  return undefined;
+}
+
+/** A finite number from a number or a numeric string, or undefined. */
+function num(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  if (typeof v === 'string' && v.trim() !== '') {
+    const n = Number(v.trim());
+    return Number.isFinite(n) ? n : undefined;
+  }
+  return undefined;
+}
+
+const positiveInt = (v: unknown): number | undefined => {
+  const n = num(v);
+  return n !== undefined && Number.isInteger(n) && n > 0 ? n : undefined;
+};
+
+const positive = (v: unknown): number | undefined => {
+  const n = num(v);
+  return n !== undefined && n > 0 ? n : undefined;
+};
+
+function bool(v: unknown): boolean {
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'string') return v.trim().toLowerCase() === 'true';
+  return false;
+}
+
+const isPowerState = (v: unknown): v is PowerState => typeof v === 'string' && (POWER_STATES as readonly string[]).includes(v);
+
+/**
+ * The VMware device key as `disk-NNNN`. The VMA sends `disk-2000`; a bare key (2000 or "2000")
+ * is accepted and prefixed so every layer sees one spelling.
+ */
+export function normaliseDiskKey(v: unknown): string | undefined {
+  const t = text(v);
+  if (t === undefined) return undefined;
+  if (/^\d+$/.test(t)) return `disk-${t}`;
+  return t;
+}
+
+function normaliseDisk(raw: unknown, index: number, vmLabel: string, warnings: DiscoveryWarning[]): DiscoveredDisk | null {
+  if (!isRecord(raw)) {
+    warnings.push({ vm: vmLabel, message: `disk #${index + 1} is not an object and was skipped` });
+    return null;
+  }
+  const diskKey = normaliseDiskKey(raw['id']);
+  const label = text(raw['label']) ?? '';
+  if (diskKey === undefined) {
+    warnings.push({
+      vm: vmLabel,
+      message: `disk #${index + 1}${label === '' ? '' : ` (${label})`} has no device key (id) and was skipped`,
+    });
+    return null;
+  }
+  const capacityBytes = positiveInt(raw['capacity_bytes']) ?? sizeGbToBytes(raw['size_gb']);
+  if (capacityBytes === undefined) {
+    warnings.push({ vm: vmLabel, message: `disk ${diskKey} reports no capacity (capacity_bytes or size_gb)` });
+  }
+  const unit = num(raw['unit_number']);
+  return {
+    diskKey,
+    label,
+    vmdkPath: text(raw['path']) ?? text(raw['vmdk_path']) ?? '',
+    datastore: text(raw['datastore']) ?? '',
+    capacityBytes: capacityBytes ?? 0,
+    provisioningType: text(raw['provisioning_type']) ?? 'unknown',
+    unitNumber: unit !== undefined && Number.isInteger(unit) && unit >= 0 ? unit : null,
+  };
+}
+
+function sizeGbToBytes(v: unknown): number | undefined {
+  const gb = positive(v);
+  return gb === undefined ? undefined : Math.round(gb * GIB);
+}
+
+function normaliseNetwork(raw: unknown, index: number, vmLabel: string, warnings: DiscoveryWarning[]): VmNetwork | null {
+  if (!isRecord(raw)) {
+    warnings.push({ vm: vmLabel, message: `network adapter #${index + 1} is not an object and was skipped` });
+    return null;
+  }
+  return {
+    label: text(raw['label']) ?? `Network adapter ${index + 1}`,
+    // The seeds show `"name": ""` next to a filled `network_name`: the latter is authoritative.
+    networkName: text(raw['network_name']) ?? text(raw['name']) ?? '',
+    adapterType: text(raw['adapter_type']) ?? 'unknown',
+    macAddress: (text(raw['mac_address']) ?? text(raw['mac']) ?? '').toLowerCase(),
+    connected: bool(raw['connected']),
+  };
+}
+
+function list(v: unknown, what: string, vmLabel: string, warnings: DiscoveryWarning[]): unknown[] {
+  if (Array.isArray(v)) return v;
+  // Go marshals a nil slice as null: that is "none", not an error.
+  if (v !== undefined && v !== null) warnings.push({ vm: vmLabel, message: `${what} is not a list and was ignored` });
+  return [];
+}
+
+/** Normalises one raw VM. `fallbackDatacenter` is used when the VM does not carry its own. */
+export function normaliseDiscoveredVm(raw: unknown, fallbackDatacenter = ''): NormalisedVmResult {
+  const warnings: DiscoveryWarning[] = [];
+  if (!isRecord(raw)) return { vm: null, warnings: [{ vm: null, message: 'a VM entry is not an object and was skipped' }] };
+  const id = text(raw['id']);
+  const name = text(raw['name']);
+  if (id === undefined || name === undefined) {
+    const which = id === undefined && name === undefined ? 'id and name' : id === undefined ? 'id' : 'name';
+    return { vm: null, warnings: [{ vm: name ?? id ?? null, message: `VM without ${which} was skipped` }] };
+  }
+  const vmLabel = name;
+
+  const path = text(raw['path']) ?? '';
+  if (path === '') warnings.push({ vm: vmLabel, message: 'VM has no inventory path; it cannot be replicated until discovery reports one' });
+
+  const rawPower = raw['power_state'];
+  if (rawPower !== undefined && rawPower !== null && rawPower !== '' && !isPowerState(rawPower)) {
+    warnings.push({ vm: vmLabel, message: `unknown power state ${JSON.stringify(rawPower)}; assumed ${DEFAULT_POWER_STATE}` });
+  }
+
+  const disks: DiscoveredDisk[] = [];
+  const seen = new Set<string>();
+  list(raw['disks'], 'disks', vmLabel, warnings).forEach((d, i) => {
+    const disk = normaliseDisk(d, i, vmLabel, warnings);
+    if (disk === null) return;
+    if (seen.has(disk.diskKey)) {
+      warnings.push({ vm: vmLabel, message: `duplicate disk key ${disk.diskKey}; the second entry was skipped` });
+      return;
+    }
+    seen.add(disk.diskKey);
+    disks.push(disk);
+  });
+
+  const networks: VmNetwork[] = [];
+  list(raw['networks'], 'networks', vmLabel, warnings).forEach((n, i) => {
+    const nic = normaliseNetwork(n, i, vmLabel, warnings);
+    if (nic !== null) networks.push(nic);
+  });
+
+  const memory = positive(raw['memory_mb']);
+  return {
+    vm: {
+      vmwareVmId: id,
+      name,
+      path,
+      datacenter: text(raw['datacenter']) ?? fallbackDatacenter,
+      cpus: positiveInt(raw['num_cpu']) ?? positiveInt(raw['cpus']) ?? DEFAULT_CPUS,
+      memoryMb: memory === undefined ? DEFAULT_MEMORY_MB : Math.round(memory),
+      osType: text(raw['guest_os']) ?? text(raw['os_type']) ?? DEFAULT_OS_TYPE,
+      powerState: isPowerState(rawPower) ? rawPower : DEFAULT_POWER_STATE,
+      vmxVersion: text(raw['vmx_version']) ?? '',
+      disks,
+      networks,
+    },
+    warnings,
+  };
+}
+
+/**
+ * Normalises a whole `POST /api/v1/discover` body. A body that is not a discovery answer at all
+ * is a remote error (thrown); anything wrong inside single VMs becomes a warning.
+ */
+export function normaliseDiscovery(body: unknown): NormalisedDiscovery {
+  if (!isRecord(body)) {
+    throw new AppError('remote_error', 'VMA discovery answer is not a JSON object');
+  }
+  if (!('vms' in body)) {
+    throw new AppError('remote_error', 'VMA discovery answer has no "vms" field');
+  }
+  const warnings: DiscoveryWarning[] = [];
+  const rawVms = body['vms'];
+  if (rawVms !== null && !Array.isArray(rawVms)) {
+    throw new AppError('remote_error', 'VMA discovery answer has a "vms" field that is not a list');
+  }
+  const vc = isRecord(body['vcenter']) ? body['vcenter'] : {};
+  const vcenterHost = text(vc['host']) ?? '';
+  const datacenter = text(vc['datacenter']) ?? '';
+  if (vcenterHost === '') warnings.push({ vm: null, message: 'VMA discovery answer does not name the vCenter host' });
+
+  const vms: DiscoveredVm[] = [];
+  const seenIds = new Set<string>();
+  for (const raw of rawVms ?? []) {
+    const result = normaliseDiscoveredVm(raw, datacenter);
+    warnings.push(...result.warnings);
+    if (result.vm === null) continue;
+    if (seenIds.has(result.vm.vmwareVmId)) {
+      warnings.push({ vm: result.vm.name, message: `duplicate VMware id ${result.vm.vmwareVmId}; the second entry was skipped` });
+      continue;
+    }
+    seenIds.add(result.vm.vmwareVmId);
+    vms.push(result.vm);
+  }
+  return { vcenterHost, datacenter, vms, warnings };
+}
+
+/**
+ * The VMA's filter is a case-insensitive substring match (`web1` also returns `web10`), so the
+ * caller picks the exact name itself; when the VMware id is known it decides (a renamed VM is still
+ * found, a new VM that reuses the name is not).
+ */
+export function pickDiscoveredVm(vms: readonly DiscoveredVm[], want: { name: string; vmwareVmId?: string }): DiscoveredVm | undefined {
+  // With a known id, a different VM that merely carries the same name is not a match.
+  if (want.vmwareVmId !== undefined && want.vmwareVmId !== '') return vms.find((v) => v.vmwareVmId === want.vmwareVmId);
+  return vms.find((v) => v.name === want.name);
+}
