@@ -1,0 +1,88 @@
+import { useEffect, useState } from 'react';
+import { SCREENS, useUi } from '../store/ui-store';
+import { useConnection } from '../transport/connection';
+import { useLive } from '../store/contexts-store';
+import { useInvoke } from '../lib/use-invoke';
+import { formatTime } from '../lib/format';
+import type { TunnelState } from '../../../shared/domain';
+
+function secondsUntil(iso: string | null, now: number): string {
+  if (!iso) return '';
+  const s = Math.max(0, Math.round((Date.parse(iso) - now) / 1000));
+  return `${s}s`;
+}
+
+function useNow(intervalMs: number): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), intervalMs);
+    return () => clearInterval(t);
+  }, [intervalMs]);
+  return now;
+}
+
+function ConnectionIndicator() {
+  const c = useConnection();
+  const now = useNow(1000);
+  const transport = c.transport === 'electron' ? 'Electron' : 'Dev bridge';
+  const text =
+    c.phase === 'connected'
+      ? 'connected'
+      : c.phase === 'connecting'
+        ? 'connecting…'
+        : c.phase === 'reconnecting'
+          ? `reconnecting${c.nextAttemptAt ? ` in ${secondsUntil(c.nextAttemptAt, now)}` : '…'}`
+          : 'not authorised';
+  return (
+    <div className={`conn conn-${c.phase}`} data-testid="connection-status" title={c.detail ?? undefined}>
+      <span className="dot" />
+      <span className="conn-transport">{transport}</span>
+      <span className="conn-text">{text}</span>
+    </div>
+  );
+}
+
+export function tunnelText(t: TunnelState): string {
+  switch (t.state) {
+    case 'backoff':
+      return `backoff, next attempt ${formatTime(t.nextAttemptAt)}${t.reason ? ` (${t.reason})` : ''}`;
+    case 'failed':
+      return `failed: ${t.reason ?? 'unknown reason'}`;
+    default:
+      return t.state;
+  }
+}
+
+function TunnelDots() {
+  const tunnels = useLive((s) => s.tunnelsByAppliance);
+  const appliances = useInvoke('appliances:list', {});
+  const names = new Map<string, string>();
+  if (appliances.result?.ok) for (const a of appliances.result.value) names.set(a.id, a.name);
+  const list = Object.values(tunnels);
+  if (list.length === 0) return <div className="tunnels tunnels-empty">No appliance tunnels</div>;
+  return (
+    <div className="tunnels" data-testid="tunnel-states">
+      {list.map((t) => (
+        <div key={t.applianceId} className={`tunnel tunnel-${t.state}`} title={tunnelText(t)}>
+          <span className="dot" />
+          <span className="tunnel-name">{names.get(t.applianceId) ?? t.applianceId}</span>
+          <span className="tunnel-text">{tunnelText(t)}</span>
+        </div>
+      ))}
+    </div>
+  );
+}
+
+export function Header() {
+  const screen = useUi((s) => s.screen);
+  const title = SCREENS.find((s) => s.id === screen)?.label ?? '';
+  return (
+    <header className="header">
+      <h1>{title}</h1>
+      <div className="header-status">
+        <TunnelDots />
+        <ConnectionIndicator />
+      </div>
+    </header>
+  );
+}

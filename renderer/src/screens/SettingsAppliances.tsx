@@ -1,0 +1,286 @@
+import { useState, type FormEvent } from 'react';
+import type { ApplianceInput } from '../../../shared/contract';
+import type { Appliance, ApplianceKind, SshAuthMethod, TunnelState } from '../../../shared/domain';
+import type { AppErrorShape } from '../../../shared/errors';
+import { useInvoke } from '../lib/use-invoke';
+import { useLive } from '../store/contexts-store';
+import { api } from '../transport/api';
+import { ErrorBox, fieldErrors } from '../components/ErrorBox';
+import { tunnelText } from '../components/Header';
+
+function FieldError({ errors, name }: { errors: Record<string, string>; name: string }) {
+  return errors[name] ? <span className="field-error">{errors[name]}</span> : null;
+}
+
+function parsePort(v: string): number | undefined {
+  const t = v.trim();
+  return t === '' ? undefined : Number(t);
+}
+
+function ApplianceForm({ onAdded }: { onAdded: () => void }) {
+  const [kind, setKind] = useState<ApplianceKind>('vma');
+  const [name, setName] = useState('');
+  const [host, setHost] = useState('');
+  const [port, setPort] = useState('22');
+  const [username, setUsername] = useState('');
+  const [authMethod, setAuthMethod] = useState<SshAuthMethod>('password');
+  const [password, setPassword] = useState('');
+  const [privateKey, setPrivateKey] = useState('');
+  const [passphrase, setPassphrase] = useState('');
+  const [nbdHost, setNbdHost] = useState('');
+  const [nbdPort, setNbdPort] = useState('10809');
+  const [local, setLocal] = useState<Record<string, string>>({});
+  const [error, setError] = useState<AppErrorShape | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const errs: Record<string, string> = {};
+    if (!name.trim()) errs.name = 'Name is required';
+    if (!host.trim()) errs.host = 'Host is required';
+    if (!username.trim()) errs.username = 'Username is required';
+    const p = parsePort(port);
+    if (p !== undefined && (!Number.isInteger(p) || p < 1 || p > 65535)) errs.port = 'Port must be a whole number from 1 to 65535';
+    if (authMethod === 'password' && !password) errs.password = 'Password is required for password authentication';
+    if (authMethod === 'private_key' && !privateKey.trim()) errs.privateKey = 'A private key is required for key authentication';
+    const np = parsePort(nbdPort);
+    if (kind === 'oma' && np !== undefined && (!Number.isInteger(np) || np < 1 || np > 65535))
+      errs.nbdPort = 'NBD port must be a whole number from 1 to 65535';
+    setLocal(errs);
+    if (Object.keys(errs).length > 0) return;
+    const input: ApplianceInput = {
+      kind,
+      name: name.trim(),
+      host: host.trim(),
+      username: username.trim(),
+      authMethod,
+      ...(p !== undefined ? { port: p } : {}),
+      ...(authMethod === 'password' ? { password } : { privateKey, ...(passphrase ? { passphrase } : {}) }),
+      ...(kind === 'oma' && nbdHost.trim() ? { nbdHost: nbdHost.trim() } : {}),
+      ...(kind === 'oma' && np !== undefined ? { nbdPort: np } : {}),
+    };
+    setBusy(true);
+    setError(null);
+    const r = await api().invoke('appliances:add', input);
+    setBusy(false);
+    if (r.ok) {
+      setName('');
+      setHost('');
+      setPassword('');
+      setPrivateKey('');
+      setPassphrase('');
+      onAdded();
+    } else setError(r.error);
+  };
+  const errors = { ...fieldErrors(error), ...local };
+
+  return (
+    <form className="form" onSubmit={(e) => void submit(e)} aria-label="Add appliance">
+      <div className="form-row">
+        <label>
+          Kind
+          <select value={kind} onChange={(e) => setKind(e.target.value as ApplianceKind)}>
+            <option value="vma">VMA (VMware side)</option>
+            <option value="oma">OMA (CloudStack side)</option>
+          </select>
+        </label>
+        <label>
+          Name
+          <input value={name} onChange={(e) => setName(e.target.value)} />
+          <FieldError errors={errors} name="name" />
+        </label>
+        <label>
+          Host
+          <input value={host} onChange={(e) => setHost(e.target.value)} placeholder="host name or IP" />
+          <FieldError errors={errors} name="host" />
+        </label>
+        <label className="narrow">
+          SSH port
+          <input value={port} onChange={(e) => setPort(e.target.value)} inputMode="numeric" />
+          <FieldError errors={errors} name="port" />
+        </label>
+        <label>
+          Username
+          <input value={username} onChange={(e) => setUsername(e.target.value)} autoComplete="off" />
+          <FieldError errors={errors} name="username" />
+        </label>
+      </div>
+      <div className="form-row">
+        <label>
+          Authentication
+          <select value={authMethod} onChange={(e) => setAuthMethod(e.target.value as SshAuthMethod)}>
+            <option value="password">Password</option>
+            <option value="private_key">Private key</option>
+          </select>
+        </label>
+        {authMethod === 'password' ? (
+          <label>
+            Password
+            <input type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="new-password" />
+            <FieldError errors={errors} name="password" />
+          </label>
+        ) : (
+          <>
+            <label className="wide">
+              Private key
+              <textarea
+                value={privateKey}
+                onChange={(e) => setPrivateKey(e.target.value)}
+                rows={4}
+                spellCheck={false}
+                placeholder="-----BEGIN OPENSSH PRIVATE KEY-----"
+              />
+              <FieldError errors={errors} name="privateKey" />
+            </label>
+            <label>
+              Passphrase
+              <input type="password" value={passphrase} onChange={(e) => setPassphrase(e.target.value)} autoComplete="new-password" />
+              <FieldError errors={errors} name="passphrase" />
+            </label>
+          </>
+        )}
+        {kind === 'oma' && (
+          <>
+            <label>
+              NBD host (as the VMA reaches it)
+              <input value={nbdHost} onChange={(e) => setNbdHost(e.target.value)} />
+              <FieldError errors={errors} name="nbdHost" />
+            </label>
+            <label className="narrow">
+              NBD port
+              <input value={nbdPort} onChange={(e) => setNbdPort(e.target.value)} inputMode="numeric" />
+              <FieldError errors={errors} name="nbdPort" />
+            </label>
+          </>
+        )}
+      </div>
+      {error && error.code !== 'validation' && <ErrorBox error={error} />}
+      {error && error.code === 'validation' && <div className="field-error block">{error.message}</div>}
+      <button type="submit" className="btn primary" disabled={busy}>
+        {busy ? 'Adding…' : 'Add appliance'}
+      </button>
+    </form>
+  );
+}
+
+function TrustDialog({ appliance, state, onDone }: { appliance: Appliance; state: TunnelState; onDone: () => void }) {
+  const [error, setError] = useState<AppErrorShape | null>(null);
+  const [dismissed, setDismissed] = useState<string | null>(null);
+  if (!state.offeredFingerprint || dismissed === state.offeredFingerprint) return null;
+  const fp = state.offeredFingerprint;
+  const trust = async () => {
+    const r = await api().invoke('appliances:trust-host-key', { id: appliance.id, fingerprint: fp });
+    if (r.ok) onDone();
+    else setError(r.error);
+  };
+  return (
+    <div className="modal-backdrop">
+      <div className="modal" role="dialog" aria-modal="true" aria-label="Trust host key">
+        <h3>Trust the host key of {appliance.name}?</h3>
+        <p>
+          {appliance.host}:{appliance.port} offered this SSH host key. Compare it with the fingerprint on the appliance console
+          before trusting it.
+        </p>
+        <code className="fingerprint">{fp}</code>
+        {error && <ErrorBox error={error} />}
+        <div className="modal-actions">
+          <button type="button" className="btn" onClick={() => setDismissed(fp)}>
+            Cancel
+          </button>
+          <button type="button" className="btn primary" onClick={() => void trust()}>
+            Trust
+          </button>
+        </div>
+      </div>
+    </div>
+  );
+}
+
+function ApplianceRow({ appliance, onChanged }: { appliance: Appliance; onChanged: () => void }) {
+  const tunnel = useLive((s) => s.tunnelsByAppliance[appliance.id]);
+  const [error, setError] = useState<AppErrorShape | null>(null);
+  const call = async (channel: 'appliances:connect' | 'appliances:disconnect' | 'appliances:forget-host-key' | 'appliances:remove') => {
+    setError(null);
+    const r = await api().invoke(channel, { id: appliance.id });
+    if (!r.ok) setError(r.error);
+    onChanged();
+  };
+  const mismatch = error?.code === 'host_key_mismatch' || (tunnel?.state === 'failed' && /host key/i.test(tunnel.reason ?? '') && /chang|mismatch/i.test(tunnel.reason ?? ''));
+  return (
+    <tr>
+      <td>
+        <strong>{appliance.name}</strong>
+        <div className="muted small">{appliance.kind.toUpperCase()}</div>
+      </td>
+      <td className="mono">
+        {appliance.username}@{appliance.host}:{appliance.port}
+        {appliance.kind === 'oma' && appliance.nbdHost && (
+          <div className="muted small">
+            NBD {appliance.nbdHost}:{appliance.nbdPort ?? 10809}
+          </div>
+        )}
+      </td>
+      <td className="mono small">{appliance.hostKeyFingerprint ?? <span className="muted">not pinned</span>}</td>
+      <td>
+        {tunnel ? (
+          <span className={`tunnel tunnel-${tunnel.state}`}>
+            <span className="dot" />
+            {tunnelText(tunnel)}
+          </span>
+        ) : (
+          <span className="muted">disconnected</span>
+        )}
+        {appliance.reportedIdentity && <div className="muted small">reports {JSON.stringify(appliance.reportedIdentity)}</div>}
+        {error && <ErrorBox error={error} />}
+        {mismatch && (
+          <button type="button" className="btn danger small" onClick={() => void call('appliances:forget-host-key')}>
+            Re-trust (forget pinned key)
+          </button>
+        )}
+        {tunnel && <TrustDialog appliance={appliance} state={tunnel} onDone={onChanged} />}
+      </td>
+      <td className="actions">
+        <button type="button" className="btn small" onClick={() => void call('appliances:connect')}>
+          Connect
+        </button>
+        <button type="button" className="btn small" onClick={() => void call('appliances:disconnect')}>
+          Disconnect
+        </button>
+        <button type="button" className="btn small ghost" onClick={() => void call('appliances:remove')}>
+          Remove
+        </button>
+      </td>
+    </tr>
+  );
+}
+
+export function AppliancesSection() {
+  const list = useInvoke('appliances:list', {});
+  if (!list.result) return <p className="muted">Loading…</p>;
+  if (!list.result.ok) return <ErrorBox error={list.result.error} what="Appliances" />;
+  return (
+    <>
+      {list.result.value.length === 0 ? (
+        <p className="muted">No appliances yet. Add the VMA (VMware side) and the OMA (CloudStack side) below.</p>
+      ) : (
+        <table className="grid">
+          <thead>
+            <tr>
+              <th>Appliance</th>
+              <th>SSH</th>
+              <th>Pinned host key</th>
+              <th>Tunnel</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {list.result.value.map((a) => (
+              <ApplianceRow key={a.id} appliance={a} onChanged={list.reload} />
+            ))}
+          </tbody>
+        </table>
+      )}
+      <ApplianceForm onAdded={list.reload} />
+    </>
+  );
+}

@@ -1,0 +1,139 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import type { CloudStackConfigInput, CloudStackConfigView, CloudStackOption, CloudStackOptions, ConnectionTestResult } from '../../../shared/contract';
+import type { AppErrorShape } from '../../../shared/errors';
+import { useInvoke } from '../lib/use-invoke';
+import { api } from '../transport/api';
+import { ErrorBox, fieldErrors } from '../components/ErrorBox';
+
+type SelectKey = 'zoneId' | 'diskOfferingId' | 'serviceOfferingId' | 'templateId' | 'defaultNetworkId' | 'omaVmId';
+const SELECTS: [SelectKey, string, keyof CloudStackOptions][] = [
+  ['zoneId', 'Zone', 'zones'],
+  ['diskOfferingId', 'Disk offering', 'diskOfferings'],
+  ['serviceOfferingId', 'Service offering', 'serviceOfferings'],
+  ['templateId', 'Template', 'templates'],
+  ['defaultNetworkId', 'Default network', 'networks'],
+  ['omaVmId', 'OMA appliance VM', 'virtualMachines'],
+];
+
+function CloudStackForm({ config, onSaved }: { config: CloudStackConfigView; onSaved: () => void }) {
+  const [apiUrl, setApiUrl] = useState(config.apiUrl ?? '');
+  const [apiKey, setApiKey] = useState('');
+  const [secretKey, setSecretKey] = useState('');
+  const [picks, setPicks] = useState<Record<SelectKey, string>>({
+    zoneId: config.zoneId ?? '',
+    diskOfferingId: config.diskOfferingId ?? '',
+    serviceOfferingId: config.serviceOfferingId ?? '',
+    templateId: config.templateId ?? '',
+    defaultNetworkId: config.defaultNetworkId ?? '',
+    omaVmId: config.omaVmId ?? '',
+  });
+  const [error, setError] = useState<AppErrorShape | null>(null);
+  const [saved, setSaved] = useState(false);
+  const [test, setTest] = useState<ConnectionTestResult | null>(null);
+  const [testError, setTestError] = useState<AppErrorShape | null>(null);
+  const [testing, setTesting] = useState(false);
+  const options = useInvoke('cloudstack:options', config.apiUrl && config.hasKeys ? {} : null);
+
+  useEffect(() => setSaved(false), [apiUrl, apiKey, secretKey, picks]);
+
+  const save = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(null);
+    const input: CloudStackConfigInput = {
+      apiUrl: apiUrl.trim(),
+      ...(apiKey ? { apiKey } : {}),
+      ...(secretKey ? { secretKey } : {}),
+      ...Object.fromEntries(SELECTS.map(([k]) => [k, picks[k] || null])),
+    };
+    const r = await api().invoke('cloudstack:save-config', input);
+    if (r.ok) {
+      setApiKey('');
+      setSecretKey('');
+      setSaved(true);
+      onSaved();
+      options.reload();
+    } else setError(r.error);
+  };
+  const runTest = async () => {
+    setTesting(true);
+    setTest(null);
+    setTestError(null);
+    const r = await api().invoke('cloudstack:test', {});
+    setTesting(false);
+    if (r.ok) setTest(r.value);
+    else setTestError(r.error);
+  };
+  const errors = fieldErrors(error);
+  const opts = options.result?.ok ? options.result.value : null;
+  return (
+    <form className="form" onSubmit={(e) => void save(e)} aria-label="CloudStack connection">
+      <div className="form-row">
+        <label className="wide">
+          API URL
+          <input value={apiUrl} onChange={(e) => setApiUrl(e.target.value)} placeholder="https://cloud.example/client/api" />
+          {errors.apiUrl && <span className="field-error">{errors.apiUrl}</span>}
+        </label>
+        <label>
+          API key
+          <input type="password" value={apiKey} onChange={(e) => setApiKey(e.target.value)} placeholder={config.hasKeys ? 'stored (leave empty to keep)' : ''} autoComplete="off" />
+          {errors.apiKey && <span className="field-error">{errors.apiKey}</span>}
+        </label>
+        <label>
+          Secret key
+          <input type="password" value={secretKey} onChange={(e) => setSecretKey(e.target.value)} placeholder={config.hasKeys ? 'stored (leave empty to keep)' : ''} autoComplete="off" />
+          {errors.secretKey && <span className="field-error">{errors.secretKey}</span>}
+        </label>
+      </div>
+      {options.result && !options.result.ok && <ErrorBox error={options.result.error} what="CloudStack options" />}
+      {!config.hasKeys && <p className="muted small">Save the API URL and keys first; the zone, offerings and networks are then loaded from CloudStack.</p>}
+      <div className="form-row">
+        {SELECTS.map(([k, label, list]) => {
+          const items: CloudStackOption[] = opts ? opts[list] : [];
+          return (
+            <label key={k}>
+              {label}
+              <select value={picks[k]} disabled={!opts} onChange={(e) => setPicks((p) => ({ ...p, [k]: e.target.value }))}>
+                <option value="">— not set —</option>
+                {items.map((o) => (
+                  <option key={o.id} value={o.id}>
+                    {o.name}
+                    {o.detail ? ` (${o.detail})` : ''}
+                  </option>
+                ))}
+                {picks[k] && !items.some((o) => o.id === picks[k]) && <option value={picks[k]}>{picks[k]}</option>}
+              </select>
+              {errors[k] && <span className="field-error">{errors[k]}</span>}
+            </label>
+          );
+        })}
+      </div>
+      {error && (error.code === 'validation' ? <div className="field-error block">{error.message}</div> : <ErrorBox error={error} />)}
+      {saved && <div className="success">Saved.</div>}
+      <div className="form-actions">
+        <button type="submit" className="btn primary">
+          Save
+        </button>
+        <button type="button" className="btn" disabled={testing} onClick={() => void runTest()}>
+          {testing ? 'Testing…' : 'Test connection'}
+        </button>
+      </div>
+      {testError && <ErrorBox error={testError} />}
+      {test && (
+        <ul className="checks" data-testid="cloudstack-checks">
+          {test.checks.map((c) => (
+            <li key={c.name} className={c.ok ? 'check ok' : 'check fail'}>
+              <span className="check-mark">{c.ok ? '✓' : '✗'}</span> <strong>{c.name}</strong> {c.message}
+            </li>
+          ))}
+        </ul>
+      )}
+    </form>
+  );
+}
+
+export function CloudStackSection() {
+  const config = useInvoke('cloudstack:get-config', {});
+  if (!config.result) return <p className="muted">Loading…</p>;
+  if (!config.result.ok) return <ErrorBox error={config.result.error} what="CloudStack" />;
+  return <CloudStackForm config={config.result.value} onSaved={config.reload} />;
+}

@@ -1,0 +1,90 @@
+// Normalised live state pushed by the core: contexts by id with a sorted id list, job progress by job
+// id, tunnel states by appliance. Applying an event batch replaces only the entries it names, so a
+// row that selects its own entry re-renders only when that entry changed.
+import { create } from 'zustand';
+import type { JobProgressUpdate, EventPayload } from '../../../shared/contract';
+import type { TunnelState, VmContextSummary } from '../../../shared/domain';
+import type { AppErrorShape } from '../../../shared/errors';
+
+export interface LiveState {
+  contextsById: Record<string, VmContextSummary>;
+  contextIds: string[];
+  contextsLoaded: boolean;
+  contextsError: AppErrorShape | null;
+  progressByJobId: Record<string, JobProgressUpdate>;
+  tunnelsByAppliance: Record<string, TunnelState>;
+}
+
+const initial: LiveState = {
+  contextsById: {},
+  contextIds: [],
+  contextsLoaded: false,
+  contextsError: null,
+  progressByJobId: {},
+  tunnelsByAppliance: {},
+};
+
+export const useLive = create<LiveState>(() => initial);
+
+const byName = (byId: Record<string, VmContextSummary>) => (a: string, b: string) => {
+  const x = byId[a];
+  const y = byId[b];
+  return (x?.name ?? '').localeCompare(y?.name ?? '', undefined, { numeric: true }) || a.localeCompare(b);
+};
+
+/** Pure: the state after a full list load. */
+export function withContextList(state: LiveState, list: VmContextSummary[]): LiveState {
+  const contextsById: Record<string, VmContextSummary> = {};
+  for (const c of list) {
+    const prev = state.contextsById[c.id];
+    // Keep the old object when nothing changed so its row does not re-render after a reload.
+    contextsById[c.id] = prev && prev.updatedAt === c.updatedAt && prev.lastSuccessfulSyncAt === c.lastSuccessfulSyncAt ? prev : c;
+  }
+  const contextIds = Object.keys(contextsById).sort(byName(contextsById));
+  return { ...state, contextsById, contextIds, contextsLoaded: true, contextsError: null };
+}
+
+/** Pure: the state after one `contexts:changed` batch. */
+export function withContextsChanged(state: LiveState, payload: EventPayload<'contexts:changed'>): LiveState {
+  if (payload.contexts.length === 0 && payload.removedIds.length === 0) return state;
+  const contextsById = { ...state.contextsById };
+  let membershipOrOrderChanged = false;
+  for (const id of payload.removedIds) {
+    if (id in contextsById) {
+      delete contextsById[id];
+      membershipOrOrderChanged = true;
+    }
+  }
+  for (const c of payload.contexts) {
+    const prev = contextsById[c.id];
+    if (!prev || prev.name !== c.name) membershipOrOrderChanged = true;
+    contextsById[c.id] = c;
+  }
+  const contextIds = membershipOrOrderChanged ? Object.keys(contextsById).sort(byName(contextsById)) : state.contextIds;
+  return { ...state, contextsById, contextIds };
+}
+
+/** Pure: the state after one `jobs:progress` batch. */
+export function withJobProgress(state: LiveState, payload: EventPayload<'jobs:progress'>): LiveState {
+  if (payload.updates.length === 0) return state;
+  const progressByJobId = { ...state.progressByJobId };
+  for (const u of payload.updates) progressByJobId[u.jobId] = u;
+  return { ...state, progressByJobId };
+}
+
+/** Pure: the state after tunnel states arrive (full list or an event batch). */
+export function withTunnelStates(state: LiveState, states: TunnelState[], replaceAll: boolean): LiveState {
+  const tunnelsByAppliance = replaceAll ? {} : { ...state.tunnelsByAppliance };
+  for (const s of states) tunnelsByAppliance[s.applianceId] = s;
+  return { ...state, tunnelsByAppliance };
+}
+
+export const liveActions = {
+  setContexts: (list: VmContextSummary[]) => useLive.setState((s) => withContextList(s, list)),
+  setContextsError: (error: AppErrorShape) => useLive.setState({ contextsError: error, contextsLoaded: true }),
+  applyContextsChanged: (p: EventPayload<'contexts:changed'>) => useLive.setState((s) => withContextsChanged(s, p)),
+  applyJobProgress: (p: EventPayload<'jobs:progress'>) => useLive.setState((s) => withJobProgress(s, p)),
+  setTunnelStates: (states: TunnelState[], replaceAll: boolean) =>
+    useLive.setState((s) => withTunnelStates(s, states, replaceAll)),
+  reset: () => useLive.setState(initial, true),
+};
