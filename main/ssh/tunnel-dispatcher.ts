@@ -1,0 +1,61 @@
+/**
+ * HTTP to a service on the appliance (the VMA API on its 127.0.0.1:8081) through the SSH tunnel:
+ * each undici connection is a forwardOut channel, so no port is opened on the workstation.
+ */
+import type { Socket } from 'node:net';
+import { Agent, type Dispatcher } from 'undici';
+import { AppError, isAppError } from '../../shared/errors';
+import type { SshTunnelManager } from './tunnel-manager';
+
+export interface TunnelDispatcherOptions {
+  /** How long an idle pooled channel is kept open (undici keepAliveTimeout). */
+  keepAliveTimeoutMs?: number;
+  /** Channels per origin; the appliance API is small, a few suffice. */
+  connections?: number;
+}
+
+/**
+ * An undici dispatcher whose connections go to `targetHost:targetPort` as seen from the appliance,
+ * whatever host the request URL names (the URL's host only ends up in the Host header).
+ * While the tunnel is not ready, requests fail at once with AppError 'unreachable'
+ * (undici may wrap it: look for an AppError in `error` or `error.cause`).
+ */
+export function createTunnelDispatcher(
+  manager: SshTunnelManager,
+  targetHost: string,
+  targetPort: number,
+  options: TunnelDispatcherOptions = {},
+): Dispatcher {
+  if (typeof targetHost !== 'string' || targetHost.trim() === '') {
+    throw new AppError('validation', 'tunnel dispatcher needs a target host');
+  }
+  if (!Number.isInteger(targetPort) || targetPort < 1 || targetPort > 65_535) {
+    throw new AppError('validation', `tunnel dispatcher target port must be 1..65535, got ${targetPort}`);
+  }
+  return new Agent({
+    keepAliveTimeout: options.keepAliveTimeoutMs ?? 10_000,
+    connections: options.connections ?? 4,
+    connect: (_connectOptions, callback) => {
+      manager.openForwardOut(targetHost, targetPort).then(
+        (channel) => {
+          // Typed as a net.Socket, but undici only uses the Duplex side (socket-only calls are guarded).
+          callback(null, channel as unknown as Socket);
+        },
+        (error: unknown) => {
+          const appError = isAppError(error) ? error : new AppError('unreachable', `Tunnel channel failed: ${String(error)}`);
+          callback(appError, null);
+        },
+      );
+    },
+  });
+}
+
+/** The AppError behind an undici request failure, if the tunnel produced one. */
+export function tunnelErrorOf(error: unknown): AppError | null {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current !== null && current !== undefined; depth += 1) {
+    if (isAppError(current)) return current;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return null;
+}
