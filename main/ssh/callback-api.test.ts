@@ -164,5 +164,4 @@ describe('routing', () => {
     expect(response.body).not.toContain('/secret/path');
     expect(errors).toHaveLength(1);
   });
-
 });

@@ -1,0 +1,281 @@
+/**
+ * The SSH tunnel manager against a real OpenSSH server, with a small local HTTP server standing
+ * in for the VMA API behind it.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { utils as sshUtils } from 'ssh2';
+import { request } from 'undici';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { AppError } from '../../shared/errors';
+import { createTunnelDispatcher, tunnelErrorOf } from '../../main/ssh/tunnel-dispatcher';
+import { SshTunnelManager, type SshCredentials, type TunnelStatus } from '../../main/ssh/tunnel-manager';
+import { startSshd, type SshdFixture } from '../fixtures/sshd';
+
+const FAST = {
+  keepaliveIntervalMs: 500,
+  keepaliveCountMax: 2,
+  readyTimeoutMs: 5_000,
+  backoff: { initialMs: 100, maxMs: 400, jitterRatio: 0.2 },
+};
+
+let sshd: SshdFixture;
+let api: Server;
+let apiPort: number;
+let apiHits = 0;
+const managers: SshTunnelManager[] = [];
+
+beforeAll(async () => {
+  sshd = await startSshd();
+  api = createServer((req, res) => {
+    apiHits += 1;
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ status: 'healthy', path: req.url, host: req.headers.host }));
+  });
+  await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+  apiPort = (api.address() as AddressInfo).port;
+});
+
+afterEach(async () => {
+  await Promise.all(managers.splice(0).map((m) => m.stop()));
+});
+
+afterAll(async () => {
+  await new Promise<void>((resolve) => api.close(() => resolve()));
+  await sshd?.dispose();
+});
+
+interface Harness {
+  manager: SshTunnelManager;
+  states: TunnelStatus[];
+  pin(fingerprint: string | null): void;
+  authCalls(): number;
+  waitFor(predicate: (s: TunnelStatus) => boolean, timeoutMs?: number): Promise<TunnelStatus>;
+}
+
+function harness(credentials: () => SshCredentials, initialPin: string | null = null, fixture: SshdFixture = sshd): Harness {
+  let pinned = initialPin;
+  let authCalls = 0;
+  const states: TunnelStatus[] = [];
+  const listeners = new Set<(s: TunnelStatus) => void>();
+  const manager = new SshTunnelManager({
+    applianceId: 'vma-test',
+    host: fixture.host,
+    port: fixture.port,
+    username: fixture.username,
+    auth: async () => {
+      authCalls += 1;
+      return credentials();
+    },
+    pinnedFingerprint: () => pinned,
+    onState: (s) => {
+      states.push(s);
+      for (const listener of listeners) listener(s);
+    },
+    ...FAST,
+  });
+  managers.push(manager);
+  return {
+    manager,
+    states,
+    pin: (fingerprint) => {
+      pinned = fingerprint;
+    },
+    authCalls: () => authCalls,
+    waitFor: (predicate, timeoutMs = 10_000) =>
+      new Promise((resolve, reject) => {
+        if (predicate(manager.state)) {
+          resolve(manager.state);
+          return;
+        }
+        const timer = setTimeout(() => {
+          listeners.delete(listener);
+          reject(new Error(`state not reached within ${timeoutMs} ms; states: ${states.map((s) => s.state).join(' → ')}`));
+        }, timeoutMs);
+        const listener = (s: TunnelStatus): void => {
+          if (!predicate(s)) return;
+          clearTimeout(timer);
+          listeners.delete(listener);
+          resolve(s);
+        };
+        listeners.add(listener);
+      }),
+  };
+}
+
+const keyAuth = (): SshCredentials => ({ privateKey: sshd.clientPrivateKey });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function getThroughTunnel(manager: SshTunnelManager, path: string) {
+  const dispatcher = createTunnelDispatcher(manager, '127.0.0.1', apiPort);
+  try {
+    // The URL names the VMA's own loopback API address; the channel decides where bytes go.
+    const response = await request(`http://127.0.0.1:8081${path}`, { dispatcher });
+    return { status: response.statusCode, body: (await response.body.json()) as Record<string, unknown> };
+  } finally {
+    await dispatcher.close();
+  }
+}
+
+describe('SSH tunnel manager against real sshd', () => {
+  it('stops at an untrusted host key, then connects once the offered key is pinned', async () => {
+    const h = harness(keyAuth);
+    const connectionsBefore = sshd.connectionCount();
+    h.manager.start();
+    const failed = await h.waitFor((s) => s.state === 'failed');
+    expect(failed.errorCode).toBe('host_key_untrusted');
+    expect(failed.offeredFingerprint).toBe(sshd.hostKeyFingerprint);
+    expect(failed.reason).toContain(sshd.hostKeyFingerprint);
+
+    // No retry loop: nothing else happens while the operator decides.
+    await sleep(800);
+    expect(h.states.filter((s) => s.state === 'connecting')).toHaveLength(1);
+    expect(sshd.connectionCount() - connectionsBefore).toBe(1);
+
+    h.pin(failed.offeredFingerprint);
+    h.manager.start();
+    await h.manager.waitUntilReady(10_000);
+    expect(h.manager.state).toMatchObject({ state: 'ready', errorCode: null, reason: null });
+    expect(h.states.map((s) => s.state)).toEqual(['connecting', 'failed', 'connecting', 'ready']);
+  });
+
+  it('carries HTTP to the appliance-side API over forwardOut channels', async () => {
+    const h = harness(keyAuth, sshd.hostKeyFingerprint);
+    h.manager.start();
+    await h.manager.waitUntilReady(10_000);
+    const hitsBefore = apiHits;
+    const response = await getThroughTunnel(h.manager, '/api/v1/health?probe=1');
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ status: 'healthy', path: '/api/v1/health?probe=1', host: '127.0.0.1:8081' });
+    expect(apiHits).toBe(hitsBefore + 1);
+  });
+
+  it('fails requests fast with unreachable while the tunnel is not ready', async () => {
+    const h = harness(keyAuth, sshd.hostKeyFingerprint);
+    const dispatcher = createTunnelDispatcher(h.manager, '127.0.0.1', apiPort);
+    try {
+      const error = await request('http://127.0.0.1:8081/api/v1/health', { dispatcher }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(tunnelErrorOf(error)).toBeInstanceOf(AppError);
+      expect(tunnelErrorOf(error)?.code).toBe('unreachable');
+    } finally {
+      await dispatcher.close();
+    }
+    await expect(h.manager.exec('true')).rejects.toMatchObject({ code: 'unreachable' });
+  });
+
+  it('runs commands with exec and returns output and exit code', async () => {
+    const h = harness(keyAuth, sshd.hostKeyFingerprint);
+    h.manager.start();
+    await h.manager.waitUntilReady(10_000);
+    const result = await h.manager.exec('echo "out $((20 + 22))"; echo oops >&2; exit 3');
+    expect(result).toEqual({ code: 3, signal: null, stdout: 'out 42\n', stderr: 'oops\n' });
+    const ok = await h.manager.exec('id -un');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout.trim()).toBe(sshd.username);
+    await expect(h.manager.exec('sleep 5', { timeoutMs: 200 })).rejects.toMatchObject({ code: 'timeout' });
+  });
+
+  it('reconnects with backoff after sshd dies and serves requests again once it is back', async () => {
+    const h = harness(keyAuth, sshd.hostKeyFingerprint);
+    h.manager.start();
+    await h.manager.waitUntilReady(10_000);
+    expect((await getThroughTunnel(h.manager, '/before')).status).toBe(200);
+
+    const killedAt = Date.now();
+    await sshd.stop();
+    const backoff = await h.waitFor((s) => s.state === 'backoff');
+    expect(backoff.nextAttemptAt).not.toBeNull();
+    const next = Date.parse(backoff.nextAttemptAt as string);
+    expect(next).toBeGreaterThanOrEqual(killedAt);
+    expect(next - killedAt).toBeLessThanOrEqual(FAST.backoff.maxMs + 2_000);
+    await expect(getThroughTunnel(h.manager, '/during')).rejects.toSatisfy((e) => tunnelErrorOf(e)?.code === 'unreachable');
+
+    // Let a few attempts fail against the closed port: the delays grow and stay capped.
+    await h.waitFor((s) => s.state === 'backoff' && s.attempt >= 3);
+    const attempts = h.states.filter((s) => s.state === 'backoff').map((s) => s.attempt);
+    expect(attempts.slice(0, 3)).toEqual([1, 2, 3]);
+
+    await sshd.start();
+    await h.waitFor((s) => s.state === 'ready');
+    expect(h.manager.state.attempt).toBe(0);
+    expect((await getThroughTunnel(h.manager, '/after')).body).toMatchObject({ path: '/after' });
+    // Credentials were asked for at every attempt, not cached.
+    expect(h.authCalls()).toBe(h.states.filter((s) => s.state === 'connecting').length);
+  });
+
+  it('fails hard on a changed host key and makes no further connection attempts', async () => {
+    const h = harness(keyAuth, sshd.hostKeyFingerprint);
+    h.manager.start();
+    await h.manager.waitUntilReady(10_000);
+    const oldFingerprint = sshd.hostKeyFingerprint;
+
+    await sshd.rotateHostKey();
+    const failed = await h.waitFor((s) => s.state === 'failed');
+    expect(failed.errorCode).toBe('host_key_mismatch');
+    expect(failed.reason).toContain(oldFingerprint);
+    expect(failed.reason).toContain(sshd.hostKeyFingerprint);
+    expect(failed.offeredFingerprint).toBe(sshd.hostKeyFingerprint);
+
+    const connectionsAtFailure = sshd.connectionCount();
+    const connectingAtFailure = h.states.filter((s) => s.state === 'connecting').length;
+    await sleep(1_500); // several times the maximum backoff
+    expect(sshd.connectionCount()).toBe(connectionsAtFailure);
+    expect(h.states.filter((s) => s.state === 'connecting')).toHaveLength(connectingAtFailure);
+    await expect(getThroughTunnel(h.manager, '/x')).rejects.toSatisfy((e) => tunnelErrorOf(e)?.code === 'unreachable');
+
+    // The explicit re-trust action: the caller pins the new key and starts again.
+    h.pin(sshd.hostKeyFingerprint);
+    h.manager.start();
+    await h.manager.waitUntilReady(10_000);
+  });
+
+  it('fails with auth on a wrong password and does not retry', async () => {
+    const h = harness(() => ({ password: `wrong-${Math.random().toString(36).slice(2)}` }), sshd.hostKeyFingerprint);
+    const connectionsBefore = sshd.connectionCount();
+    h.manager.start();
+    const failed = await h.waitFor((s) => s.state === 'failed');
+    expect(failed.errorCode).toBe('auth');
+    expect(failed.offeredFingerprint).toBeNull();
+    await sleep(1_000);
+    expect(h.authCalls()).toBe(1);
+    expect(h.states.map((s) => s.state)).toEqual(['connecting', 'failed']);
+    await sshd.waitForLog(/Failed password/);
+    expect(sshd.connectionCount() - connectionsBefore).toBe(1);
+    await expect(h.manager.waitUntilReady(100)).rejects.toMatchObject({ code: 'auth' });
+  });
+
+  it('authenticates with a passphrase-protected key and reports a wrong passphrase as auth', async () => {
+    const passphrase = `pp-${Math.random().toString(36).slice(2)}`;
+    const keys = sshUtils.generateKeyPairSync('ed25519', { passphrase, cipher: 'aes256-ctr', comment: 'mkc-passphrase' });
+    sshd.authorizeKey(keys.public);
+
+    const good = harness(() => ({ privateKey: keys.private, passphrase }), sshd.hostKeyFingerprint);
+    good.manager.start();
+    await good.manager.waitUntilReady(10_000);
+
+    const bad = harness(() => ({ privateKey: keys.private, passphrase: `${passphrase}x` }), sshd.hostKeyFingerprint);
+    bad.manager.start();
+    const failed = await bad.waitFor((s) => s.state === 'failed');
+    expect(failed.errorCode).toBe('auth');
+    expect(failed.reason).not.toContain(passphrase);
+  });
+
+  it('detects a dead link through keepalives', async () => {
+    const h = harness(keyAuth, sshd.hostKeyFingerprint);
+    h.manager.start();
+    await h.manager.waitUntilReady(10_000);
+    sshd.freeze();
+    try {
+      const backoff = await h.waitFor((s) => s.state === 'backoff', 8_000);
+      expect(backoff.reason).toMatch(/keepalive/i);
+      expect(backoff.errorCode).toBe('timeout');
+    } finally {
+      sshd.thaw();
+    }
+    await h.waitFor((s) => s.state === 'ready', 10_000);
+  });
+});
+
