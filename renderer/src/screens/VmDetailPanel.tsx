@@ -9,7 +9,8 @@ import { StatusBadge } from '../components/StatusBadge';
 import { ErrorBox } from '../components/ErrorBox';
 import { formatAge, formatBytes, formatMemory, formatMs, formatTime } from '../lib/format';
 
-const FAILOVER_STATES: readonly VmContextStatus[] = ['failing_over', 'failed_over_test', 'failed_over_live', 'rolling_back'];
+// Mirrors the core's FAILOVER_BUSY_STATUSES (main/core/context-state.ts): failover owns the VM in these.
+const FAILOVER_STATES: readonly VmContextStatus[] = ['failing_over', 'rolling_back', 'failed_over_live'];
 
 /** Why a sync cannot start right now, or null when it can. */
 export function startBlockedReason(c: VmContextSummary): string | null {

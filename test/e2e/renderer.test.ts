@@ -1,0 +1,231 @@
+// The renderer in a real Chromium against a real headless core behind the dev bridge.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { launchBrowser, makeDiscoveredVm, screenshot, startBridgeApp, type BridgeApp, type TestBrowser } from '../fixtures/browser';
+
+const SCREENS: [string, string][] = [
+  ['vms', 'Virtual Machines'],
+  ['discovery', 'Discovery'],
+  ['schedules', 'Schedules'],
+  ['groups', 'Machine Groups'],
+  ['failover', 'Failover'],
+  ['logs', 'Logs'],
+  ['settings', 'Settings'],
+];
+
+let browser: TestBrowser;
+const apps: BridgeApp[] = [];
+
+async function app(seed?: Parameters<typeof startBridgeApp>[0]): Promise<BridgeApp> {
+  const a = await startBridgeApp(seed);
+  apps.push(a);
+  return a;
+}
+
+async function open(url: string): Promise<{ page: Page; errors: string[] }> {
+  const p = await browser.newPage();
+  await p.page.goto(url);
+  return p;
+}
+
+beforeAll(async () => {
+  browser = await launchBrowser();
+});
+afterEach(async () => {
+  for (const a of apps.splice(0)) await a.close();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+describe('renderer over the dev bridge', () => {
+  it('loads without console errors and every screen is reachable', async () => {
+    const a = await app((core) => {
+      core.contexts.add({ vm: makeDiscoveredVm('web-01'), vcenterHost: 'vc.test', credentialId: null, vmaApplianceId: null });
+    });
+    const { page, errors } = await open(a.url);
+    await page.getByTestId('connection-status').getByText('connected').waitFor();
+    await expect(page.getByTestId('connection-status').textContent()).resolves.toContain('Dev bridge');
+    for (const [id, label] of SCREENS) {
+      await page.locator(`nav [data-screen="${id}"]`).click();
+      await page.locator('header h1', { hasText: label }).waitFor();
+      await expect(page.locator('main.content').getAttribute('data-screen')).resolves.toBe(id);
+      // Each screen settles into content, not a perpetual spinner.
+      await page.waitForFunction(() => !document.querySelector('main.content')?.textContent?.includes('Loading'), null, { timeout: 10_000 });
+      await screenshot(page, `screen-${id}`);
+    }
+    expect(errors).toEqual([]);
+  });
+
+  it('renders seeded contexts with their status badges and opens the detail panel with disks', async () => {
+    const a = await app((core) => {
+      core.contexts.add({ vm: makeDiscoveredVm('db-primary', 3), vcenterHost: 'vc.test', credentialId: null, vmaApplianceId: null });
+      const rep = core.contexts.add({ vm: makeDiscoveredVm('app-server', 1), vcenterHost: 'vc.test', credentialId: null, vmaApplianceId: null });
+      core.contexts.transition(rep.id, 'replicating');
+      const bad = core.contexts.add({ vm: makeDiscoveredVm('legacy-box', 2), vcenterHost: 'vc.test', credentialId: null, vmaApplianceId: null });
+      core.contexts.transition(bad.id, 'failed', 'Volume attach failed: device did not appear');
+    });
+    const { page, errors } = await open(a.url);
+    const table = page.getByRole('table', { name: 'Virtual machines' });
+    await table.getByRole('row').filter({ hasText: 'db-primary' }).waitFor();
+    const statusOf = async (name: string) =>
+      table.getByRole('row').filter({ hasText: name }).locator('.badge').getAttribute('data-status');
+    await expect(statusOf('db-primary')).resolves.toBe('discovered');
+    await expect(statusOf('app-server')).resolves.toBe('replicating');
+    await expect(statusOf('legacy-box')).resolves.toBe('failed');
+    // Sorted by name.
+    const names = await table.locator('.vbody .cell.name').allTextContents();
+    expect(names).toEqual(['app-server', 'db-primary', 'legacy-box']);
+    await screenshot(page, 'vms-table');
+
+    await table.getByRole('row').filter({ hasText: 'db-primary' }).click();
+    const panel = page.getByTestId('detail-panel');
+    await panel.getByTestId('detail-disks').waitFor();
+    const diskRows = panel.getByTestId('detail-disks').locator('tbody tr');
+    await expect(diskRows.count()).resolves.toBe(3);
+    await expect(diskRows.nth(0).textContent()).resolves.toContain('disk-2000');
+    await expect(diskRows.nth(2).textContent()).resolves.toContain('disk-2002');
+    await expect(diskRows.nth(0).textContent()).resolves.toContain('20.0 GiB');
+    await screenshot(page, 'vms-detail');
+
+    // Start replication answers not_available in this version: the message is shown, not faked.
+    await panel.getByRole('button', { name: 'Start replication' }).click();
+    await panel.getByTestId('not-available').waitFor();
+    await expect(panel.getByTestId('not-available').textContent()).resolves.toContain('Replication is not available in this version yet');
+
+    await table.getByRole('row').filter({ hasText: 'legacy-box' }).click();
+    await panel.getByText('Volume attach failed: device did not appear').waitFor();
+    expect(errors).toEqual([]);
+  });
+
+  it('applies pushed contexts:changed and jobs:progress batches to the affected row', async () => {
+    let id = '';
+    const a = await app((core) => {
+      id = core.contexts.add({ vm: makeDiscoveredVm('live-vm'), vcenterHost: 'vc.test', credentialId: null, vmaApplianceId: null }).id;
+      core.contexts.add({ vm: makeDiscoveredVm('other-vm'), vcenterHost: 'vc.test', credentialId: null, vmaApplianceId: null });
+    });
+    const { page } = await open(a.url);
+    const row = page.locator(`[data-context-id="${id}"]`);
+    await row.waitFor();
+    const jobId = 'job-20250101-120000.000-abcdef';
+    const changed = { ...a.core.contexts.transition(id, 'replicating'), currentJobId: jobId };
+    a.core.bus.emit('contexts:changed', { contexts: [changed], removedIds: [] });
+    a.core.bus.emit('jobs:progress', {
+      updates: [
+        {
+          jobId,
+          vmContextId: id,
+          status: 'replicating',
+          phase: 'copying',
+          progressPercent: 42.5,
+          bytesTransferred: 10 * 1024 ** 3,
+          totalBytes: 40 * 1024 ** 3,
+          rateBps: 100 * 1024 ** 2,
+          etaSeconds: 300,
+          error: null,
+          disks: [],
+        },
+      ],
+    });
+    await row.locator('.badge[data-status="replicating"]').waitFor();
+    await row.getByRole('progressbar').waitFor();
+    await expect(row.textContent()).resolves.toMatch(/42\.5%.*100 MiB\/s.*ETA 5m 0s/);
+    await screenshot(page, 'vms-progress');
+    // The detail panel refuses to start a second job and says why.
+    await row.click();
+    await expect(page.getByRole('button', { name: 'Start replication' }).isDisabled()).resolves.toBe(true);
+    await expect(page.getByTestId('start-blocked').textContent()).resolves.toContain(jobId);
+  });
+
+  it('shows the empty state with an empty database', async () => {
+    const a = await app();
+    const { page, errors } = await open(a.url);
+    await page.getByTestId('vms-empty').waitFor();
+    await expect(page.getByTestId('vms-empty').textContent()).resolves.toContain(
+      'No VMs under management yet.Add an appliance and credentials in Settings, then use Discovery to add VMs.',
+    );
+    await screenshot(page, 'vms-empty');
+    expect(errors).toEqual([]);
+  });
+
+  it('says honestly when a feature is not available', async () => {
+    const a = await app();
+    const { page } = await open(a.url);
+    await page.locator('nav [data-screen="schedules"]').click();
+    const notice = page.getByTestId('not-available');
+    await notice.waitFor();
+    await expect(notice.textContent()).resolves.toContain('Schedules is not available in this version yet');
+    await page.locator('nav [data-screen="settings"]').click();
+    await expect(page.getByTestId('not-available').count()).resolves.toBeGreaterThanOrEqual(3);
+  });
+
+  it('refuses a wrong token with a clear not-authorised state', async () => {
+    const a = await app((core) => {
+      core.contexts.add({ vm: makeDiscoveredVm('secret-vm'), vcenterHost: 'vc.test', credentialId: null, vmaApplianceId: null });
+    });
+    const { page } = await open(a.url.replace(/#token=.*/, '#token=wrong-token'));
+    await page.getByTestId('not-authorised').waitFor();
+    await expect(page.getByTestId('not-authorised').textContent()).resolves.toContain('token is wrong');
+    await expect(page.getByTestId('connection-status').textContent()).resolves.toContain('not authorised');
+    await expect(page.getByText('secret-vm').count()).resolves.toBe(0);
+    await screenshot(page, 'not-authorised');
+
+    const missing = await open(a.url.replace(/#token=.*/, ''));
+    await missing.page.getByTestId('not-authorised').waitFor();
+    await expect(missing.page.getByTestId('not-authorised').textContent()).resolves.toContain('without an access token');
+  });
+
+  it('keeps a 10,000-row table virtualised', async () => {
+    const a = await app((core) => {
+      core.db.transaction(() => {
+        for (let i = 0; i < 10_000; i++) {
+          core.contexts.add({ vm: makeDiscoveredVm(`bulk-${String(i).padStart(5, '0')}`, 1), vcenterHost: 'vc.test', credentialId: null, vmaApplianceId: null });
+        }
+      })();
+    });
+    const { page, errors } = await open(a.url);
+    const table = page.getByRole('table', { name: 'Virtual machines' });
+    await table.getByText('bulk-00000').waitFor();
+    await expect(page.locator('.table-footer').textContent()).resolves.toContain('10,000');
+    const rendered = await table.locator('.vbody [role="row"]').count();
+    expect(rendered).toBeGreaterThan(5);
+    expect(rendered).toBeLessThan(100);
+    await table.locator('.vbody').evaluate((el) => {
+      el.scrollTop = el.scrollHeight;
+    });
+    await table.getByText('bulk-09999').waitFor();
+    expect(await table.locator('.vbody [role="row"]').count()).toBeLessThan(100);
+    await screenshot(page, 'vms-10k-bottom');
+    expect(errors).toEqual([]);
+  });
+
+  it('reconnects after the bridge connection drops and reloads what it missed', async () => {
+    const a = await app();
+    const { page } = await browser.newPage();
+    // Keep a handle on the page's sockets so the test can drop the connection as a network fault would.
+    await page.addInitScript(() => {
+      const Native = window.WebSocket;
+      const sockets: WebSocket[] = [];
+      (window as unknown as { __sockets: WebSocket[] }).__sockets = sockets;
+      window.WebSocket = class extends Native {
+        constructor(url: string | URL, protocols?: string | string[]) {
+          super(url, protocols);
+          sockets.push(this);
+        }
+      };
+    });
+    await page.goto(a.url);
+    const status = page.getByTestId('connection-status');
+    await status.getByText('connected').waitFor();
+    await page.getByTestId('vms-empty').waitFor();
+    // While the page is cut off, a VM is added: the page must pick it up after reconnecting.
+    await page.evaluate(() => {
+      for (const ws of (window as unknown as { __sockets: WebSocket[] }).__sockets) ws.close(4000, 'test drop');
+    });
+    await status.getByText(/reconnecting/).waitFor();
+    await screenshot(page, 'reconnecting');
+    a.core.contexts.add({ vm: makeDiscoveredVm('added-while-away'), vcenterHost: 'vc.test', credentialId: null, vmaApplianceId: null });
+    await status.getByText('connected').waitFor({ timeout: 10_000 });
+    await page.getByRole('table', { name: 'Virtual machines' }).getByText('added-while-away').waitFor();
+  });
+});
