@@ -336,21 +336,21 @@ export function createVmaClient(options: VmaClientOptions): VmaClient {
       return { job_id: str(raw['job_id']), status: str(raw['status']), vm_count: num(raw['vm_count']), started_at: str(raw['started_at']) };
     },
 
-    progress(jobId, opts) {
+    async progress(jobId, opts) {
       return lookup({ endpoint: 'progress', method: 'GET', path: jobPath('progress', jobId), timeoutMs: pick(opts, timeouts.progress) }, parseProgress);
     },
 
-    status(jobId, opts) {
+    async status(jobId, opts) {
       return lookup({ endpoint: 'status', method: 'GET', path: jobPath('status', jobId), timeoutMs: pick(opts, timeouts.status) }, parseJobStatus);
     },
 
-    powerOff(vmId, req, opts) {
+    async powerOff(vmId, req, opts) {
       const waitS = req.timeout ?? VMA_DEFAULT_POWER_OFF_TIMEOUT_S;
       if (!Number.isFinite(waitS) || waitS <= 0) throw new AppError('validation', 'power-off timeout must be a positive number of seconds');
       return power('power-off', vmId, req, pick(opts, waitS * 1000 + timeouts.powerOffMargin));
     },
 
-    powerOn(vmId, req, opts) {
+    async powerOn(vmId, req, opts) {
       return power('power-on', vmId, { vcenter: req.vcenter, username: req.username, password: req.password }, pick(opts, timeouts.powerOn));
     },
 
