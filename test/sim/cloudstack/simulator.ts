@@ -1,6 +1,7 @@
 // CloudStack API simulator: verifies signatures like ApiServer.verifyRequest, answers the commands
 // the console uses with the real response shapes, runs async jobs that stay pending for a while,
 // and maps volumes attached to the OMA VM to sparse files plus /dev/disk/by-id style links.
+import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -198,6 +199,11 @@ export async function startCloudStackSimulator(options: CloudStackSimulatorOptio
   const invalidParam = (text: string) => new ApiFailure(431, text, 4350);
 
   // ---- volume files and links ----
+  // Volumes are sparse files of their full size; a plain copy would write every zero.
+  const sparseCopy = (from: string, to: string) =>
+    new Promise<void>((resolve, reject) =>
+      execFile('cp', ['--sparse=always', '--reflink=auto', from, to], (e) => (e ? reject(e) : resolve())),
+    );
   async function ensureBackingFile(v: SimVolume) {
     const fh = await fsp.open(volumeFile(v.id), 'a');
     try {
@@ -499,7 +505,7 @@ export async function startCloudStackSimulator(options: CloudStackSimulatorOptio
         if (volume.state !== 'Ready') {
           throw invalidParam(`VolumeId: ${volume.id} is not in Ready state but ${volume.state}. Cannot take snapshot.`);
         }
-        await fsp.copyFile(volumeFile(volume.id), join(snapshotsDir, `${id}.img`));
+        await sparseCopy(volumeFile(volume.id), join(snapshotsDir, `${id}.img`));
         state.snapshots.set(id, { id, name: `${volume.name}_${Date.now()}`, volumeid: volume.id, state: 'BackedUp', created: nowIso() });
         return { snapshot: snapshotView(id) ?? {} };
       });
@@ -509,7 +515,7 @@ export async function startCloudStackSimulator(options: CloudStackSimulatorOptio
       const snap = live(lc, 'id', required(lc, p, 'id'), state.snapshots, 'snapshot');
       const jobid = submitJob('revertSnapshot', async () => {
         if (!state.volumes.has(snap.volumeid)) throw invalidParam('The volume of this snapshot no longer exists');
-        await fsp.copyFile(join(snapshotsDir, `${snap.id}.img`), volumeFile(snap.volumeid));
+        await sparseCopy(join(snapshotsDir, `${snap.id}.img`), volumeFile(snap.volumeid));
         return { snapshot: snapshotView(snap.id) ?? {} };
       });
       return { jobid };
