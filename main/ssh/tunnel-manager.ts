@@ -86,6 +86,7 @@ const DEFAULT_KEEPALIVE_COUNT_MAX = 3;
 const DEFAULT_READY_TIMEOUT_MS = 20_000;
 const DEFAULT_FORWARD_RETRY_MS = 5_000;
 const DEFAULT_EXEC_TIMEOUT_MS = 60_000;
+const DEFAULT_EXEC_MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
 
 interface ForwardEntry {
   options: RemoteForwardOptions;
@@ -210,13 +211,17 @@ export class SshTunnelManager {
     });
   }
 
-  /** Runs a command on the appliance over the tunnel's connection. */
-  exec(command: string, options: { timeoutMs?: number } = {}): Promise<ExecResult> {
+  /**
+   * Runs a command on the appliance over the tunnel's connection. Rejects with 'timeout' (the
+   * channel is closed) or 'remote_error' when the output exceeds `maxOutputBytes` (default 16 MiB).
+   */
+  exec(command: string, options: { timeoutMs?: number; maxOutputBytes?: number } = {}): Promise<ExecResult> {
     if (typeof command !== 'string' || command.trim() === '') {
       return Promise.reject(new AppError('validation', 'exec needs a non-empty command'));
     }
     const timeoutMs = options.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
     if (!(timeoutMs > 0)) return Promise.reject(new AppError('validation', `exec timeoutMs must be > 0, got ${timeoutMs}`));
+    const maxOutputBytes = options.maxOutputBytes ?? DEFAULT_EXEC_MAX_OUTPUT_BYTES;
     let client: Client;
     try {
       client = this.readyClient();
@@ -233,6 +238,10 @@ export class SshTunnelManager {
         reject(new AppError('timeout', `Command on ${this.target} did not finish within ${timeoutMs} ms`));
       }, timeoutMs);
       client.exec(command, (error, stream) => {
+        if (settled) {
+          stream?.close();
+          return;
+        }
         if (error) {
           settled = true;
           clearTimeout(timer);
@@ -244,8 +253,21 @@ export class SshTunnelManager {
         const stderr: Buffer[] = [];
         let code: number | null = null;
         let signal: string | null = null;
-        stream.on('data', (chunk: Buffer) => stdout.push(chunk));
-        stream.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+        let outputBytes = 0;
+        const collect = (into: Buffer[]) => (chunk: Buffer) => {
+          if (settled) return;
+          outputBytes += chunk.length;
+          if (outputBytes > maxOutputBytes) {
+            settled = true;
+            clearTimeout(timer);
+            stream.close();
+            reject(new AppError('remote_error', `Command output on ${this.target} exceeded ${maxOutputBytes} bytes`));
+            return;
+          }
+          into.push(chunk);
+        };
+        stream.on('data', collect(stdout));
+        stream.stderr.on('data', collect(stderr));
         stream.on('exit', (exitCode: number | null, exitSignal?: string) => {
           code = exitCode ?? null;
           signal = exitSignal ?? null;

@@ -176,6 +176,10 @@ describe('SSH tunnel manager against real sshd', () => {
     expect(ok.code).toBe(0);
     expect(ok.stdout.trim()).toBe(sshd.username);
     await expect(h.manager.exec('sleep 5', { timeoutMs: 200 })).rejects.toMatchObject({ code: 'timeout' });
+    await expect(h.manager.exec('head -c 100000 /dev/zero', { maxOutputBytes: 1_000 })).rejects.toMatchObject({ code: 'remote_error' });
+    await expect(h.manager.exec('  ')).rejects.toMatchObject({ code: 'validation' });
+    // The connection survives both and keeps serving commands.
+    expect((await h.manager.exec('printf done')).stdout).toBe('done');
   });
 
   it('reconnects with backoff after sshd dies and serves requests again once it is back', async () => {
