@@ -48,15 +48,23 @@ afterAll(async () => {
 interface Harness {
   manager: SshTunnelManager;
   states: TunnelStatus[];
+  /** Everything the manager logged, serialised. */
+  logText(): string;
   pin(fingerprint: string | null): void;
   authCalls(): number;
   waitFor(predicate: (s: TunnelStatus) => boolean, timeoutMs?: number): Promise<TunnelStatus>;
 }
 
-function harness(credentials: () => SshCredentials, initialPin: string | null = null, fixture: SshdFixture = sshd): Harness {
+function harness(
+  credentials: () => SshCredentials,
+  initialPin: string | null = null,
+  overrides: Partial<typeof FAST> = {},
+): Harness {
+  const fixture = sshd;
   let pinned = initialPin;
   let authCalls = 0;
   const states: TunnelStatus[] = [];
+  const logLines: string[] = [];
   const listeners = new Set<(s: TunnelStatus) => void>();
   const manager = new SshTunnelManager({
     applianceId: 'vma-test',
@@ -72,12 +80,18 @@ function harness(credentials: () => SshCredentials, initialPin: string | null = 
       states.push(s);
       for (const listener of listeners) listener(s);
     },
+    logger: {
+      info: (message, fields) => logLines.push(`info ${message} ${JSON.stringify(fields)}`),
+      warn: (message, fields) => logLines.push(`warn ${message} ${JSON.stringify(fields)}`),
+    },
     ...FAST,
+    ...overrides,
   });
   managers.push(manager);
   return {
     manager,
     states,
+    logText: () => logLines.join('\n'),
     pin: (fingerprint) => {
       pinned = fingerprint;
     },
@@ -236,8 +250,9 @@ describe('SSH tunnel manager against real sshd', () => {
     await h.manager.waitUntilReady(10_000);
   });
 
-  it('fails with auth on a wrong password and does not retry', async () => {
-    const h = harness(() => ({ password: `wrong-${Math.random().toString(36).slice(2)}` }), sshd.hostKeyFingerprint);
+  it('fails with auth on a wrong password, does not retry and never logs the password', async () => {
+    const password = `wrong-${Math.random().toString(36).slice(2)}`;
+    const h = harness(() => ({ password }), sshd.hostKeyFingerprint);
     const connectionsBefore = sshd.connectionCount();
     h.manager.start();
     const failed = await h.waitFor((s) => s.state === 'failed');
@@ -249,6 +264,10 @@ describe('SSH tunnel manager against real sshd', () => {
     await sshd.waitForLog(/Failed password/);
     expect(sshd.connectionCount() - connectionsBefore).toBe(1);
     await expect(h.manager.waitUntilReady(100)).rejects.toMatchObject({ code: 'auth' });
+    expect(h.logText()).toContain('SSH tunnel failed');
+    expect(h.logText()).not.toContain(password);
+    expect(JSON.stringify(h.states)).not.toContain(password);
+    expect(sshd.log()).not.toContain(password);
   });
 
   it('authenticates with a passphrase-protected key and reports a wrong passphrase as auth', async () => {
@@ -267,8 +286,8 @@ describe('SSH tunnel manager against real sshd', () => {
     expect(failed.reason).not.toContain(passphrase);
   });
 
-  it('detects a dead link through keepalives', async () => {
-    const h = harness(keyAuth, sshd.hostKeyFingerprint);
+  it('detects a dead link through keepalives and times out handshakes with a silent server', async () => {
+    const h = harness(keyAuth, sshd.hostKeyFingerprint, { readyTimeoutMs: 400 });
     h.manager.start();
     await h.manager.waitUntilReady(10_000);
     sshd.freeze();
@@ -276,10 +295,39 @@ describe('SSH tunnel manager against real sshd', () => {
       const backoff = await h.waitFor((s) => s.state === 'backoff', 8_000);
       expect(backoff.reason).toMatch(/keepalive/i);
       expect(backoff.errorCode).toBe('timeout');
+      // The frozen listener still completes TCP handshakes in the kernel, but never speaks SSH.
+      const handshakeTimeout = await h.waitFor((s) => s.state === 'backoff' && /handshake/i.test(s.reason ?? ''), 8_000);
+      expect(handshakeTimeout.errorCode).toBe('timeout');
     } finally {
       sshd.thaw();
     }
     await h.waitFor((s) => s.state === 'ready', 10_000);
   });
-});
 
+  it('stops cleanly: disconnected, no reconnects, requests fail fast', async () => {
+    const h = harness(keyAuth, sshd.hostKeyFingerprint);
+    h.manager.start();
+    await h.manager.waitUntilReady(10_000);
+    const connections = sshd.connectionCount();
+    await h.manager.stop();
+    expect(h.manager.state.state).toBe('disconnected');
+    await sleep(600);
+    expect(h.states.at(-1)?.state).toBe('disconnected');
+    expect(sshd.connectionCount()).toBe(connections);
+    await expect(h.manager.exec('true')).rejects.toMatchObject({ code: 'unreachable' });
+  });
+
+  it('rejects invalid options with a specific message', () => {
+    const base = {
+      applianceId: 'a',
+      host: '127.0.0.1',
+      port: 22,
+      username: 'u',
+      auth: async () => ({}),
+      pinnedFingerprint: () => null,
+    };
+    expect(() => new SshTunnelManager({ ...base, port: 70_000 })).toThrow(/port must be 1\.\.65535/);
+    expect(() => new SshTunnelManager({ ...base, host: ' ' })).toThrow(/host is required/);
+    expect(() => new SshTunnelManager({ ...base, backoff: { initialMs: -1 } })).toThrow(/initialMs/);
+  });
+});
