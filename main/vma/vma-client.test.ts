@@ -1,0 +1,114 @@
+import http from 'node:http';
+import net from 'node:net';
+import { Agent } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isAppError } from '../../shared/errors';
+import { createVmaClient, parseJobStatus, parseProgress } from './vma-client';
+import { codeForVmaStatus, VmaHttpError } from './vma-http-error';
+
+// A tiny real HTTP server whose answers each test sets, for transport edge cases the simulator
+// does not produce (non-JSON 200, a body that stalls).
+let handler: (req: http.IncomingMessage, res: http.ServerResponse) => void = (_req, res) => res.end('{}');
+const server = http.createServer((req, res) => handler(req, res));
+let port = 0;
+
+beforeAll(async () => {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  port = (server.address() as net.AddressInfo).port;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise<void>((r) => server.close(() => r()));
+});
+
+const rejection = async (p: Promise<unknown>): Promise<unknown> => p.then(() => new Error('resolved'), (e: unknown) => e);
+
+describe('VMA client transport', () => {
+  it('a 200 that is not JSON is a remote_error', async () => {
+    handler = (_req, res) => res.end('<html>proxy page</html>');
+    const e = await rejection(createVmaClient({ baseUrl: `http://127.0.0.1:${port}` }).health());
+    expect(isAppError(e) && e.code).toBe('remote_error');
+    expect((e as Error).message).toMatch(/not JSON/);
+  });
+
+  it('a body that stalls after the headers times out', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"status":');
+    };
+    const e = await rejection(createVmaClient({ baseUrl: `http://127.0.0.1:${port}` }).status('job-1', { timeoutMs: 150 }));
+    expect(isAppError(e) && e.code).toBe('timeout');
+    expect((e as Error).message).toBe('VMA GET /api/v1/status/job-1 did not answer within 150 ms');
+  });
+
+  it('sends requests through the given dispatcher (how the product rides an SSH channel)', async () => {
+    let seenPath = '';
+    handler = (req, res) => {
+      seenPath = req.url ?? '';
+      res.end('{"status":"healthy","timestamp":"t","uptime":"u"}');
+    };
+    // The base URL names a port nothing listens on; the dispatcher decides where bytes go.
+    const agent = new Agent({ connect: (_opts, cb) => { const s = net.connect(port, '127.0.0.1'); s.once('connect', () => cb(null, s)); s.once('error', (err) => cb(err, null)); } });
+    try {
+      const c = createVmaClient({ baseUrl: 'http://127.0.0.1:1', dispatcher: agent });
+      expect((await c.health()).status).toBe('healthy');
+      expect(seenPath).toBe('/api/v1/health');
+    } finally {
+      await agent.close();
+    }
+  });
+
+  it('job ids are path-encoded', async () => {
+    let seenPath = '';
+    handler = (req, res) => {
+      seenPath = req.url ?? '';
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('job not found\n');
+    };
+    expect(await createVmaClient({ baseUrl: `http://127.0.0.1:${port}` }).progress('job/../x?y')).toEqual({ found: false });
+    expect(seenPath).toBe('/api/v1/progress/job%2F..%2Fx%3Fy');
+  });
+
+  it('rejects bad base URLs and timeouts', () => {
+    expect(() => createVmaClient({ baseUrl: 'not a url' })).toThrow(/not a URL/);
+    expect(() => createVmaClient({ baseUrl: 'ftp://h:1' })).toThrow(/http/);
+    expect(() => createVmaClient({ baseUrl: 'http://user:pw@h:1' })).toThrow(/user info/);
+    expect(() => createVmaClient({ baseUrl: 'http://h:1', timeoutsMs: { discover: 0 } })).toThrow(/discover/);
+  });
+});
+
+describe('VmaHttpError', () => {
+  it('maps statuses to contract codes', () => {
+    expect([400, 404, 500, 502, 409].map(codeForVmaStatus)).toEqual(['validation', 'not_found', 'remote_error', 'remote_error', 'remote_error']);
+    const e = new VmaHttpError(500, 'Discovery failed: x', 'POST', '/api/v1/discover');
+    expect(e.toShape()).toEqual({ code: 'remote_error', message: 'VMA POST /api/v1/discover answered 500: Discovery failed: x', details: { status: 500, text: 'Discovery failed: x', path: '/api/v1/discover' } });
+  });
+});
+
+describe('parseProgress / parseJobStatus', () => {
+  it('fills every promised field from a sparse body', () => {
+    const p = parseProgress({ job_id: 'j', status: 'in_progress', percentage: 42.5, sync_type: 'weird', throughput: null });
+    expect(p).toMatchObject({ job_id: 'j', status: 'in_progress', percentage: 42.5, sync_type: '', bytes_transferred: 0, errors: [], last_error: null, phases: [] });
+    expect(p.throughput).toEqual({ current_mbps: 0, average_mbps: 0, peak_mbps: 0, last_update: '' });
+    expect(p.disk_progresses).toBeUndefined();
+  });
+
+  it('keeps errors and disk_progresses when present', () => {
+    const p = parseProgress({ errors: ['boom'], last_error: { message: 'boom' }, disk_progresses: [{ disk_id: 'disk-2000', percent: 100, status: 'completed' }, 'junk'] });
+    expect(p.errors).toEqual(['boom']);
+    expect(p.last_error).toEqual({ message: 'boom' });
+    expect(p.disk_progresses).toEqual([{ disk_id: 'disk-2000', label: '', bytes_transferred: 0, total_bytes: 0, percent: 100, throughput_mbps: 0, status: 'completed' }]);
+  });
+
+  it('parses status with optional vm_path', () => {
+    expect(parseJobStatus({ job_id: 'j', status: 'running', progress_percent: 30 })).toEqual({
+      job_id: 'j',
+      status: 'running',
+      progress_percent: 30,
+      current_operation: '',
+      start_time: '',
+      last_update: '',
+    });
+    expect(parseJobStatus({ vm_path: '/DC/vm/a' }).vm_path).toBe('/DC/vm/a');
+  });
+});
