@@ -12,8 +12,8 @@ export function ErrorBox({ error, what }: { error: AppErrorShape; what?: string 
 
 export function NotAvailable({ message, what }: { message: string; what?: string }) {
   return (
-    <div className="not-available" role="status" data-testid="not-available">
-      <div className="not-available-title">{what ? `${what}: not available in this version yet` : 'Not available in this version yet'}</div>
+    <div className="not-available" role="status" data-testid="not-available" data-feature={what}>
+      <div className="not-available-title">Not available in this version yet</div>
       <p>{message}</p>
     </div>
   );

@@ -47,12 +47,12 @@ const VmRow = memo(function VmRow({ id, top }: { id: string; top: number }) {
       <div role="cell" className="cell">
         {c.currentJobId ? <JobProgressCell jobId={c.currentJobId} /> : <span className="muted">—</span>}
       </div>
-      <div role="cell" className="cell">{formatTime(c.lastSuccessfulSyncAt)}</div>
+      <div role="cell" className="cell col-wide">{formatTime(c.lastSuccessfulSyncAt)}</div>
       <div role="cell" className="cell">{c.lastSuccessfulSyncAt ? formatAge(c.lastSuccessfulSyncAt) : <span className="muted">no replica</span>}</div>
-      <div role="cell" className="cell num">
+      <div role="cell" className="cell num col-wide">
         {c.diskCount} · {formatBytes(c.totalBytes)}
       </div>
-      <div role="cell" className="cell num">
+      <div role="cell" className="cell num col-wide">
         {c.specs.cpus} vCPU · {formatMemory(c.specs.memoryMb)}
       </div>
     </div>
@@ -74,10 +74,10 @@ function VmTable() {
         <div role="columnheader" className="cell">Name</div>
         <div role="columnheader" className="cell">Status</div>
         <div role="columnheader" className="cell">Progress</div>
-        <div role="columnheader" className="cell">Last sync</div>
+        <div role="columnheader" className="cell col-wide">Last sync</div>
         <div role="columnheader" className="cell">Replica age</div>
-        <div role="columnheader" className="cell num">Disks</div>
-        <div role="columnheader" className="cell num">CPU / Memory</div>
+        <div role="columnheader" className="cell num col-wide">Disks</div>
+        <div role="columnheader" className="cell num col-wide">CPU / Memory</div>
       </div>
       <div className="vbody" ref={scrollRef}>
         <div className="vspacer" style={{ height: virtualizer.getTotalSize() }}>

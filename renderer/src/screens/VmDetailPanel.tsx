@@ -107,7 +107,7 @@ function DetailBody({ detail }: { detail: VmContextDetail }) {
             <tbody>
               {detail.disks.map((d) => (
                 <tr key={d.id}>
-                  <td title={d.vmdkPath}>{d.diskKey}</td>
+                  <td className="nowrap" title={d.vmdkPath}>{d.diskKey}</td>
                   <td className="num">{formatBytes(d.capacityBytes)}</td>
                   <td>{d.datastore}</td>
                   <td className="mono">{d.cloudstackVolumeId ?? '—'}</td>
