@@ -272,6 +272,23 @@ describe('simulated VMA copier with real NBD targets', () => {
     }
   });
 
+  it('a global crash freezes new copies before their first push; recover lets the next one run', async () => {
+    const { targets } = await targetsFor('app3');
+    sim.faults.crash();
+    try {
+      const stuck = await replicate('app3', targets);
+      await new Promise((r) => setTimeout(r, sim.speed.firstPushDelayMs + 300));
+      expect(await client.progress(stuck)).toEqual({ found: false });
+      const st = await client.status(stuck);
+      expect(st.found && st.value.status).toBe('running');
+    } finally {
+      sim.faults.recover();
+    }
+    const next = await replicate('app3', targets);
+    await sim.jobs.settled(next);
+    expect(sim.jobs.get(next)!.state).toBe('completed');
+  });
+
   it('a VMA restart forgets every job: progress and status answer 404', async () => {
     const { targets } = await targetsFor('app3');
     const done = await replicate('app3', targets);
