@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCloudStackClient } from '../../main/cloudstack/client';
 import { startCloudStackSimulator, type CloudStackSimulator } from '../sim/cloudstack/simulator';
 
 interface RunResult {
@@ -80,6 +81,22 @@ describe('simulator signature verification against the Debian cs client', () => 
     const polls = sim.requests.filter((q) => q.command === 'queryAsyncJobResult');
     expect(polls.length).toBeGreaterThan(1);
     expect(polls.every((q) => q.status === 200)).toBe(true);
+  });
+
+  it('encodes ~ the Java way: cs (which leaves ~ unencoded) is refused, our client is accepted', async () => {
+    const zoneid = [...sim.state.zones.keys()][0] as string;
+    const custom = [...sim.state.diskOfferings.values()].find((o) => o.iscustomized);
+    const r = await runCloudstack(['createVolume', 'name=tilde~name', `zoneid=${zoneid}`, `diskofferingid=${custom?.id}`, 'size=1']);
+    expect(r.code).not.toBe(0);
+    expect(sim.requests.at(-1)).toMatchObject({ command: 'createVolume', status: 401, reason: 'bad_signature' });
+
+    const ours = createCloudStackClient({
+      apiUrl: sim.url,
+      credentials: () => ({ apiKey: sim.apiKey, secretKey: sim.secretKey }),
+      asyncPollIntervalMs: 50,
+    });
+    const volume = await ours.createVolume({ name: 'tilde~name', zoneid, diskofferingid: custom?.id as string, sizeGiB: 1 });
+    expect(sim.state.volumes.get(volume.id)?.name).toBe('tilde~name');
   });
 
   it('accepts POST form requests from cs', async () => {
