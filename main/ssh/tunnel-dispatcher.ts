@@ -7,6 +7,10 @@ import { Agent, type Dispatcher } from 'undici';
 import { AppError, isAppError } from '../../shared/errors';
 import type { SshTunnelManager } from './tunnel-manager';
 
+/** Where the VMA API listens on the appliance itself (reference/vma-api.md); callers may override. */
+export const DEFAULT_VMA_API_HOST = '127.0.0.1';
+export const DEFAULT_VMA_API_PORT = 8081;
+
 export interface TunnelDispatcherOptions {
   /** How long an idle pooled channel is kept open (undici keepAliveTimeout). */
   keepAliveTimeoutMs?: number;

@@ -147,6 +147,12 @@ describe('callback API over an SSH remote forward', () => {
     expect(unknownJob.contentType).toMatch(/^text\/plain/);
     const badJson = await vmaCall(port, 'POST', '/api/v1/replications/job-known/changeid', '{"change_id":');
     expect(badJson.status).toBe(400);
+    const oversized = await vmaCall(port, 'POST', '/api/v1/replications/job-known/changeid', {
+      change_id: 'x'.repeat(70_000),
+      disk_id: 'disk-2000',
+    });
+    expect(oversized.status).toBe(413);
+    expect(changeIds.get('disk-2000')).toBe(newId);
 
     const after = listeningSocketsOfThisProcess().map((s) => s.inode).sort();
     expect(after).toEqual(before);

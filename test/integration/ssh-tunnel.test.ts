@@ -200,7 +200,13 @@ describe('SSH tunnel manager against real sshd', () => {
     const h = harness(keyAuth, sshd.hostKeyFingerprint);
     h.manager.start();
     await h.manager.waitUntilReady(10_000);
-    expect((await getThroughTunnel(h.manager, '/before')).status).toBe(200);
+    // One long-lived dispatcher across the outage, as the VMA client holds it.
+    const dispatcher = createTunnelDispatcher(h.manager, '127.0.0.1', apiPort);
+    const get = async (path: string) => {
+      const response = await request(`http://127.0.0.1:8081${path}`, { dispatcher });
+      return { status: response.statusCode, body: (await response.body.json()) as Record<string, unknown> };
+    };
+    expect((await get('/before')).status).toBe(200);
 
     const killedAt = Date.now();
     await sshd.stop();
@@ -209,7 +215,7 @@ describe('SSH tunnel manager against real sshd', () => {
     const next = Date.parse(backoff.nextAttemptAt as string);
     expect(next).toBeGreaterThanOrEqual(killedAt);
     expect(next - killedAt).toBeLessThanOrEqual(FAST.backoff.maxMs + 2_000);
-    await expect(getThroughTunnel(h.manager, '/during')).rejects.toSatisfy((e) => tunnelErrorOf(e)?.code === 'unreachable');
+    await expect(get('/during')).rejects.toSatisfy((e) => tunnelErrorOf(e)?.code === 'unreachable');
 
     // Let a few attempts fail against the closed port: the delays grow and stay capped.
     await h.waitFor((s) => s.state === 'backoff' && s.attempt >= 3);
@@ -219,9 +225,10 @@ describe('SSH tunnel manager against real sshd', () => {
     await sshd.start();
     await h.waitFor((s) => s.state === 'ready');
     expect(h.manager.state.attempt).toBe(0);
-    expect((await getThroughTunnel(h.manager, '/after')).body).toMatchObject({ path: '/after' });
+    expect((await get('/after')).body).toMatchObject({ path: '/after' });
     // Credentials were asked for at every attempt, not cached.
     expect(h.authCalls()).toBe(h.states.filter((s) => s.state === 'connecting').length);
+    await dispatcher.close();
   });
 
   it('fails hard on a changed host key and makes no further connection attempts', async () => {
