@@ -113,7 +113,7 @@ function DetailBody({ detail }: { detail: VmContextDetail }) {
                   <td className="mono">{d.cloudstackVolumeId ?? '—'}</td>
                   <td className="mono">{d.exportName ?? '—'}</td>
                   <td className="mono" title={d.lastChangeIdAt ? `recorded ${formatTime(d.lastChangeIdAt)}` : undefined}>
-                    {d.lastChangeId ?? <span className="muted">none (next sync is full)</span>}
+                    {d.lastChangeId ?? <span className="muted no-change-id">none (next sync is full)</span>}
                   </td>
                 </tr>
               ))}
