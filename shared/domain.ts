@@ -1,3 +1,5 @@
+import type { ErrorCode } from './errors';
+
 // Domain vocabulary shared by every side. Status lists are runtime arrays so the database CHECK
 // constraints, the zod schemas and the TypeScript unions all come from one place.
 
@@ -254,6 +256,8 @@ export interface TunnelState {
   reason: string | null;
   /** Fingerprint offered by the server when it is not (yet) trusted. */
   offeredFingerprint: string | null;
+  /** Why a failed link failed (e.g. host_key_untrusted, host_key_mismatch, auth), for the UI to act on. */
+  errorCode: ErrorCode | null;
 }
 
 export interface VcenterCredential {

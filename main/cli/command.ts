@@ -11,6 +11,8 @@ export interface CommandContext {
   err(text: string): void;
   /** Resolves when the operator interrupts (Ctrl-C) a long-running command. */
   interrupted: Promise<void>;
+  /** Standard input as text (secrets are read from here, never from arguments). */
+  stdin(): Promise<string>;
 }
 
 export interface CliCommand {

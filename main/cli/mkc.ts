@@ -10,5 +10,11 @@ const code = await runCli(process.argv.slice(2), ALL_COMMANDS, {
   env: process.env,
   secrets: (dataDir) => secretStoreFromEnvironment(dataDir),
   interrupted,
+  stdin: async () => {
+    if (process.stdin.isTTY) throw new Error('this option reads a secret from standard input: pipe it in (e.g. from a password manager)');
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  },
 });
 process.exitCode = code;

@@ -18,6 +18,7 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
   secrets(dataDir: string): SecretStore;
   interrupted?: Promise<void>;
+  stdin?: () => Promise<string>;
 }
 
 function findCommand(commands: readonly CliCommand[], words: readonly string[]): { command: CliCommand; rest: string[] } | null {
@@ -113,6 +114,7 @@ export async function runCli(argv: readonly string[], commands: readonly CliComm
     out: io.out,
     err: io.err,
     interrupted: io.interrupted ?? new Promise<void>(() => {}),
+    stdin: io.stdin ?? (async () => ''),
   };
   try {
     const value = await command.run(ctx);

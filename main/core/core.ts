@@ -1,9 +1,19 @@
 import path from 'node:path';
 import { openDatabase, schemaVersion, DB_FILE_NAME, type Db, type MigrationReport } from '../db/database';
 import { VmContextRepository } from '../db/repositories/vm-contexts';
+import { ApplianceRepository } from '../db/repositories/appliances';
+import { CredentialRepository } from '../db/repositories/credentials';
 import { EventBus } from '../ipc/event-bus';
 import { Logbook } from '../logbook/logbook';
 import type { SecretStore } from '../secrets/secret-store';
+import { ApplianceService, type ApplianceServiceOptions } from '../appliances/appliance-service';
+import { CredentialService } from '../appliances/credential-service';
+import { DiscoveryService, type DiscoveryOptions } from '../discovery/discovery-service';
+import { CloudStackSettings, type ClientTuning } from '../settings/cloudstack-settings';
+import { JobRepository } from '../engine/job-repository';
+import { VolumeRepository } from '../engine/volume-repository';
+import { ReplicationEngine, type EngineOptions } from '../engine/replication-engine';
+import { createEnginePorts } from '../engine/engine-ports';
 import { silentLogger, type AppLogger } from './app-log';
 import pkg from '../../package.json';
 
@@ -15,6 +25,10 @@ export interface CoreOptions {
   secrets: SecretStore;
   logger?: AppLogger;
   bus?: EventBus;
+  appliances?: ApplianceServiceOptions;
+  engine?: Partial<EngineOptions>;
+  discovery?: Partial<DiscoveryOptions>;
+  cloudstack?: ClientTuning;
 }
 
 /** The services every transport shares, built once per process over one data directory. */
@@ -29,6 +43,14 @@ export class Core {
   readonly dataDir: string;
   readonly transport: CoreTransport;
   readonly version: string = pkg.version;
+  readonly appliances: ApplianceService;
+  readonly credentials: CredentialService;
+  readonly cloudstack: CloudStackSettings;
+  readonly discovery: DiscoveryService;
+  readonly jobs: JobRepository;
+  readonly volumes: VolumeRepository;
+  readonly engine: ReplicationEngine;
+  private backgroundStarted = false;
   private readonly closers: (() => void | Promise<void>)[] = [];
 
   constructor(options: CoreOptions) {
@@ -43,10 +65,48 @@ export class Core {
     this.contexts = new VmContextRepository(db);
     this.logbook = new Logbook(db);
     this.logbook.onEvent((e) => this.bus.emit('logs:appended', { events: [e] }));
+    this.appliances = new ApplianceService(new ApplianceRepository(db), this.secrets, this.bus, this.logger, options.appliances);
+    this.credentials = new CredentialService(new CredentialRepository(db), this.secrets);
+    this.cloudstack = new CloudStackSettings(db, this.secrets, options.cloudstack);
+    this.discovery = new DiscoveryService(this.appliances, this.credentials.repo, this.secrets, this.contexts, this.bus, options.discovery);
+    this.jobs = new JobRepository(db);
+    this.volumes = new VolumeRepository(db);
+    this.engine = new ReplicationEngine(
+      {
+        contexts: this.contexts,
+        jobs: this.jobs,
+        volumes: this.volumes,
+        logbook: this.logbook,
+        bus: this.bus,
+        logger: this.logger,
+        ports: createEnginePorts({ appliances: this.appliances, credentials: this.credentials.repo, secrets: this.secrets, cloudstack: this.cloudstack }),
+      },
+      options.engine,
+    );
+    this.appliances.setChangeIdStore(this.engine.changeIds());
   }
 
   schemaVersion(): number {
     return schemaVersion(this.db);
+  }
+
+  activeJobCount(): number {
+    return this.jobs.activeCount();
+  }
+
+  /**
+   * Long-running hosts (the app, the dev bridge, `mkc serve`/`watch`) reconcile persisted jobs with
+   * the VMA and start the poller; one-shot CLI commands do not.
+   */
+  async startBackground(): Promise<void> {
+    if (this.backgroundStarted) return;
+    this.backgroundStarted = true;
+    const vmaIds = new Set(this.jobs.active().map((j) => this.contexts.get(j.vmContextId)?.vmaApplianceId).filter((x): x is string => Boolean(x)));
+    // The change-ID callbacks must be served before the VMA finishes a disk: connect the VMAs of active jobs.
+    for (const id of vmaIds) void this.appliances.connect(id).catch(() => {});
+    const r = await this.engine.reconcile();
+    if (r.resumed || r.failed) this.logger.info('reconciled active jobs after start', r);
+    this.engine.poller.start();
   }
 
   /** Services register their shutdown here; close() runs them in reverse order. */
@@ -55,7 +115,10 @@ export class Core {
   }
 
   async close(): Promise<void> {
+    this.engine.poller.stop();
+    await this.engine.drain();
     for (const fn of this.closers.reverse()) await fn();
+    await this.appliances.stopAll();
     this.bus.flush();
     this.db.close();
   }

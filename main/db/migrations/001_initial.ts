@@ -264,6 +264,8 @@ CREATE TABLE polled_jobs (
   last_change_at TEXT NOT NULL,
   first_seen_at TEXT,
   unreachable_since TEXT,
+  not_found_since TEXT,
+  next_poll_at TEXT,
   consecutive_errors INTEGER NOT NULL DEFAULT 0,
   last_fingerprint TEXT
 );

@@ -1,6 +1,9 @@
 import type { Core } from '../../core/core';
 import type { HandlerMap } from '../handler-types';
 import { AppError } from '../../../shared/errors';
+import { fetchOptions } from '../../cloudstack/options';
+import { testConnection } from '../../cloudstack/connection-test';
+import { exportLog } from '../../logbook/log-export';
 
 const notAvailable = (what: string) => (): never => {
   throw new AppError('not_available', `${what} is not available in this version yet`);
@@ -20,35 +23,44 @@ export function createHandlers(core: Core): HandlerMap {
     'contexts:get': ({ id }) => ({
       context: core.contexts.require(id),
       disks: core.contexts.disks(id),
-      jobs: [],
-      cbtHistory: [],
+      jobs: core.jobs.list({ contextId: id, limit: 50 }),
+      cbtHistory: core.jobs.cbtHistory(id, 100),
     }),
-    'contexts:add': notAvailable('Adding VMs from discovery'),
-    'appliances:list': notAvailable('Appliance management'),
-    'appliances:add': notAvailable('Appliance management'),
-    'appliances:remove': notAvailable('Appliance management'),
-    'appliances:connect': notAvailable('Appliance connectivity'),
-    'appliances:disconnect': notAvailable('Appliance connectivity'),
-    'appliances:trust-host-key': notAvailable('Appliance connectivity'),
-    'appliances:forget-host-key': notAvailable('Appliance connectivity'),
-    'appliances:tunnel-states': () => [],
-    'credentials:list': notAvailable('vCenter credentials'),
-    'credentials:add': notAvailable('vCenter credentials'),
-    'credentials:remove': notAvailable('vCenter credentials'),
-    'discovery:run': notAvailable('Discovery'),
-    'replication:start': notAvailable('Replication'),
-    'jobs:list': notAvailable('Replication jobs'),
-    'jobs:get': notAvailable('Replication jobs'),
-    'jobs:cancel': notAvailable('Replication jobs'),
-    'jobs:delete': notAvailable('Replication jobs'),
-    'cloudstack:get-config': notAvailable('CloudStack settings'),
-    'cloudstack:save-config': notAvailable('CloudStack settings'),
-    'cloudstack:test': notAvailable('CloudStack settings'),
-    'cloudstack:options': notAvailable('CloudStack settings'),
+    'contexts:add': ({ discoveryId, vmwareVmIds }) => core.discovery.addFromDiscovery(discoveryId, vmwareVmIds),
+    'appliances:list': () => core.appliances.list(),
+    'appliances:add': (input) => core.appliances.add(input),
+    'appliances:remove': async ({ id }) => {
+      await core.appliances.remove(id);
+      return { removed: true as const };
+    },
+    'appliances:connect': ({ id }) => core.appliances.connect(id),
+    'appliances:disconnect': ({ id }) => core.appliances.disconnect(id),
+    'appliances:trust-host-key': ({ id, fingerprint }) => core.appliances.trustHostKey(id, fingerprint),
+    'appliances:forget-host-key': ({ id }) => core.appliances.forgetHostKey(id),
+    'appliances:tunnel-states': () => core.appliances.tunnelStates(),
+    'credentials:list': () => core.credentials.list(),
+    'credentials:add': (input) => core.credentials.add(input),
+    'credentials:remove': ({ id }) => {
+      core.credentials.remove(id);
+      return { removed: true as const };
+    },
+    'discovery:run': ({ applianceId, credentialId, filter }) => core.discovery.run(applianceId, credentialId, filter),
+    'replication:start': ({ contextId }) => core.engine.start(contextId, { trigger: 'ui' }),
+    'jobs:list': (f) => core.jobs.list(f),
+    'jobs:get': ({ id }) => ({ job: core.jobs.require(id), disks: core.jobs.jobDisks(id), steps: core.logbook.steps(id) }),
+    'jobs:cancel': ({ id }) => core.engine.cancel(id),
+    'jobs:delete': async ({ id, deleteVolumes }) => {
+      await core.engine.deleteJob(id, deleteVolumes ?? false);
+      return { deleted: true as const };
+    },
+    'cloudstack:get-config': () => core.cloudstack.view(),
+    'cloudstack:save-config': (input) => core.cloudstack.save(input),
+    'cloudstack:test': () => testConnection(core.cloudstack.client()),
+    'cloudstack:options': () => fetchOptions(core.cloudstack.client()),
     'logs:operations': (f) => core.logbook.operations(f),
     'logs:events': (f) => core.logbook.events(f),
     'logs:steps': ({ operationId }) => core.logbook.steps(operationId),
-    'logs:export': notAvailable('Log export'),
+    'logs:export': (f) => exportLog(core.logbook, f),
     'schedules:list': notAvailable('Schedules'),
     'groups:list': notAvailable('Machine groups'),
     'failover:list': notAvailable('Failover'),

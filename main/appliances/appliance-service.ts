@@ -1,0 +1,296 @@
+import type { Dispatcher } from 'undici';
+import type { Appliance, TunnelState } from '../../shared/domain';
+import type { ApplianceInput } from '../../shared/contract';
+import { AppError } from '../../shared/errors';
+import type { AppLogger } from '../core/app-log';
+import { newId } from '../core/ids';
+import { ApplianceRepository, toPublicAppliance, type ApplianceRecord } from '../db/repositories/appliances';
+import type { EventBus } from '../ipc/event-bus';
+import type { SecretStore } from '../secrets/secret-store';
+import { SshTunnelManager, type SshTunnelOptions, type TunnelStatus } from '../ssh/tunnel-manager';
+import { createTunnelDispatcher } from '../ssh/tunnel-dispatcher';
+import { serveCallbackApi, type CallbackService } from '../ssh/callback-server';
+import type { ChangeIdStore } from '../ssh/callback-api';
+import { isSha256Fingerprint } from '../ssh/fingerprint';
+import { createVmaClient, type VmaClient } from '../vma/vma-client';
+import type { RemoteShell } from '../oma/remote-shell';
+
+interface Link {
+  manager: SshTunnelManager;
+  dispatcher: Dispatcher | null;
+  vma: VmaClient | null;
+  callback: CallbackService | null;
+  identityRecorded: boolean;
+}
+
+export interface ApplianceServiceOptions {
+  /** Tunnel tuning (tests shorten keepalive and backoff). */
+  tunnel?: Partial<Pick<SshTunnelOptions, 'keepaliveIntervalMs' | 'keepaliveCountMax' | 'readyTimeoutMs' | 'backoff' | 'forwardRetryMs'>>;
+  /** How long an operation waits for a tunnel that is (re)connecting. */
+  readyWaitMs?: number;
+}
+
+const SECRET_KEYS = ['password', 'privateKey', 'passphrase'] as const;
+
+/**
+ * Appliances (VMA, OMA) and the one SSH link each: host-key trust, tunnel state pushed to the UI,
+ * the VMA API over forwardOut, the change-ID callback API over a remote forward, exec for the OMA.
+ */
+export class ApplianceService {
+  readonly repo: ApplianceRepository;
+  private readonly links = new Map<string, Link>();
+  private readonly states = new Map<string, TunnelState>();
+  private changeIds: ChangeIdStore | null = null;
+
+  constructor(
+    repo: ApplianceRepository,
+    private readonly secrets: SecretStore,
+    private readonly bus: EventBus,
+    private readonly logger: AppLogger,
+    private readonly options: ApplianceServiceOptions = {},
+  ) {
+    this.repo = repo;
+  }
+
+  /** The engine's change-ID store, served to every VMA once connected. */
+  setChangeIdStore(store: ChangeIdStore): void {
+    this.changeIds = store;
+  }
+
+  list(): Appliance[] {
+    return this.repo.list().map(toPublicAppliance);
+  }
+
+  add(input: ApplianceInput): Appliance {
+    const reason = this.secrets.unavailableReason();
+    if (reason) throw new AppError('secret_store_unavailable', reason);
+    if (input.kind === 'oma' && (!input.nbdHost || !input.nbdPort)) {
+      throw new AppError('validation', 'An OMA appliance needs nbdHost and nbdPort: the NBD server address as the VMA reaches it');
+    }
+    const secretRef = newId('secret-appliance');
+    const bundle: Record<string, string> = {};
+    for (const k of SECRET_KEYS) if (input[k]) bundle[k] = input[k]!;
+    this.secrets.set(secretRef, JSON.stringify(bundle));
+    try {
+      const record = this.repo.add({
+        kind: input.kind,
+        name: input.name,
+        host: input.host,
+        port: input.port ?? 22,
+        username: input.username,
+        authMethod: input.authMethod,
+        secretRef,
+        ...(input.apiPort !== undefined ? { apiPort: input.apiPort } : {}),
+        ...(input.callbackPort !== undefined ? { callbackPort: input.callbackPort } : {}),
+        nbdHost: input.nbdHost ?? null,
+        nbdPort: input.nbdPort ?? null,
+        cloudstackVmId: input.cloudstackVmId ?? null,
+      });
+      return toPublicAppliance(record);
+    } catch (e) {
+      this.secrets.delete(secretRef);
+      throw e;
+    }
+  }
+
+  /** Settings that are not secrets (paths and commands on the OMA appliance). */
+  setSettings(id: string, settings: Record<string, unknown>): void {
+    this.repo.setSettings(this.repo.require(id).id, settings);
+  }
+
+  async remove(id: string): Promise<void> {
+    const a = this.repo.require(id);
+    await this.disconnect(a.id);
+    this.repo.remove(a.id);
+    if (a.secretRef) this.secrets.delete(a.secretRef);
+    this.states.delete(a.id);
+  }
+
+  tunnelStates(): TunnelState[] {
+    return this.repo.list().map((a) => this.states.get(a.id) ?? idle(a.id));
+  }
+
+  state(id: string): TunnelState {
+    return this.states.get(id) ?? idle(id);
+  }
+
+  /** Starts (or keeps) the link; resolves with the state once it is ready or has failed. */
+  async connect(id: string, waitMs = this.options.readyWaitMs ?? 20_000): Promise<TunnelState> {
+    const a = this.repo.require(id);
+    const link = this.linkFor(a);
+    link.manager.start();
+    try {
+      await link.manager.waitUntilReady(waitMs);
+    } catch {
+      // The state says why (untrusted key, mismatch, auth, backoff); the caller shows it.
+    }
+    return this.state(a.id);
+  }
+
+  async disconnect(id: string): Promise<TunnelState> {
+    const a = this.repo.require(id);
+    const link = this.links.get(a.id);
+    if (link) {
+      this.links.delete(a.id);
+      await link.callback?.close().catch(() => {});
+      await link.dispatcher?.close().catch(() => {});
+      await link.manager.stop();
+    }
+    this.setState(idle(a.id));
+    return this.state(a.id);
+  }
+
+  /**
+   * Pins the host key the operator has seen. The fingerprint must be the one the appliance offered
+   * (from the UI) or given up front (CLI --trust-host-key), and only when nothing is pinned: a
+   * changed key needs forgetHostKey first, an explicit re-trust.
+   */
+  async trustHostKey(id: string, fingerprint: string): Promise<Appliance> {
+    if (!isSha256Fingerprint(fingerprint)) throw new AppError('validation', `"${fingerprint}" is not an OpenSSH SHA256 fingerprint`);
+    const a = this.repo.require(id);
+    if (a.hostKeyFingerprint && a.hostKeyFingerprint !== fingerprint) {
+      throw new AppError('host_key_mismatch', `${a.name} already trusts ${a.hostKeyFingerprint}; forget it first to trust a different key`, {
+        expected: a.hostKeyFingerprint,
+        offered: fingerprint,
+      });
+    }
+    const offered = this.state(a.id).offeredFingerprint;
+    if (offered && offered !== fingerprint) {
+      throw new AppError('validation', `${a.name} offered ${offered}, not ${fingerprint}; nothing was trusted`);
+    }
+    const updated = this.repo.pinHostKey(a.id, fingerprint);
+    if (this.links.has(a.id)) {
+      await this.disconnect(a.id);
+      void this.connect(a.id);
+    }
+    return toPublicAppliance(updated);
+  }
+
+  async forgetHostKey(id: string): Promise<Appliance> {
+    const a = this.repo.require(id);
+    await this.disconnect(a.id);
+    return toPublicAppliance(this.repo.forgetHostKey(a.id));
+  }
+
+  /** The VMA API client over this appliance's tunnel; connects (and waits) as needed. */
+  async vma(id: string): Promise<VmaClient> {
+    const a = this.requireKind(id, 'vma');
+    const link = await this.ready(a);
+    if (!link.vma) {
+      link.dispatcher = createTunnelDispatcher(link.manager, '127.0.0.1', a.apiPort);
+      link.vma = createVmaClient({ baseUrl: `http://127.0.0.1:${a.apiPort}`, dispatcher: link.dispatcher });
+    }
+    return link.vma;
+  }
+
+  /** Commands on the OMA appliance over its tunnel. */
+  async shell(id: string): Promise<RemoteShell> {
+    const a = this.requireKind(id, 'oma');
+    const link = await this.ready(a);
+    return { exec: (command, options) => link.manager.exec(command, options) };
+  }
+
+  record(id: string): ApplianceRecord {
+    return this.repo.require(id);
+  }
+
+  async stopAll(): Promise<void> {
+    for (const id of [...this.links.keys()]) await this.disconnect(id);
+  }
+
+  private requireKind(id: string, kind: 'vma' | 'oma'): ApplianceRecord {
+    const a = this.repo.require(id);
+    if (a.kind !== kind) throw new AppError('validation', `${a.name} is a ${a.kind.toUpperCase()} appliance, not a ${kind.toUpperCase()}`);
+    return a;
+  }
+
+  private async ready(a: ApplianceRecord): Promise<Link> {
+    const link = this.linkFor(a);
+    if (link.manager.state.state !== 'ready') {
+      link.manager.start();
+      try {
+        await link.manager.waitUntilReady(this.options.readyWaitMs ?? 20_000);
+      } catch {
+        const s = link.manager.state;
+        throw new AppError(s.errorCode ?? 'unreachable', `${a.name} is not connected: ${s.reason ?? s.state}`, { state: s.state });
+      }
+    }
+    return link;
+  }
+
+  private linkFor(a: ApplianceRecord): Link {
+    const existing = this.links.get(a.id);
+    if (existing) return existing;
+    const manager = new SshTunnelManager({
+      applianceId: a.id,
+      host: a.host,
+      port: a.port,
+      username: a.username,
+      auth: async () => this.credentials(a.id),
+      pinnedFingerprint: () => this.repo.get(a.id)?.hostKeyFingerprint ?? null,
+      onState: (s) => this.onState(a.id, s),
+      logger: { info: (m, f) => this.logger.info(`${a.name}: ${m}`, f), warn: (m, f) => this.logger.warn(`${a.name}: ${m}`, f) },
+      ...this.options.tunnel,
+    });
+    const link: Link = { manager, dispatcher: null, vma: null, callback: null, identityRecorded: false };
+    if (a.kind === 'vma' && this.changeIds) {
+      link.callback = serveCallbackApi(manager, this.changeIds, {
+        port: a.callbackPort,
+        logger: { info: (m, f) => this.logger.info(m, f), warn: (m, f) => this.logger.warn(m, f) },
+      });
+    }
+    this.links.set(a.id, link);
+    return link;
+  }
+
+  private credentials(id: string): { password?: string; privateKey?: string; passphrase?: string } {
+    const a = this.repo.require(id);
+    if (!a.secretRef) throw new AppError('auth', `${a.name} has no stored SSH secret`);
+    const raw = this.secrets.get(a.secretRef);
+    if (!raw) throw new AppError('auth', `The SSH secret of ${a.name} is missing from the secret store`);
+    return JSON.parse(raw) as { password?: string; privateKey?: string; passphrase?: string };
+  }
+
+  private onState(id: string, s: TunnelStatus): void {
+    this.setState({ ...s });
+    const link = this.links.get(id);
+    if (s.state === 'ready' && link && !link.identityRecorded) {
+      link.identityRecorded = true;
+      void this.recordIdentity(id);
+    }
+    if (s.state !== 'ready' && link) link.identityRecorded = false;
+  }
+
+  /** Lesson 25: record what the appliance says it is on every connect. */
+  private async recordIdentity(id: string): Promise<void> {
+    const a = this.repo.get(id);
+    if (!a) return;
+    try {
+      if (a.kind === 'vma') {
+        const health = await (await this.vma(id)).health();
+        this.repo.recordIdentity(id, { ...(health as unknown as Record<string, unknown>), checkedVia: 'GET /api/v1/health' });
+      } else {
+        const r = await (await this.shell(id)).exec('uname -nrm; (nbdkit --version 2>/dev/null || echo "nbdkit: not installed") | head -1', { timeoutMs: 10_000 });
+        const [system, nbdkit] = r.stdout.trim().split('\n');
+        this.repo.recordIdentity(id, { system: system ?? '', nbdkit: nbdkit ?? '' });
+      }
+    } catch (e) {
+      this.logger.warn(`${a.name}: could not record the appliance identity`, { error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+
+  private setState(s: TunnelState): void {
+    this.states.set(s.applianceId, s);
+    this.bus.emit('tunnels:state', { states: [s] });
+  }
+}
+
+const idle = (applianceId: string): TunnelState => ({
+  applianceId,
+  state: 'disconnected',
+  nextAttemptAt: null,
+  attempt: 0,
+  reason: null,
+  offeredFingerprint: null,
+  errorCode: null,
+});

@@ -1,0 +1,30 @@
+import { AppError } from '../../shared/errors';
+import type { CommandContext } from './command';
+
+export const str = (ctx: CommandContext, name: string): string | undefined =>
+  typeof ctx.options[name] === 'string' ? (ctx.options[name] as string) : undefined;
+export const reqStr = (ctx: CommandContext, name: string): string => {
+  const v = str(ctx, name);
+  if (v === undefined) throw new AppError('validation', `--${name} is required`);
+  return v;
+};
+export const int = (ctx: CommandContext, name: string): number | undefined => {
+  const v = ctx.options[name];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new AppError('validation', `--${name} must be a whole number`);
+  return v;
+};
+export const flag = (ctx: CommandContext, name: string): boolean => ctx.options[name] === true;
+
+/** One positional argument, with a message that says what was expected. */
+export function onePositional(ctx: CommandContext, what: string): string {
+  if (ctx.positionals.length !== 1) throw new AppError('validation', `Give exactly one ${what}${ctx.positionals.length ? ` (got ${ctx.positionals.join(' ')})` : ''}`);
+  return ctx.positionals[0]!;
+}
+
+/** A secret from standard input: first line, trimmed; an empty one is refused. */
+export async function secretFromStdin(ctx: CommandContext, what: string): Promise<string> {
+  const text = (await ctx.stdin()).replace(/\r?\n$/, '');
+  if (!text.trim()) throw new AppError('validation', `No ${what} on standard input`);
+  return text;
+}

@@ -1,0 +1,104 @@
+import type { AddContextsResult, DiscoveredVm, DiscoveryResult } from '../../shared/discovery';
+import type { VmContextSummary } from '../../shared/domain';
+import { AppError } from '../../shared/errors';
+import type { ApplianceService } from '../appliances/appliance-service';
+import { newId } from '../core/ids';
+import type { CredentialRepository } from '../db/repositories/credentials';
+import type { VmContextRepository } from '../db/repositories/vm-contexts';
+import type { EventBus } from '../ipc/event-bus';
+import type { SecretStore } from '../secrets/secret-store';
+
+interface CachedDiscovery {
+  applianceId: string;
+  credentialId: string;
+  vcenterHost: string;
+  vms: Map<string, DiscoveredVm>;
+  at: number;
+}
+
+export interface DiscoveryOptions {
+  /** A filtered discovery is one VM or a few; a full inventory may take the VMA up to 60 s. */
+  filteredTimeoutMs: number;
+  fullTimeoutMs: number;
+  cacheTtlMs: number;
+  maxCached: number;
+}
+
+const DEFAULTS: DiscoveryOptions = { filteredTimeoutMs: 15_000, fullTimeoutMs: 90_000, cacheTtlMs: 30 * 60_000, maxCached: 8 };
+
+/**
+ * Runs discovery through a VMA, marks which VMs are already managed, refreshes the stored specs of
+ * those, and turns a selection of the result into VM contexts.
+ */
+export class DiscoveryService {
+  private readonly cache = new Map<string, CachedDiscovery>();
+  private readonly opts: DiscoveryOptions;
+
+  constructor(
+    private readonly appliances: ApplianceService,
+    private readonly credentials: CredentialRepository,
+    private readonly secrets: SecretStore,
+    private readonly contexts: VmContextRepository,
+    private readonly bus: EventBus,
+    options: Partial<DiscoveryOptions> = {},
+  ) {
+    this.opts = { ...DEFAULTS, ...options };
+  }
+
+  async run(applianceId: string, credentialId: string, filter?: string): Promise<DiscoveryResult> {
+    const appliance = this.appliances.record(applianceId);
+    const cred = this.credentials.require(credentialId);
+    const password = this.secrets.get(cred.secretRef);
+    if (!password) throw new AppError('auth', `The password of vCenter credential ${cred.name} is missing from the secret store`);
+    const started = Date.now();
+    const vma = await this.appliances.vma(appliance.id);
+    const trimmed = filter?.trim() || undefined;
+    const result = await vma.discover(
+      { vcenter: cred.vcenterHost, username: cred.username, password, datacenter: cred.datacenter, ...(trimmed ? { filter: trimmed } : {}) },
+      { timeoutMs: trimmed ? this.opts.filteredTimeoutMs : this.opts.fullTimeoutMs },
+    );
+    const vcenterHost = result.vcenterHost || cred.vcenterHost;
+    const changed: VmContextSummary[] = [];
+    const rows = result.vms.map((vm) => {
+      const managed = this.contexts.findByVmwareId(vm.vmwareVmId, vcenterHost);
+      if (managed) changed.push(this.contexts.refreshSpecs(managed.id, vm));
+      return { ...vm, managedContextId: managed?.id ?? null };
+    });
+    if (changed.length) this.bus.emit('contexts:changed', { contexts: changed, removedIds: [] });
+    const discoveryId = newId('disc');
+    this.remember(discoveryId, { applianceId: appliance.id, credentialId: cred.id, vcenterHost, vms: new Map(result.vms.map((v) => [v.vmwareVmId, v])), at: Date.now() });
+    return { discoveryId, vcenterHost, datacenter: result.datacenter || cred.datacenter, vms: rows, durationMs: Date.now() - started };
+  }
+
+  /** Adds the selected VMs of one discovery; an already managed VM is a conflict, the others still get added. */
+  addFromDiscovery(discoveryId: string, vmwareVmIds: readonly string[]): AddContextsResult {
+    const d = this.cache.get(discoveryId);
+    if (!d || Date.now() - d.at > this.opts.cacheTtlMs) {
+      throw new AppError('not_found', 'That discovery result has expired; run discovery again');
+    }
+    const result: AddContextsResult = { added: [], conflicts: [] };
+    const added = [];
+    for (const id of new Set(vmwareVmIds)) {
+      const vm = d.vms.get(id);
+      if (!vm) {
+        result.conflicts.push({ vmwareVmId: id, name: id, message: `VM ${id} is not in this discovery result` });
+        continue;
+      }
+      try {
+        const ctx = this.contexts.add({ vm, vcenterHost: d.vcenterHost, credentialId: d.credentialId, vmaApplianceId: d.applianceId });
+        result.added.push({ contextId: ctx.id, name: ctx.name });
+        added.push(ctx);
+      } catch (e) {
+        if (e instanceof AppError && e.code === 'conflict') result.conflicts.push({ vmwareVmId: id, name: vm.name, message: e.message });
+        else throw e;
+      }
+    }
+    if (added.length) this.bus.emit('contexts:changed', { contexts: added, removedIds: [] });
+    return result;
+  }
+
+  private remember(id: string, d: CachedDiscovery): void {
+    this.cache.set(id, d);
+    while (this.cache.size > this.opts.maxCached) this.cache.delete(this.cache.keys().next().value!);
+  }
+}

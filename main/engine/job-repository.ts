@@ -1,0 +1,449 @@
+import type { Db } from '../db/database';
+import type {
+  CbtHistoryEntry,
+  JobDiskProgress,
+  JobDiskStatus,
+  JobStatus,
+  JobTrigger,
+  JobType,
+  ReplicationJob,
+  TerminalJobStatus,
+  VmContextStatus,
+} from '../../shared/domain';
+import { ACTIVE_JOB_STATUSES, TERMINAL_JOB_STATUSES } from '../../shared/domain';
+import { AppError } from '../../shared/errors';
+import { assertTransition, FAILOVER_BUSY_STATUSES } from '../core/context-state';
+import { isoNow, newJobId } from '../core/ids';
+import { num, strOrNull } from '../db/repositories/rows';
+
+type Row = Record<string, unknown>;
+
+const mapJob = (r: Row): ReplicationJob => ({
+  id: String(r.id),
+  vmContextId: String(r.vm_context_id),
+  jobType: r.job_type as JobType,
+  status: r.status as JobStatus,
+  phase: String(r.phase),
+  progressPercent: num(r.progress_percent),
+  bytesTransferred: num(r.bytes_transferred),
+  totalBytes: num(r.total_bytes),
+  rateBps: num(r.rate_bps),
+  etaSeconds: r.eta_seconds === null ? null : num(r.eta_seconds),
+  error: strOrNull(r.error),
+  vmPath: String(r.vm_path),
+  trigger: r.trigger as JobTrigger,
+  scheduleExecutionId: strOrNull(r.schedule_execution_id),
+  vmGroupId: strOrNull(r.vm_group_id),
+  scheduledBy: strOrNull(r.scheduled_by),
+  createdAt: String(r.created_at),
+  startedAt: strOrNull(r.started_at),
+  updatedAt: String(r.updated_at),
+  completedAt: strOrNull(r.completed_at),
+});
+
+const mapJobDisk = (r: Row): JobDiskProgress & { volumeId: string | null; exportName: string | null } => ({
+  jobId: String(r.job_id),
+  vmDiskId: num(r.vm_disk_id),
+  diskKey: String(r.disk_key),
+  status: r.status as JobDiskStatus,
+  syncType: r.sync_type as JobType,
+  previousChangeId: strOrNull(r.previous_change_id),
+  changeId: strOrNull(r.change_id),
+  bytesTransferred: num(r.bytes_transferred),
+  totalBytes: num(r.total_bytes),
+  percent: num(r.percent),
+  volumeId: strOrNull(r.volume_id),
+  exportName: strOrNull(r.export_name),
+});
+export type JobDiskRow = ReturnType<typeof mapJobDisk>;
+
+const mapCbt = (r: Row): CbtHistoryEntry => ({
+  id: num(r.id),
+  vmContextId: String(r.vm_context_id),
+  vmDiskId: num(r.vm_disk_id),
+  diskKey: String(r.disk_key),
+  jobId: strOrNull(r.job_id),
+  syncType: r.sync_type as JobType,
+  previousChangeId: strOrNull(r.previous_change_id),
+  changeId: strOrNull(r.change_id),
+  bytesTransferred: num(r.bytes_transferred),
+  durationMs: num(r.duration_ms),
+  createdAt: String(r.created_at),
+});
+
+const TERMINAL_SQL = `('completed','failed','cancelled')`;
+
+export interface ClaimInput {
+  contextId: string;
+  trigger: JobTrigger;
+  scheduleExecutionId?: string | null;
+  vmGroupId?: string | null;
+  scheduledBy?: string | null;
+  now?: Date;
+}
+
+export interface PolledJob {
+  jobId: string;
+  applianceId: string | null;
+  startedPollingAt: string;
+  lastPollAt: string | null;
+  lastChangeAt: string;
+  firstSeenAt: string | null;
+  unreachableSince: string | null;
+  notFoundSince: string | null;
+  nextPollAt: string | null;
+  consecutiveErrors: number;
+  lastFingerprint: string | null;
+}
+
+export interface ProgressFields {
+  status?: JobStatus;
+  phase?: string;
+  progressPercent?: number;
+  bytesTransferred?: number;
+  totalBytes?: number;
+  rateBps?: number;
+  etaSeconds?: number | null;
+}
+
+/** Replication jobs, their per-disk rows, CBT history and the poller's persisted list. */
+export class JobRepository {
+  constructor(private readonly db: Db) {}
+
+  get(id: string): ReplicationJob | null {
+    const r = this.db.prepare(`SELECT * FROM replication_jobs WHERE id = ?`).get(id) as Row | undefined;
+    return r ? mapJob(r) : null;
+  }
+
+  require(id: string): ReplicationJob {
+    const j = this.get(id);
+    if (!j) throw new AppError('not_found', `No replication job ${id}`, { id });
+    return j;
+  }
+
+  list(filter: { contextId?: string; status?: JobStatus; limit?: number } = {}): ReplicationJob[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.contextId) (where.push('vm_context_id = ?'), args.push(filter.contextId));
+    if (filter.status) (where.push('status = ?'), args.push(filter.status));
+    const sql = `SELECT * FROM replication_jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, filter.limit ?? 100) as Row[]).map(mapJob);
+  }
+
+  active(): ReplicationJob[] {
+    return (this.db.prepare(`SELECT * FROM replication_jobs WHERE status NOT IN ${TERMINAL_SQL} ORDER BY created_at`).all() as Row[]).map(mapJob);
+  }
+
+  activeCount(): number {
+    return num((this.db.prepare(`SELECT COUNT(*) n FROM replication_jobs WHERE status NOT IN ${TERMINAL_SQL}`).get() as Row).n);
+  }
+
+  /**
+   * Checks the conflict rules and creates the job, its disk rows and the context link in one
+   * transaction. The partial unique index on active jobs makes a second concurrent claim fail even
+   * from another process sharing the database.
+   */
+  claim(input: ClaimInput): ReplicationJob {
+    const id = newJobId(input.now);
+    const now = (input.now ?? new Date()).toISOString();
+    const run = this.db.transaction(() => {
+      const ctx = this.db.prepare(`SELECT * FROM vm_contexts WHERE id = ?`).get(input.contextId) as Row | undefined;
+      if (!ctx) throw new AppError('not_found', `No VM context with id ${input.contextId}`);
+      const name = String(ctx.name);
+      const status = ctx.current_status as VmContextStatus;
+      if (ctx.current_job_id) {
+        throw new AppError('conflict', `${name} already has an active replication job ${String(ctx.current_job_id)}`, {
+          jobId: String(ctx.current_job_id),
+        });
+      }
+      if (input.trigger !== 'failover' && FAILOVER_BUSY_STATUSES.includes(status)) {
+        throw new AppError('conflict', `${name} is ${status.replace(/_/g, ' ')}; replication cannot start now`, { status });
+      }
+      const disks = this.db
+        .prepare(`SELECT id, disk_key, capacity_bytes, last_change_id FROM vm_disks WHERE vm_context_id = ? AND present = 1 ORDER BY unit_number, disk_key`)
+        .all(input.contextId) as Row[];
+      if (disks.length === 0) throw new AppError('validation', `${name} has no disks to replicate`);
+      const jobType: JobType = disks.every((d) => d.last_change_id) ? 'incremental' : 'initial';
+      try {
+        this.db
+          .prepare(
+            `INSERT INTO replication_jobs (id, vm_context_id, job_type, status, phase, vm_path, trigger, schedule_execution_id,
+               vm_group_id, scheduled_by, vma_appliance_id, total_bytes, created_at, updated_at)
+             VALUES (?,?,?,'pending','Queued',?,?,?,?,?,?,?,?,?)`,
+          )
+          .run(
+            id,
+            input.contextId,
+            jobType,
+            String(ctx.path),
+            input.trigger,
+            input.scheduleExecutionId ?? null,
+            input.vmGroupId ?? null,
+            input.scheduledBy ?? null,
+            strOrNull(ctx.vma_appliance_id),
+            disks.reduce((s, d) => s + num(d.capacity_bytes), 0),
+            now,
+            now,
+          );
+      } catch (e) {
+        if (String((e as Error).message).includes('UNIQUE')) {
+          const other = this.db
+            .prepare(`SELECT id FROM replication_jobs WHERE vm_context_id = ? AND status NOT IN ${TERMINAL_SQL}`)
+            .get(input.contextId) as Row | undefined;
+          throw new AppError('conflict', `${name} already has an active replication job ${String(other?.id ?? '')}`.trim(), {
+            jobId: strOrNull(other?.id),
+          });
+        }
+        throw e;
+      }
+      const insertDisk = this.db.prepare(
+        `INSERT INTO job_disks (job_id, vm_disk_id, disk_key, status, sync_type, previous_change_id, total_bytes) VALUES (?,?,?,'pending',?,?,?)`,
+      );
+      for (const d of disks) {
+        insertDisk.run(id, num(d.id), String(d.disk_key), d.last_change_id ? 'incremental' : 'initial', strOrNull(d.last_change_id), num(d.capacity_bytes));
+      }
+      if (input.trigger !== 'failover') assertTransition(status, 'replicating');
+      this.db
+        .prepare(
+          `UPDATE vm_contexts SET current_job_id = ?, total_jobs = total_jobs + 1, current_status = ?, updated_at = ? WHERE id = ?`,
+        )
+        .run(id, input.trigger === 'failover' ? status : 'replicating', now, input.contextId);
+    });
+    run.immediate();
+    return this.require(id);
+  }
+
+  /** Moves an active job to another non-terminal status; a finished job is never revived. */
+  update(jobId: string, fields: ProgressFields): boolean {
+    if (fields.status && (TERMINAL_JOB_STATUSES as readonly string[]).includes(fields.status)) {
+      throw new AppError('internal', 'terminal statuses are written by finish() only');
+    }
+    const sets: string[] = [];
+    const args: unknown[] = [];
+    const col: Record<keyof ProgressFields, string> = {
+      status: 'status',
+      phase: 'phase',
+      progressPercent: 'progress_percent',
+      bytesTransferred: 'bytes_transferred',
+      totalBytes: 'total_bytes',
+      rateBps: 'rate_bps',
+      etaSeconds: 'eta_seconds',
+    };
+    for (const [k, v] of Object.entries(fields) as [keyof ProgressFields, unknown][]) {
+      if (v === undefined) continue;
+      sets.push(`${col[k]} = ?`);
+      args.push(k === 'progressPercent' ? Math.max(0, Math.min(100, Number(v))) : v);
+    }
+    if (fields.status && fields.status !== 'pending') sets.push(`started_at = COALESCE(started_at, ?)`), args.push(isoNow());
+    sets.push('updated_at = ?');
+    args.push(isoNow());
+    const r = this.db
+      .prepare(`UPDATE replication_jobs SET ${sets.join(', ')} WHERE id = ? AND status NOT IN ${TERMINAL_SQL}`)
+      .run(...args, jobId);
+    return r.changes > 0;
+  }
+
+  setJobType(jobId: string, jobType: JobType): void {
+    this.db.prepare(`UPDATE replication_jobs SET job_type = ?, updated_at = ? WHERE id = ? AND status NOT IN ${TERMINAL_SQL}`).run(jobType, isoNow(), jobId);
+  }
+
+  jobDisks(jobId: string): JobDiskRow[] {
+    return (this.db.prepare(`SELECT * FROM job_disks WHERE job_id = ? ORDER BY rowid`).all(jobId) as Row[]).map(mapJobDisk);
+  }
+
+  setJobDiskTarget(jobId: string, vmDiskId: number, volumeId: string, exportName: string | null, syncType?: JobType): void {
+    this.db
+      .prepare(
+        `UPDATE job_disks SET volume_id = ?, export_name = ?, sync_type = COALESCE(?, sync_type),
+           previous_change_id = CASE WHEN ? = 'initial' THEN NULL ELSE previous_change_id END
+         WHERE job_id = ? AND vm_disk_id = ?`,
+      )
+      .run(volumeId, exportName, syncType ?? null, syncType ?? null, jobId, vmDiskId);
+  }
+
+  updateJobDisk(jobId: string, diskKey: string, fields: { status?: JobDiskStatus; bytesTransferred?: number; totalBytes?: number; percent?: number }): void {
+    this.db
+      .prepare(
+        `UPDATE job_disks SET status = COALESCE(?, status), bytes_transferred = COALESCE(?, bytes_transferred),
+           total_bytes = COALESCE(?, total_bytes), percent = COALESCE(?, percent)
+         WHERE job_id = ? AND disk_key = ? AND status != 'completed'`,
+      )
+      .run(fields.status ?? null, fields.bytesTransferred ?? null, fields.totalBytes ?? null, fields.percent ?? null, jobId, diskKey);
+  }
+
+  /**
+   * The change-ID callback for one disk. A non-empty id is stored on the job's disk row and on the
+   * disk itself (it is valid for that disk's target as soon as that disk's copy finished); an empty
+   * one marks the disk done but never overwrites a good id.
+   */
+  recordChangeId(jobId: string, diskKey: string, changeId: string): 'recorded' | 'ignored_empty' | 'unknown_job' | 'unknown_disk' {
+    const job = this.get(jobId);
+    if (!job) return 'unknown_job';
+    const jd = this.db.prepare(`SELECT * FROM job_disks WHERE job_id = ? AND disk_key = ?`).get(jobId, diskKey) as Row | undefined;
+    if (!jd) return 'unknown_disk';
+    const now = isoNow();
+    const trimmed = changeId.trim();
+    return this.db.transaction(() => {
+      if (trimmed === '') {
+        this.db.prepare(`UPDATE job_disks SET status = 'completed', percent = 100 WHERE job_id = ? AND disk_key = ?`).run(jobId, diskKey);
+        return 'ignored_empty' as const;
+      }
+      this.db
+        .prepare(`UPDATE job_disks SET status = 'completed', percent = 100, change_id = ?, bytes_transferred = MAX(bytes_transferred, total_bytes) WHERE job_id = ? AND disk_key = ?`)
+        .run(trimmed, jobId, diskKey);
+      this.db
+        .prepare(`UPDATE vm_disks SET last_change_id = ?, last_change_id_at = ?, last_change_id_job_id = ?, updated_at = ? WHERE id = ?`)
+        .run(trimmed, now, jobId, now, num(jd.vm_disk_id));
+      return 'recorded' as const;
+    })();
+  }
+
+  /** Change id the copier should start from for one disk of a VM (by inventory path). */
+  lookupChangeId(vmPath: string, diskKey: string): { changeId: string | null } | null {
+    const r = this.db
+      .prepare(
+        `SELECT d.last_change_id FROM vm_disks d JOIN vm_contexts c ON c.id = d.vm_context_id
+         WHERE c.path = ? AND d.disk_key = ? ORDER BY (c.current_job_id IS NOT NULL) DESC LIMIT 1`,
+      )
+      .get(vmPath, diskKey) as Row | undefined;
+    return r ? { changeId: strOrNull(r.last_change_id) } : null;
+  }
+
+  /**
+   * The one path to a terminal state. Only the first call wins; it also writes CBT history, clears
+   * the context's current job and recomputes its counters and status, all in one transaction.
+   * Returns false when the job had already ended.
+   */
+  finish(jobId: string, outcome: TerminalJobStatus, error: string | null, now: Date = new Date()): boolean {
+    const iso = now.toISOString();
+    return this.db.transaction(() => {
+      const job = this.get(jobId);
+      if (!job) return false;
+      const r = this.db
+        .prepare(
+          `UPDATE replication_jobs SET status = ?, error = ?, completed_at = ?, updated_at = ?, rate_bps = 0, eta_seconds = NULL,
+             progress_percent = CASE WHEN ? = 'completed' THEN 100 ELSE progress_percent END,
+             phase = CASE WHEN ? = 'completed' THEN 'Completed' WHEN ? = 'cancelled' THEN 'Cancelled' ELSE 'Failed' END
+           WHERE id = ? AND status NOT IN ${TERMINAL_SQL}`,
+        )
+        .run(outcome, error, iso, iso, outcome, outcome, outcome, jobId);
+      if (r.changes === 0) return false;
+      this.db.prepare(`DELETE FROM polled_jobs WHERE job_id = ?`).run(jobId);
+      if (outcome === 'completed') {
+        const started = Date.parse(job.startedAt ?? job.createdAt);
+        const ins = this.db.prepare(
+          `INSERT INTO cbt_history (vm_context_id, vm_disk_id, job_id, disk_key, sync_type, previous_change_id, change_id, bytes_transferred, duration_ms, created_at)
+           VALUES (?,?,?,?,?,?,?,?,?,?)`,
+        );
+        for (const d of this.jobDisks(jobId)) {
+          ins.run(job.vmContextId, d.vmDiskId, jobId, d.diskKey, d.syncType, d.previousChangeId, d.changeId, d.bytesTransferred, Math.max(0, now.getTime() - started), iso);
+        }
+        this.db.prepare(`UPDATE job_disks SET status = 'completed', percent = 100 WHERE job_id = ?`).run(jobId);
+      } else {
+        this.db.prepare(`UPDATE job_disks SET status = 'failed' WHERE job_id = ? AND status != 'completed'`).run(jobId);
+      }
+      this.recomputeContext(job.vmContextId, jobId, outcome, error, iso);
+      return true;
+    })();
+  }
+
+  private recomputeContext(contextId: string, jobId: string, outcome: TerminalJobStatus, error: string | null, iso: string): void {
+    const ctx = this.db.prepare(`SELECT * FROM vm_contexts WHERE id = ?`).get(contextId) as Row;
+    const counts = this.db
+      .prepare(
+        `SELECT COUNT(*) total, SUM(status = 'completed') ok, SUM(status = 'failed') bad FROM replication_jobs WHERE vm_context_id = ?`,
+      )
+      .get(contextId) as Row;
+    const lastOk = this.db
+      .prepare(`SELECT id FROM replication_jobs WHERE vm_context_id = ? AND status = 'completed' ORDER BY completed_at DESC, id DESC LIMIT 1`)
+      .get(contextId) as Row | undefined;
+    const from = ctx.current_status as VmContextStatus;
+    let to: VmContextStatus = from;
+    // While a failover owns the VM, its engine decides the status; otherwise the job's outcome does.
+    if (from === 'replicating') {
+      if (outcome === 'completed') to = 'ready_for_failover';
+      else if (outcome === 'failed') to = lastOk ? 'ready_for_failover' : 'failed';
+      else to = lastOk ? 'ready_for_failover' : 'discovered';
+    }
+    assertTransition(from, to);
+    const ownsCurrent = ctx.current_job_id === jobId;
+    this.db
+      .prepare(
+        `UPDATE vm_contexts SET current_job_id = CASE WHEN ? THEN NULL ELSE current_job_id END, current_status = ?,
+           total_jobs = ?, successful_jobs = ?, failed_jobs = ?, last_successful_job_id = ?,
+           last_error = ?, updated_at = ? WHERE id = ?`,
+      )
+      .run(
+        ownsCurrent ? 1 : 0,
+        to,
+        num(counts.total),
+        num(counts.ok),
+        num(counts.bad),
+        strOrNull(lastOk?.id),
+        outcome === 'completed' ? null : outcome === 'failed' ? error : strOrNull(ctx.last_error),
+        iso,
+        contextId,
+      );
+  }
+
+  cbtHistory(contextId: string, limit = 100): CbtHistoryEntry[] {
+    return (this.db.prepare(`SELECT * FROM cbt_history WHERE vm_context_id = ? ORDER BY id DESC LIMIT ?`).all(contextId, limit) as Row[]).map(mapCbt);
+  }
+
+  delete(jobId: string): void {
+    const job = this.require(jobId);
+    if ((ACTIVE_JOB_STATUSES as readonly string[]).includes(job.status)) {
+      throw new AppError('conflict', `Job ${jobId} is still ${job.status}; cancel it before deleting it`);
+    }
+    this.db.transaction(() => {
+      this.db.prepare(`DELETE FROM replication_jobs WHERE id = ?`).run(jobId);
+      this.db.prepare(`DELETE FROM log_operations WHERE id = ?`).run(jobId);
+      const counts = this.db
+        .prepare(`SELECT COUNT(*) total, SUM(status = 'completed') ok, SUM(status = 'failed') bad FROM replication_jobs WHERE vm_context_id = ?`)
+        .get(job.vmContextId) as Row;
+      const lastOk = this.db
+        .prepare(`SELECT id FROM replication_jobs WHERE vm_context_id = ? AND status = 'completed' ORDER BY completed_at DESC LIMIT 1`)
+        .get(job.vmContextId) as Row | undefined;
+      this.db
+        .prepare(`UPDATE vm_contexts SET total_jobs = ?, successful_jobs = ?, failed_jobs = ?, last_successful_job_id = ?, updated_at = ? WHERE id = ?`)
+        .run(num(counts.total), num(counts.ok), num(counts.bad), strOrNull(lastOk?.id), isoNow(), job.vmContextId);
+    })();
+  }
+
+  // --- the poller's persisted list -------------------------------------------------------------
+
+  addPolled(jobId: string, applianceId: string | null, now: Date = new Date()): void {
+    const iso = now.toISOString();
+    this.db
+      .prepare(
+        `INSERT INTO polled_jobs (job_id, appliance_id, started_polling_at, last_change_at) VALUES (?,?,?,?)
+         ON CONFLICT(job_id) DO NOTHING`,
+      )
+      .run(jobId, applianceId, iso, iso);
+  }
+
+  polled(): PolledJob[] {
+    return (this.db.prepare(`SELECT * FROM polled_jobs ORDER BY started_polling_at`).all() as Row[]).map((r) => ({
+      jobId: String(r.job_id),
+      applianceId: strOrNull(r.appliance_id),
+      startedPollingAt: String(r.started_polling_at),
+      lastPollAt: strOrNull(r.last_poll_at),
+      lastChangeAt: String(r.last_change_at),
+      firstSeenAt: strOrNull(r.first_seen_at),
+      unreachableSince: strOrNull(r.unreachable_since),
+      notFoundSince: strOrNull(r.not_found_since),
+      nextPollAt: strOrNull(r.next_poll_at),
+      consecutiveErrors: num(r.consecutive_errors),
+      lastFingerprint: strOrNull(r.last_fingerprint),
+    }));
+  }
+
+  savePolled(p: PolledJob): void {
+    this.db
+      .prepare(
+        `UPDATE polled_jobs SET last_poll_at = ?, last_change_at = ?, first_seen_at = ?, unreachable_since = ?,
+           not_found_since = ?, next_poll_at = ?, consecutive_errors = ?, last_fingerprint = ?, started_polling_at = ? WHERE job_id = ?`,
+      )
+      .run(p.lastPollAt, p.lastChangeAt, p.firstSeenAt, p.unreachableSince, p.notFoundSince, p.nextPollAt, p.consecutiveErrors, p.lastFingerprint, p.startedPollingAt, p.jobId);
+  }
+}

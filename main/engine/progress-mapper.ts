@@ -1,0 +1,115 @@
+import type { JobDiskStatus } from '../../shared/domain';
+import type { VmaProgress } from './ports';
+
+export interface MapperDisk {
+  diskKey: string;
+  status: JobDiskStatus;
+  totalBytes: number;
+  bytesTransferred: number;
+}
+
+export interface ProgressSample {
+  bytes: number;
+  atMs: number;
+  rateBps: number;
+}
+
+export interface MappedProgress {
+  phase: string;
+  progressPercent: number;
+  bytesTransferred: number;
+  totalBytes: number;
+  rateBps: number;
+  etaSeconds: number | null;
+  /** Disk the VMA is copying now (the first one that has not reported its change id). */
+  currentDiskKey: string | null;
+  diskUpdates: { diskKey: string; status: JobDiskStatus; percent: number; bytesTransferred: number; totalBytes: number }[];
+  /** Every disk has reported completion through the change-ID callback. */
+  allDisksReported: boolean;
+  /** The VMA itself says the job failed, with its reason (the real copier never does; handled if it ever does). */
+  vmaError: string | null;
+  /** The VMA's own status word says completed (true after the FIRST disk of a multi-disk job: not evidence alone). */
+  vmaSaysCompleted: boolean;
+  /** What "moved": if it stays equal for the stall period, the copy is stalled. */
+  fingerprint: string;
+  sample: ProgressSample;
+}
+
+const SETUP_SHARE = 5;
+const clampPct = (n: number) => (Number.isFinite(n) ? Math.max(0, Math.min(100, n)) : 0);
+const nonNeg = (n: unknown) => (typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : 0);
+
+function errorText(p: VmaProgress): string | null {
+  if (p.status === 'failed') return typeof p.last_error === 'string' && p.last_error ? p.last_error : 'the VMA reported the copy as failed';
+  if (typeof p.last_error === 'string' && p.last_error.trim()) return p.last_error.trim();
+  if (p.last_error && typeof p.last_error === 'object') {
+    const m = (p.last_error as { message?: unknown }).message;
+    if (typeof m === 'string' && m.trim()) return m.trim();
+  }
+  return null;
+}
+
+/**
+ * The one function that turns a VMA progress report into job status fields. The VMA's percent is per
+ * disk and restarts at 0 for each disk, so the job's percent is computed from per-disk bytes: setup
+ * phases fill the first 5 %, the transfer the rest, and it never moves backwards within a job.
+ */
+export function mapProgress(
+  progress: VmaProgress,
+  disks: readonly MapperDisk[],
+  previous: { percent: number; sample: ProgressSample | null },
+  nowMs: number,
+): MappedProgress {
+  const phase = (progress.phase ?? '').trim() || (progress.current_operation ?? '').trim() || 'Waiting for the VMA';
+  const vmaPct = clampPct(Number(progress.percentage ?? 0));
+  const current = disks.find((d) => d.status !== 'completed') ?? null;
+  const inTransfer = /transfer|copy/i.test(phase) || nonNeg(progress.bytes_transferred) > 0;
+
+  const diskUpdates = disks.map((d) => {
+    if (d.status === 'completed') return { diskKey: d.diskKey, status: d.status, percent: 100, bytesTransferred: Math.max(d.bytesTransferred, d.totalBytes), totalBytes: d.totalBytes };
+    if (current && d.diskKey === current.diskKey && inTransfer) {
+      const total = nonNeg(progress.total_bytes) || d.totalBytes;
+      const bytes = Math.min(total, nonNeg(progress.bytes_transferred) || (total * vmaPct) / 100);
+      return { diskKey: d.diskKey, status: 'transferring' as JobDiskStatus, percent: total > 0 ? clampPct((bytes / total) * 100) : vmaPct, bytesTransferred: bytes, totalBytes: total };
+    }
+    return { diskKey: d.diskKey, status: d.status, percent: 0, bytesTransferred: 0, totalBytes: d.totalBytes };
+  });
+
+  const totalBytes = diskUpdates.reduce((s, d) => s + d.totalBytes, 0);
+  const doneBytes = diskUpdates.reduce((s, d) => s + d.bytesTransferred, 0);
+  const allDisksReported = disks.length > 0 && disks.every((d) => d.status === 'completed');
+  let pct: number;
+  if (allDisksReported) pct = 100;
+  else if (!inTransfer && doneBytes === 0) pct = Math.min(SETUP_SHARE, (vmaPct / 30) * SETUP_SHARE);
+  else pct = SETUP_SHARE + (100 - SETUP_SHARE) * (totalBytes > 0 ? doneBytes / totalBytes : 0);
+  pct = Math.max(previous.percent, clampPct(pct));
+  if (!allDisksReported) pct = Math.min(pct, 99.9);
+
+  // Rate from our own samples (bytes moved between polls), smoothed; the VMA's throughput field as fallback.
+  let rateBps = 0;
+  const prev = previous.sample;
+  if (prev && nowMs > prev.atMs && doneBytes >= prev.bytes) {
+    const instant = ((doneBytes - prev.bytes) * 1000) / (nowMs - prev.atMs);
+    rateBps = prev.rateBps > 0 ? prev.rateBps * 0.6 + instant * 0.4 : instant;
+  } else if (progress.throughput?.current_mbps) {
+    rateBps = nonNeg(progress.throughput.current_mbps) * 1_000_000;
+  }
+  const remaining = Math.max(0, totalBytes - doneBytes);
+  const etaSeconds = allDisksReported ? 0 : rateBps > 0 ? Math.round(remaining / rateBps) : null;
+
+  return {
+    phase,
+    progressPercent: Math.round(pct * 10) / 10,
+    bytesTransferred: Math.round(doneBytes),
+    totalBytes,
+    rateBps: Math.round(rateBps),
+    etaSeconds,
+    currentDiskKey: current?.diskKey ?? null,
+    diskUpdates,
+    allDisksReported,
+    vmaError: errorText(progress),
+    vmaSaysCompleted: progress.status === 'completed',
+    fingerprint: JSON.stringify([phase, vmaPct, nonNeg(progress.bytes_transferred), progress.status ?? '', disks.map((d) => d.status)]),
+    sample: { bytes: doneBytes, atMs: nowMs, rateBps },
+  };
+}

@@ -1,0 +1,254 @@
+import type { JobProgressUpdate } from '../../shared/contract';
+import type { TerminalJobStatus } from '../../shared/domain';
+import { AppError } from '../../shared/errors';
+import type { JobRepository, PolledJob } from './job-repository';
+import { mapProgress, type ProgressSample } from './progress-mapper';
+import type { VmaApi } from './ports';
+
+export interface PollerOptions {
+  intervalMs: number;
+  /** No progress change for this long → failed ("stalled"). */
+  stallMs: number;
+  /** 404 for this long (before the first report, or again after one) → failed ("lost"). */
+  notFoundGraceMs: number;
+  /** VMA unreachable for this long → failed. */
+  unreachableFailMs: number;
+  maxBackoffMs: number;
+  concurrency: number;
+}
+
+export const DEFAULT_POLLER_OPTIONS: PollerOptions = {
+  intervalMs: 2_000,
+  stallMs: 10 * 60_000,
+  notFoundGraceMs: 2 * 60_000,
+  unreachableFailMs: 30 * 60_000,
+  maxBackoffMs: 60_000,
+  concurrency: 16,
+};
+
+export interface PollerDeps {
+  jobs: JobRepository;
+  vma(applianceId: string): VmaApi;
+  finish(jobId: string, outcome: TerminalJobStatus, error: string | null, warnings?: string[]): void;
+  emit(update: JobProgressUpdate): void;
+  note(jobId: string, level: 'info' | 'warn', message: string): void;
+  now?: () => number;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const ms = (s: string | null) => (s ? Date.parse(s) : NaN);
+const minutes = (n: number) => (n >= 60_000 ? `${Math.round(n / 60_000)} min` : `${Math.round(n / 1000)} s`);
+
+/**
+ * Polls the VMA for every job in the persisted list and drives each to exactly one terminal state:
+ * completed only with evidence for every disk, failed as stalled / lost / unreachable otherwise.
+ */
+export class ProgressPoller {
+  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+  private readonly samples = new Map<string, ProgressSample>();
+  private readonly opts: PollerOptions;
+  private readonly now: () => number;
+  ticks = 0;
+
+  constructor(private readonly deps: PollerDeps, options: Partial<PollerOptions> = {}) {
+    this.opts = { ...DEFAULT_POLLER_OPTIONS, ...options };
+    this.now = deps.now ?? Date.now;
+  }
+
+  start(): void {
+    if (this.timer) return;
+    const loop = async () => {
+      await this.tick();
+      if (this.timer) this.timer = setTimeout(loop, this.opts.intervalMs);
+    };
+    this.timer = setTimeout(loop, 0);
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /** After a restart, time spent closed counts neither as stall nor as 404/unreachable time. */
+  resumeAfterRestart(): number {
+    const now = this.now();
+    const polled = this.deps.jobs.polled();
+    for (const p of polled) {
+      this.deps.jobs.savePolled({ ...p, lastChangeAt: iso(now), notFoundSince: null, unreachableSince: null, consecutiveErrors: 0, nextPollAt: null });
+      this.deps.note(p.jobId, 'info', 'Console restarted: reconciling this job with the VMA');
+    }
+    return polled.length;
+  }
+
+  /** One pass over every polled job (exposed for tests and for the benchmark). */
+  async tick(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      this.ticks++;
+      const now = this.now();
+      const due = this.deps.jobs.polled().filter((p) => !p.nextPollAt || ms(p.nextPollAt) <= now);
+      let i = 0;
+      const worker = async () => {
+        while (i < due.length) {
+          const p = due[i++]!;
+          try {
+            await this.pollOne(p);
+          } catch (e) {
+            this.deps.note(p.jobId, 'warn', `Polling failed unexpectedly: ${e instanceof Error ? e.message : String(e)}`);
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(this.opts.concurrency, due.length) }, worker));
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async pollOne(p: PolledJob): Promise<void> {
+    const job = this.deps.jobs.get(p.jobId);
+    if (!job || ['completed', 'failed', 'cancelled'].includes(job.status)) return;
+    if (!p.applianceId) {
+      this.deps.finish(job.id, 'failed', 'The VMA appliance of this job was removed; its progress can no longer be followed');
+      return;
+    }
+    const vma = this.deps.vma(p.applianceId);
+    let now = this.now();
+    const next: PolledJob = { ...p, lastPollAt: iso(now) };
+    let result: Awaited<ReturnType<VmaApi['progress']>>;
+    try {
+      result = await vma.progress(job.id);
+      now = this.now();
+    } catch (e) {
+      const reason = e instanceof AppError ? e.message : String(e);
+      if (!(e instanceof AppError) || !['unreachable', 'timeout', 'remote_error'].includes(e.code)) throw e;
+      const since = next.unreachableSince ?? iso(now);
+      const errors = next.consecutiveErrors + 1;
+      const backoff = Math.min(this.opts.maxBackoffMs, this.opts.intervalMs * 2 ** Math.min(errors, 10));
+      this.deps.jobs.savePolled({ ...next, unreachableSince: since, consecutiveErrors: errors, nextPollAt: iso(now + backoff) });
+      if (now - ms(since) >= this.opts.unreachableFailMs) {
+        this.deps.finish(job.id, 'failed', `The VMA could not be reached for ${minutes(now - ms(since))} (${reason})`);
+        return;
+      }
+      if (errors === 1) this.deps.note(job.id, 'warn', `VMA not reachable (${reason}); retrying with backoff`);
+      this.emitRetrying(job.id, job.vmContextId, `VMA unreachable, retrying in ${Math.round(backoff / 1000)} s`);
+      return;
+    }
+    next.unreachableSince = null;
+    next.consecutiveErrors = 0;
+    next.nextPollAt = null;
+    const disks = this.deps.jobs.jobDisks(job.id);
+
+    if (!result.found) {
+      // Evidence can arrive without progress: every disk reported its change id.
+      if (disks.length > 0 && disks.every((d) => d.status === 'completed')) {
+        this.deps.jobs.savePolled(next);
+        this.deps.finish(job.id, 'completed', null, this.missingChangeIdWarnings(disks));
+        return;
+      }
+      const since = next.notFoundSince ?? (next.firstSeenAt ? iso(now) : next.startedPollingAt);
+      next.notFoundSince = since;
+      this.deps.jobs.savePolled(next);
+      if (now - ms(since) >= this.opts.notFoundGraceMs) {
+        const reason = next.firstSeenAt
+          ? `lost: the VMA no longer knows this job (it was restarted or the copy process disappeared) for ${minutes(now - ms(since))}`
+          : `lost: the VMA never reported progress for this job within ${minutes(now - ms(since))} (the copy did not start: check the VMA log, its vCenter access and the NBD targets)`;
+        this.deps.finish(job.id, 'failed', reason);
+      }
+      return;
+    }
+
+    next.notFoundSince = null;
+    next.firstSeenAt = next.firstSeenAt ?? iso(now);
+    const mapped = mapProgress(
+      result.progress,
+      disks.map((d) => ({ diskKey: d.diskKey, status: d.status, totalBytes: d.totalBytes, bytesTransferred: d.bytesTransferred })),
+      { percent: job.progressPercent, sample: this.samples.get(job.id) ?? null },
+      now,
+    );
+    this.samples.set(job.id, mapped.sample);
+    if (mapped.fingerprint !== next.lastFingerprint) {
+      next.lastFingerprint = mapped.fingerprint;
+      next.lastChangeAt = iso(now);
+    }
+    this.deps.jobs.savePolled(next);
+    this.deps.jobs.update(job.id, {
+      status: 'replicating',
+      phase: mapped.phase,
+      progressPercent: mapped.progressPercent,
+      bytesTransferred: mapped.bytesTransferred,
+      totalBytes: mapped.totalBytes,
+      rateBps: mapped.rateBps,
+      etaSeconds: mapped.etaSeconds,
+    });
+    for (const d of mapped.diskUpdates) {
+      if (d.status === 'transferring') this.deps.jobs.updateJobDisk(job.id, d.diskKey, { status: 'transferring', percent: d.percent, bytesTransferred: d.bytesTransferred, totalBytes: d.totalBytes });
+    }
+    this.deps.emit({
+      jobId: job.id,
+      vmContextId: job.vmContextId,
+      status: 'replicating',
+      phase: mapped.phase,
+      progressPercent: mapped.progressPercent,
+      bytesTransferred: mapped.bytesTransferred,
+      totalBytes: mapped.totalBytes,
+      rateBps: mapped.rateBps,
+      etaSeconds: mapped.etaSeconds,
+      error: null,
+      disks: mapped.diskUpdates.map(({ diskKey, status, percent, bytesTransferred, totalBytes }) => ({ diskKey, status, percent, bytesTransferred, totalBytes })),
+    });
+
+    if (mapped.vmaError) {
+      this.deps.finish(job.id, 'failed', `The VMA reported an error: ${mapped.vmaError}`);
+      return;
+    }
+    if (mapped.allDisksReported) {
+      this.deps.finish(job.id, 'completed', null);
+      return;
+    }
+    if (mapped.vmaSaysCompleted) {
+      // After the first disk of several the progress already says completed: ask the status endpoint.
+      const status = await vma.status(job.id).catch(() => ({ found: false as const }));
+      if (status.found && status.status.status === 'completed') {
+        this.deps.finish(job.id, 'completed', null, this.missingChangeIdWarnings(disks));
+        return;
+      }
+      if (status.found && status.status.status === 'failed') {
+        this.deps.finish(job.id, 'failed', 'The VMA reported the copy as failed');
+        return;
+      }
+    }
+    if (now - ms(next.lastChangeAt) >= this.opts.stallMs) {
+      this.deps.finish(
+        job.id,
+        'failed',
+        `stalled: no progress for ${minutes(now - ms(next.lastChangeAt))} (last: ${mapped.phase} ${Math.round(Number(result.progress.percentage ?? 0))} %); the VMA copier has probably crashed`,
+      );
+    }
+  }
+
+  private missingChangeIdWarnings(disks: ReturnType<JobRepository['jobDisks']>): string[] {
+    return disks
+      .filter((d) => !d.changeId)
+      .map((d) => `${d.diskKey} finished without a change id: its next sync will copy ${d.previousChangeId ? 'all changes since the previous change id' : 'the whole disk'}`);
+  }
+
+  private emitRetrying(jobId: string, vmContextId: string, phase: string): void {
+    const job = this.deps.jobs.get(jobId);
+    if (!job) return;
+    this.deps.emit({
+      jobId,
+      vmContextId,
+      status: job.status,
+      phase,
+      progressPercent: job.progressPercent,
+      bytesTransferred: job.bytesTransferred,
+      totalBytes: job.totalBytes,
+      rateBps: 0,
+      etaSeconds: null,
+      error: null,
+      disks: [],
+    });
+  }
+}

@@ -1,0 +1,412 @@
+import type { JobTrigger, ReplicationJob, TerminalJobStatus, VmContextSummary } from '../../shared/domain';
+import type { DiscoveredVm } from '../../shared/discovery';
+import { AppError } from '../../shared/errors';
+import type { AppLogger } from '../core/app-log';
+import type { VmContextRepository } from '../db/repositories/vm-contexts';
+import { pickDiscoveredVm } from '../discovery/normalise';
+import type { EventBus } from '../ipc/event-bus';
+import type { Logbook } from '../logbook/logbook';
+import type { JobDiskRow, JobRepository } from './job-repository';
+import type { EnginePorts, TargetSettings } from './ports';
+import { ProgressPoller, type PollerOptions } from './progress-poller';
+import type { VolumeRepository } from './volume-repository';
+
+export interface EngineDeps {
+  contexts: VmContextRepository;
+  jobs: JobRepository;
+  volumes: VolumeRepository;
+  logbook: Logbook;
+  bus: EventBus;
+  ports: EnginePorts;
+  logger: AppLogger;
+}
+
+export interface EngineOptions {
+  discoveryTimeoutMs: number;
+  /** A full-inventory discovery, used only to find a renamed VM by its VMware id. */
+  fullDiscoveryTimeoutMs: number;
+  /** Jobs in a setup step untouched for this long belong to no live process (see reconcile). */
+  setupLeaseMs: number;
+  poller: Partial<PollerOptions>;
+}
+
+export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
+  discoveryTimeoutMs: 15_000,
+  fullDiscoveryTimeoutMs: 120_000,
+  setupLeaseMs: 2 * 60_000,
+  poller: {},
+};
+
+const GIB = 1024 ** 3;
+const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+export interface StartOptions {
+  trigger: JobTrigger;
+  scheduleExecutionId?: string | null;
+  vmGroupId?: string | null;
+  scheduledBy?: string | null;
+}
+
+/**
+ * The canonical replication path for every caller (UI, CLI, scheduler, failover final sync):
+ * fresh discovery → normalise → claim → per-disk volume/attach/export → replicate → poll → one
+ * terminal state. start() returns once the job row exists; the rest belongs to the engine.
+ */
+export class ReplicationEngine {
+  readonly poller: ProgressPoller;
+  private readonly opts: EngineOptions;
+  private readonly runners = new Map<string, Promise<void>>();
+  private readonly cancelled = new Set<string>();
+  private readonly settledWaiters = new Map<string, ((j: ReplicationJob) => void)[]>();
+
+  constructor(private readonly deps: EngineDeps, options: Partial<EngineOptions> = {}) {
+    this.opts = { ...DEFAULT_ENGINE_OPTIONS, ...options };
+    this.poller = new ProgressPoller(
+      {
+        jobs: deps.jobs,
+        vma: (id) => deps.ports.vma(id),
+        finish: (jobId, outcome, error, warnings) => this.finish(jobId, outcome, error, warnings),
+        emit: (u) => deps.bus.emit('jobs:progress', { updates: [u] }),
+        note: (jobId, level, message) => this.event(jobId, level, message),
+      },
+      this.opts.poller,
+    );
+  }
+
+  // ---- steps 1–4: on the caller's time -----------------------------------------------------------
+
+  async start(contextId: string, options: StartOptions): Promise<{ jobId: string }> {
+    const ctx = this.deps.contexts.require(contextId);
+    if (!ctx.vmaApplianceId) throw new AppError('validation', `${ctx.name} has no VMA appliance; add it again from Discovery`);
+    if (!ctx.credentialId) throw new AppError('validation', `${ctx.name} has no vCenter credential; add it again from Discovery`);
+    if (ctx.currentJobId) {
+      throw new AppError('conflict', `${ctx.name} already has an active replication job ${ctx.currentJobId}`, { jobId: ctx.currentJobId });
+    }
+    // Fail on missing configuration before touching anything (credentials resolved now, not cached).
+    this.deps.ports.target();
+    const vm = await this.discoverOne(ctx);
+    if (vm.disks.length === 0) throw new AppError('validation', `${vm.name} has no disks in vCenter; nothing to replicate`);
+    this.deps.contexts.refreshSpecs(ctx.id, vm);
+    const job = this.deps.jobs.claim({ contextId: ctx.id, ...options });
+    this.deps.logbook.startOperation(job.id, 'replication', `${job.jobType === 'initial' ? 'Initial' : 'Incremental'} sync of ${vm.name}`, ctx.id);
+    this.event(job.id, 'info', `Job created (${options.trigger}); ${vm.disks.length} disk(s): ${vm.disks.map((d) => d.diskKey).join(', ')}`);
+    this.contextChanged(ctx.id);
+    const runner = this.runSetup(job.id).finally(() => this.runners.delete(job.id));
+    this.runners.set(job.id, runner);
+    return { jobId: job.id };
+  }
+
+  private async discoverOne(ctx: VmContextSummary): Promise<DiscoveredVm> {
+    const vma = this.deps.ports.vma(ctx.vmaApplianceId!);
+    const login = this.deps.ports.login(ctx.credentialId!);
+    const byName = await vma.discover(login, ctx.name, this.opts.discoveryTimeoutMs);
+    const found = pickDiscoveredVm(byName.vms, { name: ctx.name, vmwareVmId: ctx.vmwareVmId });
+    if (found) return found;
+    // Renamed in vCenter: look the VM up by its VMware id in the whole inventory.
+    const all = await vma.discover(login, undefined, this.opts.fullDiscoveryTimeoutMs);
+    const renamed = pickDiscoveredVm(all.vms, { name: ctx.name, vmwareVmId: ctx.vmwareVmId });
+    if (renamed) return renamed;
+    throw new AppError('not_found', `${ctx.name} (VMware id ${ctx.vmwareVmId}) is no longer in vCenter ${ctx.vcenterHost}`);
+  }
+
+  // ---- steps 5–6: in the background -------------------------------------------------------------
+
+  private async runSetup(jobId: string): Promise<void> {
+    try {
+      const job = this.deps.jobs.require(jobId);
+      const ctx = this.deps.contexts.require(job.vmContextId);
+      const target = this.deps.ports.target();
+      const cs = this.deps.ports.cloudstack();
+      const oma = this.deps.ports.oma(target.omaApplianceId);
+      const disks = this.deps.jobs.jobDisks(jobId);
+      const vmDisks = new Map(this.deps.contexts.disks(ctx.id).map((d) => [d.id, d]));
+
+      await this.step(jobId, 'provisioning', 'Provision volumes', async (note) => {
+        for (const d of disks) {
+          const disk = vmDisks.get(d.vmDiskId)!;
+          const existing = this.deps.volumes.forDisk(d.vmDiskId);
+          if (existing) {
+            const live = await cs.getVolume(existing.id);
+            if (!live) {
+              this.deps.volumes.markDeleted(existing.id);
+              throw new AppError('not_found', `Volume ${existing.id} of ${d.diskKey} no longer exists in CloudStack; the next sync will create a new one`);
+            }
+            if (live.size < disk.capacityBytes) {
+              throw new AppError('validation', `Volume ${existing.id} (${live.size} bytes) is smaller than ${d.diskKey} (${disk.capacityBytes} bytes); resize it or delete it`);
+            }
+            note(`${d.diskKey}: reusing volume ${existing.id}`);
+            this.deps.jobs.setJobDiskTarget(jobId, d.vmDiskId, existing.id, null);
+            continue;
+          }
+          const sizeGiB = Math.ceil((disk.capacityBytes * (1 + target.headroomPercent / 100)) / GIB);
+          const name = `mkc-${ctx.name}-${d.diskKey}`.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 250);
+          const vol = await cs.createVolume({ name, zoneId: target.zoneId, diskOfferingId: target.diskOfferingId, sizeGiB });
+          this.deps.volumes.recordCreated({ id: vol.id, vmDiskId: d.vmDiskId, name, sizeBytes: vol.size || sizeGiB * GIB, zoneId: target.zoneId });
+          // A new, empty target means this disk must be copied in full whatever the history says.
+          this.deps.jobs.setJobDiskTarget(jobId, d.vmDiskId, vol.id, null, 'initial');
+          note(`${d.diskKey}: created volume ${vol.id} (${sizeGiB} GiB)`);
+        }
+        this.refreshJobType(jobId);
+      });
+
+      await this.step(jobId, 'attaching', 'Attach volumes to the OMA appliance', async (note) => {
+        for (const d of this.deps.jobs.jobDisks(jobId)) {
+          const live = await cs.getVolume(d.volumeId!);
+          if (live?.virtualmachineid === target.omaVmId) {
+            note(`${d.diskKey}: volume ${d.volumeId} already attached`);
+          } else {
+            if (live?.virtualmachineid) {
+              throw new AppError('conflict', `Volume ${d.volumeId} of ${d.diskKey} is attached to another VM (${live.virtualmachineid})`);
+            }
+            await cs.attachVolume(d.volumeId!, target.omaVmId);
+            note(`${d.diskKey}: attached volume ${d.volumeId}`);
+          }
+          this.deps.volumes.setState(d.volumeId!, 'attached', target.omaVmId);
+        }
+      });
+
+      await this.step(jobId, 'exporting', 'Publish NBD exports', async (note) => {
+        await oma.ensureNbdkitRunning();
+        for (const d of this.deps.jobs.jobDisks(jobId)) {
+          const device = await oma.waitForDevice(d.volumeId!);
+          const exportName = await oma.publishExport(d.volumeId!, device);
+          const size = await oma.verifyExport(d.volumeId!);
+          const disk = vmDisks.get(d.vmDiskId)!;
+          if (size < disk.capacityBytes) {
+            throw new AppError('validation', `Export ${exportName} is ${size} bytes, smaller than ${d.diskKey} (${disk.capacityBytes} bytes)`);
+          }
+          this.deps.volumes.setState(d.volumeId!, 'attached', target.omaVmId, device);
+          this.deps.volumes.recordExport(d.volumeId!, exportName, target.omaApplianceId, device);
+          this.deps.jobs.setJobDiskTarget(jobId, d.vmDiskId, d.volumeId!, exportName);
+          note(`${d.diskKey}: ${device} published as ${exportName} (${size} bytes) and opens`);
+        }
+      });
+
+      await this.step(jobId, 'starting', 'Start the copy on the VMA', async (note) => {
+        const rows = this.deps.jobs.jobDisks(jobId);
+        this.verifyMapping(rows);
+        const login = this.deps.ports.login(ctx.credentialId!);
+        const current = this.deps.contexts.require(ctx.id);
+        const request = {
+          job_id: jobId,
+          vcenter: login.vcenter,
+          username: login.username,
+          password: login.password,
+          vm_paths: [current.path],
+          oma_url: `http://127.0.0.1:${this.deps.ports.callbackPort(ctx.vmaApplianceId!)}`,
+          nbd_targets: rows.map((d) => ({
+            device_path: nbdUrl(target, d.exportName!),
+            vmware_disk_key: d.diskKey.replace(/^disk-/, ''),
+          })),
+        };
+        this.throwIfCancelled(jobId);
+        await this.deps.ports.vma(ctx.vmaApplianceId!).replicate(request);
+        this.deps.jobs.addPolled(jobId, ctx.vmaApplianceId);
+        note(`VMA accepted the job; ${rows.map((d) => `${d.diskKey} → ${d.exportName} (${d.syncType})`).join(', ')}`);
+      });
+      this.deps.jobs.update(jobId, { status: 'replicating', phase: 'Waiting for the VMA' });
+      this.contextChanged(ctx.id);
+    } catch (e) {
+      const cancelled = this.cancelled.has(jobId);
+      this.finish(jobId, cancelled ? 'cancelled' : 'failed', cancelled ? 'Cancelled by the operator' : errorText(e));
+    }
+  }
+
+  /** Lesson 8: every disk has its own volume and export, named after that volume, before the copy starts. */
+  private verifyMapping(rows: JobDiskRow[]): void {
+    const volumes = new Set<string>();
+    for (const d of rows) {
+      if (!d.volumeId || !d.exportName) throw new AppError('internal', `${d.diskKey} has no volume or export mapped`);
+      if (d.exportName !== `migration-vol-${d.volumeId}`) throw new AppError('internal', `${d.diskKey}: export ${d.exportName} does not belong to volume ${d.volumeId}`);
+      if (volumes.has(d.volumeId)) throw new AppError('internal', `Volume ${d.volumeId} is mapped to two disks`);
+      volumes.add(d.volumeId);
+    }
+  }
+
+  private refreshJobType(jobId: string): void {
+    const initial = this.deps.jobs.jobDisks(jobId).some((d) => d.syncType === 'initial');
+    this.deps.jobs.setJobType(jobId, initial ? 'initial' : 'incremental');
+  }
+
+  private async step(
+    jobId: string,
+    status: 'provisioning' | 'attaching' | 'exporting' | 'starting',
+    name: string,
+    body: (note: (m: string) => void) => Promise<void>,
+  ): Promise<void> {
+    this.throwIfCancelled(jobId);
+    if (!this.deps.jobs.update(jobId, { status, phase: name })) throw new AppError('conflict', `Job ${jobId} already ended`);
+    this.emitJob(jobId);
+    const step = this.deps.logbook.startStep(jobId, name);
+    try {
+      await body((m) => this.deps.logbook.event(jobId, 'info', m, undefined, step.id));
+      this.deps.logbook.finishStep(step.id, 'completed');
+    } catch (e) {
+      this.deps.logbook.finishStep(step.id, this.cancelled.has(jobId) ? 'cancelled' : 'failed', errorText(e));
+      throw e;
+    }
+  }
+
+  private throwIfCancelled(jobId: string): void {
+    if (this.cancelled.has(jobId)) throw new AppError('conflict', 'Cancelled by the operator');
+  }
+
+  // ---- step 7 and the one terminal path ---------------------------------------------------------
+
+  /** The only way a job ends: DB terminal write + context recompute (one transaction), log, events. */
+  finish(jobId: string, outcome: TerminalJobStatus, error: string | null, warnings: string[] = []): boolean {
+    const changed = this.deps.jobs.finish(jobId, outcome, error);
+    if (!changed) return false;
+    const job = this.deps.jobs.require(jobId);
+    for (const w of warnings) this.event(jobId, 'warn', w);
+    if (outcome === 'completed') {
+      for (const d of this.deps.jobs.jobDisks(jobId)) {
+        if (!d.changeId) this.event(jobId, 'warn', `${d.diskKey} finished without a change id; its next sync cannot be incremental from this one`);
+      }
+    }
+    this.deps.logbook.closeOpenSteps(jobId, outcome === 'completed' ? 'completed' : outcome === 'cancelled' ? 'cancelled' : 'failed', error);
+    this.event(jobId, outcome === 'failed' ? 'error' : 'info', outcome === 'completed' ? 'Replication completed' : `Replication ${outcome}${error ? `: ${error}` : ''}`);
+    this.deps.logbook.finishOperation(jobId, outcome, error);
+    this.emitJob(jobId);
+    this.contextChanged(job.vmContextId);
+    for (const w of this.settledWaiters.get(jobId) ?? []) w(job);
+    this.settledWaiters.delete(jobId);
+    return true;
+  }
+
+  /** Resolves when the job reaches its terminal state (for the CLI and tests). */
+  whenSettled(jobId: string): Promise<ReplicationJob> {
+    const job = this.deps.jobs.require(jobId);
+    if (['completed', 'failed', 'cancelled'].includes(job.status)) return Promise.resolve(job);
+    return new Promise((resolve) => this.settledWaiters.set(jobId, [...(this.settledWaiters.get(jobId) ?? []), resolve]));
+  }
+
+  async cancel(jobId: string): Promise<ReplicationJob> {
+    const job = this.deps.jobs.require(jobId);
+    if (['completed', 'failed', 'cancelled'].includes(job.status)) {
+      throw new AppError('conflict', `Job ${jobId} already ${job.status}`);
+    }
+    this.cancelled.add(jobId);
+    const ctx = this.deps.contexts.require(job.vmContextId);
+    if (ctx.vmaApplianceId && ['starting', 'replicating'].includes(job.status)) {
+      try {
+        await this.deps.ports.vma(ctx.vmaApplianceId).cleanup(jobId);
+        this.event(jobId, 'info', 'VMA cleanup requested (cleanup_all)');
+      } catch (e) {
+        this.event(jobId, 'warn', `VMA cleanup failed: ${errorText(e)}; the copy may still be running on the VMA`);
+      }
+    }
+    const runner = this.runners.get(jobId);
+    if (runner) await runner;
+    this.finish(jobId, 'cancelled', 'Cancelled by the operator');
+    return this.deps.jobs.require(jobId);
+  }
+
+  async deleteJob(jobId: string, deleteVolumes: boolean): Promise<void> {
+    const job = this.deps.jobs.require(jobId);
+    if (!['completed', 'failed', 'cancelled'].includes(job.status)) {
+      throw new AppError('conflict', `Job ${jobId} is still ${job.status}; cancel it before deleting it`);
+    }
+    if (deleteVolumes) {
+      const ctx = this.deps.contexts.require(job.vmContextId);
+      if (ctx.currentJobId) throw new AppError('conflict', `${ctx.name} has an active job ${ctx.currentJobId}; its volumes are in use`);
+      const target = this.deps.ports.target();
+      const cs = this.deps.ports.cloudstack();
+      const oma = this.deps.ports.oma(target.omaApplianceId);
+      for (const d of this.deps.jobs.jobDisks(jobId)) {
+        if (!d.volumeId) continue;
+        const v = this.deps.volumes.get(d.volumeId);
+        if (!v || v.state === 'deleted') continue;
+        await oma.withdrawExport(v.id);
+        this.deps.volumes.markExportRemoved(v.id);
+        const live = await cs.getVolume(v.id);
+        if (live?.virtualmachineid) await cs.detachVolume(v.id);
+        if (live) await cs.deleteVolume(v.id);
+        this.deps.volumes.markDeleted(v.id);
+      }
+    }
+    this.deps.jobs.delete(jobId);
+    this.contextChanged(job.vmContextId);
+  }
+
+  /**
+   * On start: jobs the poller owned resume polling (with their timers reset); jobs left in a setup
+   * step by a process that is gone are asked about at the VMA or failed with the reason.
+   */
+  async reconcile(now: number = Date.now()): Promise<{ resumed: number; failed: number }> {
+    const resumed = this.poller.resumeAfterRestart();
+    const polled = new Set(this.deps.jobs.polled().map((p) => p.jobId));
+    let failed = 0;
+    for (const job of this.deps.jobs.active()) {
+      if (polled.has(job.id) || this.runners.has(job.id)) continue;
+      if (now - Date.parse(job.updatedAt) < this.opts.setupLeaseMs) continue;
+      const ctx = this.deps.contexts.get(job.vmContextId);
+      if (job.status === 'starting' && ctx?.vmaApplianceId) {
+        const known = await this.deps.ports.vma(ctx.vmaApplianceId).progress(job.id).catch(() => ({ found: false as const }));
+        if (known.found) {
+          this.deps.jobs.addPolled(job.id, ctx.vmaApplianceId);
+          this.event(job.id, 'info', 'The VMA knows this job: polling resumed after restart');
+          continue;
+        }
+      }
+      this.finish(job.id, 'failed', `interrupted: the console stopped while the job was ${job.status}; start the replication again`);
+      failed++;
+    }
+    return { resumed, failed };
+  }
+
+  /** Change-ID store used by the callback API the VMA calls through the remote forward. */
+  changeIds() {
+    return {
+      lookup: (vmPath: string, diskKey: string) => this.deps.jobs.lookupChangeId(vmPath, diskKey),
+      record: (jobId: string, diskKey: string, changeId: string) => {
+        const r = this.deps.jobs.recordChangeId(jobId, diskKey, changeId);
+        if (r === 'recorded') this.event(jobId, 'info', `${diskKey} finished; change id ${changeId} stored`);
+        if (r === 'ignored_empty') this.event(jobId, 'warn', `${diskKey} finished but the VMA sent an empty change id; the previous one is kept`);
+        return r;
+      },
+    };
+  }
+
+  private event(jobId: string, level: 'info' | 'warn' | 'error', message: string): void {
+    if (this.deps.logbook.operation(jobId)) this.deps.logbook.event(jobId, level, message);
+    else this.deps.logger[level === 'error' ? 'error' : level === 'warn' ? 'warn' : 'info'](`${jobId}: ${message}`);
+  }
+
+  private emitJob(jobId: string): void {
+    const j = this.deps.jobs.get(jobId);
+    if (!j) return;
+    this.deps.bus.emit('jobs:progress', {
+      updates: [
+        {
+          jobId: j.id,
+          vmContextId: j.vmContextId,
+          status: j.status,
+          phase: j.phase,
+          progressPercent: j.progressPercent,
+          bytesTransferred: j.bytesTransferred,
+          totalBytes: j.totalBytes,
+          rateBps: j.rateBps,
+          etaSeconds: j.etaSeconds,
+          error: j.error,
+          disks: this.deps.jobs.jobDisks(j.id).map((d) => ({ diskKey: d.diskKey, status: d.status, percent: d.percent, bytesTransferred: d.bytesTransferred, totalBytes: d.totalBytes })),
+        },
+      ],
+    });
+  }
+
+  private contextChanged(contextId: string): void {
+    const c = this.deps.contexts.get(contextId);
+    if (c) this.deps.bus.emit('contexts:changed', { contexts: [c], removedIds: [] });
+  }
+
+  /** Waits for background setup work (shutdown and tests). */
+  async drain(): Promise<void> {
+    await Promise.all([...this.runners.values()]);
+  }
+}
+
+export function nbdUrl(target: Pick<TargetSettings, 'nbdHost' | 'nbdPort'>, exportName: string): string {
+  const host = target.nbdHost.includes(':') ? `[${target.nbdHost}]` : target.nbdHost;
+  return `nbd://${host}:${target.nbdPort}/${exportName}`;
+}
