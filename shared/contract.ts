@@ -25,6 +25,7 @@ import {
   SSH_AUTH_METHODS,
 } from './domain';
 import type { AddContextsResult, DiscoveryResult } from './discovery';
+import type { Result } from './errors';
 
 const id = z.string().min(1, 'must not be empty').max(200);
 const name = z.string().trim().min(1, 'must not be empty').max(200);
@@ -277,6 +278,6 @@ export const isEventChannel = (c: unknown): c is EventChannel =>
 
 /** The API surface the renderer sees, whichever transport carries it. */
 export interface ConsoleApi {
-  invoke<C extends InvokeChannel>(channel: C, request: InvokeRequest<C>): Promise<import('./errors').Result<InvokeResponse<C>>>;
+  invoke<C extends InvokeChannel>(channel: C, request: InvokeRequest<C>): Promise<Result<InvokeResponse<C>>>;
   on<C extends EventChannel>(channel: C, listener: (payload: EventPayload<C>) => void): () => void;
 }

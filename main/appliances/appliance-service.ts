@@ -4,7 +4,7 @@ import type { ApplianceInput } from '../../shared/contract';
 import { AppError } from '../../shared/errors';
 import type { AppLogger } from '../core/app-log';
 import { newId } from '../core/ids';
-import { ApplianceRepository, toPublicAppliance, type ApplianceRecord } from '../db/repositories/appliances';
+import { type ApplianceRepository, toPublicAppliance, type ApplianceRecord } from '../db/repositories/appliances';
 import type { EventBus } from '../ipc/event-bus';
 import type { SecretStore } from '../secrets/secret-store';
 import { SshTunnelManager, type SshTunnelOptions, type TunnelStatus } from '../ssh/tunnel-manager';

@@ -124,8 +124,14 @@ export class JobRepository {
   list(filter: { contextId?: string; status?: JobStatus; limit?: number } = {}): ReplicationJob[] {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (filter.contextId) (where.push('vm_context_id = ?'), args.push(filter.contextId));
-    if (filter.status) (where.push('status = ?'), args.push(filter.status));
+    if (filter.contextId) {
+      where.push('vm_context_id = ?');
+      args.push(filter.contextId);
+    }
+    if (filter.status) {
+      where.push('status = ?');
+      args.push(filter.status);
+    }
     const sql = `SELECT * FROM replication_jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ?`;
     return (this.db.prepare(sql).all(...args, filter.limit ?? 100) as Row[]).map(mapJob);
   }
@@ -234,7 +240,10 @@ export class JobRepository {
       sets.push(`${col[k]} = ?`);
       args.push(k === 'progressPercent' ? Math.max(0, Math.min(100, Number(v))) : v);
     }
-    if (fields.status && fields.status !== 'pending') sets.push(`started_at = COALESCE(started_at, ?)`), args.push(isoNow());
+    if (fields.status && fields.status !== 'pending') {
+      sets.push(`started_at = COALESCE(started_at, ?)`);
+      args.push(isoNow());
+    }
     sets.push('updated_at = ?');
     args.push(isoNow());
     const r = this.db

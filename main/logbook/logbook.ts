@@ -92,9 +92,18 @@ export class Logbook {
   operations(filter: LogFilter = {}): LogOperation[] {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (filter.vmContextId) (where.push('vm_context_id = ?'), args.push(filter.vmContextId));
-    if (filter.kind) (where.push('kind = ?'), args.push(filter.kind));
-    if (filter.operationId) (where.push('id = ?'), args.push(filter.operationId));
+    if (filter.vmContextId) {
+      where.push('vm_context_id = ?');
+      args.push(filter.vmContextId);
+    }
+    if (filter.kind) {
+      where.push('kind = ?');
+      args.push(filter.kind);
+    }
+    if (filter.operationId) {
+      where.push('id = ?');
+      args.push(filter.operationId);
+    }
     const sql = `SELECT * FROM log_operations ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id DESC LIMIT ?`;
     return (this.db.prepare(sql).all(...args, filter.limit ?? 200) as Row[]).map(mapOp);
   }
@@ -146,8 +155,14 @@ export class Logbook {
   events(filter: LogFilter = {}): LogEvent[] {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (filter.operationId) (where.push('e.operation_id = ?'), args.push(filter.operationId));
-    if (filter.vmContextId) (where.push('o.vm_context_id = ?'), args.push(filter.vmContextId));
+    if (filter.operationId) {
+      where.push('e.operation_id = ?');
+      args.push(filter.operationId);
+    }
+    if (filter.vmContextId) {
+      where.push('o.vm_context_id = ?');
+      args.push(filter.vmContextId);
+    }
     if (filter.level) {
       const levels = (Object.keys(LEVEL_RANK) as LogLevel[]).filter((l) => LEVEL_RANK[l] >= LEVEL_RANK[filter.level!]);
       where.push(`e.level IN (${levels.map(() => '?').join(',')})`);

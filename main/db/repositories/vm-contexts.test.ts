@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from '../database';
 import { VmContextRepository } from './vm-contexts';
 import type { DiscoveredVm } from '../../../shared/discovery';
-import { AppError } from '../../../shared/errors';
+import { type AppError } from '../../../shared/errors';
 
 let dir: string;
 let db: Db;
