@@ -64,15 +64,22 @@ export function mapProgress(
   const vmaPct = clampPct(Number(progress.percentage ?? 0));
   const current = disks.find((d) => d.status !== 'completed') ?? null;
   const inTransfer = /transfer|copy/i.test(phase) || nonNeg(progress.bytes_transferred) > 0;
+  // A `completed` frame is the end of a disk the VMA has just finished, and it stays up until the next
+  // disk's first Transfer frame. By then that disk may already have reported its change id, so the
+  // frame says nothing about the disk we call current: crediting its bytes to the next disk would
+  // make that disk look done and push the job to 99.9 % after the first disk.
+  const frameIsCurrentDisk = inTransfer && progress.status !== 'completed';
 
   const diskUpdates = disks.map((d) => {
     if (d.status === 'completed') return { diskKey: d.diskKey, status: d.status, percent: 100, bytesTransferred: Math.max(d.bytesTransferred, d.totalBytes), totalBytes: d.totalBytes };
-    if (current && d.diskKey === current.diskKey && inTransfer) {
+    if (current && d.diskKey === current.diskKey && frameIsCurrentDisk) {
       const total = nonNeg(progress.total_bytes) || d.totalBytes;
       const bytes = Math.min(total, nonNeg(progress.bytes_transferred) || (total * vmaPct) / 100);
       return { diskKey: d.diskKey, status: 'transferring' as JobDiskStatus, percent: total > 0 ? clampPct((bytes / total) * 100) : vmaPct, bytesTransferred: bytes, totalBytes: total };
     }
-    return { diskKey: d.diskKey, status: d.status, percent: 0, bytesTransferred: 0, totalBytes: d.totalBytes };
+    // Keep what was stored for this disk (its last own frame); never borrow another disk's numbers.
+    const bytes = Math.min(d.bytesTransferred, d.totalBytes || d.bytesTransferred);
+    return { diskKey: d.diskKey, status: d.status, percent: d.totalBytes > 0 ? clampPct((bytes / d.totalBytes) * 100) : 0, bytesTransferred: bytes, totalBytes: d.totalBytes };
   });
 
   const totalBytes = diskUpdates.reduce((s, d) => s + d.totalBytes, 0);
