@@ -1,0 +1,293 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openDatabase, type Db } from '../db/database';
+import { VmContextRepository } from '../db/repositories/vm-contexts';
+import type { DiscoveredVm } from '../../shared/discovery';
+import { AppError } from '../../shared/errors';
+import { JobRepository } from './job-repository';
+
+let dir: string;
+let db: Db;
+let contexts: VmContextRepository;
+let jobs: JobRepository;
+const GiB = 2 ** 30;
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mkc-jobs-'));
+  db = openDatabase(path.join(dir, 'db.sqlite3')).db;
+  contexts = new VmContextRepository(db);
+  jobs = new JobRepository(db);
+});
+afterEach(() => {
+  db.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+let seq = 0;
+function addVm(name = `vm${++seq}`, diskCount = 2): string {
+  const vm: DiscoveredVm = {
+    vmwareVmId: `4205784a-0000-0000-0000-${String(++seq).padStart(12, '0')}`,
+    name,
+    path: `/DC1/vm/${name}`,
+    datacenter: 'DC1',
+    cpus: 2,
+    memoryMb: 4096,
+    osType: 'linux',
+    powerState: 'poweredOn',
+    vmxVersion: 'vmx-19',
+    disks: Array.from({ length: diskCount }, (_, i) => ({
+      diskKey: `disk-${2000 + i}`,
+      label: `Hard disk ${i + 1}`,
+      vmdkPath: `[ds] ${name}/${name}_${i}.vmdk`,
+      datastore: 'ds',
+      capacityBytes: (i + 1) * GiB,
+      provisioningType: 'thin',
+      unitNumber: i,
+    })),
+    networks: [],
+  };
+  return contexts.add({ vm, vcenterHost: 'vc.test.invalid', credentialId: null, vmaApplianceId: null }).id;
+}
+
+function caught(fn: () => unknown): AppError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof AppError) return e;
+    throw e;
+  }
+  throw new Error('expected an AppError');
+}
+
+describe('JobRepository.claim', () => {
+  it('creates the job, one row per disk and the context link together', () => {
+    const ctxId = addVm('pg1');
+    const job = jobs.claim({ contextId: ctxId, trigger: 'ui' });
+    expect(job.id).toMatch(/^job-\d{8}-\d{6}\.\d{3}-[0-9a-f]{6}$/);
+    expect(job).toMatchObject({ status: 'pending', jobType: 'initial', vmPath: '/DC1/vm/pg1', trigger: 'ui', totalBytes: 3 * GiB });
+    expect(jobs.jobDisks(job.id).map((d) => [d.diskKey, d.status, d.syncType, d.totalBytes])).toEqual([
+      ['disk-2000', 'pending', 'initial', GiB],
+      ['disk-2001', 'pending', 'initial', 2 * GiB],
+    ]);
+    const ctx = contexts.require(ctxId);
+    expect(ctx.currentJobId).toBe(job.id);
+    expect(ctx.status).toBe('replicating');
+    expect(ctx.totalJobs).toBe(1);
+  });
+
+  it('refuses a second claim with a conflict naming the running job, and creates nothing', () => {
+    const ctxId = addVm('pg1');
+    const first = jobs.claim({ contextId: ctxId, trigger: 'ui' });
+    const e = caught(() => jobs.claim({ contextId: ctxId, trigger: 'scheduler' }));
+    expect(e.code).toBe('conflict');
+    expect(e.message).toContain(first.id);
+    expect(e.message).toContain('pg1');
+    expect(e.details?.jobId).toBe(first.id);
+    expect(jobs.list({ contextId: ctxId })).toHaveLength(1);
+    expect(contexts.require(ctxId).totalJobs).toBe(1);
+  });
+
+  it('the unique index still refuses a second active job when the context link was lost', () => {
+    const ctxId = addVm('pg1');
+    const first = jobs.claim({ contextId: ctxId, trigger: 'ui' });
+    db.prepare(`UPDATE vm_contexts SET current_job_id = NULL WHERE id = ?`).run(ctxId);
+    const e = caught(() => jobs.claim({ contextId: ctxId, trigger: 'ui' }));
+    expect(e.code).toBe('conflict');
+    expect(e.message).toContain(first.id);
+    expect(jobs.list({ contextId: ctxId })).toHaveLength(1);
+  });
+
+  it.each(['failing_over', 'rolling_back', 'failed_over_live'] as const)('refuses while the VM is %s, except for the failover final sync', (status) => {
+    const ctxId = addVm();
+    db.prepare(`UPDATE vm_contexts SET current_status = ? WHERE id = ?`).run(status, ctxId);
+    const e = caught(() => jobs.claim({ contextId: ctxId, trigger: 'ui' }));
+    expect(e.code).toBe('conflict');
+    expect(e.message).toContain(status.replace(/_/g, ' '));
+    expect(jobs.list({ contextId: ctxId })).toHaveLength(0);
+    if (status === 'failing_over') {
+      const job = jobs.claim({ contextId: ctxId, trigger: 'failover' });
+      // The failover engine owns the status; the job only links itself.
+      expect(contexts.require(ctxId)).toMatchObject({ status: 'failing_over', currentJobId: job.id });
+    }
+  });
+
+  it('refuses unknown contexts and VMs without disks', () => {
+    expect(caught(() => jobs.claim({ contextId: 'ctx-nope', trigger: 'ui' })).code).toBe('not_found');
+    const ctxId = addVm('empty', 0);
+    expect(caught(() => jobs.claim({ contextId: ctxId, trigger: 'ui' })).code).toBe('validation');
+  });
+
+  it('decides incremental only when every disk has a change id, per disk otherwise', () => {
+    const ctxId = addVm();
+    const [d0] = contexts.disks(ctxId);
+    db.prepare(`UPDATE vm_disks SET last_change_id = 'aa/1' WHERE id = ?`).run(d0!.id);
+    const j = jobs.claim({ contextId: ctxId, trigger: 'ui' });
+    expect(j.jobType).toBe('initial');
+    expect(jobs.jobDisks(j.id).map((d) => [d.syncType, d.previousChangeId])).toEqual([
+      ['incremental', 'aa/1'],
+      ['initial', null],
+    ]);
+  });
+});
+
+describe('JobRepository.finish', () => {
+  it('only the first call wins: exactly one terminal state', () => {
+    const ctxId = addVm();
+    const j = jobs.claim({ contextId: ctxId, trigger: 'ui' });
+    expect(jobs.finish(j.id, 'failed', 'stalled: no progress')).toBe(true);
+    expect(jobs.finish(j.id, 'completed', null)).toBe(false);
+    expect(jobs.finish(j.id, 'cancelled', 'x')).toBe(false);
+    expect(jobs.require(j.id)).toMatchObject({ status: 'failed', error: 'stalled: no progress', phase: 'Failed' });
+    expect(jobs.finish('job-unknown', 'failed', 'x')).toBe(false);
+  });
+
+  it('on completion: 100 %, CBT history per disk, counters, last successful job, context ready and free', () => {
+    const ctxId = addVm();
+    const j = jobs.claim({ contextId: ctxId, trigger: 'ui' });
+    jobs.addPolled(j.id, null);
+    jobs.update(j.id, { status: 'replicating', progressPercent: 40 });
+    expect(jobs.recordChangeId(j.id, 'disk-2000', '52 1a/401')).toBe('recorded');
+    expect(jobs.recordChangeId(j.id, 'disk-2001', '52 1b/402')).toBe('recorded');
+    expect(jobs.finish(j.id, 'completed', null)).toBe(true);
+    expect(jobs.require(j.id)).toMatchObject({ status: 'completed', progressPercent: 100, error: null, rateBps: 0, etaSeconds: null });
+    expect(jobs.require(j.id).completedAt).not.toBeNull();
+    expect(jobs.polled()).toHaveLength(0);
+    const history = jobs.cbtHistory(ctxId);
+    expect(history.map((h) => [h.diskKey, h.changeId, h.syncType, h.jobId]).sort()).toEqual([
+      ['disk-2000', '52 1a/401', 'initial', j.id],
+      ['disk-2001', '52 1b/402', 'initial', j.id],
+    ]);
+    const ctx = contexts.require(ctxId);
+    expect(ctx).toMatchObject({ status: 'ready_for_failover', currentJobId: null, successfulJobs: 1, failedJobs: 0, totalJobs: 1, lastSuccessfulJobId: j.id, lastError: null });
+  });
+
+  it('a failed first job leaves the context failed and free, with the reason', () => {
+    const ctxId = addVm();
+    const j = jobs.claim({ contextId: ctxId, trigger: 'ui' });
+    jobs.finish(j.id, 'failed', 'attach failed: out of capacity');
+    expect(contexts.require(ctxId)).toMatchObject({ status: 'failed', currentJobId: null, failedJobs: 1, lastError: 'attach failed: out of capacity' });
+    expect(jobs.jobDisks(j.id).every((d) => d.status === 'failed')).toBe(true);
+    expect(jobs.cbtHistory(ctxId)).toHaveLength(0);
+  });
+
+  it('a failed job after a success leaves the VM ready for failover, with last_error set', () => {
+    const ctxId = addVm();
+    const ok = jobs.claim({ contextId: ctxId, trigger: 'ui' });
+    jobs.finish(ok.id, 'completed', null);
+    const bad = jobs.claim({ contextId: ctxId, trigger: 'scheduler' });
+    jobs.finish(bad.id, 'failed', 'lost: the VMA no longer knows this job');
+    expect(contexts.require(ctxId)).toMatchObject({
+      status: 'ready_for_failover',
+      currentJobId: null,
+      totalJobs: 2,
+      successfulJobs: 1,
+      failedJobs: 1,
+      lastSuccessfulJobId: ok.id,
+      lastError: 'lost: the VMA no longer knows this job',
+    });
+    // The next success clears the error.
+    const again = jobs.claim({ contextId: ctxId, trigger: 'ui' });
+    jobs.finish(again.id, 'completed', null);
+    expect(contexts.require(ctxId)).toMatchObject({ lastError: null, lastSuccessfulJobId: again.id, successfulJobs: 2 });
+  });
+
+  it('a cancelled first job returns the VM to discovered', () => {
+    const ctxId = addVm();
+    const j = jobs.claim({ contextId: ctxId, trigger: 'ui' });
+    jobs.finish(j.id, 'cancelled', 'Cancelled by the operator');
+    expect(contexts.require(ctxId)).toMatchObject({ status: 'discovered', currentJobId: null, failedJobs: 0 });
+    expect(jobs.require(j.id).phase).toBe('Cancelled');
+  });
+
+  it('during a failover the job does not change the context status, only frees it', () => {
+    const ctxId = addVm();
+    db.prepare(`UPDATE vm_contexts SET current_status = 'failing_over' WHERE id = ?`).run(ctxId);
+    const j = jobs.claim({ contextId: ctxId, trigger: 'failover' });
+    jobs.finish(j.id, 'failed', 'x');
+    expect(contexts.require(ctxId)).toMatchObject({ status: 'failing_over', currentJobId: null });
+  });
+
+  it('update() never revives a finished job and refuses terminal statuses', () => {
+    const ctxId = addVm();
+    const j = jobs.claim({ contextId: ctxId, trigger: 'ui' });
+    expect(jobs.update(j.id, { status: 'provisioning', phase: 'Provision volumes' })).toBe(true);
+    expect(jobs.require(j.id).startedAt).not.toBeNull();
+    expect(jobs.update(j.id, { progressPercent: 250 })).toBe(true);
+    expect(jobs.require(j.id).progressPercent).toBe(100);
+    expect(caught(() => jobs.update(j.id, { status: 'completed' })).code).toBe('internal');
+    jobs.finish(j.id, 'failed', 'boom');
+    expect(jobs.update(j.id, { status: 'replicating', phase: 'Transfer', progressPercent: 50 })).toBe(false);
+    expect(jobs.require(j.id)).toMatchObject({ status: 'failed', phase: 'Failed', error: 'boom' });
+  });
+});
+
+describe('JobRepository.recordChangeId', () => {
+  it('is per disk, and an empty id marks the disk done without overwriting a good one', () => {
+    const ctxId = addVm();
+    const first = jobs.claim({ contextId: ctxId, trigger: 'ui' });
+    jobs.recordChangeId(first.id, 'disk-2000', '52 aa/10');
+    jobs.recordChangeId(first.id, 'disk-2001', '52 bb/20');
+    jobs.finish(first.id, 'completed', null);
+    const byKey = () => Object.fromEntries(contexts.disks(ctxId).map((d) => [d.diskKey, d.lastChangeId]));
+    expect(byKey()).toEqual({ 'disk-2000': '52 aa/10', 'disk-2001': '52 bb/20' });
+
+    const second = jobs.claim({ contextId: ctxId, trigger: 'ui' });
+    expect(second.jobType).toBe('incremental');
+    expect(jobs.recordChangeId(second.id, 'disk-2001', '   ')).toBe('ignored_empty');
+    expect(jobs.recordChangeId(second.id, 'disk-2000', ' 52 aa/11 ')).toBe('recorded');
+    expect(byKey()).toEqual({ 'disk-2000': '52 aa/11', 'disk-2001': '52 bb/20' });
+    const disks = jobs.jobDisks(second.id);
+    expect(disks.map((d) => [d.diskKey, d.status, d.changeId, d.previousChangeId])).toEqual([
+      ['disk-2000', 'completed', '52 aa/11', '52 aa/10'],
+      ['disk-2001', 'completed', null, '52 bb/20'],
+    ]);
+    expect(jobs.lookupChangeId('/DC1/vm/' + contexts.require(ctxId).name, 'disk-2001')).toEqual({ changeId: '52 bb/20' });
+    expect(jobs.lookupChangeId('/DC1/vm/' + contexts.require(ctxId).name, 'disk-2999')).toBeNull();
+  });
+
+  it('answers unknown job and unknown disk', () => {
+    const ctxId = addVm();
+    const j = jobs.claim({ contextId: ctxId, trigger: 'ui' });
+    expect(jobs.recordChangeId('job-20990101-000000.000-abcdef', 'disk-2000', 'a/1')).toBe('unknown_job');
+    expect(jobs.recordChangeId(j.id, 'disk-9999', 'a/1')).toBe('unknown_disk');
+    expect(contexts.disks(ctxId).every((d) => d.lastChangeId === null)).toBe(true);
+  });
+
+  it('a late callback after completion does not reopen progress but keeps the id', () => {
+    const ctxId = addVm(undefined, 1);
+    const j = jobs.claim({ contextId: ctxId, trigger: 'ui' });
+    jobs.finish(j.id, 'completed', null);
+    expect(jobs.recordChangeId(j.id, 'disk-2000', 'late/5')).toBe('recorded');
+    expect(jobs.require(j.id).status).toBe('completed');
+    expect(contexts.disks(ctxId)[0]!.lastChangeId).toBe('late/5');
+  });
+});
+
+describe('JobRepository polled list and delete', () => {
+  it('persists what the poller needs and drops it when the job ends', () => {
+    const ctxId = addVm();
+    const j = jobs.claim({ contextId: ctxId, trigger: 'ui' });
+    jobs.addPolled(j.id, null, new Date('2030-01-01T00:00:00Z'));
+    jobs.addPolled(j.id, null, new Date('2031-01-01T00:00:00Z'));
+    const [p] = jobs.polled();
+    expect(p).toMatchObject({ jobId: j.id, startedPollingAt: '2030-01-01T00:00:00.000Z', lastChangeAt: '2030-01-01T00:00:00.000Z', consecutiveErrors: 0, firstSeenAt: null });
+    jobs.savePolled({ ...p!, consecutiveErrors: 3, nextPollAt: '2030-01-01T00:01:00.000Z', lastFingerprint: 'fp' });
+    expect(jobs.polled()[0]).toMatchObject({ consecutiveErrors: 3, nextPollAt: '2030-01-01T00:01:00.000Z', lastFingerprint: 'fp' });
+    jobs.finish(j.id, 'failed', 'x');
+    expect(jobs.polled()).toHaveLength(0);
+  });
+
+  it('deletes only finished jobs and recomputes the counters', () => {
+    const ctxId = addVm();
+    const ok = jobs.claim({ contextId: ctxId, trigger: 'ui' });
+    jobs.finish(ok.id, 'completed', null);
+    const running = jobs.claim({ contextId: ctxId, trigger: 'ui' });
+    expect(caught(() => jobs.delete(running.id)).code).toBe('conflict');
+    jobs.finish(running.id, 'failed', 'x');
+    jobs.delete(ok.id);
+    expect(jobs.get(ok.id)).toBeNull();
+    expect(contexts.require(ctxId)).toMatchObject({ totalJobs: 1, successfulJobs: 0, failedJobs: 1, lastSuccessfulJobId: null });
+  });
+});
