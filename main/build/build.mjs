@@ -38,8 +38,30 @@ async function core() {
   });
 }
 
+// The embedded lab (simulators + real sshd/nbdkit around a real core): development only.
+async function lab() {
+  await build({
+    ...common,
+    entryPoints: { start: 'test/lab/start.ts' },
+    outdir: 'dist/lab',
+    format: 'esm',
+    outExtension: { '.js': '.mjs' },
+    packages: 'external',
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  });
+  await build({
+    ...common,
+    entryPoints: { 'electron-lab': 'test/lab/electron-lab.ts' },
+    outdir: 'dist/lab',
+    format: 'cjs',
+    outExtension: { '.js': '.cjs' },
+    packages: 'external',
+  });
+}
+
 await core();
-if (target === 'all') {
+if (target === 'lab') await lab();
+if (target === 'all' || target === 'lab') {
   execFileSync(process.execPath, [path.join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], {
     cwd: root,
     stdio: 'inherit',

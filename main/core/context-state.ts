@@ -25,5 +25,4 @@ export function assertTransition(from: VmContextStatus, to: VmContextStatus): vo
   }
 }
 
-/** Statuses in which a new replication job may not start (failover owns the VM). */
-export const FAILOVER_BUSY_STATUSES: readonly VmContextStatus[] = ['failing_over', 'rolling_back', 'failed_over_live'];
+export { FAILOVER_BUSY_STATUSES } from '../../shared/domain';

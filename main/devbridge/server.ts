@@ -144,7 +144,10 @@ export async function startDevBridge(options: DevBridgeOptions): Promise<DevBrid
     async close() {
       for (const ws of sockets) ws.terminate();
       wss.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // An open page keeps keep-alive connections (and reconnect attempts) that would hold close() open.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
     },
   };
 }

@@ -14,10 +14,13 @@ import type { TrustedRenderer } from './sender-check';
 
 const PRODUCT_NAME = 'MigrateKit Console';
 
-// Same data directory in development and in packaged builds (electron-builder uses productName).
-app.setName(PRODUCT_NAME);
-app.setPath('userData', path.join(app.getPath('appData'), PRODUCT_NAME));
-app.enableSandbox();
+export interface ConsoleAppOptions {
+  /** Builds the core; the default opens the operator's data directory with the OS secret store. */
+  createCore?: (context: { dataDir: string; logger: AppLogger }) => Promise<Core>;
+  /** Runs after the core closed (the embedded lab stops its simulators here). */
+  afterClose?: () => Promise<void>;
+  title?: string;
+}
 
 function hardenWebContents(contents: WebContents): void {
   contents.on('will-navigate', (e) => e.preventDefault());
@@ -37,7 +40,7 @@ function hardenSession(): void {
   });
 }
 
-function main(): void {
+function main(options: ConsoleAppOptions): void {
   const paths = electronAppPaths(__dirname);
   let win: BrowserWindow | null = null;
   let core: Core | null = null;
@@ -66,7 +69,7 @@ function main(): void {
 
   const createWindow = (): BrowserWindow => {
     const w = new BrowserWindow({
-      title: PRODUCT_NAME,
+      title: options.title ?? PRODUCT_NAME,
       width: 1440,
       height: 900,
       minWidth: 1024,
@@ -106,10 +109,14 @@ function main(): void {
     hardenSession();
     const dataDir = app.getPath('userData');
     logger = fileLogger(dataDir);
-    const secrets = new SafeStorageSecretStore(path.join(dataDir, SAFE_STORAGE_FILE_NAME), safeStorage);
-    const secretsProblem = secrets.unavailableReason();
-    if (secretsProblem !== null) logger.warn('secret store unavailable', { reason: secretsProblem });
-    core = new Core({ dataDir, transport: 'electron', secrets, logger });
+    if (options.createCore) {
+      core = await options.createCore({ dataDir, logger });
+    } else {
+      const secrets = new SafeStorageSecretStore(path.join(dataDir, SAFE_STORAGE_FILE_NAME), safeStorage);
+      const secretsProblem = secrets.unavailableReason();
+      if (secretsProblem !== null) logger.warn('secret store unavailable', { reason: secretsProblem });
+      core = new Core({ dataDir, transport: 'electron', secrets, logger });
+    }
     const activeCore = core;
     registerIpcBridge({ ipcMain, handlers: createHandlers(activeCore), trustedRenderer, logger });
     forwardBusEvents(activeCore.bus, (channel, payload) => {
@@ -117,6 +124,8 @@ function main(): void {
     });
     win = createWindow();
     await win.loadFile(paths.rendererIndex);
+    // Persisted jobs are reconciled with the VMA and polled for as long as the app runs.
+    await activeCore.startBackground();
     logger.info('console started', { dataDir, version: activeCore.version });
   };
 
@@ -138,6 +147,8 @@ function main(): void {
     closing
       .close()
       .catch((err: unknown) => logger?.error('closing the core failed', { error: String(err) }))
+      .then(() => options.afterClose?.())
+      .catch((err: unknown) => logger?.error('stopping failed', { error: String(err) }))
       .finally(() => {
         coreClosed = true;
         app.exit(0);
@@ -147,5 +158,12 @@ function main(): void {
   app.whenReady().then(boot).catch(fatal);
 }
 
-if (app.requestSingleInstanceLock()) main();
-else app.quit();
+/** Starts the desktop console (the product, or the embedded lab with its own core factory). */
+export function runConsoleApp(options: ConsoleAppOptions = {}): void {
+  // Same data directory in development and in packaged builds (electron-builder uses productName).
+  app.setName(PRODUCT_NAME);
+  app.setPath('userData', path.join(app.getPath('appData'), PRODUCT_NAME));
+  app.enableSandbox();
+  if (app.requestSingleInstanceLock()) main(options);
+  else app.quit();
+}

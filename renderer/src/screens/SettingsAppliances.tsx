@@ -205,7 +205,7 @@ function ApplianceRow({ appliance, onChanged }: { appliance: Appliance; onChange
     if (!r.ok) setError(r.error);
     onChanged();
   };
-  const mismatch = error?.code === 'host_key_mismatch' || (tunnel?.state === 'failed' && /host key/i.test(tunnel.reason ?? '') && /chang|mismatch/i.test(tunnel.reason ?? ''));
+  const mismatch = error?.code === 'host_key_mismatch' || (tunnel?.state === 'failed' && tunnel.errorCode === 'host_key_mismatch');
   return (
     <tr>
       <td>

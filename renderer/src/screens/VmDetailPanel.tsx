@@ -1,3 +1,4 @@
+import { FAILOVER_BUSY_STATUSES } from '../../../shared/domain';
 import { useEffect, useState, type ReactNode } from 'react';
 import type { VmContextDetail, VmContextStatus, VmContextSummary } from '../../../shared/domain';
 import type { AppErrorShape } from '../../../shared/errors';
@@ -9,8 +10,8 @@ import { StatusBadge } from '../components/StatusBadge';
 import { ErrorBox } from '../components/ErrorBox';
 import { formatAge, formatBytes, formatMemory, formatMs, formatTime } from '../lib/format';
 
-// Mirrors the core's FAILOVER_BUSY_STATUSES (main/core/context-state.ts): failover owns the VM in these.
-const FAILOVER_STATES: readonly VmContextStatus[] = ['failing_over', 'rolling_back', 'failed_over_live'];
+// Failover owns the VM in these statuses (the same list the core's conflict rule uses).
+const FAILOVER_STATES: readonly VmContextStatus[] = FAILOVER_BUSY_STATUSES;
 
 /** Why a sync cannot start right now, or null when it can. */
 export function startBlockedReason(c: VmContextSummary): string | null {

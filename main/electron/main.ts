@@ -1,0 +1,4 @@
+// Entry of the packaged desktop console.
+import { runConsoleApp } from './console-app';
+
+runConsoleApp();
