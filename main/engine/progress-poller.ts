@@ -75,7 +75,9 @@ export class ProgressPoller {
     const now = this.now();
     const polled = this.deps.jobs.polled();
     for (const p of polled) {
-      this.deps.jobs.savePolled({ ...p, lastChangeAt: iso(now), notFoundSince: null, unreachableSince: null, consecutiveErrors: 0, nextPollAt: null });
+      // Before the first report the 404 grace runs from startedPollingAt: it restarts too.
+      const startedPollingAt = p.firstSeenAt ? p.startedPollingAt : iso(now);
+      this.deps.jobs.savePolled({ ...p, startedPollingAt, lastChangeAt: iso(now), notFoundSince: null, unreachableSince: null, consecutiveErrors: 0, nextPollAt: null });
       this.deps.note(p.jobId, 'info', 'Console restarted: reconciling this job with the VMA');
     }
     return polled.length;

@@ -1,0 +1,337 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openDatabase, type Db } from '../db/database';
+import { VmContextRepository } from '../db/repositories/vm-contexts';
+import type { JobProgressUpdate } from '../../shared/contract';
+import type { TerminalJobStatus } from '../../shared/domain';
+import { AppError } from '../../shared/errors';
+import { JobRepository } from './job-repository';
+import { ProgressPoller } from './progress-poller';
+import type { VmaApi, VmaJobStatus, VmaProgress } from './ports';
+
+// The VMA cannot run here: an in-memory VmaApi answers what each test scripts, and the clock is ours.
+const MiB = 1024 * 1024;
+const T0 = Date.parse('2030-01-01T00:00:00Z');
+const OPTS = { intervalMs: 1_000, stallMs: 60_000, notFoundGraceMs: 30_000, unreachableFailMs: 300_000, maxBackoffMs: 20_000, concurrency: 4 };
+
+type ProgressAnswer = { found: false } | { found: true; progress: VmaProgress } | AppError;
+
+class FakeVma implements VmaApi {
+  progressAnswer: ProgressAnswer = { found: false };
+  statusAnswer: { found: false } | { found: true; status: VmaJobStatus } = { found: false };
+  progressCalls = 0;
+  statusCalls = 0;
+  discover(): never {
+    throw new Error('not used by the poller');
+  }
+  replicate(): never {
+    throw new Error('not used by the poller');
+  }
+  async progress() {
+    this.progressCalls++;
+    if (this.progressAnswer instanceof AppError) throw this.progressAnswer;
+    return this.progressAnswer;
+  }
+  async status() {
+    this.statusCalls++;
+    return this.statusAnswer;
+  }
+  async cleanup() {}
+}
+
+let dir: string;
+let db: Db;
+let contexts: VmContextRepository;
+let jobs: JobRepository;
+let vma: FakeVma;
+let now: number;
+let finished: { jobId: string; outcome: TerminalJobStatus; error: string | null; warnings: string[] }[];
+let emitted: JobProgressUpdate[];
+let notes: string[];
+let poller: ProgressPoller;
+let ctxId: string;
+let jobId: string;
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mkc-poller-'));
+  db = openDatabase(path.join(dir, 'db.sqlite3')).db;
+  contexts = new VmContextRepository(db);
+  jobs = new JobRepository(db);
+  vma = new FakeVma();
+  now = T0;
+  finished = [];
+  emitted = [];
+  notes = [];
+  db.prepare(
+    `INSERT INTO appliances (id, kind, name, host, username, auth_method, created_at, updated_at) VALUES ('app-vma','vma','vma','127.0.0.1','u','password',?,?)`,
+  ).run(new Date(T0).toISOString(), new Date(T0).toISOString());
+  ctxId = contexts.add({
+    vm: {
+      vmwareVmId: '4205784a-098a-40f1-1f1e-a5cd2597fd59',
+      name: 'pgtest1',
+      path: '/DC/vm/pgtest1',
+      datacenter: 'DC',
+      cpus: 2,
+      memoryMb: 4096,
+      osType: 'linux',
+      powerState: 'poweredOn',
+      vmxVersion: 'vmx-19',
+      disks: [
+        { diskKey: 'disk-2000', label: 'Hard disk 1', vmdkPath: '[ds] a.vmdk', datastore: 'ds', capacityBytes: 24 * MiB, provisioningType: 'thin', unitNumber: 0 },
+        { diskKey: 'disk-2001', label: 'Hard disk 2', vmdkPath: '[ds] b.vmdk', datastore: 'ds', capacityBytes: 16 * MiB, provisioningType: 'thin', unitNumber: 1 },
+      ],
+      networks: [],
+    },
+    vcenterHost: 'vc.test.invalid',
+    credentialId: null,
+    vmaApplianceId: null,
+  }).id;
+  jobId = jobs.claim({ contextId: ctxId, trigger: 'ui' }).id;
+  jobs.update(jobId, { status: 'replicating', phase: 'Waiting for the VMA' });
+  jobs.addPolled(jobId, 'app-vma', new Date(now));
+  poller = makePoller();
+});
+afterEach(() => {
+  poller.stop();
+  db.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function makePoller(): ProgressPoller {
+  return new ProgressPoller(
+    {
+      jobs,
+      vma: () => vma,
+      finish: (id, outcome, error, warnings = []) => {
+        finished.push({ jobId: id, outcome, error, warnings });
+        jobs.finish(id, outcome, error, new Date(now));
+      },
+      emit: (u) => emitted.push(u),
+      note: (_id, level, m) => notes.push(`${level}: ${m}`),
+      now: () => now,
+    },
+    OPTS,
+  );
+}
+
+const transfer = (bytes: number, total: number, status = 'in_progress'): VmaProgress => ({
+  status,
+  phase: 'Transfer',
+  sync_type: 'full',
+  percentage: (bytes / total) * 100,
+  bytes_transferred: bytes,
+  total_bytes: total,
+});
+
+async function tickAt(ms: number): Promise<void> {
+  now = T0 + ms;
+  await poller.tick();
+}
+
+const job = () => jobs.require(jobId);
+
+describe('ProgressPoller: 404 means lost, never done', () => {
+  it('keeps polling through 404 within the grace period before the first report, then fails as lost', async () => {
+    await tickAt(1_000);
+    await tickAt(29_000);
+    expect(finished).toHaveLength(0);
+    expect(job().status).toBe('replicating');
+    await tickAt(30_000);
+    expect(finished).toHaveLength(1);
+    expect(job().status).toBe('failed');
+    expect(job().error).toMatch(/^lost: the VMA never reported progress for this job within 30 s/);
+    expect(contexts.require(ctxId)).toMatchObject({ currentJobId: null, status: 'failed' });
+  });
+
+  it('after a first report, a 404 starts its own grace period and then fails as lost', async () => {
+    vma.progressAnswer = { found: true, progress: { status: 'in_progress', phase: 'Initializing', percentage: 5 } };
+    await tickAt(25_000);
+    vma.progressAnswer = { found: false };
+    await tickAt(40_000);
+    await tickAt(69_000);
+    expect(finished).toHaveLength(0);
+    await tickAt(70_000);
+    expect(job().status).toBe('failed');
+    expect(job().error).toMatch(/^lost: the VMA no longer knows this job .* for 30 s/);
+  });
+
+  it('a 404 once every disk reported its change id is completion (evidence), not loss', async () => {
+    vma.progressAnswer = { found: true, progress: transfer(8 * MiB, 24 * MiB) };
+    await tickAt(1_000);
+    jobs.recordChangeId(jobId, 'disk-2000', 'aa/1');
+    jobs.recordChangeId(jobId, 'disk-2001', 'bb/2');
+    vma.progressAnswer = { found: false };
+    await tickAt(2_000);
+    expect(finished.map((f) => f.outcome)).toEqual(['completed']);
+    expect(finished[0]!.warnings).toEqual([]);
+  });
+});
+
+describe('ProgressPoller: stall and unreachable', () => {
+  it('fails a job whose progress has not moved for the stall period', async () => {
+    vma.progressAnswer = { found: true, progress: transfer(6 * MiB, 24 * MiB) };
+    await tickAt(1_000);
+    vma.progressAnswer = { found: true, progress: transfer(12 * MiB, 24 * MiB) };
+    await tickAt(10_000);
+    // Frozen from here on (a crashed copier keeps its last in_progress forever).
+    await tickAt(69_000);
+    expect(finished).toHaveLength(0);
+    await tickAt(70_000);
+    expect(job().status).toBe('failed');
+    expect(job().error).toMatch(/^stalled: no progress for 1 min \(last: Transfer 50 %\)/);
+    expect(contexts.require(ctxId).currentJobId).toBeNull();
+  });
+
+  it('retries an unreachable VMA with backoff and fails it after the unreachable period', async () => {
+    vma.progressAnswer = { found: true, progress: transfer(6 * MiB, 24 * MiB) };
+    await tickAt(1_000);
+    vma.progressAnswer = new AppError('unreachable', 'SSH tunnel to lab-vma is down');
+    await tickAt(2_000);
+    let p = jobs.polled()[0]!;
+    expect(p.consecutiveErrors).toBe(1);
+    expect(p.unreachableSince).toBe(new Date(T0 + 2_000).toISOString());
+    expect(Date.parse(p.nextPollAt!) - (T0 + 2_000)).toBe(2_000);
+    expect(notes.some((n) => n.startsWith('warn: VMA not reachable (SSH tunnel to lab-vma is down)'))).toBe(true);
+    expect(emitted.at(-1)!.phase).toMatch(/VMA unreachable, retrying in 2 s/);
+
+    // Not due yet: no request goes out.
+    const calls = vma.progressCalls;
+    await tickAt(3_000);
+    expect(vma.progressCalls).toBe(calls);
+    await tickAt(4_000);
+    expect(vma.progressCalls).toBe(calls + 1);
+    p = jobs.polled()[0]!;
+    expect(p.consecutiveErrors).toBe(2);
+    expect(Date.parse(p.nextPollAt!) - (T0 + 4_000)).toBe(4_000);
+
+    // Backoff is capped.
+    for (let t = 8_000; t < 200_000; t += 20_000) await tickAt(t);
+    p = jobs.polled()[0]!;
+    expect(Date.parse(p.nextPollAt!) - Date.parse(p.lastPollAt!)).toBeLessThanOrEqual(OPTS.maxBackoffMs);
+    // Unreachable time is not stall time.
+    expect(finished).toHaveLength(0);
+
+    await tickAt(302_000 + OPTS.maxBackoffMs);
+    expect(job().status).toBe('failed');
+    expect(job().error).toMatch(/^The VMA could not be reached for \d+ min \(SSH tunnel to lab-vma is down\)/);
+  });
+
+  it('reachable again: the error counters reset and polling resumes at the normal pace', async () => {
+    vma.progressAnswer = new AppError('timeout', 'VMA did not answer within 10 s');
+    await tickAt(1_000);
+    vma.progressAnswer = { found: true, progress: transfer(6 * MiB, 24 * MiB) };
+    await tickAt(3_000);
+    expect(jobs.polled()[0]).toMatchObject({ consecutiveErrors: 0, unreachableSince: null, nextPollAt: null });
+    expect(job().bytesTransferred).toBe(6 * MiB);
+  });
+
+  it('fails a job whose VMA appliance was removed', async () => {
+    db.prepare(`DELETE FROM appliances WHERE id = 'app-vma'`).run();
+    await tickAt(1_000);
+    expect(job().status).toBe('failed');
+    expect(job().error).toMatch(/VMA appliance of this job was removed/);
+  });
+
+  it('fails with the VMA reason when it reports an error', async () => {
+    vma.progressAnswer = { found: true, progress: { ...transfer(6 * MiB, 24 * MiB), last_error: 'NBD write failed: ENOSPC' } };
+    await tickAt(1_000);
+    expect(job().status).toBe('failed');
+    expect(job().error).toBe('The VMA reported an error: NBD write failed: ENOSPC');
+  });
+});
+
+describe('ProgressPoller: completion needs evidence for every disk', () => {
+  it('completes when every disk reported, with progress and disk rows written on the way', async () => {
+    vma.progressAnswer = { found: true, progress: transfer(12 * MiB, 24 * MiB) };
+    await tickAt(1_000);
+    expect(job()).toMatchObject({ status: 'replicating', phase: 'Transfer', bytesTransferred: 12 * MiB });
+    expect(jobs.jobDisks(jobId)[0]).toMatchObject({ status: 'transferring', bytesTransferred: 12 * MiB });
+    expect(emitted.at(-1)).toMatchObject({ jobId, vmContextId: ctxId, status: 'replicating', bytesTransferred: 12 * MiB });
+    jobs.recordChangeId(jobId, 'disk-2000', 'aa/1');
+    vma.progressAnswer = { found: true, progress: transfer(16 * MiB, 16 * MiB) };
+    await tickAt(2_000);
+    expect(finished).toHaveLength(0);
+    jobs.recordChangeId(jobId, 'disk-2001', 'bb/1');
+    vma.progressAnswer = { found: true, progress: transfer(16 * MiB, 16 * MiB, 'completed') };
+    await tickAt(3_000);
+    expect(finished.map((f) => f.outcome)).toEqual(['completed']);
+    expect(job()).toMatchObject({ status: 'completed', progressPercent: 100 });
+    expect(contexts.require(ctxId)).toMatchObject({ status: 'ready_for_failover', currentJobId: null });
+  });
+
+  it("'completed' after the first disk is not completion while the VMA status says running", async () => {
+    jobs.recordChangeId(jobId, 'disk-2000', 'aa/1');
+    vma.progressAnswer = { found: true, progress: transfer(24 * MiB, 24 * MiB, 'completed') };
+    vma.statusAnswer = { found: true, status: { status: 'running', progress_percent: 100 } };
+    await tickAt(1_000);
+    await tickAt(2_000);
+    expect(vma.statusCalls).toBeGreaterThan(0);
+    expect(finished).toHaveLength(0);
+    expect(job().status).toBe('replicating');
+    expect(job().progressPercent).toBeLessThan(100);
+  });
+
+  it("the VMA status 'completed' ends the job, warning about disks without change ids", async () => {
+    jobs.recordChangeId(jobId, 'disk-2000', 'aa/1');
+    vma.progressAnswer = { found: true, progress: transfer(16 * MiB, 16 * MiB, 'completed') };
+    vma.statusAnswer = { found: true, status: { status: 'completed', progress_percent: 100 } };
+    await tickAt(1_000);
+    expect(finished).toHaveLength(1);
+    expect(finished[0]!.outcome).toBe('completed');
+    expect(finished[0]!.warnings).toHaveLength(1);
+    expect(finished[0]!.warnings[0]).toMatch(/^disk-2001 finished without a change id: its next sync will copy the whole disk/);
+    expect(contexts.disks(ctxId).map((d) => d.lastChangeId)).toEqual(['aa/1', null]);
+  });
+
+  it("the VMA status 'failed' fails the job", async () => {
+    vma.progressAnswer = { found: true, progress: transfer(24 * MiB, 24 * MiB, 'completed') };
+    vma.statusAnswer = { found: true, status: { status: 'failed' } };
+    await tickAt(1_000);
+    expect(job().status).toBe('failed');
+    expect(job().error).toBe('The VMA reported the copy as failed');
+  });
+});
+
+describe('ProgressPoller: restart', () => {
+  it('resumeAfterRestart resets the timers so time spent closed is neither stall, 404 nor unreachable time', async () => {
+    vma.progressAnswer = { found: true, progress: transfer(6 * MiB, 24 * MiB) };
+    await tickAt(1_000);
+    vma.progressAnswer = new AppError('unreachable', 'down');
+    await tickAt(2_000);
+    poller.stop();
+
+    // The console was closed for an hour; a new process opens the same database.
+    now = T0 + 3_600_000;
+    poller = makePoller();
+    expect(poller.resumeAfterRestart()).toBe(1);
+    expect(jobs.polled()[0]).toMatchObject({ lastChangeAt: new Date(now).toISOString(), unreachableSince: null, notFoundSince: null, consecutiveErrors: 0, nextPollAt: null });
+    expect(notes.some((n) => n.includes('Console restarted'))).toBe(true);
+    vma.progressAnswer = { found: true, progress: transfer(6 * MiB, 24 * MiB) };
+    await tickAt(3_600_000 + 1_000);
+    expect(finished).toHaveLength(0);
+    expect(job().status).toBe('replicating');
+  });
+
+  it('a job that had not reported yet gets a fresh grace period after a restart', async () => {
+    await tickAt(1_000);
+    poller.stop();
+    now = T0 + 3_600_000;
+    poller = makePoller();
+    poller.resumeAfterRestart();
+    await tickAt(3_600_000 + 1_000);
+    expect(finished).toHaveLength(0);
+    expect(job().status).toBe('replicating');
+    await tickAt(3_600_000 + 30_000);
+    expect(job().status).toBe('failed');
+    expect(job().error).toMatch(/^lost: the VMA never reported progress/);
+  });
+
+  it('ignores jobs that already ended and drops nothing else', async () => {
+    jobs.finish(jobId, 'cancelled', 'Cancelled by the operator');
+    await tickAt(1_000);
+    expect(vma.progressCalls).toBe(0);
+    expect(finished).toHaveLength(0);
+  });
+});
