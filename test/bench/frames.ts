@@ -1,0 +1,138 @@
+// Chromium helpers for the renderer benchmarks: open the built renderer behind the dev bridge,
+// wait for the VM table's rows and collect requestAnimationFrame deltas (optionally while
+// scrolling the virtualised table).
+import type { Page } from 'playwright-core';
+import { launchBrowser, type TestBrowser } from '../fixtures/browser';
+import type { Cleanup } from './cleanup';
+import { distribution, round } from './stats';
+
+/**
+ * Rows of the VM table, most specific first. The renderer is still changing; a comma list matches
+ * whichever exists, and the report names the one that did.
+ */
+export const ROW_SELECTORS = [
+  '[role="table"][aria-label="Virtual machines"] [role="row"][data-context-id]',
+  '[data-testid="vm-row"]',
+  '[data-context-id]',
+  '[role="table"][aria-label="Virtual machines"] [role="row"]:not(.vhead)',
+];
+const ANY_ROW = ROW_SELECTORS.join(', ');
+
+export async function openBrowser(cleanup: Cleanup): Promise<TestBrowser> {
+  const browser = await launchBrowser();
+  cleanup.add('Chromium', () => browser.close());
+  return browser;
+}
+
+export interface RowsShown {
+  /** Wall time from page.goto() until the first row was in the DOM, as seen from Node. */
+  navigationToFirstRowMs: number;
+  /** The same point in the page's own clock (performance.now(), 0 = navigation start). */
+  pageClockFirstRowMs: number;
+  /** Until the table reports every row (aria-rowcount) or the footer shows the count; null if not seen. */
+  navigationToAllRowsKnownMs: number | null;
+  matchedSelector: string | null;
+  renderedRowElements: number;
+}
+
+export async function navigateUntilRows(page: Page, url: string, expectedRows: number, timeoutMs = 90_000): Promise<RowsShown> {
+  const t0 = Date.now();
+  await page.goto(url, { waitUntil: 'commit' });
+  try {
+    await page.waitForSelector(ANY_ROW, { timeout: timeoutMs, state: 'attached' });
+  } catch (e) {
+    throw new Error(`no VM table row appeared within ${timeoutMs} ms (selectors tried: ${ROW_SELECTORS.join(' | ')}): ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const navigationToFirstRowMs = Date.now() - t0;
+  const pageClockFirstRowMs = await page.evaluate(() => performance.now());
+  let navigationToAllRowsKnownMs: number | null = null;
+  try {
+    await page.waitForFunction(
+      (n: number) => {
+        const table = document.querySelector('[role="table"][aria-label="Virtual machines"]');
+        const count = Number(table?.getAttribute('aria-rowcount') ?? NaN);
+        if (count >= n) return true;
+        const footer = document.querySelector('.table-footer')?.textContent ?? '';
+        return footer.replace(/[,\s]/g, '').includes(String(n));
+      },
+      expectedRows,
+      { timeout: timeoutMs, polling: 'raf' },
+    );
+    navigationToAllRowsKnownMs = Date.now() - t0;
+  } catch {
+    // reported as null: the page never announced the full count
+  }
+  const { matched, rendered } = await page.evaluate((selectors: string[]) => {
+    const matched = selectors.find((s) => document.querySelector(s) !== null) ?? null;
+    return { matched, rendered: matched ? document.querySelectorAll(matched).length : 0 };
+  }, ROW_SELECTORS);
+  return { navigationToFirstRowMs, pageClockFirstRowMs: round(pageClockFirstRowMs, 1), navigationToAllRowsKnownMs, matchedSelector: matched, renderedRowElements: rendered };
+}
+
+export interface FrameStats {
+  durationMs: number;
+  frames: number;
+  framesPerSecond: number;
+  frameMs: ReturnType<typeof distribution>;
+  framesOver16_7Ms: number;
+  framesOver33Ms: number;
+  framesOver50Ms: number;
+  scrolledPx?: number;
+  scrollContainerFound?: boolean;
+}
+
+/**
+ * rAF deltas for `durationMs`. With `scrollPxPerFrame`, the scroll container of the first table row
+ * is scrolled that far every frame, bouncing between top and bottom.
+ */
+export async function collectFrames(page: Page, durationMs: number, scrollPxPerFrame = 0): Promise<FrameStats> {
+  const r = await page.evaluate(
+    async ({ durationMs, px, rowSelector }: { durationMs: number; px: number; rowSelector: string }) => {
+      let scroller: HTMLElement | null = null;
+      if (px > 0) {
+        let el = document.querySelector(rowSelector)?.parentElement ?? null;
+        while (el !== null) {
+          const oy = getComputedStyle(el).overflowY;
+          if ((oy === 'auto' || oy === 'scroll') && el.scrollHeight > el.clientHeight) break;
+          el = el.parentElement;
+        }
+        scroller = el;
+      }
+      const deltas: number[] = [];
+      let scrolled = 0;
+      let dir = 1;
+      await new Promise<void>((resolve) => {
+        requestAnimationFrame((start) => {
+          let last = start;
+          const end = start + durationMs;
+          const tick = (t: number) => {
+            deltas.push(t - last);
+            last = t;
+            if (scroller !== null) {
+              if (scroller.scrollTop + scroller.clientHeight >= scroller.scrollHeight - 1) dir = -1;
+              else if (scroller.scrollTop <= 0) dir = 1;
+              scroller.scrollTop += dir * px;
+              scrolled += px;
+            }
+            if (t < end) requestAnimationFrame(tick);
+            else resolve();
+          };
+          requestAnimationFrame(tick);
+        });
+      });
+      return { deltas, scrolled, found: scroller !== null };
+    },
+    { durationMs, px: scrollPxPerFrame, rowSelector: ANY_ROW },
+  );
+  const total = r.deltas.reduce((s, d) => s + d, 0);
+  return {
+    durationMs: round(total, 1),
+    frames: r.deltas.length,
+    framesPerSecond: round((r.deltas.length / total) * 1000, 1),
+    frameMs: distribution(r.deltas),
+    framesOver16_7Ms: r.deltas.filter((d) => d > 16.7).length,
+    framesOver33Ms: r.deltas.filter((d) => d > 33.4).length,
+    framesOver50Ms: r.deltas.filter((d) => d > 50).length,
+    ...(scrollPxPerFrame > 0 ? { scrolledPx: r.scrolled, scrollContainerFound: r.found } : {}),
+  };
+}

@@ -1,0 +1,65 @@
+// The VMA simulator in a child process, so that the console process's CPU can be measured alone.
+// Talks to its parent over the IPC channel: sends {type:'ready', url, port, callbackUrl}, answers
+// {type:'cpu'} with its own cpuUsage, closes on {type:'close'} or when the parent goes away.
+// Disk bytes go to a discarding target (no NBD server in this benchmark); everything else is the
+// simulator as the tests use it.
+import { startChangeIdCallbackServer } from '../sim/vma/change-id-callback-server';
+import { generateInventory, startVmaSimulator, type DiskTargetWriter } from '../sim/vma/index';
+
+export interface SimChildConfig {
+  vcenterHost: string;
+  datacenter: string;
+  vms: number;
+  diskCapacityBytes: number;
+  blockSize: number;
+  initialDataBlocks: number;
+  bytesPerSecond: number;
+  seed: number;
+}
+
+export type SimChildMessage =
+  | { type: 'ready'; url: string; port: number; callbackUrl: string }
+  | { type: 'cpu'; user: number; system: number }
+  | { type: 'error'; message: string };
+
+const discardingTarget = async (): Promise<DiskTargetWriter> => ({
+  size: Number.MAX_SAFE_INTEGER,
+  pwrite: async () => {},
+  flush: async () => {},
+  close: async () => {},
+});
+
+async function main(): Promise<void> {
+  const config = JSON.parse(process.env.MKC_SIM_CHILD_CONFIG ?? '') as SimChildConfig;
+  const send = (m: SimChildMessage) => process.send?.(m);
+  const callbacks = await startChangeIdCallbackServer();
+  const vma = await startVmaSimulator({
+    vcenterHost: config.vcenterHost,
+    datacenters: [config.datacenter],
+    inventory: generateInventory({ count: config.vms, datacenter: config.datacenter, seed: config.seed, maxDisksPerVm: 1, diskCapacityBytes: config.diskCapacityBytes }),
+    blockSize: config.blockSize,
+    initialDataBlocks: config.initialDataBlocks,
+    speed: { firstPushDelayMs: 200, phaseDelayMs: 20, bytesPerSecond: config.bytesPerSecond },
+    openTarget: discardingTarget,
+  });
+  let closing = false;
+  const close = async () => {
+    if (closing) return;
+    closing = true;
+    await Promise.allSettled([vma.close(), callbacks.close()]);
+    process.exit(0);
+  };
+  process.on('message', (m: { type?: string }) => {
+    if (m?.type === 'cpu') {
+      const u = process.cpuUsage();
+      send({ type: 'cpu', user: u.user, system: u.system });
+    } else if (m?.type === 'close') void close();
+  });
+  process.on('disconnect', () => void close());
+  send({ type: 'ready', url: vma.url, port: vma.port, callbackUrl: callbacks.url });
+}
+
+main().catch((e: unknown) => {
+  process.send?.({ type: 'error', message: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+  process.exit(1);
+});
