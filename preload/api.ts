@@ -1,6 +1,5 @@
+import { isEventChannel, isInvokeChannel } from '../shared/channels';
 import {
-  isEventChannel,
-  isInvokeChannel,
   type ConsoleApi,
   type EventChannel,
   type EventPayload,

@@ -22,6 +22,8 @@ describe('contract', () => {
     expectTypeOf<(typeof INVOKE_CHANNELS)[number]>().toEqualTypeOf<InvokeChannel>();
     expectTypeOf<(typeof EVENT_CHANNELS)[number]>().toEqualTypeOf<EventChannel>();
     expect(new Set(INVOKE_CHANNELS).size).toBe(INVOKE_CHANNELS.length);
+    // Every allowlisted channel has a request schema and no schema exists for an unlisted one.
+    expect(Object.keys(invokeRequestSchemas).sort()).toEqual([...INVOKE_CHANNELS].sort());
     expect(INVOKE_CHANNELS).toContain('contexts:list');
     expect(EVENT_CHANNELS).toContain('jobs:progress');
   });

@@ -27,6 +27,8 @@ import {
 import type { AddContextsResult, DiscoveryResult } from './discovery';
 import type { Result } from './errors';
 
+export { EVENT_CHANNELS, INVOKE_CHANNELS, isEventChannel, isInvokeChannel } from './channels';
+
 const id = z.string().min(1, 'must not be empty').max(200);
 const name = z.string().trim().min(1, 'must not be empty').max(200);
 const host = z
@@ -236,7 +238,6 @@ export const invokeRequestSchemas: { [C in InvokeChannel]: z.ZodType<InvokeReque
   'failover:list': empty,
 };
 
-export const INVOKE_CHANNELS = Object.keys(invokeRequestSchemas) as InvokeChannel[];
 
 /** What changed for one running job; sent in batches. */
 export interface JobProgressUpdate {
@@ -262,19 +263,6 @@ export interface EventMap {
 }
 export type EventChannel = keyof EventMap;
 export type EventPayload<C extends EventChannel> = EventMap[C];
-
-const eventChannelSet: { [C in EventChannel]: true } = {
-  'contexts:changed': true,
-  'jobs:progress': true,
-  'tunnels:state': true,
-  'logs:appended': true,
-};
-export const EVENT_CHANNELS = Object.keys(eventChannelSet) as EventChannel[];
-
-export const isInvokeChannel = (c: unknown): c is InvokeChannel =>
-  typeof c === 'string' && Object.prototype.hasOwnProperty.call(invokeRequestSchemas, c);
-export const isEventChannel = (c: unknown): c is EventChannel =>
-  typeof c === 'string' && Object.prototype.hasOwnProperty.call(eventChannelSet, c);
 
 /** The API surface the renderer sees, whichever transport carries it. */
 export interface ConsoleApi {
