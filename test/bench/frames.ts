@@ -74,7 +74,7 @@ export interface FrameStats {
   frames: number;
   framesPerSecond: number;
   frameMs: ReturnType<typeof distribution>;
-  framesOver16_7Ms: number;
+  framesOver20Ms: number;
   framesOver33Ms: number;
   framesOver50Ms: number;
   scrolledPx?: number;
@@ -130,7 +130,7 @@ export async function collectFrames(page: Page, durationMs: number, scrollPxPerF
     frames: r.deltas.length,
     framesPerSecond: round((r.deltas.length / total) * 1000, 1),
     frameMs: distribution(r.deltas),
-    framesOver16_7Ms: r.deltas.filter((d) => d > 16.7).length,
+    framesOver20Ms: r.deltas.filter((d) => d > 20).length,
     framesOver33Ms: r.deltas.filter((d) => d > 33.4).length,
     framesOver50Ms: r.deltas.filter((d) => d > 50).length,
     ...(scrollPxPerFrame > 0 ? { scrolledPx: r.scrolled, scrollContainerFound: r.found } : {}),

@@ -88,6 +88,14 @@ export async function benchInventoryRender(cleanup: Cleanup, override: Partial<R
     for (const vm of vms) core.contexts.add({ vm, vcenterHost: vcenter, credentialId: null, vmaApplianceId: null });
   })();
   const seedMs = performance.now() - seedStart;
+  // What the bridge's contexts:list handler does for every page load, timed on its own.
+  const listMs: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t = performance.now();
+    const n = core.contexts.list().length;
+    listMs.push(performance.now() - t);
+    if (n !== p.vms) throw new Error(`contexts.list() returned ${n} contexts, expected ${p.vms}`);
+  }
   const bridge = await startDevBridge({ core, staticDir: path.join(root, 'dist', 'renderer') });
   cleanup.add('dev bridge (bench 2)', () => bridge.close());
   const browser = await openBrowser(cleanup);
@@ -120,6 +128,7 @@ export async function benchInventoryRender(cleanup: Cleanup, override: Partial<R
     units: { '*Ms': 'ms', responseBytes: 'bytes', framesPerSecond: 'frames/s', frameMs: 'ms between consecutive requestAnimationFrame callbacks', scrolledPx: 'px' },
     fetchAndNormalise: fetchNormalise,
     seedingMs: round(seedMs, 1),
+    coreContextsListMs: distribution(listMs),
     render: {
       navigations,
       navigationToFirstRowMs: distribution(firstRow),
