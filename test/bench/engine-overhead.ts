@@ -35,7 +35,16 @@ export async function benchEngineOverhead(cleanup: Cleanup, override: Partial<En
     const wallMs = performance.now() - t0;
     const cpu = cpuMsSince(cpu0);
     if (job.status !== 'completed') throw new Error(`sync ${i} ended ${job.status}: ${job.error ?? ''}`);
-    const steps = rig.core.logbook.steps(jobId).map((s) => ({ name: s.name, status: s.status, durationMs: s.durationMs }));
+    const rawSteps = rig.core.logbook.steps(jobId);
+    const steps = rawSteps.map((s) => ({ name: s.name, status: s.status, durationMs: s.durationMs }));
+    // The job log events of the slowest step, with their offset into it, show where its time goes.
+    const slowest = [...rawSteps].sort((a, b) => (b.durationMs ?? 0) - (a.durationMs ?? 0))[0];
+    const slowestStepEvents = slowest?.startedAt
+      ? rig.core.logbook
+          .events({ operationId: jobId })
+          .filter((e) => e.stepId === slowest.id)
+          .map((e) => ({ atMs: Date.parse(e.createdAt) - Date.parse(slowest.startedAt!), level: e.level, message: e.message }))
+      : [];
     const sim = rig.vma.jobs.get(jobId);
     const simTiming = (sim?.progress?.['timing'] ?? {}) as { elapsed_ms?: number };
     const transfer = (sim?.history ?? []).filter((h) => h.phase === 'Transfer' && h.percentage === 100);
@@ -48,6 +57,7 @@ export async function benchEngineOverhead(cleanup: Cleanup, override: Partial<En
       engineStartReturnedMs: round(startReturnedMs, 1),
       stepsTotalMs: stepsMs,
       steps,
+      slowestStep: slowest ? { name: slowest.name, durationMs: slowest.durationMs, events: slowestStepEvents } : null,
       vmaCopierElapsedMs: simTiming.elapsed_ms ?? null,
       bytesCopiedBySimulator: bytesCopied,
       afterCopierToSettledMs: simTiming.elapsed_ms === undefined ? null : round(wallMs - startReturnedMs - stepsMs - simTiming.elapsed_ms, 1),
