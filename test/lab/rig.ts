@@ -38,6 +38,8 @@ export interface Rig {
   exportsDir: string;
   byIdDir: string;
   vcenterHost: string;
+  /** The simulated vCenter's password (tests check it never leaks). */
+  vcenterPassword: string;
   /** Puts the named VMs under management through the real discovery path. */
   manage(names: string[]): Promise<Record<string, string>>;
   /** Opens a second Core on the same data directory (a console restart). */
@@ -155,6 +157,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
       exportsDir,
       byIdDir,
       vcenterHost: LAB_VCENTER,
+      vcenterPassword,
       async manage(names) {
         const d = await core.discovery.run(vmaAppliance.id, cred.id, names.join(','));
         const ids = d.vms.filter((v) => names.includes(v.name)).map((v) => v.vmwareVmId);

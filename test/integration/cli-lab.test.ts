@@ -1,0 +1,92 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { secretStoreFromEnvironment } from '../../main/secrets/secret-store-from-env';
+import { smallInventory, startRig, type Rig } from '../lab/rig';
+
+// `mkc` as an operator runs it (a separate Node process, built bundle, encrypted secret store keyed
+// from MKC_SECRET_KEY) against the lab that another console process set up.
+const run = promisify(execFile);
+const mkcBundle = path.resolve('dist/core/mkc.mjs');
+const key = `lab-key-${process.pid}-${Date.now()}`;
+let rig: Rig;
+let dataDir: string;
+
+async function mkc(args: string[], options: { input?: string; expectFail?: boolean } = {}) {
+  const child = run(process.execPath, [mkcBundle, ...args, '--data-dir', dataDir], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, MKC_SECRET_KEY: key },
+    timeout: 90_000,
+  });
+  if (options.input !== undefined) {
+    child.child.stdin!.end(options.input);
+  } else child.child.stdin!.end();
+  try {
+    const r = await child;
+    if (options.expectFail) throw new Error(`mkc ${args.join(' ')} succeeded unexpectedly: ${r.stdout}`);
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    if (!options.expectFail) throw new Error(`mkc ${args.join(' ')} failed (${err.code}): ${err.stderr}${err.stdout}`);
+    return { code: err.code ?? -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
+  }
+}
+
+beforeAll(async () => {
+  if (!fs.existsSync(mkcBundle)) throw new Error('dist/core/mkc.mjs is missing: run `node main/build/build.mjs core` first');
+  const root = fs.mkdtempSync('/tmp/mkc-cli-lab-');
+  dataDir = path.join(root, 'data');
+  rig = await startRig({ inventory: smallInventory(), dataDir, secrets: secretStoreFromEnvironment(dataDir, { MKC_SECRET_KEY: key }) });
+  // The CLI opens its own tunnels: release the rig's so the callback forward is the CLI's.
+  await rig.core.appliances.disconnect(rig.vmaAppliance.id);
+});
+afterAll(async () => {
+  await rig?.close();
+});
+
+describe('mkc against the lab', () => {
+  it('lists appliances with pinned keys and credentials without secrets', async () => {
+    const appliances = JSON.parse((await mkc(['appliances', 'list', '--json'])).stdout);
+    expect(appliances.map((a: { name: string }) => a.name).sort()).toEqual(['lab-oma', 'lab-vma']);
+    expect(appliances[0].hostKeyFingerprint).toBe(rig.sshd.hostKeyFingerprint);
+    const creds = (await mkc(['credentials', 'list', '--json'])).stdout;
+    expect(creds).toContain('lab-vcenter');
+    expect(creds).not.toContain(rig.vcenterPassword);
+    // Secrets live only in the encrypted store: not in the database, not in the store file in clear.
+    for (const f of fs.readdirSync(dataDir)) {
+      const file = path.join(dataDir, f);
+      if (fs.statSync(file).isFile()) expect(fs.readFileSync(file).includes(rig.vcenterPassword), `${f} holds the password`).toBe(false);
+    }
+  });
+
+  it('discovers through the tunnel with the VMA substring filter and adds the exact VM', async () => {
+    const found = JSON.parse((await mkc(['discover', '--appliance', 'lab-vma', '--credential', 'lab-vcenter', '--filter', 'web1', '--json'])).stdout);
+    expect(found.vms.map((v: { name: string }) => v.name).sort()).toEqual(['web1', 'web10']);
+    const added = await mkc(['contexts', 'add', 'web1', '--appliance', 'lab-vma', '--credential', 'lab-vcenter']);
+    expect(added.stdout).toMatch(/Added web1 \(ctx-[0-9a-f]+\)/);
+    const again = await mkc(['contexts', 'add', 'web1', '--appliance', 'lab-vma', '--credential', 'lab-vcenter'], { expectFail: true });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/web1 is already managed/);
+  });
+
+  it('replicates through the canonical path and lists the completed job', async () => {
+    const r = await mkc(['replicate', 'web1']);
+    expect(r.stdout).toMatch(/Started job-\d{8}-\d{6}\.\d{3}-[0-9a-f]{6} for web1/);
+    expect(r.stdout).toMatch(/completed/);
+    const jobs = JSON.parse((await mkc(['jobs', 'list', '--vm', 'web1', '--json'])).stdout);
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]).toMatchObject({ status: 'completed', jobType: 'initial' });
+    const show = await mkc(['jobs', 'show', jobs[0].id]);
+    expect(show.stdout).toMatch(/disk-2000\s+initial\s+completed\s+100 %/);
+    expect(show.stdout).toMatch(/Publish NBD exports\s+completed/);
+  });
+
+  it('refuses bad input with a clear message and exit code 2', async () => {
+    const r = await mkc(['appliances', 'add', '--kind', 'nas', '--name', 'x', '--host', 'h', '--username', 'u'], { expectFail: true });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--kind must be one of vma, oma/);
+    const t = await mkc(['appliances', 'trust', 'lab-vma', '--trust-host-key', 'SHA256:nope'], { expectFail: true });
+    expect(t.stderr).toMatch(/not an OpenSSH SHA256 fingerprint/);
+  });
+});
