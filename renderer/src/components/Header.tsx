@@ -1,24 +1,15 @@
-import { useEffect, useState } from 'react';
 import { SCREENS, useUi } from '../store/ui-store';
 import { useConnection } from '../transport/connection';
 import { useLive } from '../store/contexts-store';
 import { useInvoke } from '../lib/use-invoke';
 import { formatTime } from '../lib/format';
+import { useNow } from '../lib/use-now';
 import type { TunnelState } from '../../../shared/domain';
 
 function secondsUntil(iso: string | null, now: number): string {
   if (!iso) return '';
   const s = Math.max(0, Math.round((Date.parse(iso) - now) / 1000));
   return `${s}s`;
-}
-
-function useNow(intervalMs: number): number {
-  const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
-    const t = setInterval(() => setNow(Date.now()), intervalMs);
-    return () => clearInterval(t);
-  }, [intervalMs]);
-  return now;
 }
 
 function ConnectionIndicator() {

@@ -4,7 +4,7 @@ import { useLive } from '../store/contexts-store';
 import { uiActions, useUi } from '../store/ui-store';
 import { StatusBadge } from '../components/StatusBadge';
 import { ErrorBox } from '../components/ErrorBox';
-import { formatAge, formatBytes, formatDuration, formatMemory, formatRate, formatTime } from '../lib/format';
+import { formatAge, formatBytes, formatDuration, formatMemory, formatRate, formatTime, humanize } from '../lib/format';
 import { VmDetailPanel } from './VmDetailPanel';
 
 const ROW_HEIGHT = 34;
@@ -13,13 +13,15 @@ function JobProgressCell({ jobId }: { jobId: string }) {
   const p = useLive((s) => s.progressByJobId[jobId]);
   if (!p) return <span className="muted">job {jobId.slice(-6)} starting…</span>;
   const pct = Math.max(0, Math.min(100, p.progressPercent));
+  // Before the copy starts there is no rate or ETA to show: say which setup step the job is in.
+  const setup = p.status !== 'replicating';
   return (
     <div className="progress-cell" title={`${p.status} · ${p.phase}`}>
       <div className="progress" role="progressbar" aria-valuenow={Math.round(pct)} aria-valuemin={0} aria-valuemax={100}>
         <div className="progress-fill" style={{ width: `${pct}%` }} />
       </div>
       <span className="progress-text">
-        {pct.toFixed(1)}% · {formatRate(p.rateBps)} · ETA {formatDuration(p.etaSeconds)}
+        {setup ? `${pct.toFixed(1)}% · ${p.phase || humanize(p.status)}…` : `${pct.toFixed(1)}% · ${formatRate(p.rateBps)} · ETA ${formatDuration(p.etaSeconds)}`}
       </span>
     </div>
   );

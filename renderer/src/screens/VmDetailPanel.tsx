@@ -1,6 +1,6 @@
 import { FAILOVER_BUSY_STATUSES } from '../../../shared/domain';
 import { useEffect, useState, type ReactNode } from 'react';
-import type { VmContextDetail, VmContextStatus, VmContextSummary } from '../../../shared/domain';
+import type { CbtHistoryEntry, ReplicationJob, VmContextDetail, VmContextStatus, VmContextSummary } from '../../../shared/domain';
 import type { AppErrorShape } from '../../../shared/errors';
 import { useLive } from '../store/contexts-store';
 import { uiActions } from '../store/ui-store';
@@ -9,6 +9,9 @@ import { api } from '../transport/api';
 import { StatusBadge } from '../components/StatusBadge';
 import { ErrorBox } from '../components/ErrorBox';
 import { formatAge, formatBytes, formatMemory, formatMs, formatTime } from '../lib/format';
+import { adviceFor } from '../lib/error-advice';
+import { BarChart, type Bar } from '../components/Charts';
+import { JobSection } from './vm-detail/JobSection';
 
 // Failover owns the VM in these statuses (the same list the core's conflict rule uses).
 const FAILOVER_STATES: readonly VmContextStatus[] = FAILOVER_BUSY_STATUSES;
@@ -62,17 +65,86 @@ function StartReplication({ context }: { context: VmContextSummary }) {
       <button type="button" className="btn primary" disabled={busy || blocked !== null} onClick={() => void start()}>
         {busy ? 'Starting…' : 'Start replication'}
       </button>
-      {blocked && <div className="hint" data-testid="start-blocked">{blocked}</div>}
-      {started && <div className="success">Started job {started}</div>}
+      {blocked && started !== context.currentJobId && <div className="hint" data-testid="start-blocked">{blocked}</div>}
+      {started && started === context.currentJobId && <div className="success">Started job {started}</div>}
       {error && <ErrorBox error={error} what="Replication" />}
     </div>
   );
 }
 
+/** Long identifiers stay on one line, cut in the middle-less way: the start shows, the title has it all. */
+function Trunc({ text, testId }: { text: string | null; testId?: string }) {
+  if (!text) return <>—</>;
+  return (
+    <span className="trunc mono" title={text} data-testid={testId}>
+      {text}
+    </span>
+  );
+}
+
+/** Bytes per completed sync, oldest left, from the per-disk CBT rows summed per job. */
+export function bytesPerSync(history: CbtHistoryEntry[]): Bar[] {
+  const byJob = new Map<string, { bytes: number; at: string; type: string }>();
+  for (const h of history) {
+    const key = h.jobId ?? `row-${h.id}`;
+    const prev = byJob.get(key);
+    byJob.set(key, {
+      bytes: (prev?.bytes ?? 0) + h.bytesTransferred,
+      at: prev && prev.at > h.createdAt ? prev.at : h.createdAt,
+      type: h.syncType === 'initial' || prev?.type === 'initial' ? 'initial' : 'incremental',
+    });
+  }
+  return [...byJob.entries()]
+    .sort((a, b) => a[1].at.localeCompare(b[1].at))
+    .slice(-20)
+    .map(([jobId, v], i) => ({
+      key: jobId,
+      label: v.type === 'initial' ? 'F' : String(i + 1),
+      value: v.bytes,
+      title: `${jobId} (${v.type}): ${formatBytes(v.bytes)} at ${formatTime(v.at)}`,
+    }));
+}
+
+const jobDuration = (j: ReplicationJob): number | null =>
+  j.startedAt && j.completedAt ? Date.parse(j.completedAt) - Date.parse(j.startedAt) : null;
+
 function DetailBody({ detail }: { detail: VmContextDetail }) {
   const c = detail.context;
+  const jobId = c.currentJobId ?? detail.jobs[0]?.id ?? null;
+  const bars = bytesPerSync(detail.cbtHistory);
   return (
     <>
+      <Section title={c.currentJobId ? 'Running job' : 'Last job'}>
+        {jobId ? <JobSection key={jobId} jobId={jobId} /> : <p className="muted">No replication jobs yet.</p>}
+      </Section>
+      {c.lastError && !c.currentJobId && (
+        <Section title="Last error">
+          <div className="error-box" data-testid="last-error">
+            {c.lastError}
+            <div className="advice">{adviceFor(c.lastError)}</div>
+          </div>
+        </Section>
+      )}
+      <Section title="Counters">
+        <div className="counters" data-testid="counters">
+          <div className="counter">
+            <span className="counter-value">{c.totalJobs}</span>
+            <span className="counter-label">total jobs</span>
+          </div>
+          <div className="counter ok">
+            <span className="counter-value">{c.successfulJobs}</span>
+            <span className="counter-label">successful</span>
+          </div>
+          <div className={c.failedJobs > 0 ? 'counter bad' : 'counter'}>
+            <span className="counter-value">{c.failedJobs}</span>
+            <span className="counter-label">failed</span>
+          </div>
+          <div className="counter">
+            <span className="counter-value small-value">{c.lastSuccessfulSyncAt ? formatAge(c.lastSuccessfulSyncAt) : 'none'}</span>
+            <span className="counter-label">replica age</span>
+          </div>
+        </div>
+      </Section>
       <Section title="Specs">
         <KeyValues
           rows={[
@@ -86,7 +158,8 @@ function DetailBody({ detail }: { detail: VmContextDetail }) {
             ['Power', c.specs.powerState],
             ['VMX version', c.specs.vmxVersion],
             ['Last discovered', formatTime(c.lastDiscoveredAt)],
-            ['Replica age', c.lastSuccessfulSyncAt ? formatAge(c.lastSuccessfulSyncAt) : 'no replica yet'],
+            ['Last sync', formatTime(c.lastSuccessfulSyncAt)],
+            ['Last good job', c.lastSuccessfulJobId ?? '—'],
           ]}
         />
       </Section>
@@ -99,22 +172,24 @@ function DetailBody({ detail }: { detail: VmContextDetail }) {
               <tr>
                 <th>Key</th>
                 <th>Size</th>
-                <th>Datastore</th>
                 <th>Volume</th>
-                <th>Export</th>
+                <th>NBD export</th>
                 <th>Last change id</th>
               </tr>
             </thead>
             <tbody>
               {detail.disks.map((d) => (
                 <tr key={d.id}>
-                  <td className="nowrap" title={d.vmdkPath}>{d.diskKey}</td>
+                  <td className="nowrap" title={`${d.label}: ${d.vmdkPath} on ${d.datastore}`}>{d.diskKey}</td>
                   <td className="num">{formatBytes(d.capacityBytes)}</td>
-                  <td>{d.datastore}</td>
-                  <td className="mono">{d.cloudstackVolumeId ?? '—'}</td>
-                  <td className="mono">{d.exportName ?? '—'}</td>
-                  <td className="mono" title={d.lastChangeIdAt ? `recorded ${formatTime(d.lastChangeIdAt)}` : undefined}>
-                    {d.lastChangeId ?? <span className="muted no-change-id">none (next sync is full)</span>}
+                  <td>
+                    <Trunc text={d.cloudstackVolumeId} />
+                  </td>
+                  <td>
+                    <Trunc text={d.exportName} />
+                  </td>
+                  <td title={d.lastChangeIdAt ? `recorded ${formatTime(d.lastChangeIdAt)}` : undefined}>
+                    {d.lastChangeId ? <Trunc text={d.lastChangeId} /> : <span className="muted no-change-id">none (next sync is full)</span>}
                   </td>
                 </tr>
               ))}
@@ -139,10 +214,10 @@ function DetailBody({ detail }: { detail: VmContextDetail }) {
             <tbody>
               {c.specs.networks.map((n) => (
                 <tr key={`${n.label}-${n.macAddress}`}>
-                  <td>{n.label}</td>
+                  <td className="nowrap">{n.label}</td>
                   <td>{n.networkName}</td>
                   <td>{n.adapterType}</td>
-                  <td className="mono">{n.macAddress}</td>
+                  <td className="mono nowrap">{n.macAddress}</td>
                   <td>{n.connected ? 'yes' : 'no'}</td>
                 </tr>
               ))}
@@ -150,50 +225,46 @@ function DetailBody({ detail }: { detail: VmContextDetail }) {
           </table>
         )}
       </Section>
-      <Section title="Counters">
-        <KeyValues
-          rows={[
-            ['Total jobs', c.totalJobs],
-            ['Successful', c.successfulJobs],
-            ['Failed', c.failedJobs],
-            ['Last successful job', c.lastSuccessfulJobId ?? '—'],
-          ]}
-        />
-      </Section>
-      <Section title="Last error">
-        {c.lastError ? <div className="error-box">{c.lastError}</div> : <p className="muted">None.</p>}
-      </Section>
       <Section title={`Job history (${detail.jobs.length})`}>
         {detail.jobs.length === 0 ? (
           <p className="muted">No replication jobs yet.</p>
         ) : (
-          <table className="mini">
+          <table className="mini" data-testid="job-history">
             <thead>
               <tr>
                 <th>Job</th>
                 <th>Type</th>
                 <th>Status</th>
                 <th>Trigger</th>
-                <th>Transferred</th>
+                <th className="num">Transferred</th>
+                <th className="num">Took</th>
                 <th>Started</th>
-                <th>Error</th>
               </tr>
             </thead>
-            <tbody>
-              {detail.jobs.map((j) => (
-                <tr key={j.id}>
-                  <td className="mono">{j.id}</td>
+            {detail.jobs.map((j) => (
+              <tbody key={j.id} data-job-id={j.id}>
+                <tr>
+                  <td className="mono nowrap" title={j.id}>
+                    …{j.id.slice(-13)}
+                  </td>
                   <td>{j.jobType}</td>
                   <td>
                     <StatusBadge status={j.status} />
                   </td>
                   <td>{j.trigger}</td>
                   <td className="num">{formatBytes(j.bytesTransferred)}</td>
-                  <td>{formatTime(j.startedAt ?? j.createdAt)}</td>
-                  <td className="err-text">{j.error ?? ''}</td>
+                  <td className="num">{formatMs(jobDuration(j))}</td>
+                  <td className="nowrap">{formatTime(j.startedAt ?? j.createdAt)}</td>
                 </tr>
-              ))}
-            </tbody>
+                {j.error && (
+                  <tr className="error-row">
+                    <td colSpan={7} className="err-text">
+                      {j.error}
+                    </td>
+                  </tr>
+                )}
+              </tbody>
+            ))}
           </table>
         )}
       </Section>
@@ -201,30 +272,35 @@ function DetailBody({ detail }: { detail: VmContextDetail }) {
         {detail.cbtHistory.length === 0 ? (
           <p className="muted">No completed syncs recorded.</p>
         ) : (
-          <table className="mini">
-            <thead>
-              <tr>
-                <th>Disk</th>
-                <th>Type</th>
-                <th>Change id</th>
-                <th>Bytes</th>
-                <th>Duration</th>
-                <th>When</th>
-              </tr>
-            </thead>
-            <tbody>
-              {detail.cbtHistory.map((h) => (
-                <tr key={h.id}>
-                  <td>{h.diskKey}</td>
-                  <td>{h.syncType}</td>
-                  <td className="mono">{h.changeId ?? '—'}</td>
-                  <td className="num">{formatBytes(h.bytesTransferred)}</td>
-                  <td className="num">{formatMs(h.durationMs)}</td>
-                  <td>{formatTime(h.createdAt)}</td>
+          <>
+            <BarChart bars={bars} testId="bytes-per-sync" />
+            <table className="mini" data-testid="cbt-history">
+              <thead>
+                <tr>
+                  <th>Disk</th>
+                  <th>Type</th>
+                  <th>Change id</th>
+                  <th className="num">Bytes</th>
+                  <th className="num">Duration</th>
+                  <th>When</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {detail.cbtHistory.map((h) => (
+                  <tr key={h.id}>
+                    <td className="nowrap">{h.diskKey}</td>
+                    <td>{h.syncType}</td>
+                    <td>
+                      <Trunc text={h.changeId} />
+                    </td>
+                    <td className="num">{formatBytes(h.bytesTransferred)}</td>
+                    <td className="num">{formatMs(h.durationMs)}</td>
+                    <td className="nowrap">{formatTime(h.createdAt)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </>
         )}
       </Section>
     </>

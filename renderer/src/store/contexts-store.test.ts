@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { VmContextSummary } from '../../../shared/domain';
 import type { JobProgressUpdate } from '../../../shared/contract';
-import { withContextList, withContextsChanged, withJobProgress, type LiveState } from './contexts-store';
+import { RATE_SAMPLES, withContextList, withContextsChanged, withJobProgress, type LiveState } from './contexts-store';
 
 const empty: LiveState = {
   contextsById: {},
@@ -9,6 +9,8 @@ const empty: LiveState = {
   contextsLoaded: false,
   contextsError: null,
   progressByJobId: {},
+  rateSamplesByJobId: {},
+  phasesByJobId: {},
   tunnelsByAppliance: {},
 };
 
@@ -93,5 +95,32 @@ describe('live contexts store', () => {
     expect(s2.progressByJobId.j1?.progressPercent).toBe(50);
     expect(s2.progressByJobId.j2).toBe(s1.progressByJobId.j2);
     expect(withJobProgress(s2, { updates: [] })).toBe(s2);
+  });
+
+  it('keeps the last RATE_SAMPLES rates per job from copy frames only', () => {
+    let s = withJobProgress(empty, { updates: [{ ...progress('j1', 1), status: 'provisioning', rateBps: 999 }] });
+    expect(s.rateSamplesByJobId.j1).toBeUndefined();
+    for (let i = 0; i < RATE_SAMPLES + 5; i++) s = withJobProgress(s, { updates: [{ ...progress('j1', i), rateBps: i * 10 }] });
+    const samples = s.rateSamplesByJobId.j1 ?? [];
+    expect(samples).toHaveLength(RATE_SAMPLES);
+    expect(samples[0]).toBe(50);
+    expect(samples.at(-1)).toBe((RATE_SAMPLES + 4) * 10);
+  });
+
+  it('records each VMA phase once, in order, with when it was first and last seen', () => {
+    let s = withJobProgress(empty, { updates: [{ ...progress('j1', 1), phase: 'Snapshot' }] }, 1000);
+    s = withJobProgress(s, { updates: [{ ...progress('j1', 2), phase: 'Snapshot' }] }, 2000);
+    s = withJobProgress(s, { updates: [{ ...progress('j1', 3), phase: 'Transfer' }] }, 3000);
+    expect(s.phasesByJobId.j1).toEqual([
+      { name: 'Snapshot', firstSeenMs: 1000, lastSeenMs: 2000 },
+      { name: 'Transfer', firstSeenMs: 3000, lastSeenMs: 3000 },
+    ]);
+  });
+
+  it('keeps known per-disk progress when a frame carries no disks', () => {
+    const disk = { diskKey: 'disk-2000', status: 'transferring' as const, percent: 40, bytesTransferred: 4, totalBytes: 10 };
+    const s1 = withJobProgress(empty, { updates: [{ ...progress('j1', 10), disks: [disk] }] });
+    const s2 = withJobProgress(s1, { updates: [progress('j1', 10)] });
+    expect(s2.progressByJobId.j1?.disks).toEqual([disk]);
   });
 });

@@ -12,8 +12,20 @@ export interface LiveState {
   contextsLoaded: boolean;
   contextsError: AppErrorShape | null;
   progressByJobId: Record<string, JobProgressUpdate>;
+  /** The last RATE_SAMPLES rates (bytes/s) reported for each job, oldest first, for the sparkline. */
+  rateSamplesByJobId: Record<string, number[]>;
+  /** VMA copy phases seen for each job, in order, with when this page first and last saw them. */
+  phasesByJobId: Record<string, SeenPhase[]>;
   tunnelsByAppliance: Record<string, TunnelState>;
 }
+
+export interface SeenPhase {
+  name: string;
+  firstSeenMs: number;
+  lastSeenMs: number;
+}
+
+export const RATE_SAMPLES = 60;
 
 const initial: LiveState = {
   contextsById: {},
@@ -21,6 +33,8 @@ const initial: LiveState = {
   contextsLoaded: false,
   contextsError: null,
   progressByJobId: {},
+  rateSamplesByJobId: {},
+  phasesByJobId: {},
   tunnelsByAppliance: {},
 };
 
@@ -65,11 +79,26 @@ export function withContextsChanged(state: LiveState, payload: EventPayload<'con
 }
 
 /** Pure: the state after one `jobs:progress` batch. */
-export function withJobProgress(state: LiveState, payload: EventPayload<'jobs:progress'>): LiveState {
+export function withJobProgress(state: LiveState, payload: EventPayload<'jobs:progress'>, nowMs: number = Date.now()): LiveState {
   if (payload.updates.length === 0) return state;
   const progressByJobId = { ...state.progressByJobId };
-  for (const u of payload.updates) progressByJobId[u.jobId] = u;
-  return { ...state, progressByJobId };
+  const rateSamplesByJobId = { ...state.rateSamplesByJobId };
+  const phasesByJobId = { ...state.phasesByJobId };
+  for (const u of payload.updates) {
+    const prev = progressByJobId[u.jobId];
+    // A retrying or setup frame carries no disks; keep the per-disk numbers already known.
+    progressByJobId[u.jobId] = u.disks.length === 0 && prev && prev.disks.length > 0 ? { ...u, disks: prev.disks } : u;
+    // Only the copy itself has a rate worth drawing; setup steps and terminal frames would add flat zeros.
+    if (u.status === 'replicating') {
+      const samples = [...(rateSamplesByJobId[u.jobId] ?? []), Number.isFinite(u.rateBps) ? Math.max(0, u.rateBps) : 0];
+      rateSamplesByJobId[u.jobId] = samples.slice(-RATE_SAMPLES);
+      const phases = phasesByJobId[u.jobId] ?? [];
+      const last = phases.at(-1);
+      if (u.phase && last?.name === u.phase) phasesByJobId[u.jobId] = [...phases.slice(0, -1), { ...last, lastSeenMs: nowMs }];
+      else if (u.phase) phasesByJobId[u.jobId] = [...phases, { name: u.phase, firstSeenMs: nowMs, lastSeenMs: nowMs }];
+    }
+  }
+  return { ...state, progressByJobId, rateSamplesByJobId, phasesByJobId };
 }
 
 /** Pure: the state after tunnel states arrive (full list or an event batch). */

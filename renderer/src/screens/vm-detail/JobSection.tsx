@@ -1,0 +1,262 @@
+// The running (or most recent) job of one VM: overall progress, throughput sparkline, the step
+// pipeline with per-step status and duration, per-disk progress, and Cancel.
+import { useEffect, useState } from 'react';
+import type { JobDetail, JobProgressUpdate } from '../../../../shared/contract';
+import type { JobDiskProgress, JobStatus, LogStep, StepStatus } from '../../../../shared/domain';
+import { TERMINAL_JOB_STATUSES } from '../../../../shared/domain';
+import type { AppErrorShape } from '../../../../shared/errors';
+import { useLive, type SeenPhase } from '../../store/contexts-store';
+import { useInvoke } from '../../lib/use-invoke';
+import { useNow } from '../../lib/use-now';
+import { api } from '../../transport/api';
+import { StatusBadge } from '../../components/StatusBadge';
+import { ErrorBox } from '../../components/ErrorBox';
+import { ProgressBar, Sparkline } from '../../components/Charts';
+import { formatBytes, formatDuration, formatMs, formatRate } from '../../lib/format';
+import { adviceFor } from '../../lib/error-advice';
+
+/** The canonical setup steps the engine records, in order, before the VMA copies. */
+export const SETUP_STEPS = [
+  'Provision volumes',
+  'Attach volumes to the OMA appliance',
+  'Publish NBD exports',
+  'Start the copy on the VMA',
+] as const;
+export const COPY_STEP = 'Copy on the VMA';
+
+const EMPTY_SAMPLES: number[] = [];
+const EMPTY_PHASES: SeenPhase[] = [];
+const isTerminal = (s: JobStatus) => (TERMINAL_JOB_STATUSES as readonly JobStatus[]).includes(s);
+
+export interface PipelineStep {
+  name: string;
+  status: StepStatus;
+  durationMs: number | null;
+  error: string | null;
+  phases?: { name: string; durationMs: number; current: boolean }[];
+}
+
+/**
+ * Pure: the pipeline shown for a job — the recorded steps, the setup steps not reached yet, and the
+ * copy on the VMA (its status follows the job's) with the VMA phases this page saw.
+ */
+export function buildPipeline(
+  status: JobStatus,
+  steps: LogStep[],
+  jobCompletedAt: string | null,
+  phases: SeenPhase[],
+  nowMs: number,
+): PipelineStep[] {
+  const terminal = isTerminal(status);
+  const out: PipelineStep[] = steps.map((s) => ({
+    name: s.name,
+    status: s.status,
+    durationMs: s.durationMs ?? (s.startedAt && s.status === 'running' ? nowMs - Date.parse(s.startedAt) : null),
+    error: s.error,
+  }));
+  const seen = new Set(steps.map((s) => s.name));
+  const setupFailed = steps.some((s) => s.status === 'failed' || s.status === 'cancelled');
+  for (const name of SETUP_STEPS) {
+    if (!seen.has(name)) out.push({ name, status: terminal ? 'skipped' : 'pending', durationMs: null, error: null });
+  }
+  const started = steps.find((s) => s.name === SETUP_STEPS[3] && s.status === 'completed');
+  let copyStatus: StepStatus = 'pending';
+  if (started) {
+    copyStatus = status === 'completed' ? 'completed' : status === 'failed' ? 'failed' : status === 'cancelled' ? 'cancelled' : 'running';
+  } else if (terminal || setupFailed) copyStatus = 'skipped';
+  const copyStart = started?.completedAt ? Date.parse(started.completedAt) : null;
+  const copyEnd = terminal && jobCompletedAt ? Date.parse(jobCompletedAt) : nowMs;
+  out.push({
+    name: COPY_STEP,
+    status: copyStatus,
+    durationMs: copyStart !== null ? Math.max(0, copyEnd - copyStart) : null,
+    error: null,
+    phases: phases.map((p, i) => {
+      const next = phases[i + 1];
+      const current = !next && copyStatus === 'running';
+      // The last phase lasts until now while copying, until the job ended once it has.
+      const end = next ? next.firstSeenMs : current ? nowMs : terminal && jobCompletedAt ? Math.max(p.lastSeenMs, copyEnd) : p.lastSeenMs;
+      return { name: p.name, durationMs: Math.max(0, end - p.firstSeenMs), current };
+    }),
+  });
+  return out;
+}
+
+const STEP_ICON: Record<StepStatus, string> = {
+  pending: '○',
+  running: '◐',
+  completed: '✓',
+  failed: '✕',
+  skipped: '–',
+  cancelled: '⊘',
+};
+
+function Pipeline({ steps }: { steps: PipelineStep[] }) {
+  return (
+    <ol className="pipeline" data-testid="step-pipeline">
+      {steps.map((s) => (
+        <li key={s.name} className={`pipe-step pipe-${s.status}`} data-step={s.name} data-status={s.status}>
+          <span className="pipe-icon" aria-hidden>
+            {STEP_ICON[s.status]}
+          </span>
+          <span className="pipe-name">{s.name}</span>
+          <span className="pipe-status">{s.status === 'skipped' ? 'not reached' : s.status}</span>
+          <span className="pipe-duration num">{s.durationMs !== null ? formatMs(s.durationMs) : ''}</span>
+          {s.error && <div className="pipe-error err-text">{s.error}</div>}
+          {s.phases && s.phases.length > 0 && (
+            <div className="pipe-phases" data-testid="vma-phases">
+              {s.phases.map((p, i) => (
+                <span key={`${p.name}-${i}`} className={p.current ? 'phase-chip current' : 'phase-chip'}>
+                  {p.name} <span className="muted">{formatMs(p.durationMs)}</span>
+                </span>
+              ))}
+            </div>
+          )}
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+/** Per-disk rows: the job's stored disk rows with the live numbers laid over them. */
+function DiskProgress({ disks, live }: { disks: JobDiskProgress[]; live: JobProgressUpdate | undefined }) {
+  const liveByKey = new Map((live?.disks ?? []).map((d) => [d.diskKey, d]));
+  if (disks.length === 0) return null;
+  return (
+    <table className="mini disk-progress" data-testid="disk-progress">
+      <tbody>
+        {disks.map((d) => {
+          const l = liveByKey.get(d.diskKey);
+          const percent = l?.percent ?? d.percent;
+          const bytes = l?.bytesTransferred ?? d.bytesTransferred;
+          const total = l?.totalBytes ?? d.totalBytes;
+          const status = l?.status ?? d.status;
+          return (
+            <tr key={d.diskKey} data-disk={d.diskKey}>
+              <td className="nowrap">{d.diskKey}</td>
+              <td className="muted">{d.syncType}</td>
+              <td className="bar-cell">
+                <ProgressBar percent={percent} label={`${d.diskKey} progress`} className="wide" />
+              </td>
+              <td className="num">{percent.toFixed(1)}%</td>
+              <td className="num">
+                {formatBytes(bytes)} / {formatBytes(total)}
+              </td>
+              <td>
+                <StatusBadge status={status} />
+              </td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}
+
+function CancelJob({ jobId }: { jobId: string }) {
+  const [confirming, setConfirming] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<AppErrorShape | null>(null);
+  const cancel = async () => {
+    setBusy(true);
+    setError(null);
+    const r = await api().invoke('jobs:cancel', { id: jobId });
+    setBusy(false);
+    setConfirming(false);
+    if (!r.ok) setError(r.error);
+  };
+  return (
+    <div className="cancel-job">
+      {confirming ? (
+        <span className="confirm-inline">
+          Cancel this job?{' '}
+          <button type="button" className="btn danger small" disabled={busy} onClick={() => void cancel()}>
+            {busy ? 'Cancelling…' : 'Yes, cancel'}
+          </button>{' '}
+          <button type="button" className="btn small" disabled={busy} onClick={() => setConfirming(false)}>
+            Keep running
+          </button>
+        </span>
+      ) : (
+        <button type="button" className="btn danger small" onClick={() => setConfirming(true)}>
+          Cancel job
+        </button>
+      )}
+      {error && <ErrorBox error={error} what="Cancel" />}
+    </div>
+  );
+}
+
+function JobBody({ detail, live }: { detail: JobDetail; live: JobProgressUpdate | undefined }) {
+  const job = detail.job;
+  const status = live?.status ?? job.status;
+  const terminal = isTerminal(status);
+  const samples = useLive((s) => s.rateSamplesByJobId[job.id] ?? EMPTY_SAMPLES);
+  const phases = useLive((s) => s.phasesByJobId[job.id] ?? EMPTY_PHASES);
+  const now = useNow(terminal ? null : 1000);
+  const percent = live?.progressPercent ?? job.progressPercent;
+  const bytes = live?.bytesTransferred ?? job.bytesTransferred;
+  const total = live?.totalBytes ?? job.totalBytes;
+  const rate = live?.rateBps ?? job.rateBps;
+  const eta = live?.etaSeconds ?? job.etaSeconds;
+  const phase = live?.phase ?? job.phase;
+  const error = live?.error ?? job.error;
+  const pipeline = buildPipeline(status, detail.steps, job.completedAt, phases, now);
+  return (
+    <div className="job-section" data-testid="job-section" data-job-id={job.id} data-status={status}>
+      <div className="job-head">
+        <div>
+          <span className="mono job-id">{job.id}</span> <span className="muted">{job.jobType} · {job.trigger}</span>
+        </div>
+        <div className="job-head-right">
+          <StatusBadge status={status} />
+          {!terminal && <CancelJob jobId={job.id} />}
+        </div>
+      </div>
+      <div className="job-overall">
+        <ProgressBar percent={percent} label="Job progress" className="wide big" />
+        <span className="job-percent num" data-testid="job-percent">
+          {percent.toFixed(1)}%
+        </span>
+      </div>
+      <div className="job-numbers muted">
+        {formatBytes(bytes)} of {formatBytes(total)}
+        {!terminal && (
+          <>
+            {' '}
+            · {formatRate(rate)} · ETA {formatDuration(eta)}
+          </>
+        )}
+        {phase && <> · {phase}</>}
+        {terminal && job.startedAt && job.completedAt && <> · took {formatMs(Date.parse(job.completedAt) - Date.parse(job.startedAt))}</>}
+      </div>
+      {(!terminal || samples.length > 1) && <Sparkline samples={samples} />}
+      {error && status === 'failed' && (
+        <div className="error-box" role="alert">
+          {error}
+          <div className="advice">{adviceFor(error)}</div>
+        </div>
+      )}
+      <Pipeline steps={pipeline} />
+      <DiskProgress disks={detail.disks} live={live} />
+    </div>
+  );
+}
+
+/** The job's detail, refetched whenever its live status or setup step changes (not on every percent). */
+export function JobSection({ jobId }: { jobId: string }) {
+  const live = useLive((s) => s.progressByJobId[jobId]);
+  const stepKey = live ? `${live.status}|${live.status === 'replicating' ? '' : live.phase}` : '';
+  const detail = useInvoke('jobs:get', { id: jobId });
+  const { reload } = detail;
+  const [seenKey, setSeenKey] = useState(stepKey);
+  useEffect(() => {
+    if (stepKey !== seenKey) {
+      setSeenKey(stepKey);
+      reload();
+    }
+  }, [stepKey, seenKey, reload]);
+  if (detail.result === null) return <p className="muted">Loading job…</p>;
+  if (!detail.result.ok) return <ErrorBox error={detail.result.error} />;
+  return <JobBody detail={detail.result.value} live={live} />;
+}
