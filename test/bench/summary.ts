@@ -48,7 +48,7 @@ export function summarise(report: Obj): string {
   const p = report.poller500Jobs;
   if (!failed('poller500Jobs')) {
     lines.push(
-      `4. 500 jobs @2 s: console CPU ${n(p, 'consoleProcess.cpuSharePercent', '% of a core')}, poller pass p50 ${n(p, 'window.tickMs.p50', 'ms')}, ` +
+      `4. 500 jobs @2 s: console CPU ${n(p, 'consoleProcess.cpuSharePercent', '% of a core')}, poller pass p50 ${n(p, 'window.tickMs.p50', 'ms')} (each job every ${n(p, 'window.effectivePollPeriodPerJobMs', 'ms')}), ` +
         `DB ${n(p, 'database.statementRunsPerSecond', 'writes/s')} (${n(p, 'database.rowsChangedPerSecond', 'rows/s')}), ` +
         `events ${n(p, 'eventsToRenderer.busFlushesPerSecond', 'flushes/s')} / ${n(p, 'eventsToRenderer.jobProgressUpdatesPerSecond', 'job updates/s')}, ` +
         `frames p50 ${n(p, 'renderer.framesDuringLiveUpdates.frameMs.p50', 'ms')} p99 ${n(p, 'renderer.framesDuringLiveUpdates.frameMs.p99', 'ms')}`,
