@@ -206,4 +206,3 @@ export const jobCommands: CliCommand[] = [
   },
 ];
 
-export { reqStr };
