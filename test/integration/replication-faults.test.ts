@@ -1,0 +1,270 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { AppError } from '../../shared/errors';
+import type { ReplicationJob } from '../../shared/domain';
+import { LAB_DATACENTER, startRig, type Rig } from '../lab/rig';
+import type { SimVmSpec } from '../sim/vma/index';
+
+// The replication engine under faults, against the lab: simulated VMA + CloudStack, real sshd, real
+// nbdkit started over SSH, real bytes over NBD. Every scenario must end with a free VM context and a
+// job whose status and error say what happened.
+const MiB = 1024 * 1024;
+const SLOW = 2 * MiB;
+let rig: Rig;
+let ids: Record<string, string>;
+
+function vm(name: string, n: number, diskMiB: number[]): SimVmSpec {
+  return {
+    id: `4205aaaa-0000-4000-8000-${String(n).padStart(12, '0')}`,
+    name,
+    datacenter: LAB_DATACENTER,
+    guestOs: 'linux',
+    numCpu: 2,
+    memoryMb: 2048,
+    disks: diskMiB.map((m, i) => ({ key: 2000 + i, capacityBytes: m * MiB, unitNumber: i })),
+    networks: [{ networkName: 'VLAN-100-prod' }],
+  };
+}
+
+const INVENTORY = [
+  vm('crash1', 1, [8]),
+  vm('vmarestart1', 2, [8]),
+  vm('attach1', 3, [4]),
+  vm('export1', 4, [4]),
+  vm('console1', 5, [6, 4]),
+  vm('twin1', 6, [4]),
+  vm('cancel1', 7, [8]),
+];
+
+beforeAll(async () => {
+  rig = await startRig({
+    inventory: INVENTORY,
+    core: { engine: { poller: { intervalMs: 200, stallMs: 1_500, notFoundGraceMs: 1_500, unreachableFailMs: 60_000 } } },
+    ...(process.env.MKC_RIG_LOG ? { log: (l: string) => console.log('[vma]', l) } : {}),
+  });
+  ids = await rig.manage(INVENTORY.map((v) => v.name));
+  await rig.core.startBackground();
+});
+afterAll(async () => {
+  await rig?.close();
+});
+afterEach(() => {
+  rig.vma.speed.bytesPerSecond = 0;
+  rig.cloudstack.faults.clear();
+});
+
+async function waitFor<T>(what: string, probe: () => T | null | undefined | false, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Waits until the job copies bytes (the VMA is mid-transfer). */
+const midTransfer = (jobId: string) =>
+  waitFor(`${jobId} mid-transfer`, () => {
+    const j = rig.core.jobs.get(jobId);
+    if (j && ['completed', 'failed', 'cancelled'].includes(j.status)) throw new Error(`${jobId} ended early: ${j.status} ${j.error}`);
+    return j?.status === 'replicating' && j.bytesTransferred > 0 ? j : null;
+  });
+
+function expectFree(name: string): void {
+  const ctx = rig.core.contexts.require(ids[name]!);
+  expect(ctx.currentJobId, `${name} holds no job`).toBeNull();
+  expect(ctx.status).not.toBe('replicating');
+}
+
+function expectEnded(job: ReplicationJob, status: 'failed' | 'cancelled', error: RegExp): void {
+  expect(job.status).toBe(status);
+  expect(job.error).toMatch(error);
+  expect(job.completedAt).not.toBeNull();
+  expect(rig.core.jobs.polled().some((p) => p.jobId === job.id)).toBe(false);
+  expect(rig.core.logbook.operation(job.id)?.status).toBe(status);
+}
+
+async function sha256Prefix(file: string, length: number): Promise<string> {
+  const h = crypto.createHash('sha256');
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(MiB);
+    for (let pos = 0; pos < length; ) {
+      const n = fs.readSync(fd, buf, 0, Math.min(buf.length, length - pos), pos);
+      if (n === 0) throw new Error(`${file} is shorter than ${length} bytes`);
+      h.update(buf.subarray(0, n));
+      pos += n;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return h.digest('hex');
+}
+
+async function expectTargetsEqualSources(name: string): Promise<void> {
+  for (const d of rig.core.contexts.disks(ids[name]!)) {
+    expect(d.cloudstackVolumeId).toBeTruthy();
+    const source = await rig.vma.diskFilePath(name, d.diskKey.replace('disk-', ''));
+    const target = rig.cloudstack.volumeFile(d.cloudstackVolumeId!);
+    expect(await sha256Prefix(target, d.capacityBytes), `${name} ${d.diskKey} target equals its source`).toBe(await sha256Prefix(source, d.capacityBytes));
+  }
+}
+
+/** The simulated disks start nearly empty (a few blocks): write data so a slow copy takes seconds. */
+async function fill(name: string, seed: number): Promise<void> {
+  const spec = INVENTORY.find((v) => v.name === name)!;
+  for (const d of spec.disks) await rig.vma.mutateDisk(name, d.key, { blocks: Math.round((d.capacityBytes / (64 * 1024)) * 0.9), seed: seed + d.key });
+}
+
+const start = (name: string) => rig.core.engine.start(ids[name]!, { trigger: 'cli' });
+
+describe('replication under faults', () => {
+  it('a VMA copier that crashes mid-transfer is failed as stalled', async () => {
+    await fill('crash1', 1);
+    rig.vma.speed.bytesPerSecond = SLOW;
+    const { jobId } = await start('crash1');
+    await midTransfer(jobId);
+    rig.vma.faults.crash(jobId);
+    const job = await rig.core.engine.whenSettled(jobId);
+    expectEnded(job, 'failed', /^stalled: no progress for \d+ s \(last: Transfer \d+ %\)/);
+    expect(job.progressPercent).toBeGreaterThan(0);
+    expect(job.progressPercent).toBeLessThan(100);
+    expectFree('crash1');
+    expect(rig.core.contexts.require(ids.crash1!)).toMatchObject({ status: 'failed', lastError: job.error });
+  });
+
+  it('a VMA restart mid-copy fails the job as lost, never as done', async () => {
+    await fill('vmarestart1', 2);
+    rig.vma.speed.bytesPerSecond = SLOW;
+    const { jobId } = await start('vmarestart1');
+    await midTransfer(jobId);
+    rig.vma.faults.restart();
+    const job = await rig.core.engine.whenSettled(jobId);
+    expectEnded(job, 'failed', /^lost: the VMA no longer knows this job/);
+    expect(rig.core.jobs.jobDisks(jobId).map((d) => d.status)).toEqual(['failed']);
+    expectFree('vmarestart1');
+  });
+
+  it("a CloudStack attach failure fails the job with CloudStack's errortext; the next start works", async () => {
+    rig.cloudstack.faults.failAsync('attachVolume', 'Insufficient capacity on the OMA host for this volume', 1);
+    const { jobId } = await start('attach1');
+    const job = await rig.core.engine.whenSettled(jobId);
+    expectEnded(job, 'failed', /Insufficient capacity on the OMA host for this volume/);
+    const steps = rig.core.logbook.steps(jobId);
+    expect(steps.map((s) => [s.name, s.status])).toEqual([
+      ['Provision volumes', 'completed'],
+      ['Attach volumes to the OMA appliance', 'failed'],
+    ]);
+    expectFree('attach1');
+    expect(rig.core.contexts.require(ids.attach1!).lastError).toMatch(/Insufficient capacity/);
+
+    const again = await start('attach1');
+    const ok = await rig.core.engine.whenSettled(again.jobId);
+    expect(ok.error).toBeNull();
+    expect(ok.status).toBe('completed');
+    expect(ok.jobType).toBe('initial');
+    // The volume created by the failed job is reused, not leaked.
+    expect(rig.core.jobs.jobDisks(again.jobId)[0]!.volumeId).toBe(rig.core.jobs.jobDisks(jobId)[0]!.volumeId);
+    await expectTargetsEqualSources('attach1');
+    expect(rig.core.contexts.require(ids.attach1!)).toMatchObject({ status: 'ready_for_failover', currentJobId: null, failedJobs: 1, successfulJobs: 1 });
+  });
+
+  it('an export whose by-id device never appears fails the job naming the volume and device', async () => {
+    const oma = rig.omaAppliance.id;
+    const settings = rig.core.appliances.record(oma).settings;
+    expect(settings.oma).toBeTruthy();
+    rig.core.appliances.setSettings(oma, { ...settings, deviceWaitMs: 1_500 });
+    rig.cloudstack.faults.byIdLinkDelayMs = 120_000;
+    try {
+      const { jobId } = await start('export1');
+      const job = await rig.core.engine.whenSettled(jobId);
+      const volumeId = rig.core.jobs.jobDisks(jobId)[0]!.volumeId!;
+      expect(volumeId).toBeTruthy();
+      expectEnded(job, 'failed', /did not appear on the OMA appliance/);
+      expect(job.error).toContain(volumeId);
+      expect(job.error).toContain(`${rig.byIdDir}/virtio-${volumeId.replace(/-/g, '').slice(0, 20)}`);
+      expect(rig.core.logbook.steps(jobId).at(-1)).toMatchObject({ name: 'Publish NBD exports', status: 'failed' });
+      expectFree('export1');
+      // Nothing was sent to the VMA.
+      expect(rig.vma.requests.some((r) => r.endpoint === 'replicate' && (r.body as { job_id?: string }).job_id === jobId)).toBe(false);
+    } finally {
+      rig.cloudstack.faults.byIdLinkDelayMs = 100;
+      rig.core.appliances.setSettings(oma, settings);
+    }
+  });
+
+  it('two simultaneous starts create one job; the other is refused with a conflict naming it', async () => {
+    const results = await Promise.allSettled([start('twin1'), start('twin1')]);
+    const ok = results.filter((r): r is PromiseFulfilledResult<{ jobId: string }> => r.status === 'fulfilled');
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(ok).toHaveLength(1);
+    expect(refused).toHaveLength(1);
+    const jobId = ok[0]!.value.jobId;
+    const e = refused[0]!.reason as AppError;
+    expect(e).toBeInstanceOf(AppError);
+    expect(e.code).toBe('conflict');
+    expect(e.message).toContain(jobId);
+    expect(rig.core.jobs.list({ contextId: ids.twin1! })).toHaveLength(1);
+    const job = await rig.core.engine.whenSettled(jobId);
+    expect(job.status).toBe('completed');
+    expect(rig.core.contexts.require(ids.twin1!)).toMatchObject({ totalJobs: 1, currentJobId: null });
+  });
+
+  it('cancelling a running job stops the copy on the VMA and frees the VM; deleting a job with its volumes makes the next sync initial', async () => {
+    const first = await start('cancel1');
+    expect((await rig.core.engine.whenSettled(first.jobId)).status).toBe('completed');
+    const oldVolume = rig.core.contexts.disks(ids.cancel1!)[0]!.cloudstackVolumeId!;
+
+    rig.vma.speed.bytesPerSecond = SLOW;
+    await rig.vma.mutateDisk('cancel1', 2000, { blocks: 64, seed: 7 });
+    const { jobId } = await start('cancel1');
+    expect(rig.core.jobs.require(jobId).jobType).toBe('incremental');
+    await midTransfer(jobId);
+    const cancelled = await rig.core.engine.cancel(jobId);
+    expectEnded(cancelled, 'cancelled', /Cancelled by the operator/);
+    expect(rig.vma.requests.some((r) => r.endpoint === 'cleanup' && (r.body as { job_id?: string }).job_id === jobId)).toBe(true);
+    expect(rig.vma.jobs.get(jobId)?.state).not.toBe('running');
+    expectFree('cancel1');
+    expect(rig.core.contexts.require(ids.cancel1!).status).toBe('ready_for_failover');
+    // A late poll cannot turn the cancelled job into anything else.
+    await new Promise((r) => setTimeout(r, 600));
+    expect(rig.core.jobs.require(jobId).status).toBe('cancelled');
+    rig.vma.speed.bytesPerSecond = 0;
+
+    await rig.core.engine.deleteJob(first.jobId, true);
+    expect(rig.core.jobs.get(first.jobId)).toBeNull();
+    expect(rig.cloudstack.state.volumes.has(oldVolume)).toBe(false);
+    expect(rig.core.contexts.disks(ids.cancel1!)[0]).toMatchObject({ cloudstackVolumeId: null, lastChangeId: null });
+
+    const next = await start('cancel1');
+    const job = await rig.core.engine.whenSettled(next.jobId);
+    expect(job.status).toBe('completed');
+    expect(job.jobType).toBe('initial');
+    expect(rig.core.jobs.jobDisks(next.jobId)[0]).toMatchObject({ syncType: 'initial', previousChangeId: null });
+    expect(rig.core.contexts.disks(ids.cancel1!)[0]!.cloudstackVolumeId).not.toBe(oldVolume);
+    // The VMA copied the whole disk, not just the blocks changed since the deleted replica.
+    const transfer = rig.vma.jobs.get(next.jobId)!.history.filter((h) => h.phase === 'Transfer');
+    expect(new Set(transfer.map((h) => h.syncType))).toEqual(new Set(['full']));
+    await expectTargetsEqualSources('cancel1');
+  });
+
+  // Last: it replaces rig.core.
+  it('a console restart mid-sync reconciles the same job, which completes with identical bytes', async () => {
+    await fill('console1', 3);
+    rig.vma.speed.bytesPerSecond = SLOW;
+    const { jobId } = await start('console1');
+    await midTransfer(jobId);
+    await rig.restartCore();
+    expect(rig.core.jobs.require(jobId).status).toBe('replicating');
+    await rig.core.startBackground();
+    const job = await rig.core.engine.whenSettled(jobId);
+    expect(job.error).toBeNull();
+    expect(job.status).toBe('completed');
+    expect(rig.core.jobs.list({ contextId: ids.console1! })).toHaveLength(1);
+    expect(rig.core.logbook.events({ operationId: jobId }).some((e) => /Console restarted/.test(e.message))).toBe(true);
+    expectFree('console1');
+    await expectTargetsEqualSources('console1');
+  });
+});
