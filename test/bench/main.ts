@@ -32,6 +32,17 @@ function machine(): Record<string, unknown> {
   };
 }
 
+let current: Cleanup | null = null;
+let stopping = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`[bench] ${sig}: tearing down the running section\n`);
+    void (current?.run(5_000) ?? Promise.resolve()).finally(() => process.exit(130));
+  });
+}
+
 async function main(): Promise<void> {
   const root = process.env.MKC_BENCH_ROOT ?? process.cwd();
   const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
@@ -45,6 +56,7 @@ async function main(): Promise<void> {
     const s = SECTIONS[name]!;
     process.stderr.write(`[bench] ${s.title} …\n`);
     const cleanup = new Cleanup();
+    current = cleanup;
     const t = Date.now();
     try {
       report[s.key] = { title: s.title, ...(await s.run(cleanup)) };

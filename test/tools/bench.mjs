@@ -11,7 +11,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const log = (line) => process.stderr.write(`[bench] ${line}\n`);
 
 log('building core and renderer (node main/build/build.mjs all) …');
-const b = spawnSync(process.execPath, ['main/build/build.mjs', 'all'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+// Build output goes to stderr: stdout carries only the JSON report.
+const b = spawnSync(process.execPath, ['main/build/build.mjs', 'all'], { cwd: root, stdio: ['ignore', 2, 2] });
 if (b.status !== 0) {
   log(`build failed (exit ${b.status ?? b.signal})`);
   process.exit(1);
@@ -47,11 +48,17 @@ const killGroup = (signal) => {
     // group already gone
   }
 };
+// On Ctrl-C or SIGTERM the suite runs its own teardown first (it stops nbdkit over SSH, closes
+// Chromium); only what is still there after 30 s is killed by group.
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => {
-    log(`${sig}: stopping the benchmark`);
-    killGroup('SIGTERM');
-    setTimeout(() => killGroup('SIGKILL'), 5_000).unref();
+    log(`${sig}: stopping the benchmark (teardown first)`);
+    try {
+      process.kill(child.pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+    setTimeout(() => killGroup('SIGKILL'), 30_000).unref();
   });
 }
 const code = await new Promise((resolve) => child.on('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
