@@ -287,8 +287,14 @@ export class ReplicationEngine {
       throw new AppError('conflict', `Job ${jobId} already ${job.status}`);
     }
     this.cancelled.add(jobId);
-    const ctx = this.deps.contexts.require(job.vmContextId);
-    if (ctx.vmaApplianceId && ['starting', 'replicating'].includes(job.status)) {
+    // Setup stops at its next step boundary, but a replicate request already in flight still starts
+    // the copy: wait for the runner first, then ask the VMA to stop whatever it accepted.
+    const runner = this.runners.get(jobId);
+    if (runner) await runner;
+    const now = this.deps.jobs.require(jobId);
+    if (['completed', 'failed', 'cancelled'].includes(now.status)) return now;
+    const ctx = this.deps.contexts.require(now.vmContextId);
+    if (ctx.vmaApplianceId && ['starting', 'replicating'].includes(now.status)) {
       try {
         await this.deps.ports.vma(ctx.vmaApplianceId).cleanup(jobId);
         this.event(jobId, 'info', 'VMA cleanup requested (cleanup_all)');
@@ -296,8 +302,6 @@ export class ReplicationEngine {
         this.event(jobId, 'warn', `VMA cleanup failed: ${errorText(e)}; the copy may still be running on the VMA`);
       }
     }
-    const runner = this.runners.get(jobId);
-    if (runner) await runner;
     this.finish(jobId, 'cancelled', 'Cancelled by the operator');
     return this.deps.jobs.require(jobId);
   }

@@ -35,6 +35,7 @@ const INVENTORY = [
   vm('console1', 5, [6, 4]),
   vm('twin1', 6, [4]),
   vm('cancel1', 7, [8]),
+  vm('cancelstart1', 8, [8]),
 ];
 
 beforeAll(async () => {
@@ -51,6 +52,7 @@ afterAll(async () => {
 });
 afterEach(() => {
   rig.vma.speed.bytesPerSecond = 0;
+  rig.vma.faults.setLatency(0, 'replicate');
   rig.cloudstack.faults.clear();
 });
 
@@ -248,6 +250,24 @@ describe('replication under faults', () => {
     const transfer = rig.vma.jobs.get(next.jobId)!.history.filter((h) => h.phase === 'Transfer');
     expect(new Set(transfer.map((h) => h.syncType))).toEqual(new Set(['full']));
     await expectTargetsEqualSources('cancel1');
+  });
+
+  it('cancelling while the VMA is accepting the job stops the copy that request started', async () => {
+    await fill('cancelstart1', 4);
+    rig.vma.speed.bytesPerSecond = SLOW;
+    rig.vma.faults.setLatency(1_000, 'replicate');
+    const { jobId } = await start('cancelstart1');
+    await waitFor('replicate request sent', () => rig.vma.requests.some((r) => r.endpoint === 'replicate' && (r.body as { job_id?: string }).job_id === jobId));
+    expect(rig.core.jobs.require(jobId).status).toBe('starting');
+    const cancelled = await rig.core.engine.cancel(jobId);
+    expectEnded(cancelled, 'cancelled', /Cancelled by the operator/);
+    expectFree('cancelstart1');
+    // The VMA accepted the job after the cancel began: it must have been told to stop it.
+    const sim = await waitFor('the VMA to know the job', () => rig.vma.jobs.get(jobId));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(rig.vma.jobs.get(jobId)!.state, `VMA copy of ${sim.jobId} after cancel`).not.toBe('running');
+    const cleanups = rig.vma.requests.filter((r) => r.endpoint === 'cleanup' && (r.body as { job_id?: string }).job_id === jobId);
+    expect(cleanups.length).toBeGreaterThan(0);
   });
 
   // Last: it replaces rig.core.
