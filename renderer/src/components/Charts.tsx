@@ -34,14 +34,27 @@ export interface Bar {
   label: string;
   value: number;
   title?: string;
+  className?: string;
 }
 
 /** Vertical bars (oldest left), scaled to the largest; each bar's title gives its exact value. */
-export function BarChart({ bars, height = 70, format = formatBytes, testId }: { bars: Bar[]; height?: number; format?: (n: number) => string; testId?: string }) {
+export function BarChart({
+  bars,
+  height = 60,
+  format = formatBytes,
+  testId,
+  legend,
+}: {
+  bars: Bar[];
+  height?: number;
+  format?: (n: number) => string;
+  testId?: string;
+  legend?: { className: string; label: string }[];
+}) {
   if (bars.length === 0) return null;
   const max = Math.max(...bars.map((b) => b.value), 1);
-  const barW = 18;
-  const gap = 6;
+  const barW = 26;
+  const gap = 8;
   const width = bars.length * (barW + gap);
   return (
     <figure className="bar-chart" data-testid={testId}>
@@ -50,7 +63,7 @@ export function BarChart({ bars, height = 70, format = formatBytes, testId }: { 
           const h = Math.max(1, (b.value / max) * height);
           return (
             <g key={b.key}>
-              <rect className="bar" x={i * (barW + gap)} y={height - h} width={barW} height={h} rx={2} data-value={b.value}>
+              <rect className={`bar ${b.className ?? ''}`} x={i * (barW + gap)} y={height - h} width={barW} height={h} rx={2} data-value={b.value}>
                 <title>{b.title ?? `${b.label}: ${format(b.value)}`}</title>
               </rect>
               <text className="bar-label" x={i * (barW + gap) + barW / 2} y={height + 11} textAnchor="middle">
@@ -60,7 +73,14 @@ export function BarChart({ bars, height = 70, format = formatBytes, testId }: { 
           );
         })}
       </svg>
-      <figcaption className="muted">max {format(max)} per sync</figcaption>
+      <figcaption className="muted">
+        <div>largest {format(max)}</div>
+        {legend?.map((l) => (
+          <div key={l.className} className="legend-item">
+            <span className={`legend-swatch ${l.className}`} /> {l.label}
+          </div>
+        ))}
+      </figcaption>
     </figure>
   );
 }

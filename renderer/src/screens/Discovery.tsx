@@ -1,8 +1,9 @@
-import { useRef, useState } from 'react';
+import { useMemo, useRef, useState } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import type { AddContextsResult, DiscoveryResult, DiscoveryRow } from '../../../shared/discovery';
 import type { AppErrorShape } from '../../../shared/errors';
 import { useInvoke } from '../lib/use-invoke';
+import { useLive } from '../store/contexts-store';
 import { api } from '../transport/api';
 import { ErrorBox } from '../components/ErrorBox';
 import { formatBytes, formatMemory, formatMs } from '../lib/format';
@@ -109,6 +110,23 @@ export function DiscoveryScreen() {
   const [adding, setAdding] = useState(false);
   const [addResult, setAddResult] = useState<AddContextsResult | null>(null);
   const [addError, setAddError] = useState<AppErrorShape | null>(null);
+  const contextsById = useLive((s) => s.contextsById);
+  // "Managed" follows the live contexts, so a VM another operator (or a conflict) just added shows as managed.
+  const managedByKey = useMemo(() => {
+    const m = new Map<string, string>();
+    for (const c of Object.values(contextsById)) m.set(`${c.vcenterHost}|${c.vmwareVmId}`, c.id);
+    return m;
+  }, [contextsById]);
+  const rows = useMemo(
+    () =>
+      result
+        ? result.vms.map((vm) => {
+            const live = managedByKey.get(`${result.vcenterHost}|${vm.vmwareVmId}`) ?? null;
+            return live !== vm.managedContextId ? { ...vm, managedContextId: live } : vm;
+          })
+        : [],
+    [result, managedByKey],
+  );
 
   if (appliances.result && !appliances.result.ok) return <div className="screen-pad"><ErrorBox error={appliances.result.error} what="Discovery" /></div>;
   if (credentials.result && !credentials.result.ok) return <div className="screen-pad"><ErrorBox error={credentials.result.error} what="Discovery" /></div>;
@@ -165,7 +183,7 @@ export function DiscoveryScreen() {
       return n;
     });
   const toggleAll = (on: boolean) =>
-    setSelected(on && result ? new Set(result.vms.filter((v) => !v.managedContextId).map((v) => v.vmwareVmId)) : new Set());
+    setSelected(on ? new Set(rows.filter((v) => !v.managedContextId).map((v) => v.vmwareVmId)) : new Set());
 
   const loadingLists = appliances.loading || credentials.loading;
   const missing =
@@ -227,10 +245,12 @@ export function DiscoveryScreen() {
           {addResult && (
             <div className="add-result" role="status">
               {addResult.added.length > 0 && (
-                <div className="success">Added {addResult.added.length}: {addResult.added.map((a) => a.name).join(', ')}</div>
+                <div className="success" data-testid="add-success">
+                  Added {addResult.added.length} to management: {addResult.added.map((a) => a.name).join(', ')}
+                </div>
               )}
               {addResult.conflicts.map((c) => (
-                <div key={c.vmwareVmId} className="error-box">
+                <div key={c.vmwareVmId} className="error-box" data-testid="add-conflict" data-vm-name={c.name}>
                   <strong>{c.name}:</strong> {c.message}
                 </div>
               ))}
@@ -239,7 +259,7 @@ export function DiscoveryScreen() {
           {result.vms.length === 0 ? (
             <div className="empty-state small">No VMs matched.</div>
           ) : (
-            <ResultsTable rows={result.vms} selected={selected} toggle={toggle} toggleAll={toggleAll} />
+            <ResultsTable rows={rows} selected={selected} toggle={toggle} toggleAll={toggleAll} />
           )}
         </>
       )}

@@ -207,7 +207,7 @@ function ApplianceRow({ appliance, onChanged }: { appliance: Appliance; onChange
   };
   const mismatch = error?.code === 'host_key_mismatch' || (tunnel?.state === 'failed' && tunnel.errorCode === 'host_key_mismatch');
   return (
-    <tr>
+    <tr data-appliance={appliance.name}>
       <td>
         <strong>{appliance.name}</strong>
         <div className="muted small">{appliance.kind.toUpperCase()}</div>
@@ -223,7 +223,7 @@ function ApplianceRow({ appliance, onChanged }: { appliance: Appliance; onChange
       <td className="mono small">{appliance.hostKeyFingerprint ?? <span className="muted">not pinned</span>}</td>
       <td>
         {tunnel ? (
-          <span className={`tunnel tunnel-${tunnel.state}`}>
+          <span className={`tunnel tunnel-${tunnel.state}`} data-testid="appliance-tunnel" data-state={tunnel.state}>
             <span className="dot" />
             {tunnelText(tunnel)}
           </span>

@@ -99,8 +99,9 @@ export function bytesPerSync(history: CbtHistoryEntry[]): Bar[] {
     .slice(-20)
     .map(([jobId, v], i) => ({
       key: jobId,
-      label: v.type === 'initial' ? 'F' : String(i + 1),
+      label: `#${i + 1}`,
       value: v.bytes,
+      className: v.type === 'initial' ? 'bar-initial' : 'bar-incremental',
       title: `${jobId} (${v.type}): ${formatBytes(v.bytes)} at ${formatTime(v.at)}`,
     }));
 }
@@ -235,7 +236,6 @@ function DetailBody({ detail }: { detail: VmContextDetail }) {
                 <th>Job</th>
                 <th>Type</th>
                 <th>Status</th>
-                <th>Trigger</th>
                 <th className="num">Transferred</th>
                 <th className="num">Took</th>
                 <th>Started</th>
@@ -247,18 +247,19 @@ function DetailBody({ detail }: { detail: VmContextDetail }) {
                   <td className="mono nowrap" title={j.id}>
                     …{j.id.slice(-13)}
                   </td>
-                  <td>{j.jobType}</td>
+                  <td className="nowrap">
+                    {j.jobType} <span className="muted">· {j.trigger}</span>
+                  </td>
                   <td>
                     <StatusBadge status={j.status} />
                   </td>
-                  <td>{j.trigger}</td>
                   <td className="num">{formatBytes(j.bytesTransferred)}</td>
                   <td className="num">{formatMs(jobDuration(j))}</td>
                   <td className="nowrap">{formatTime(j.startedAt ?? j.createdAt)}</td>
                 </tr>
                 {j.error && (
                   <tr className="error-row">
-                    <td colSpan={7} className="err-text">
+                    <td colSpan={6} className="err-text">
                       {j.error}
                     </td>
                   </tr>
@@ -273,7 +274,15 @@ function DetailBody({ detail }: { detail: VmContextDetail }) {
           <p className="muted">No completed syncs recorded.</p>
         ) : (
           <>
-            <BarChart bars={bars} testId="bytes-per-sync" />
+            <div className="chart-title muted">Bytes per sync</div>
+            <BarChart
+              bars={bars}
+              testId="bytes-per-sync"
+              legend={[
+                { className: 'bar-initial', label: 'full' },
+                { className: 'bar-incremental', label: 'incremental' },
+              ]}
+            />
             <table className="mini" data-testid="cbt-history">
               <thead>
                 <tr>
