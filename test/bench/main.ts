@@ -67,6 +67,8 @@ async function main(): Promise<void> {
       await cleanup.run();
       const section = report[s.key] as Record<string, unknown>;
       section.sectionWallSeconds = Math.round((Date.now() - t) / 100) / 10;
+      // Other work on the machine skews every number; the 1-minute load average says how much.
+      section.loadAverage1mAtEnd = os.loadavg()[0];
       if (cleanup.failures.length > 0) section.cleanupFailures = cleanup.failures;
     }
     process.stderr.write(`[bench] ${s.title}: ${(report[s.key] as Record<string, unknown>).error ? 'FAILED' : 'done'} in ${Math.round((Date.now() - t) / 1000)} s\n`);

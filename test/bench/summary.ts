@@ -26,7 +26,7 @@ export function summarise(report: Obj): string {
       lines.push(
         `   ${call}: direct ${n(t, `results.${call}.direct.requestsPerSecond`, 'req/s')} (p50 ${n(t, `results.${call}.direct.latencyMs.p50`, 'ms')}, p99 ${n(t, `results.${call}.direct.latencyMs.p99`, 'ms')}); ` +
           `tunnel ${n(t, `results.${call}.tunnel.requestsPerSecond`, 'req/s')} (p50 ${n(t, `results.${call}.tunnel.latencyMs.p50`, 'ms')}, p99 ${n(t, `results.${call}.tunnel.latencyMs.p99`, 'ms')}); ` +
-          `tunnel/direct rps ${n(t, `ratios.${call}.requestsPerSecondTunnelOverDirect`, '×')}`,
+          `tunnel/direct rps ${n(t, `ratios.${call}.requestsPerSecondTunnelOverDirect`, '×')} (with TCP_NODELAY ${n(t, `ratios.${call}.requestsPerSecondTunnelWithTcpNoDelayOverDirect`, '×')})`,
       );
     }
   }

@@ -20,6 +20,8 @@ export interface TunnelBenchParams {
 
 const DEFAULTS: TunnelBenchParams = { requests: 2000, concurrency: 8, warmupRequests: 300, inventoryVms: 200 };
 
+type Route = 'direct' | 'tunnel' | 'tunnelWithTcpNoDelay';
+
 interface RunResult {
   requests: number;
   errors: number;
@@ -75,10 +77,32 @@ export async function benchTunnelVsDirect(cleanup: Cleanup, override: Partial<Tu
   const dispatcher = createTunnelDispatcher(manager, '127.0.0.1', vma.port);
   cleanup.add('tunnel dispatcher (bench 1)', () => dispatcher.close());
 
-  const clients: Record<'direct' | 'tunnel', VmaClient> = {
+  // Diagnostic route: the same product tunnel on a second SSH connection whose TCP socket has
+  // TCP_NODELAY set (ssh2 leaves Nagle on unless told). If it is much faster for POSTs, the gap is
+  // Nagle + delayed ACK on the split header/body writes, not SSH crypto.
+  const noDelayManager = new SshTunnelManager({
+    applianceId: 'bench-vma-nodelay',
+    host: sshd.host,
+    port: sshd.port,
+    username: sshd.username,
+    auth: async () => ({ privateKey: sshd.clientPrivateKey }),
+    pinnedFingerprint: () => sshd.hostKeyFingerprint,
+  });
+  cleanup.add('SSH tunnel, TCP_NODELAY (bench 1)', () => noDelayManager.stop());
+  noDelayManager.start();
+  await noDelayManager.waitUntilReady(15_000);
+  const sshClient = (noDelayManager as unknown as { client: { setNoDelay?: (on: boolean) => void } | null }).client;
+  const noDelaySet = typeof sshClient?.setNoDelay === 'function';
+  sshClient?.setNoDelay?.(true);
+  const noDelayDispatcher = createTunnelDispatcher(noDelayManager, '127.0.0.1', vma.port);
+  cleanup.add('tunnel dispatcher, TCP_NODELAY (bench 1)', () => noDelayDispatcher.close());
+
+  const clients: Record<Route, VmaClient> = {
     direct: createVmaClient({ baseUrl: vma.url }),
     tunnel: createVmaClient({ baseUrl: `http://127.0.0.1:${vma.port}`, dispatcher }),
+    tunnelWithTcpNoDelay: createVmaClient({ baseUrl: `http://127.0.0.1:${vma.port}`, dispatcher: noDelayDispatcher }),
   };
+  const routes = Object.keys(clients) as Route[];
   const filterName = inventory[Math.floor(inventory.length / 2)]!.name;
   const calls = {
     health: (c: VmaClient) => () => c.health(),
@@ -91,12 +115,12 @@ export async function benchTunnelVsDirect(cleanup: Cleanup, override: Partial<Tu
   // Warm every (call, route) pair first, so the first measured run does not pay for JIT and
   // connection set-up the later ones get for free.
   for (const make of Object.values(calls)) {
-    for (const route of ['direct', 'tunnel'] as const) await drive(p.warmupRequests, p.concurrency, make(clients[route]));
+    for (const route of routes) await drive(p.warmupRequests, p.concurrency, make(clients[route]));
   }
   const results: Record<string, Record<string, RunResult>> = {};
   for (const [callName, make] of Object.entries(calls)) {
     results[callName] = {};
-    for (const route of ['direct', 'tunnel'] as const) results[callName][route] = await drive(p.requests, p.concurrency, make(clients[route]));
+    for (const route of routes) results[callName][route] = await drive(p.requests, p.concurrency, make(clients[route]));
   }
   const ratios = Object.fromEntries(
     Object.entries(results).map(([name, r]) => [
@@ -105,6 +129,7 @@ export async function benchTunnelVsDirect(cleanup: Cleanup, override: Partial<Tu
         requestsPerSecondTunnelOverDirect: round(r.tunnel!.requestsPerSecond / r.direct!.requestsPerSecond),
         p50LatencyTunnelOverDirect: round(r.tunnel!.latencyMs.p50 / r.direct!.latencyMs.p50),
         p99LatencyTunnelOverDirect: round(r.tunnel!.latencyMs.p99 / r.direct!.latencyMs.p99),
+        requestsPerSecondTunnelWithTcpNoDelayOverDirect: round(r.tunnelWithTcpNoDelay!.requestsPerSecond / r.direct!.requestsPerSecond),
       },
     ]),
   );
@@ -114,9 +139,14 @@ export async function benchTunnelVsDirect(cleanup: Cleanup, override: Partial<Tu
       calls: { health: 'GET /api/v1/health', discoverOneVm: `POST /api/v1/discover with filter "${filterName}" (1 of ${p.inventoryVms} VMs; answer normalised by the client)` },
       tunnel: 'real OpenSSH sshd on 127.0.0.1 → ssh2 SshTunnelManager → forwardOut channels via createTunnelDispatcher (product defaults: 4 pooled channels, keep-alive 10 s)',
       direct: 'undici default dispatcher on loopback to the simulator',
+      tunnelWithTcpNoDelay: `diagnostic only, not the product: a second SshTunnelManager whose ssh2 socket got setNoDelay(true) after connecting (${noDelaySet ? 'applied' : 'NOT applied: ssh2 client not reachable'})`,
     },
     units: { requestsPerSecond: 'requests/s', latencyMs: 'ms', wallMs: 'ms', ratios: 'tunnel ÷ direct (dimensionless)' },
     results,
     ratios,
+    notes: [
+      'tunnelWithTcpNoDelay is a diagnostic: it shows how much of the tunnel gap on POST /discover is Nagle + delayed ACK on the ssh2 socket (undici writes headers and body separately) rather than SSH itself. The product tunnel is the "tunnel" route.',
+      'All three routes share the machine with the simulator and sshd; on 2 cores the absolute numbers vary with load (see loadAverage1mAtEnd).',
+    ],
   };
 }
