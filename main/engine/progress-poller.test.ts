@@ -334,4 +334,27 @@ describe('ProgressPoller: restart', () => {
     expect(vma.progressCalls).toBe(0);
     expect(finished).toHaveLength(0);
   });
+
+  it('runs the beforeTick hook before every pass, and a failing hook does not stop polling', async () => {
+    let hooks = 0;
+    poller = new ProgressPoller(
+      {
+        jobs,
+        vma: () => vma,
+        finish: () => {},
+        emit: () => {},
+        note: () => {},
+        beforeTick: async () => {
+          hooks++;
+          throw new Error('sweep failed');
+        },
+        now: () => now,
+      },
+      OPTS,
+    );
+    await tickAt(1_000);
+    await tickAt(2_000);
+    expect(hooks).toBe(2);
+    expect(vma.progressCalls).toBe(2);
+  });
 });

@@ -32,6 +32,8 @@ export interface PollerDeps {
   finish(jobId: string, outcome: TerminalJobStatus, error: string | null, warnings?: string[]): void;
   emit(update: JobProgressUpdate): void;
   note(jobId: string, level: 'info' | 'warn', message: string): void;
+  /** Other background checks that must keep running while the console is open (run before each pass). */
+  beforeTick?: () => Promise<void>;
   now?: () => number;
 }
 
@@ -89,6 +91,7 @@ export class ProgressPoller {
     this.running = true;
     try {
       this.ticks++;
+      await this.deps.beforeTick?.().catch(() => {});
       const now = this.now();
       const due = this.deps.jobs.polled().filter((p) => !p.nextPollAt || ms(p.nextPollAt) <= now);
       let i = 0;

@@ -58,6 +58,8 @@ export class ReplicationEngine {
   private readonly runners = new Map<string, Promise<void>>();
   private readonly cancelled = new Set<string>();
   private readonly settledWaiters = new Map<string, ((j: ReplicationJob) => void)[]>();
+  /** Set by reconcile(): only a process that reconciled sweeps for orphaned setups. */
+  private lastSweepAt: number | null = null;
 
   constructor(private readonly deps: EngineDeps, options: Partial<EngineOptions> = {}) {
     this.opts = { ...DEFAULT_ENGINE_OPTIONS, ...options };
@@ -68,6 +70,7 @@ export class ReplicationEngine {
         finish: (jobId, outcome, error, warnings) => this.finish(jobId, outcome, error, warnings),
         emit: (u) => deps.bus.emit('jobs:progress', { updates: [u] }),
         note: (jobId, level, message) => this.event(jobId, level, message),
+        beforeTick: () => this.sweepOrphanedSetups(),
       },
       this.opts.poller,
     );
@@ -339,6 +342,22 @@ export class ReplicationEngine {
    */
   async reconcile(now: number = Date.now()): Promise<{ resumed: number; failed: number }> {
     const resumed = this.poller.resumeAfterRestart();
+    this.lastSweepAt = now;
+    return { resumed, failed: await this.failOrphanedSetups(now) };
+  }
+
+  /**
+   * A setup step whose lease had not run out at start may still belong to a live process (a CLI
+   * run); when it runs out later nobody owns the job, so the check repeats while the console runs.
+   * Otherwise such a job would hold its VM's current job forever.
+   */
+  private async sweepOrphanedSetups(now: number = Date.now()): Promise<void> {
+    if (this.lastSweepAt === null || now - this.lastSweepAt < Math.min(10_000, this.opts.setupLeaseMs / 4)) return;
+    this.lastSweepAt = now;
+    await this.failOrphanedSetups(now);
+  }
+
+  private async failOrphanedSetups(now: number): Promise<number> {
     const polled = new Set(this.deps.jobs.polled().map((p) => p.jobId));
     let failed = 0;
     for (const job of this.deps.jobs.active()) {
@@ -353,10 +372,9 @@ export class ReplicationEngine {
           continue;
         }
       }
-      this.finish(job.id, 'failed', `interrupted: the console stopped while the job was ${job.status}; start the replication again`);
-      failed++;
+      if (this.finish(job.id, 'failed', `interrupted: the console stopped while the job was ${job.status}; start the replication again`)) failed++;
     }
-    return { resumed, failed };
+    return failed;
   }
 
   /** Change-ID store used by the callback API the VMA calls through the remote forward. */

@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CoreOptions } from '../../main/core/core';
+import { startRig, smallInventory, type Rig } from '../lab/rig';
+
+// What a console finds on start when the previous process died in the middle of a job's setup
+// (before the VMA had the job): the job must end failed with the reason and free its VM, whether its
+// setup lease had already run out at start or only runs out later.
+let rig: Rig;
+let ids: Record<string, string>;
+const POLLER = { intervalMs: 200, stallMs: 5_000, notFoundGraceMs: 5_000, unreachableFailMs: 60_000 };
+const LEASE_MS = 1_500;
+const withLease: Partial<CoreOptions> = { engine: { setupLeaseMs: LEASE_MS, poller: POLLER } };
+
+beforeAll(async () => {
+  rig = await startRig({ inventory: smallInventory(), core: { engine: { poller: POLLER } } });
+  ids = await rig.manage(['web1', 'web10']);
+});
+afterAll(async () => {
+  await rig?.close();
+});
+
+/** The database a process leaves behind when it dies during a setup step. */
+function orphanInSetup(name: string, status: 'provisioning' | 'starting', updatedAt: Date): string {
+  const job = rig.core.jobs.claim({ contextId: ids[name]!, trigger: 'ui' });
+  rig.core.logbook.startOperation(job.id, 'replication', `Initial sync of ${name}`, ids[name]!);
+  rig.core.jobs.update(job.id, { status, phase: 'Provision volumes' });
+  rig.core.db.prepare(`UPDATE replication_jobs SET updated_at = ? WHERE id = ?`).run(updatedAt.toISOString(), job.id);
+  return job.id;
+}
+
+async function waitFor<T>(what: string, probe: () => T | null | undefined | false, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('reconcile after a console that died mid-setup', () => {
+  it('fails interrupted setups: at once when the lease ran out, and later when it runs out while the console runs', async () => {
+    const stale = orphanInSetup('web1', 'starting', new Date(Date.now() - 10 * 60_000));
+    const fresh = orphanInSetup('web10', 'provisioning', new Date());
+    await rig.restartCore(withLease);
+    await rig.core.startBackground();
+
+    // The VMA does not know the stale 'starting' job: failed at once.
+    const s = rig.core.jobs.require(stale);
+    expect(s.status).toBe('failed');
+    expect(s.error).toMatch(/^interrupted: the console stopped while the job was starting/);
+    expect(rig.core.contexts.require(ids.web1!).currentJobId).toBeNull();
+
+    // The fresh one may still belong to a live process; once its lease runs out nobody owns it.
+    expect(rig.core.jobs.require(fresh).status).toBe('provisioning');
+    const f = await waitFor('the orphaned job to end', () => {
+      const j = rig.core.jobs.require(fresh);
+      return j.status === 'failed' ? j : null;
+    }, LEASE_MS + 10_000);
+    expect(f.error).toMatch(/^interrupted: the console stopped while the job was provisioning/);
+    const ctx = rig.core.contexts.require(ids.web10!);
+    expect(ctx.currentJobId).toBeNull();
+    expect(ctx.status).toBe('failed');
+    expect(rig.core.logbook.operation(fresh)?.status).toBe('failed');
+
+    // The VM is free: a new sync runs through.
+    const { jobId } = await rig.core.engine.start(ids.web10!, { trigger: 'cli' });
+    const job = await rig.core.engine.whenSettled(jobId);
+    expect(job.error).toBeNull();
+    expect(job.status).toBe('completed');
+  });
+});
