@@ -218,6 +218,18 @@ describe('ProgressPoller: stall and unreachable', () => {
     expect(job().error).toMatch(/^The VMA could not be reached for \d+ min \(SSH tunnel to lab-vma is down\)/);
   });
 
+  it('a non-transient error (host key mismatch) backs off too, is noted once and fails the job in the end', async () => {
+    vma.progressAnswer = new AppError('host_key_mismatch', 'The SSH host key of lab-vma changed');
+    for (let t = 1_000; t < 120_000; t += 1_000) await tickAt(t);
+    // Backoff: far fewer requests than ticks, and one note, not one per tick.
+    expect(vma.progressCalls).toBeLessThan(15);
+    expect(notes.filter((n) => n.includes('host key'))).toHaveLength(1);
+    expect(finished).toHaveLength(0);
+    for (let t = 120_000; t <= 330_000; t += 5_000) await tickAt(t);
+    expect(job().status).toBe('failed');
+    expect(job().error).toMatch(/^The VMA could not be reached for \d+ min \(The SSH host key of lab-vma changed\)/);
+  });
+
   it('reachable again: the error counters reset and polling resumes at the normal pace', async () => {
     vma.progressAnswer = new AppError('timeout', 'VMA did not answer within 10 s');
     await tickAt(1_000);

@@ -1,6 +1,5 @@
 import type { JobProgressUpdate } from '../../shared/contract';
 import type { TerminalJobStatus } from '../../shared/domain';
-import { AppError } from '../../shared/errors';
 import type { JobRepository, PolledJob } from './job-repository';
 import { mapProgress, type ProgressSample } from './progress-mapper';
 import type { VmaApi } from './ports';
@@ -115,7 +114,7 @@ export class ProgressPoller {
     const job = this.deps.jobs.get(p.jobId);
     if (!job || ['completed', 'failed', 'cancelled'].includes(job.status)) return;
     if (!p.applianceId) {
-      this.deps.finish(job.id, 'failed', 'The VMA appliance of this job was removed; its progress can no longer be followed');
+      this.end(job.id, 'failed', 'The VMA appliance of this job was removed; its progress can no longer be followed');
       return;
     }
     const vma = this.deps.vma(p.applianceId);
@@ -126,14 +125,16 @@ export class ProgressPoller {
       result = await vma.progress(job.id);
       now = this.now();
     } catch (e) {
-      const reason = e instanceof AppError ? e.message : String(e);
-      if (!(e instanceof AppError) || !['unreachable', 'timeout', 'remote_error'].includes(e.code)) throw e;
+      // Every failure to ask the VMA backs off and ends the job after unreachableFailMs, whatever its
+      // cause: a changed host key or a missing secret must neither spam the log every tick nor keep
+      // the job (and its VM) busy forever, and the operator has that long to fix it.
+      const reason = e instanceof Error ? e.message : String(e);
       const since = next.unreachableSince ?? iso(now);
       const errors = next.consecutiveErrors + 1;
       const backoff = Math.min(this.opts.maxBackoffMs, this.opts.intervalMs * 2 ** Math.min(errors, 10));
       this.deps.jobs.savePolled({ ...next, unreachableSince: since, consecutiveErrors: errors, nextPollAt: iso(now + backoff) });
       if (now - ms(since) >= this.opts.unreachableFailMs) {
-        this.deps.finish(job.id, 'failed', `The VMA could not be reached for ${minutes(now - ms(since))} (${reason})`);
+        this.end(job.id, 'failed', `The VMA could not be reached for ${minutes(now - ms(since))} (${reason})`);
         return;
       }
       if (errors === 1) this.deps.note(job.id, 'warn', `VMA not reachable (${reason}); retrying with backoff`);
@@ -149,7 +150,7 @@ export class ProgressPoller {
       // Evidence can arrive without progress: every disk reported its change id.
       if (disks.length > 0 && disks.every((d) => d.status === 'completed')) {
         this.deps.jobs.savePolled(next);
-        this.deps.finish(job.id, 'completed', null, this.missingChangeIdWarnings(disks));
+        this.end(job.id, 'completed', null, this.missingChangeIdWarnings(disks));
         return;
       }
       const since = next.notFoundSince ?? (next.firstSeenAt ? iso(now) : next.startedPollingAt);
@@ -159,7 +160,7 @@ export class ProgressPoller {
         const reason = next.firstSeenAt
           ? `lost: the VMA no longer knows this job (it was restarted or the copy process disappeared) for ${minutes(now - ms(since))}`
           : `lost: the VMA never reported progress for this job within ${minutes(now - ms(since))} (the copy did not start: check the VMA log, its vCenter access and the NBD targets)`;
-        this.deps.finish(job.id, 'failed', reason);
+        this.end(job.id, 'failed', reason);
       }
       return;
     }
@@ -205,32 +206,37 @@ export class ProgressPoller {
     });
 
     if (mapped.vmaError) {
-      this.deps.finish(job.id, 'failed', `The VMA reported an error: ${mapped.vmaError}`);
+      this.end(job.id, 'failed', `The VMA reported an error: ${mapped.vmaError}`);
       return;
     }
     if (mapped.allDisksReported) {
-      this.deps.finish(job.id, 'completed', null);
+      this.end(job.id, 'completed', null);
       return;
     }
     if (mapped.vmaSaysCompleted) {
       // After the first disk of several the progress already says completed: ask the status endpoint.
       const status = await vma.status(job.id).catch(() => ({ found: false as const }));
       if (status.found && status.status.status === 'completed') {
-        this.deps.finish(job.id, 'completed', null, this.missingChangeIdWarnings(disks));
+        this.end(job.id, 'completed', null, this.missingChangeIdWarnings(disks));
         return;
       }
       if (status.found && status.status.status === 'failed') {
-        this.deps.finish(job.id, 'failed', 'The VMA reported the copy as failed');
+        this.end(job.id, 'failed', 'The VMA reported the copy as failed');
         return;
       }
     }
     if (now - ms(next.lastChangeAt) >= this.opts.stallMs) {
-      this.deps.finish(
+      this.end(
         job.id,
         'failed',
         `stalled: no progress for ${minutes(now - ms(next.lastChangeAt))} (last: ${mapped.phase} ${Math.round(Number(result.progress.percentage ?? 0))} %); the VMA copier has probably crashed`,
       );
     }
+  }
+
+  private end(jobId: string, outcome: TerminalJobStatus, error: string | null, warnings?: string[]): void {
+    this.samples.delete(jobId);
+    this.deps.finish(jobId, outcome, error, warnings);
   }
 
   private missingChangeIdWarnings(disks: ReturnType<JobRepository['jobDisks']>): string[] {
