@@ -378,6 +378,9 @@ export class SshTunnelManager {
 
     client.on('ready', () => {
       if (this.client !== client) return;
+      // Small request/response traffic (HTTP over forwardOut, exec) otherwise waits on Nagle + delayed
+      // ACK: measured 5x slower single-VM discovery through the tunnel without this.
+      client.setNoDelay(true);
       wasReady = true;
       this.attempt = 0;
       this.setState({ state: 'ready', nextAttemptAt: null, reason: null, offeredFingerprint: null, errorCode: null });
