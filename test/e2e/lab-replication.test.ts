@@ -115,6 +115,20 @@ describe('replication against the lab', () => {
     await panel.getByTestId('job-history').scrollIntoViewIfNeeded();
     await screenshot(page, 'lab-replication-done');
 
+    // Logs: the job's operation lists the same steps with their durations, and exports as a file.
+    await page.locator('nav [data-screen="logs"]').click();
+    await page.getByTestId('log-operations').locator('tbody tr', { hasText: 'sync of pgtest1' }).first().click();
+    const logSteps = page.getByTestId('log-steps').locator('tbody tr');
+    await logSteps.first().waitFor();
+    expect((await logSteps.locator('td:nth-child(2)').allTextContents()).slice(0, SETUP_STEPS.length)).toEqual(SETUP_STEPS);
+    for (const duration of await logSteps.locator('td:nth-child(5)').allTextContents()) expect(duration).toMatch(/^\d+(\.\d+)? ?(ms|s)$|^\d+m \d+s$/);
+    await screenshot(page, 'lab-logs-job');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export operation' }).click()]);
+    const { readFile } = await import('node:fs/promises');
+    const exported = await readFile(await download.path(), 'utf8');
+    expect(exported).toContain('Publish NBD exports');
+    expect(exported).toContain('Replication completed');
+
     // The tunnel to lab-vma is up, in Settings as in the header.
     await page.locator('nav [data-screen="settings"]').click();
     await page.locator('tr[data-appliance="lab-vma"] [data-testid="appliance-tunnel"][data-state="ready"]').waitFor({ timeout: 15_000 });

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { LOG_LEVELS, OPERATION_KINDS, type LogLevel, type OperationKind } from '../../../shared/domain';
 import type { AppErrorShape } from '../../../shared/errors';
 import { useInvoke } from '../lib/use-invoke';
@@ -7,6 +7,7 @@ import { api } from '../transport/api';
 import { ErrorBox } from '../components/ErrorBox';
 import { StatusBadge } from '../components/StatusBadge';
 import { formatMs, formatTime } from '../lib/format';
+import { useNow } from '../lib/use-now';
 
 /** Hands text to the browser as a file download. */
 export function downloadText(filename: string, content: string): void {
@@ -24,6 +25,26 @@ function OperationDetail({ operationId }: { operationId: string }) {
   const [level, setLevel] = useState<LogLevel | ''>('');
   const steps = useInvoke('logs:steps', { operationId });
   const events = useInvoke('logs:events', { operationId, limit: 1000, ...(level ? { level } : {}) });
+  const reloadSteps = steps.reload;
+  const reloadEvents = events.reload;
+  // A running operation keeps logging: refetch (at most every 500 ms) when its events arrive.
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const off = api().on('logs:appended', (p) => {
+      if (timer || !p.events.some((e) => e.operationId === operationId)) return;
+      timer = setTimeout(() => {
+        timer = null;
+        reloadSteps();
+        reloadEvents();
+      }, 500);
+    });
+    return () => {
+      off();
+      if (timer) clearTimeout(timer);
+    };
+  }, [operationId, reloadSteps, reloadEvents]);
+  const anyRunning = steps.result?.ok === true && steps.result.value.some((s) => s.status === 'running');
+  const now = useNow(anyRunning ? 1000 : null);
   return (
     <div className="log-detail">
       <h3>Steps</h3>
@@ -54,7 +75,9 @@ function OperationDetail({ operationId }: { operationId: string }) {
                   <StatusBadge status={s.status} />
                 </td>
                 <td>{formatTime(s.startedAt)}</td>
-                <td className="num">{formatMs(s.durationMs)}</td>
+                <td className="num">
+                  {s.durationMs !== null ? formatMs(s.durationMs) : s.status === 'running' && s.startedAt ? `${formatMs(now - Date.parse(s.startedAt))} so far` : '—'}
+                </td>
                 <td className="err-text">{s.error ?? ''}</td>
               </tr>
             ))}
@@ -84,7 +107,7 @@ function OperationDetail({ operationId }: { operationId: string }) {
       ) : (
         <ul className="events" data-testid="log-events">
           {events.result.value.map((e) => (
-            <li key={e.id} className={`event level-${e.level}`}>
+            <li key={e.id} className={`event event-${e.level}`}>
               <span className="event-time">{formatTime(e.createdAt)}</span>
               <span className={`level level-${e.level}`}>{e.level}</span>
               <span className="event-msg">{e.message}</span>

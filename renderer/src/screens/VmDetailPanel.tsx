@@ -255,7 +255,7 @@ function DetailBody({ detail }: { detail: VmContextDetail }) {
                   </td>
                   <td className="num">{formatBytes(j.bytesTransferred)}</td>
                   <td className="num">{formatMs(jobDuration(j))}</td>
-                  <td className="nowrap">{formatTime(j.startedAt ?? j.createdAt)}</td>
+                  <td>{formatTime(j.startedAt ?? j.createdAt)}</td>
                 </tr>
                 {j.error && (
                   <tr className="error-row">
