@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import type { LogStep } from '../../../../shared/domain';
+import { buildPipeline, COPY_STEP, SETUP_STEPS } from './pipeline';
+
+const T0 = Date.parse('2025-01-01T00:00:00.000Z');
+const at = (s: number) => new Date(T0 + s * 1000).toISOString();
+
+function step(seq: number, status: LogStep['status'], start: number, end: number | null, error: string | null = null): LogStep {
+  return {
+    id: seq,
+    operationId: 'job-x',
+    seq,
+    name: SETUP_STEPS[seq - 1]!,
+    status,
+    startedAt: at(start),
+    completedAt: end === null ? null : at(end),
+    durationMs: end === null ? null : (end - start) * 1000,
+    error,
+  };
+}
+
+describe('buildPipeline', () => {
+  it('shows the running setup step with its elapsed time and the rest pending', () => {
+    const p = buildPipeline('attaching', [step(1, 'completed', 0, 2), step(2, 'running', 2, null)], null, [], T0 + 5000);
+    expect(p.map((s) => [s.name, s.status, s.durationMs])).toEqual([
+      [SETUP_STEPS[0], 'completed', 2000],
+      [SETUP_STEPS[1], 'running', 3000],
+      [SETUP_STEPS[2], 'pending', null],
+      [SETUP_STEPS[3], 'pending', null],
+      [COPY_STEP, 'pending', null],
+    ]);
+  });
+
+  it('runs the copy after the start step, with the VMA phases and their durations', () => {
+    const steps = [step(1, 'completed', 0, 1), step(2, 'completed', 1, 2), step(3, 'completed', 2, 3), step(4, 'completed', 3, 4)];
+    const phases = [
+      { name: 'Creating Snapshot', firstSeenMs: T0 + 4500, lastSeenMs: T0 + 5000 },
+      { name: 'Transfer', firstSeenMs: T0 + 6000, lastSeenMs: T0 + 7000 },
+    ];
+    const running = buildPipeline('replicating', steps, null, phases, T0 + 10_000).at(-1)!;
+    expect(running).toMatchObject({ name: COPY_STEP, status: 'running', durationMs: 6000 });
+    expect(running.phases).toEqual([
+      { name: 'Creating Snapshot', durationMs: 1500, current: false },
+      { name: 'Transfer', durationMs: 4000, current: true },
+    ]);
+    const done = buildPipeline('completed', steps, at(12), phases, T0 + 99_000).at(-1)!;
+    expect(done).toMatchObject({ status: 'completed', durationMs: 8000 });
+    expect(done.phases?.at(-1)).toEqual({ name: 'Transfer', durationMs: 6000, current: false });
+  });
+
+  it('marks what a failed setup never reached', () => {
+    const p = buildPipeline('failed', [step(1, 'completed', 0, 1), step(2, 'failed', 1, 3, 'attach failed')], at(3), [], T0 + 9000);
+    expect(p.map((s) => s.status)).toEqual(['completed', 'failed', 'skipped', 'skipped', 'skipped']);
+    expect(p[1]?.error).toBe('attach failed');
+  });
+});
