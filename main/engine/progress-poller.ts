@@ -36,6 +36,11 @@ export interface PollerDeps {
   now?: () => number;
 }
 
+/** Lesson 22: say after each sync which disk has no new change id and what its next sync will copy. */
+export function missingChangeIdWarning(d: { diskKey: string; previousChangeId: string | null }): string {
+  return `${d.diskKey} finished without a change id: its next sync will copy ${d.previousChangeId ? 'all changes since the previous change id' : 'the whole disk'}`;
+}
+
 const iso = (ms: number) => new Date(ms).toISOString();
 const ms = (s: string | null) => (s ? Date.parse(s) : NaN);
 const minutes = (n: number) => (n >= 60_000 ? `${Math.round(n / 60_000)} min` : `${Math.round(n / 1000)} s`);
@@ -240,9 +245,7 @@ export class ProgressPoller {
   }
 
   private missingChangeIdWarnings(disks: ReturnType<JobRepository['jobDisks']>): string[] {
-    return disks
-      .filter((d) => !d.changeId)
-      .map((d) => `${d.diskKey} finished without a change id: its next sync will copy ${d.previousChangeId ? 'all changes since the previous change id' : 'the whole disk'}`);
+    return disks.filter((d) => !d.changeId).map(missingChangeIdWarning);
   }
 
   private emitRetrying(jobId: string, vmContextId: string, phase: string): void {

@@ -8,7 +8,7 @@ import type { EventBus } from '../ipc/event-bus';
 import type { Logbook } from '../logbook/logbook';
 import type { JobDiskRow, JobRepository } from './job-repository';
 import type { EnginePorts, TargetSettings } from './ports';
-import { ProgressPoller, type PollerOptions } from './progress-poller';
+import { missingChangeIdWarning, ProgressPoller, type PollerOptions } from './progress-poller';
 import type { VolumeRepository } from './volume-repository';
 
 export interface EngineDeps {
@@ -261,12 +261,14 @@ export class ReplicationEngine {
     const changed = this.deps.jobs.finish(jobId, outcome, error);
     if (!changed) return false;
     const job = this.deps.jobs.require(jobId);
-    for (const w of warnings) this.event(jobId, 'warn', w);
+    const all = [...warnings];
     if (outcome === 'completed') {
       for (const d of this.deps.jobs.jobDisks(jobId)) {
-        if (!d.changeId) this.event(jobId, 'warn', `${d.diskKey} finished without a change id; its next sync cannot be incremental from this one`);
+        const w = d.changeId ? null : missingChangeIdWarning(d);
+        if (w && !all.includes(w)) all.push(w);
       }
     }
+    for (const w of all) this.event(jobId, 'warn', w);
     this.deps.logbook.closeOpenSteps(jobId, outcome === 'completed' ? 'completed' : outcome === 'cancelled' ? 'cancelled' : 'failed', error);
     this.event(jobId, outcome === 'failed' ? 'error' : 'info', outcome === 'completed' ? 'Replication completed' : `Replication ${outcome}${error ? `: ${error}` : ''}`);
     this.deps.logbook.finishOperation(jobId, outcome, error);
