@@ -55,7 +55,7 @@ function Pipeline({ steps }: { steps: PipelineStep[] }) {
 }
 
 /** Per-disk rows: the job's stored disk rows with the live numbers laid over them. */
-function DiskProgress({ disks, live }: { disks: JobDiskProgress[]; live: JobProgressUpdate | undefined }) {
+function DiskProgress({ disks, live, jobStatus }: { disks: JobDiskProgress[]; live: JobProgressUpdate | undefined; jobStatus: string }) {
   const liveByKey = new Map((live?.disks ?? []).map((d) => [d.diskKey, d]));
   if (disks.length === 0) return null;
   return (
@@ -66,7 +66,9 @@ function DiskProgress({ disks, live }: { disks: JobDiskProgress[]; live: JobProg
           const percent = l?.percent ?? d.percent;
           const bytes = l?.bytesTransferred ?? d.bytesTransferred;
           const total = l?.totalBytes ?? d.totalBytes;
-          const status = l?.status ?? d.status;
+          const stored = l?.status ?? d.status;
+          // The core closes an unfinished disk of a cancelled job as failed; the operator cancelled it.
+          const status = jobStatus === 'cancelled' && stored !== 'completed' ? 'cancelled' : stored;
           return (
             <tr key={d.diskKey} data-disk={d.diskKey}>
               <td className="nowrap">{d.diskKey}</td>
@@ -174,7 +176,7 @@ function JobBody({ detail, live }: { detail: JobDetail; live: JobProgressUpdate 
         </div>
       )}
       <Pipeline steps={pipeline} />
-      <DiskProgress disks={detail.disks} live={live} />
+      <DiskProgress disks={detail.disks} live={live} jobStatus={status} />
     </div>
   );
 }
