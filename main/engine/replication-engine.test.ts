@@ -10,10 +10,13 @@ import { silentLogger } from '../core/app-log';
 import { JobRepository } from './job-repository';
 import { VolumeRepository } from './volume-repository';
 import { ReplicationEngine } from './replication-engine';
-import type { EnginePorts, VmaApi } from './ports';
+import { randomUUID } from 'node:crypto';
+import type { DiscoveredVm } from '../../shared/discovery';
+import { AppError } from '../../shared/errors';
+import type { CloudStackApi, CsVolume, EnginePorts, OmaApi, ReplicateRequest, TargetSettings, VmaApi } from './ports';
 
-// The engine's terminal path and reconcile over a real database. Nothing here reaches a VMA,
-// CloudStack or OMA appliance: the ports answer "not found" and fail loudly if setup is attempted.
+// The engine over a real database. The VMA, CloudStack and the OMA appliance cannot run here: the
+// ports are small in-memory stand-ins (the lab rig tests the same paths against the simulators).
 const MiB = 1024 * 1024;
 let dir: string;
 let db: Db;
@@ -25,19 +28,68 @@ let engine: ReplicationEngine;
 let ctxId: string;
 let vmaProgressFound: Set<string>;
 let cleanups: string[];
+let replicateImpl: (r: ReplicateRequest) => Promise<{ status?: string }>;
+let replicated: ReplicateRequest[];
+let csVolumes: Map<string, CsVolume>;
+let createVolumeError: AppError | null;
+
+const discovered = (): DiscoveredVm => ({
+  vmwareVmId: '4205784a-098a-40f1-1f1e-a5cd2597fd59',
+  name: 'pgtest1',
+  path: '/DC/vm/pgtest1',
+  datacenter: 'DC',
+  cpus: 2,
+  memoryMb: 4096,
+  osType: 'linux',
+  powerState: 'poweredOn',
+  vmxVersion: 'vmx-19',
+  disks: [
+    { diskKey: 'disk-2000', label: 'Hard disk 1', vmdkPath: '[ds] a.vmdk', datastore: 'ds', capacityBytes: 24 * MiB, provisioningType: 'thin', unitNumber: 0 },
+    { diskKey: 'disk-2001', label: 'Hard disk 2', vmdkPath: '[ds] b.vmdk', datastore: 'ds', capacityBytes: 16 * MiB, provisioningType: 'thin', unitNumber: 1 },
+  ],
+  networks: [],
+});
 
 function ports(): EnginePorts {
   const vma: VmaApi = {
-    discover: () => Promise.reject(new Error('discovery is not part of these tests')),
-    replicate: () => Promise.reject(new Error('replicate is not part of these tests')),
+    discover: async () => ({ vcenterHost: 'vc.test.invalid', datacenter: 'DC', vms: [discovered()], warnings: [] }),
+    replicate: (r) => {
+      replicated.push(r);
+      return replicateImpl(r);
+    },
     progress: async (jobId) => (vmaProgressFound.has(jobId) ? { found: true, progress: { status: 'in_progress', phase: 'Transfer' } } : { found: false }),
     status: async () => ({ found: false }),
     cleanup: async (jobId) => void cleanups.push(jobId),
   };
-  const refuse = () => {
-    throw new Error('not part of these tests');
+  // In-memory stand-ins with the behaviour the engine relies on (ids, attachment, export naming).
+  const cloudstack: CloudStackApi = {
+    getVolume: async (id) => csVolumes.get(id) ?? null,
+    createVolume: async (input) => {
+      if (createVolumeError) throw createVolumeError;
+      const v: CsVolume = { id: randomUUID(), name: input.name, size: input.sizeGiB * 2 ** 30, virtualmachineid: null };
+      csVolumes.set(v.id, v);
+      return v;
+    },
+    attachVolume: async (id, vmId) => void (csVolumes.get(id)!.virtualmachineid = vmId),
+    detachVolume: async (id) => void (csVolumes.get(id)!.virtualmachineid = null),
+    deleteVolume: async (id) => void csVolumes.delete(id),
   };
-  return { vma: () => vma, callbackPort: () => 8082, cloudstack: refuse, oma: refuse, target: refuse, login: refuse };
+  const oma: OmaApi = {
+    waitForDevice: async (id) => `/dev/disk/by-id/virtio-${id.replace(/-/g, '').slice(0, 20)}`,
+    ensureNbdkitRunning: async () => {},
+    publishExport: async (id) => `migration-vol-${id}`,
+    verifyExport: async (id) => csVolumes.get(id)!.size,
+    withdrawExport: async () => {},
+  };
+  const target: TargetSettings = { zoneId: 'zone-1', diskOfferingId: 'offering-1', omaVmId: 'oma-vm-1', omaApplianceId: 'app-oma', headroomPercent: 0, nbdHost: '10.0.0.5', nbdPort: 10809 };
+  return {
+    vma: () => vma,
+    callbackPort: () => 8082,
+    cloudstack: () => cloudstack,
+    oma: () => oma,
+    target: () => target,
+    login: () => ({ vcenter: 'vc.test.invalid', username: 'svc', password: 'not-a-real-secret', datacenter: 'DC' }),
+  };
 }
 
 function makeEngine(setupLeaseMs = 60_000): ReplicationEngine {
@@ -56,29 +108,16 @@ beforeEach(() => {
   bus = new EventBus({ setTimer: () => null });
   vmaProgressFound = new Set();
   cleanups = [];
+  replicated = [];
+  csVolumes = new Map();
+  createVolumeError = null;
+  replicateImpl = async () => ({ status: 'started' });
   const now = new Date().toISOString();
-  db.prepare(`INSERT INTO appliances (id, kind, name, host, username, auth_method, created_at, updated_at) VALUES ('app-vma','vma','vma','127.0.0.1','u','password',?,?)`).run(now, now);
-  ctxId = contexts.add({
-    vm: {
-      vmwareVmId: '4205784a-098a-40f1-1f1e-a5cd2597fd59',
-      name: 'pgtest1',
-      path: '/DC/vm/pgtest1',
-      datacenter: 'DC',
-      cpus: 2,
-      memoryMb: 4096,
-      osType: 'linux',
-      powerState: 'poweredOn',
-      vmxVersion: 'vmx-19',
-      disks: [
-        { diskKey: 'disk-2000', label: 'Hard disk 1', vmdkPath: '[ds] a.vmdk', datastore: 'ds', capacityBytes: 24 * MiB, provisioningType: 'thin', unitNumber: 0 },
-        { diskKey: 'disk-2001', label: 'Hard disk 2', vmdkPath: '[ds] b.vmdk', datastore: 'ds', capacityBytes: 16 * MiB, provisioningType: 'thin', unitNumber: 1 },
-      ],
-      networks: [],
-    },
-    vcenterHost: 'vc.test.invalid',
-    credentialId: null,
-    vmaApplianceId: 'app-vma',
-  }).id;
+  for (const [id, kind] of [['app-vma', 'vma'], ['app-oma', 'oma']]) {
+    db.prepare(`INSERT INTO appliances (id, kind, name, host, username, auth_method, created_at, updated_at) VALUES (?,?,?,'127.0.0.1','u','password',?,?)`).run(id, kind, id, now, now);
+  }
+  db.prepare(`INSERT INTO vcenter_credentials (id, name, vcenter_host, username, datacenter, secret_ref, created_at, updated_at) VALUES ('cred-1','lab','vc.test.invalid','svc','DC','ref-1',?,?)`).run(now, now);
+  ctxId = contexts.add({ vm: discovered(), vcenterHost: 'vc.test.invalid', credentialId: 'cred-1', vmaApplianceId: 'app-vma' }).id;
   engine = makeEngine();
 });
 afterEach(() => {
@@ -183,5 +222,47 @@ describe('ReplicationEngine.cancel and reconcile', () => {
     await engine.poller.tick();
     expect(jobs.require(orphan).status).toBe('failed');
     expect(contexts.require(ctxId).currentJobId).toBeNull();
+  });
+});
+
+describe('ReplicationEngine setup path', () => {
+  const settle = async () => {
+    const { jobId } = await engine.start(ctxId, { trigger: 'ui' });
+    await engine.drain();
+    return jobId;
+  };
+
+  it('maps every disk to its own volume and export and sends one NBD target per VMware disk key', async () => {
+    const jobId = await settle();
+    expect(jobs.require(jobId)).toMatchObject({ status: 'replicating', jobType: 'initial' });
+    expect(jobs.polled().map((p) => p.jobId)).toEqual([jobId]);
+    expect(replicated).toHaveLength(1);
+    const rows = jobs.jobDisks(jobId);
+    expect(replicated[0]!.nbd_targets).toEqual(
+      rows.map((d) => ({ device_path: `nbd://10.0.0.5:10809/migration-vol-${d.volumeId}`, vmware_disk_key: d.diskKey.replace('disk-', '') })),
+    );
+    expect(new Set(rows.map((d) => d.volumeId)).size).toBe(2);
+    for (const d of rows) expect(csVolumes.get(d.volumeId!)!.virtualmachineid).toBe('oma-vm-1');
+    expect(replicated[0]).toMatchObject({ job_id: jobId, vm_paths: ['/DC/vm/pgtest1'], oma_url: 'http://127.0.0.1:8082' });
+  });
+
+  it('a replicate request that fails (it may have reached the VMA) fails the job and asks the VMA to stop the copy', async () => {
+    replicateImpl = () => Promise.reject(new AppError('timeout', 'The VMA did not answer POST /api/v1/replicate within 30 s'));
+    const jobId = await settle();
+    const job = jobs.require(jobId);
+    expect(job.status).toBe('failed');
+    expect(job.error).toBe('The VMA did not answer POST /api/v1/replicate within 30 s');
+    expect(cleanups).toEqual([jobId]);
+    expect(jobs.polled()).toHaveLength(0);
+    expect(contexts.require(ctxId)).toMatchObject({ currentJobId: null, status: 'failed' });
+    expect(logbook.steps(jobId).at(-1)).toMatchObject({ name: 'Start the copy on the VMA', status: 'failed' });
+  });
+
+  it('a setup failure before the VMA is asked sends no cleanup', async () => {
+    createVolumeError = new AppError('remote_error', 'CloudStack answered 530: volume limit reached');
+    const jobId = await settle();
+    expect(jobs.require(jobId)).toMatchObject({ status: 'failed', error: 'CloudStack answered 530: volume limit reached' });
+    expect(cleanups).toEqual([]);
+    expect(replicated).toEqual([]);
   });
 });

@@ -203,7 +203,18 @@ export class ReplicationEngine {
           })),
         };
         this.throwIfCancelled(jobId);
-        await this.deps.ports.vma(ctx.vmaApplianceId!).replicate(request);
+        const vma = this.deps.ports.vma(ctx.vmaApplianceId!);
+        try {
+          await vma.replicate(request);
+        } catch (e) {
+          // A timeout or a lost answer does not mean the VMA refused: stop whatever it may have started,
+          // or a copy nobody follows keeps writing to these volumes.
+          await vma.cleanup(jobId).then(
+            () => note('Replicate request failed; VMA cleanup requested in case it started the copy'),
+            (c: unknown) => note(`Replicate request failed and the VMA cleanup failed too (${errorText(c)}); check the VMA for a copy of ${jobId}`),
+          );
+          throw e;
+        }
         this.deps.jobs.addPolled(jobId, ctx.vmaApplianceId);
         note(`VMA accepted the job; ${rows.map((d) => `${d.diskKey} → ${d.exportName} (${d.syncType})`).join(', ')}`);
       });
