@@ -64,9 +64,11 @@ export class ProgressPoller {
 
   start(): void {
     if (this.timer) return;
+    // Fixed rate: a pass that takes 1.3 s (500 jobs) still starts the next one 2 s after this one began.
     const loop = async () => {
+      const started = this.now();
       await this.tick();
-      if (this.timer) this.timer = setTimeout(loop, this.opts.intervalMs);
+      if (this.timer) this.timer = setTimeout(loop, Math.max(0, this.opts.intervalMs - (this.now() - started)));
     };
     this.timer = setTimeout(loop, 0);
   }

@@ -170,10 +170,20 @@ export class ReplicationEngine {
 
       await this.step(jobId, 'exporting', 'Publish NBD exports', async (note) => {
         await oma.ensureNbdkitRunning();
-        for (const d of this.deps.jobs.jobDisks(jobId)) {
-          const device = await oma.waitForDevice(d.volumeId!);
-          const exportName = await oma.publishExport(d.volumeId!, device);
-          const size = await oma.verifyExport(d.volumeId!);
+        // Disks are independent here (each its own device, link and check), so they are published in
+        // parallel: each remote command costs a round trip and a verify takes several.
+        const published = await Promise.allSettled(
+          this.deps.jobs.jobDisks(jobId).map(async (d) => {
+            const device = await oma.waitForDevice(d.volumeId!);
+            const exportName = await oma.publishExport(d.volumeId!, device);
+            const size = await oma.verifyExport(d.volumeId!);
+            return { d, device, exportName, size };
+          }),
+        );
+        const failed = published.find((p): p is PromiseRejectedResult => p.status === 'rejected');
+        if (failed) throw failed.reason;
+        for (const p of published) {
+          const { d, device, exportName, size } = (p as PromiseFulfilledResult<{ d: JobDiskRow; device: string; exportName: string; size: number }>).value;
           const disk = vmDisks.get(d.vmDiskId)!;
           if (size < disk.capacityBytes) {
             throw new AppError('validation', `Export ${exportName} is ${size} bytes, smaller than ${d.diskKey} (${disk.capacityBytes} bytes)`);

@@ -87,17 +87,28 @@ export async function startRig(options: RigOptions): Promise<Rig> {
       }
     });
 
-    const makeCore = (extra: Partial<CoreOptions> = {}) =>
-      new Core({
-        dataDir,
-        transport: 'cli',
-        secrets,
+    // Option groups merge one level deeper so a test can change one poller timing and keep the rest.
+    const merged = (extra: Partial<CoreOptions>): Partial<CoreOptions> => {
+      const base: Partial<CoreOptions> = {
         appliances: { tunnel: { keepaliveIntervalMs: 2_000, backoff: { initialMs: 200, maxMs: 2_000 } }, readyWaitMs: 15_000 },
         engine: { poller: { intervalMs: 250, notFoundGraceMs: 5_000, stallMs: 60_000, unreachableFailMs: 60_000 } },
         cloudstack: { asyncPollIntervalMs: 25, readRetryDelaysMs: [50, 100] },
-        ...options.core,
-        ...extra,
-      });
+      };
+      const out: Partial<CoreOptions> = { ...base };
+      for (const layer of [options.core ?? {}, extra]) {
+        for (const [k, v] of Object.entries(layer) as [keyof CoreOptions, unknown][]) {
+          const prev = out[k];
+          const both = prev && v && typeof prev === 'object' && typeof v === 'object' && !Array.isArray(v);
+          (out as Record<string, unknown>)[k] = both
+            ? k === 'engine'
+              ? { ...prev, ...v, poller: { ...(prev as { poller?: object }).poller, ...(v as { poller?: object }).poller } }
+              : { ...prev, ...v }
+            : v;
+        }
+      }
+      return out;
+    };
+    const makeCore = (extra: Partial<CoreOptions> = {}) => new Core({ dataDir, transport: 'cli', secrets, ...merged(extra) });
     let core = makeCore();
     const vmaAppliance = core.appliances.add({
       kind: 'vma',
