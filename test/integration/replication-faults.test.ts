@@ -1,8 +1,7 @@
-import crypto from 'node:crypto';
-import fs from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../shared/errors';
 import type { ReplicationJob } from '../../shared/domain';
+import { expectTargetsEqualSources as expectTargetsEqualSourcesOf } from '../fixtures/disk-compare';
 import { LAB_DATACENTER, startRig, type Rig } from '../lab/rig';
 import type { SimVmSpec } from '../sim/vma/index';
 
@@ -88,31 +87,7 @@ function expectEnded(job: ReplicationJob, status: 'failed' | 'cancelled', error:
   expect(rig.core.logbook.operation(job.id)?.status).toBe(status);
 }
 
-async function sha256Prefix(file: string, length: number): Promise<string> {
-  const h = crypto.createHash('sha256');
-  const fd = fs.openSync(file, 'r');
-  try {
-    const buf = Buffer.alloc(MiB);
-    for (let pos = 0; pos < length; ) {
-      const n = fs.readSync(fd, buf, 0, Math.min(buf.length, length - pos), pos);
-      if (n === 0) throw new Error(`${file} is shorter than ${length} bytes`);
-      h.update(buf.subarray(0, n));
-      pos += n;
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-  return h.digest('hex');
-}
-
-async function expectTargetsEqualSources(name: string): Promise<void> {
-  for (const d of rig.core.contexts.disks(ids[name]!)) {
-    expect(d.cloudstackVolumeId).toBeTruthy();
-    const source = await rig.vma.diskFilePath(name, d.diskKey.replace('disk-', ''));
-    const target = rig.cloudstack.volumeFile(d.cloudstackVolumeId!);
-    expect(await sha256Prefix(target, d.capacityBytes), `${name} ${d.diskKey} target equals its source`).toBe(await sha256Prefix(source, d.capacityBytes));
-  }
-}
+const expectTargetsEqualSources = (name: string) => expectTargetsEqualSourcesOf(rig, ids[name]!, name);
 
 /** The simulated disks start nearly empty (a few blocks): write data so a slow copy takes seconds. */
 async function fill(name: string, seed: number): Promise<void> {

@@ -1,6 +1,5 @@
-import crypto from 'node:crypto';
-import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectTargetsEqualSources as expectTargetsEqualSourcesOf } from '../fixtures/disk-compare';
 import { startRig, smallInventory, type Rig } from '../lab/rig';
 
 // The canonical path end to end against the lab: simulated VMA + CloudStack, real sshd, real nbdkit
@@ -18,36 +17,11 @@ afterAll(async () => {
   await rig?.close();
 });
 
-async function sha256Prefix(file: string, length: number): Promise<string> {
-  const h = crypto.createHash('sha256');
-  const fd = fs.openSync(file, 'r');
-  try {
-    const buf = Buffer.alloc(4 * MiB);
-    let pos = 0;
-    while (pos < length) {
-      const n = fs.readSync(fd, buf, 0, Math.min(buf.length, length - pos), pos);
-      if (n === 0) throw new Error(`${file} is shorter than ${length} bytes`);
-      h.update(buf.subarray(0, n));
-      pos += n;
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-  return h.digest('hex');
-}
-
-async function expectTargetsEqualSources(): Promise<void> {
-  const disks = rig.core.contexts.disks(ctxId);
-  expect(disks).toHaveLength(2);
-  for (const d of disks) {
-    expect(d.cloudstackVolumeId).toBeTruthy();
-    expect(d.exportName).toBe(`migration-vol-${d.cloudstackVolumeId}`);
-    const source = await rig.vma.diskFilePath('pgtest1', d.diskKey.replace('disk-', ''));
-    const target = rig.cloudstack.volumeFile(d.cloudstackVolumeId!);
-    expect(fs.statSync(target).size).toBeGreaterThanOrEqual(d.capacityBytes);
-    expect(await sha256Prefix(target, d.capacityBytes), `${d.diskKey} target equals its source`).toBe(await sha256Prefix(source, d.capacityBytes));
-  }
-}
+const expectTargetsEqualSources = async () => {
+  expect(rig.core.contexts.disks(ctxId)).toHaveLength(2);
+  for (const d of rig.core.contexts.disks(ctxId)) expect(d.exportName).toBe(`migration-vol-${d.cloudstackVolumeId}`);
+  await expectTargetsEqualSourcesOf(rig, ctxId, 'pgtest1');
+};
 
 describe('replication integrity (2 disks of different sizes, 1 initial + 3 incremental syncs)', () => {
   it('copies both disks in full, then only changed blocks, and every target equals its source after each sync', async () => {
