@@ -268,7 +268,8 @@ export class ApplianceService {
     try {
       if (a.kind === 'vma') {
         const health = await (await this.vma(id)).health();
-        this.repo.recordIdentity(id, { ...(health as unknown as Record<string, unknown>), checkedVia: 'GET /api/v1/health' });
+        // Everything the VMA answered, whatever fields this build adds (the real one sends no version).
+        this.repo.recordIdentity(id, { ...health.raw, checkedVia: 'GET /api/v1/health' });
       } else {
         const r = await (await this.shell(id)).exec('uname -nrm; (nbdkit --version 2>/dev/null || echo "nbdkit: not installed") | head -1', { timeoutMs: 10_000 });
         const [system, nbdkit] = r.stdout.trim().split('\n');
