@@ -29,6 +29,8 @@ function ApplianceForm({ onAdded }: { onAdded: () => void }) {
   const [passphrase, setPassphrase] = useState('');
   const [nbdHost, setNbdHost] = useState('');
   const [nbdPort, setNbdPort] = useState('10809');
+  const [apiPort, setApiPort] = useState('8081');
+  const [callbackPort, setCallbackPort] = useState('8082');
   const [local, setLocal] = useState<Record<string, string>>({});
   const [error, setError] = useState<AppErrorShape | null>(null);
   const [busy, setBusy] = useState(false);
@@ -46,6 +48,12 @@ function ApplianceForm({ onAdded }: { onAdded: () => void }) {
     const np = parsePort(nbdPort);
     if (kind === 'oma' && np !== undefined && (!Number.isInteger(np) || np < 1 || np > 65535))
       errs.nbdPort = 'NBD port must be a whole number from 1 to 65535';
+    const ap = parsePort(apiPort);
+    const cp = parsePort(callbackPort);
+    if (kind === 'vma' && ap !== undefined && (!Number.isInteger(ap) || ap < 1 || ap > 65535))
+      errs.apiPort = 'API port must be a whole number from 1 to 65535';
+    if (kind === 'vma' && cp !== undefined && (!Number.isInteger(cp) || cp < 1 || cp > 65535))
+      errs.callbackPort = 'Callback port must be a whole number from 1 to 65535';
     setLocal(errs);
     if (Object.keys(errs).length > 0) return;
     const input: ApplianceInput = {
@@ -56,6 +64,8 @@ function ApplianceForm({ onAdded }: { onAdded: () => void }) {
       authMethod,
       ...(p !== undefined ? { port: p } : {}),
       ...(authMethod === 'password' ? { password } : { privateKey, ...(passphrase ? { passphrase } : {}) }),
+      ...(kind === 'vma' && ap !== undefined ? { apiPort: ap } : {}),
+      ...(kind === 'vma' && cp !== undefined ? { callbackPort: cp } : {}),
       ...(kind === 'oma' && nbdHost.trim() ? { nbdHost: nbdHost.trim() } : {}),
       ...(kind === 'oma' && np !== undefined ? { nbdPort: np } : {}),
     };
@@ -139,6 +149,20 @@ function ApplianceForm({ onAdded }: { onAdded: () => void }) {
             </label>
           </>
         )}
+        {kind === 'vma' && (
+          <>
+            <label className="narrow">
+              API port
+              <input value={apiPort} onChange={(e) => setApiPort(e.target.value)} inputMode="numeric" />
+              <FieldError errors={errors} name="apiPort" />
+            </label>
+            <label className="narrow">
+              Callback port
+              <input value={callbackPort} onChange={(e) => setCallbackPort(e.target.value)} inputMode="numeric" />
+              <FieldError errors={errors} name="callbackPort" />
+            </label>
+          </>
+        )}
         {kind === 'oma' && (
           <>
             <label>
@@ -163,13 +187,18 @@ function ApplianceForm({ onAdded }: { onAdded: () => void }) {
   );
 }
 
+/** Asks before pinning a key offered on first use; a changed key goes through HostKeyChanged instead. */
 function TrustDialog({ appliance, state, onDone }: { appliance: Appliance; state: TunnelState; onDone: () => void }) {
   const [error, setError] = useState<AppErrorShape | null>(null);
   const [dismissed, setDismissed] = useState<string | null>(null);
-  if (!state.offeredFingerprint || dismissed === state.offeredFingerprint) return null;
+  const [busy, setBusy] = useState(false);
+  if (state.errorCode !== 'host_key_untrusted' || !state.offeredFingerprint || dismissed === state.offeredFingerprint) return null;
   const fp = state.offeredFingerprint;
   const trust = async () => {
+    setBusy(true);
+    setError(null);
     const r = await api().invoke('appliances:trust-host-key', { id: appliance.id, fingerprint: fp });
+    setBusy(false);
     if (r.ok) onDone();
     else setError(r.error);
   };
@@ -187,7 +216,7 @@ function TrustDialog({ appliance, state, onDone }: { appliance: Appliance; state
           <button type="button" className="btn" onClick={() => setDismissed(fp)}>
             Cancel
           </button>
-          <button type="button" className="btn primary" onClick={() => void trust()}>
+          <button type="button" className="btn primary" disabled={busy} onClick={() => void trust()}>
             Trust
           </button>
         </div>
@@ -196,24 +225,67 @@ function TrustDialog({ appliance, state, onDone }: { appliance: Appliance; state
   );
 }
 
+/** The pinned and the offered fingerprint of a changed host key, and the explicit way to re-trust. */
+function HostKeyChanged(props: { expected: string | null; offered: string | null; busy: boolean; onRetrust: () => void }) {
+  const { expected, offered, busy, onRetrust } = props;
+  return (
+    <div className="error-box" role="alert" data-code="host_key_mismatch" data-testid="host-key-changed">
+      <strong>Host key changed.</strong> Nothing connects to this appliance until the new key is trusted. Make sure the appliance
+      was reinstalled or re-keyed on purpose before re-trusting it.
+      <div className="small">
+        Pinned: <code data-testid="expected-fingerprint">{expected ?? 'unknown'}</code>
+      </div>
+      <div className="small">
+        Offered: <code data-testid="offered-fingerprint">{offered ?? 'unknown'}</code>
+      </div>
+      {/* Forgetting the key alone would leave the row idle; connecting again brings up the trust prompt. */}
+      <button type="button" className="btn danger small" disabled={busy} onClick={onRetrust}>
+        Re-trust (forget the pinned key)
+      </button>
+    </div>
+  );
+}
+
+type RowAction = 'appliances:connect' | 'appliances:disconnect' | 'appliances:forget-host-key' | 'appliances:remove';
+
 function ApplianceRow({ appliance, onChanged }: { appliance: Appliance; onChanged: () => void }) {
   const tunnel = useLive((s) => s.tunnelsByAppliance[appliance.id]);
   const [error, setError] = useState<AppErrorShape | null>(null);
-  const call = async (channel: 'appliances:connect' | 'appliances:disconnect' | 'appliances:forget-host-key' | 'appliances:remove') => {
+  const [busy, setBusy] = useState(false);
+  const call = async (channel: RowAction): Promise<boolean> => {
     setError(null);
     const r = await api().invoke(channel, { id: appliance.id });
     if (!r.ok) setError(r.error);
     onChanged();
+    return r.ok;
   };
-  const mismatch = error?.code === 'host_key_mismatch' || (tunnel?.state === 'failed' && tunnel.errorCode === 'host_key_mismatch');
+  // One action at a time per row: a connect waits until the link is ready or has failed.
+  const run = async (...channels: RowAction[]) => {
+    setBusy(true);
+    try {
+      for (const channel of channels) if (!(await call(channel))) break;
+    } finally {
+      setBusy(false);
+    }
+  };
+  const tunnelMismatch = tunnel?.state === 'failed' && tunnel.errorCode === 'host_key_mismatch';
+  const errorMismatch = error?.code === 'host_key_mismatch';
+  const details = (errorMismatch ? error.details : null) as { expectedFingerprint?: string; offeredFingerprint?: string; expected?: string; offered?: string } | null;
+  const expected = details?.expectedFingerprint ?? details?.expected ?? appliance.hostKeyFingerprint;
+  const offered = details?.offeredFingerprint ?? details?.offered ?? tunnel?.offeredFingerprint ?? null;
   return (
-    <tr data-appliance={appliance.name}>
+    <tr data-appliance={appliance.name} aria-busy={busy}>
       <td>
         <strong>{appliance.name}</strong>
         <div className="muted small">{appliance.kind.toUpperCase()}</div>
       </td>
       <td className="mono">
         {appliance.username}@{appliance.host}:{appliance.port}
+        {appliance.kind === 'vma' && (
+          <div className="muted small">
+            API {appliance.apiPort} · callback {appliance.callbackPort}
+          </div>
+        )}
         {appliance.kind === 'oma' && appliance.nbdHost && (
           <div className="muted small">
             NBD {appliance.nbdHost}:{appliance.nbdPort ?? 10809}
@@ -225,28 +297,24 @@ function ApplianceRow({ appliance, onChanged }: { appliance: Appliance; onChange
         {tunnel ? (
           <span className={`tunnel tunnel-${tunnel.state}`} data-testid="appliance-tunnel" data-state={tunnel.state}>
             <span className="dot" />
-            {tunnelText(tunnel)}
+            {tunnelMismatch ? 'failed: host key changed' : tunnelText(tunnel)}
           </span>
         ) : (
           <span className="muted">disconnected</span>
         )}
         {appliance.reportedIdentity && <div className="muted small">reports {JSON.stringify(appliance.reportedIdentity)}</div>}
-        {error && <ErrorBox error={error} />}
-        {mismatch && (
-          <button type="button" className="btn danger small" onClick={() => void call('appliances:forget-host-key')}>
-            Re-trust (forget pinned key)
-          </button>
-        )}
+        {error && !errorMismatch && <ErrorBox error={error} />}
+        {(tunnelMismatch || errorMismatch) && <HostKeyChanged expected={expected} offered={offered} busy={busy} onRetrust={() => void run('appliances:forget-host-key', 'appliances:connect')} />}
         {tunnel && <TrustDialog appliance={appliance} state={tunnel} onDone={onChanged} />}
       </td>
       <td className="actions">
-        <button type="button" className="btn small" onClick={() => void call('appliances:connect')}>
+        <button type="button" className="btn small" disabled={busy} onClick={() => void run('appliances:connect')}>
           Connect
         </button>
-        <button type="button" className="btn small" onClick={() => void call('appliances:disconnect')}>
+        <button type="button" className="btn small" disabled={busy} onClick={() => void run('appliances:disconnect')}>
           Disconnect
         </button>
-        <button type="button" className="btn small ghost" onClick={() => void call('appliances:remove')}>
+        <button type="button" className="btn small ghost" disabled={busy} onClick={() => void run('appliances:remove')}>
           Remove
         </button>
       </td>

@@ -1,4 +1,4 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import type { CloudStackConfigInput, CloudStackConfigView, CloudStackOption, CloudStackOptions, ConnectionTestResult } from '../../../shared/contract';
 import type { AppErrorShape } from '../../../shared/errors';
 import { useInvoke } from '../lib/use-invoke';
@@ -34,7 +34,8 @@ function CloudStackForm({ config, onSaved }: { config: CloudStackConfigView; onS
   const [testing, setTesting] = useState(false);
   const options = useInvoke('cloudstack:options', config.apiUrl && config.hasKeys ? {} : null);
 
-  useEffect(() => setSaved(false), [apiUrl, apiKey, secretKey, picks]);
+  // "Saved." describes the form as saved; any edit after that makes it stale. (Clearing it in an effect
+  // on the field values hid it at once, because saving itself empties the key fields.)
 
   const save = async (e: FormEvent) => {
     e.preventDefault();
@@ -70,17 +71,17 @@ function CloudStackForm({ config, onSaved }: { config: CloudStackConfigView; onS
       <div className="form-row">
         <label className="wide">
           API URL
-          <input value={apiUrl} onChange={(e) => setApiUrl(e.target.value)} placeholder="https://cloud.example/client/api" />
+          <input value={apiUrl} onChange={(e) => (setSaved(false), setApiUrl(e.target.value))} placeholder="https://cloud.example/client/api" />
           {errors.apiUrl && <span className="field-error">{errors.apiUrl}</span>}
         </label>
         <label>
           API key
-          <input type="password" value={apiKey} onChange={(e) => setApiKey(e.target.value)} placeholder={config.hasKeys ? 'stored (leave empty to keep)' : ''} autoComplete="off" />
+          <input type="password" value={apiKey} onChange={(e) => (setSaved(false), setApiKey(e.target.value))} placeholder={config.hasKeys ? 'stored (leave empty to keep)' : ''} autoComplete="off" />
           {errors.apiKey && <span className="field-error">{errors.apiKey}</span>}
         </label>
         <label>
           Secret key
-          <input type="password" value={secretKey} onChange={(e) => setSecretKey(e.target.value)} placeholder={config.hasKeys ? 'stored (leave empty to keep)' : ''} autoComplete="off" />
+          <input type="password" value={secretKey} onChange={(e) => (setSaved(false), setSecretKey(e.target.value))} placeholder={config.hasKeys ? 'stored (leave empty to keep)' : ''} autoComplete="off" />
           {errors.secretKey && <span className="field-error">{errors.secretKey}</span>}
         </label>
       </div>
@@ -92,7 +93,7 @@ function CloudStackForm({ config, onSaved }: { config: CloudStackConfigView; onS
           return (
             <label key={k}>
               {label}
-              <select value={picks[k]} disabled={!opts} onChange={(e) => setPicks((p) => ({ ...p, [k]: e.target.value }))}>
+              <select value={picks[k]} disabled={!opts} onChange={(e) => (setSaved(false), setPicks((p) => ({ ...p, [k]: e.target.value })))}>
                 <option value="">— not set —</option>
                 {items.map((o) => (
                   <option key={o.id} value={o.id}>
