@@ -153,6 +153,9 @@ describe('settings against the lab', () => {
     expect(keyCheck?.ok).toBe(false);
     expect(keyCheck?.text).toMatch(/refused the API key or the request signature \(HTTP 401\).*secret key/);
     expect(await page.locator('body').innerText()).not.toContain(wrong);
+    // The options cannot be loaded with that key: the form says why, and the saved zone still reads as its name.
+    await form.getByRole('alert').filter({ hasText: 'HTTP 401' }).waitFor();
+    await expect(zone.locator('option:checked').textContent()).resolves.toBe(zones[0]!.name);
     await screenshot(page, 'lab-settings-cloudstack-wrong-key');
 
     // The right key again: every check passes.
@@ -210,6 +213,8 @@ describe('settings against the lab', () => {
     await expect(tunnel.textContent()).resolves.toBe('ready');
     await expect(row.locator('td').nth(2).textContent()).resolves.toBe(firstKey);
     expect(lab.rig.core.appliances.list().find((a) => a.id === added.id)?.hostKeyFingerprint).toBe(firstKey);
+    // The header names the new appliance's tunnel too (its list was loaded before the appliance existed).
+    await page.getByTestId('tunnel-states').locator('.tunnel', { hasText: 'vma-ui' }).locator('.tunnel-text', { hasText: /^ready$/ }).waitFor();
     await screenshot(page, 'lab-settings-trusted');
 
     // The appliance's host key changes; the operator reconnects.
@@ -224,6 +229,7 @@ describe('settings against the lab', () => {
     await expect(mismatch.getByTestId('expected-fingerprint').textContent()).resolves.toBe(firstKey);
     await expect(mismatch.getByTestId('offered-fingerprint').textContent()).resolves.toBe(newKey);
     await expect(tunnel.getAttribute('data-state')).resolves.toBe('failed');
+    await expect(tunnel.textContent()).resolves.toBe('failed: host key changed');
     // No trust prompt for a changed key: only the explicit re-trust.
     await expect(dialog.count()).resolves.toBe(0);
     const retrust = row.getByRole('button', { name: /^Re-trust/ });

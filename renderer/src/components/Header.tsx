@@ -1,5 +1,6 @@
 import { SCREENS, useUi } from '../store/ui-store';
 import { useConnection } from '../transport/connection';
+import { useEffect, useRef } from 'react';
 import { useLive } from '../store/contexts-store';
 import { useInvoke } from '../lib/use-invoke';
 import { formatTime } from '../lib/format';
@@ -50,6 +51,23 @@ function TunnelDots() {
   const names = new Map<string, string>();
   if (appliances.result?.ok) for (const a of appliances.result.value) names.set(a.id, a.name);
   const list = Object.values(tunnels);
+  // A tunnel of an appliance added since the list was loaded would show its bare id: load the names
+  // again, once per set of unknown ids (an appliance that was removed stays unknown).
+  const unknown = appliances.result?.ok
+    ? list
+        .map((t) => t.applianceId)
+        .filter((id) => !names.has(id))
+        .sort()
+        .join(',')
+    : '';
+  const reloadedFor = useRef('');
+  const { reload } = appliances;
+  useEffect(() => {
+    if (unknown && reloadedFor.current !== unknown) {
+      reloadedFor.current = unknown;
+      reload();
+    }
+  }, [unknown, reload]);
   if (list.length === 0) return <div className="tunnels tunnels-empty">No appliance tunnels</div>;
   return (
     <div className="tunnels" data-testid="tunnel-states">

@@ -6,7 +6,7 @@ import { useInvoke } from '../lib/use-invoke';
 import { useLive } from '../store/contexts-store';
 import { api } from '../transport/api';
 import { ErrorBox, fieldErrors } from '../components/ErrorBox';
-import { tunnelText } from '../components/Header';
+import { formatTime } from '../lib/format';
 
 function FieldError({ errors, name }: { errors: Record<string, string>; name: string }) {
   return errors[name] ? <span className="field-error">{errors[name]}</span> : null;
@@ -246,6 +246,14 @@ function HostKeyChanged(props: { expected: string | null; offered: string | null
   );
 }
 
+/** The row's short status; the reason goes on its own, wrapping line. */
+function tunnelLabel(t: TunnelState): string {
+  if (t.state === 'failed' && t.errorCode === 'host_key_mismatch') return 'failed: host key changed';
+  if (t.state === 'failed' && t.errorCode === 'host_key_untrusted') return 'failed: host key not trusted yet';
+  if (t.state === 'backoff') return `backoff, next attempt ${formatTime(t.nextAttemptAt)}`;
+  return t.state;
+}
+
 type RowAction = 'appliances:connect' | 'appliances:disconnect' | 'appliances:forget-host-key' | 'appliances:remove';
 
 function ApplianceRow({ appliance, onChanged }: { appliance: Appliance; onChanged: () => void }) {
@@ -295,14 +303,29 @@ function ApplianceRow({ appliance, onChanged }: { appliance: Appliance; onChange
       <td className="mono small">{appliance.hostKeyFingerprint ?? <span className="muted">not pinned</span>}</td>
       <td>
         {tunnel ? (
-          <span className={`tunnel tunnel-${tunnel.state}`} data-testid="appliance-tunnel" data-state={tunnel.state}>
-            <span className="dot" />
-            {tunnelMismatch ? 'failed: host key changed' : tunnelText(tunnel)}
-          </span>
+          <>
+            <span className={`tunnel tunnel-${tunnel.state}`} data-testid="appliance-tunnel" data-state={tunnel.state}>
+              <span className="dot" />
+              {tunnelLabel(tunnel)}
+            </span>
+            {/* The header keeps the reason to one line; here it wraps in full, except for the host-key cases shown below. */}
+            {tunnel.reason && !tunnelMismatch && tunnel.errorCode !== 'host_key_untrusted' && (
+              <div className={`small ${tunnel.state === 'failed' ? 'err-text' : 'muted'}`} data-testid="appliance-tunnel-reason">
+                {tunnel.reason}
+              </div>
+            )}
+          </>
         ) : (
           <span className="muted">disconnected</span>
         )}
-        {appliance.reportedIdentity && <div className="muted small">reports {JSON.stringify(appliance.reportedIdentity)}</div>}
+        {appliance.reportedIdentity && (
+          <div className="muted small" data-testid="appliance-identity">
+            reports{' '}
+            {Object.entries(appliance.reportedIdentity)
+              .map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
+              .join(' · ')}
+          </div>
+        )}
         {error && !errorMismatch && <ErrorBox error={error} />}
         {(tunnelMismatch || errorMismatch) && <HostKeyChanged expected={expected} offered={offered} busy={busy} onRetrust={() => void run('appliances:forget-host-key', 'appliances:connect')} />}
         {tunnel && <TrustDialog appliance={appliance} state={tunnel} onDone={onChanged} />}

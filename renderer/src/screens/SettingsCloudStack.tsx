@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import type { CloudStackConfigInput, CloudStackConfigView, CloudStackOption, CloudStackOptions, ConnectionTestResult } from '../../../shared/contract';
 import type { AppErrorShape } from '../../../shared/errors';
 import { useInvoke } from '../lib/use-invoke';
@@ -33,6 +33,12 @@ function CloudStackForm({ config, onSaved }: { config: CloudStackConfigView; onS
   const [testError, setTestError] = useState<AppErrorShape | null>(null);
   const [testing, setTesting] = useState(false);
   const options = useInvoke('cloudstack:options', config.apiUrl && config.hasKeys ? {} : null);
+  // Names from the last successful load, so a saved choice still reads as a name (not a bare id)
+  // while CloudStack cannot be asked, e.g. after a wrong key was saved.
+  const [known, setKnown] = useState<CloudStackOptions | null>(null);
+  useEffect(() => {
+    if (options.result?.ok) setKnown(options.result.value);
+  }, [options.result]);
 
   // "Saved." describes the form as saved; any edit after that makes it stale. (Clearing it in an effect
   // on the field values hid it at once, because saving itself empties the key fields.)
@@ -101,7 +107,9 @@ function CloudStackForm({ config, onSaved }: { config: CloudStackConfigView; onS
                     {o.detail ? ` (${o.detail})` : ''}
                   </option>
                 ))}
-                {picks[k] && !items.some((o) => o.id === picks[k]) && <option value={picks[k]}>{picks[k]}</option>}
+                {picks[k] && !items.some((o) => o.id === picks[k]) && (
+                  <option value={picks[k]}>{known?.[list].find((o) => o.id === picks[k])?.name ?? picks[k]}</option>
+                )}
               </select>
               {errors[k] && <span className="field-error">{errors[k]}</span>}
             </label>
