@@ -1,5 +1,5 @@
 // Builds what each runtime loads: core bundles for Node (CLI, dev bridge), the Electron main and
-// preload bundles, and (for `all`) the renderer through Vite.
+// preload bundles, the embedded lab (`lab`), and the renderer through Vite (`all`, `lab`).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -9,54 +9,41 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const target = process.argv[2] ?? 'all';
 const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: true, logLevel: 'warning', absWorkingDir: root };
 
-async function core() {
-  await build({
+/** ESM for plain Node; dependencies stay in node_modules (better-sqlite3 is native). */
+const nodeEsm = (entryPoints, outdir) =>
+  build({
     ...common,
-    entryPoints: { mkc: 'main/cli/mkc.ts', devbridge: 'main/devbridge/start.ts' },
-    outdir: 'dist/core',
+    entryPoints,
+    outdir,
     format: 'esm',
     outExtension: { '.js': '.mjs' },
     packages: 'external',
+    // Bundled CommonJS dependencies call require(); ESM has none of its own.
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   });
-  await build({
+
+/** CommonJS for Electron's main process. */
+const electronCjs = (entryPoints, outdir, externals) =>
+  build({
     ...common,
-    entryPoints: { main: 'main/electron/main.ts' },
-    outdir: 'dist/electron',
+    entryPoints,
+    outdir,
     format: 'cjs',
     outExtension: { '.js': '.cjs' },
-    packages: 'external',
+    ...(externals ? { external: externals } : { packages: 'external' }),
   });
+
+async function core() {
+  await nodeEsm({ mkc: 'main/cli/mkc.ts', devbridge: 'main/devbridge/start.ts' }, 'dist/core');
+  await electronCjs({ main: 'main/electron/main.ts' }, 'dist/electron');
   // The preload runs with sandbox: true, so it must be one CommonJS file requiring only electron.
-  await build({
-    ...common,
-    entryPoints: { preload: 'preload/preload.ts' },
-    outdir: 'dist/electron',
-    format: 'cjs',
-    outExtension: { '.js': '.cjs' },
-    external: ['electron'],
-  });
+  await electronCjs({ preload: 'preload/preload.ts' }, 'dist/electron', ['electron']);
 }
 
 // The embedded lab (simulators + real sshd/nbdkit around a real core): development only.
 async function lab() {
-  await build({
-    ...common,
-    entryPoints: { start: 'test/lab/start.ts' },
-    outdir: 'dist/lab',
-    format: 'esm',
-    outExtension: { '.js': '.mjs' },
-    packages: 'external',
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  });
-  await build({
-    ...common,
-    entryPoints: { 'electron-lab': 'test/lab/electron-lab.ts' },
-    outdir: 'dist/lab',
-    format: 'cjs',
-    outExtension: { '.js': '.cjs' },
-    packages: 'external',
-  });
+  await nodeEsm({ start: 'test/lab/start.ts' }, 'dist/lab');
+  await electronCjs({ 'electron-lab': 'test/lab/electron-lab.ts' }, 'dist/lab');
 }
 
 await core();

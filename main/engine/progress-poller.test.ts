@@ -10,6 +10,7 @@ import { AppError } from '../../shared/errors';
 import { JobRepository } from './job-repository';
 import { ProgressPoller } from './progress-poller';
 import type { VmaApi, VmaJobStatus, VmaProgress } from './ports';
+import { twoDiskVm } from '../testing/two-disk-vm';
 
 // The VMA cannot run here: an in-memory VmaApi answers what each test scripts, and the clock is ours.
 const MiB = 1024 * 1024;
@@ -68,22 +69,7 @@ beforeEach(() => {
     `INSERT INTO appliances (id, kind, name, host, username, auth_method, created_at, updated_at) VALUES ('app-vma','vma','vma','127.0.0.1','u','password',?,?)`,
   ).run(new Date(T0).toISOString(), new Date(T0).toISOString());
   ctxId = contexts.add({
-    vm: {
-      vmwareVmId: '4205784a-098a-40f1-1f1e-a5cd2597fd59',
-      name: 'pgtest1',
-      path: '/DC/vm/pgtest1',
-      datacenter: 'DC',
-      cpus: 2,
-      memoryMb: 4096,
-      osType: 'linux',
-      powerState: 'poweredOn',
-      vmxVersion: 'vmx-19',
-      disks: [
-        { diskKey: 'disk-2000', label: 'Hard disk 1', vmdkPath: '[ds] a.vmdk', datastore: 'ds', capacityBytes: 24 * MiB, provisioningType: 'thin', unitNumber: 0 },
-        { diskKey: 'disk-2001', label: 'Hard disk 2', vmdkPath: '[ds] b.vmdk', datastore: 'ds', capacityBytes: 16 * MiB, provisioningType: 'thin', unitNumber: 1 },
-      ],
-      networks: [],
-    },
+    vm: twoDiskVm(),
     vcenterHost: 'vc.test.invalid',
     credentialId: null,
     vmaApplianceId: null,

@@ -14,10 +14,10 @@ import { randomUUID } from 'node:crypto';
 import type { DiscoveredVm } from '../../shared/discovery';
 import { AppError } from '../../shared/errors';
 import type { CloudStackApi, CsVolume, EnginePorts, OmaApi, ReplicateRequest, TargetSettings, VmaApi } from './ports';
+import { twoDiskVm } from '../testing/two-disk-vm';
 
 // The engine over a real database. The VMA, CloudStack and the OMA appliance cannot run here: the
 // ports are small in-memory stand-ins (the lab rig tests the same paths against the simulators).
-const MiB = 1024 * 1024;
 let dir: string;
 let db: Db;
 let contexts: VmContextRepository;
@@ -33,22 +33,7 @@ let replicated: ReplicateRequest[];
 let csVolumes: Map<string, CsVolume>;
 let createVolumeError: AppError | null;
 
-const discovered = (): DiscoveredVm => ({
-  vmwareVmId: '4205784a-098a-40f1-1f1e-a5cd2597fd59',
-  name: 'pgtest1',
-  path: '/DC/vm/pgtest1',
-  datacenter: 'DC',
-  cpus: 2,
-  memoryMb: 4096,
-  osType: 'linux',
-  powerState: 'poweredOn',
-  vmxVersion: 'vmx-19',
-  disks: [
-    { diskKey: 'disk-2000', label: 'Hard disk 1', vmdkPath: '[ds] a.vmdk', datastore: 'ds', capacityBytes: 24 * MiB, provisioningType: 'thin', unitNumber: 0 },
-    { diskKey: 'disk-2001', label: 'Hard disk 2', vmdkPath: '[ds] b.vmdk', datastore: 'ds', capacityBytes: 16 * MiB, provisioningType: 'thin', unitNumber: 1 },
-  ],
-  networks: [],
-});
+const discovered = (): DiscoveredVm => twoDiskVm();
 
 function ports(): EnginePorts {
   const vma: VmaApi = {
