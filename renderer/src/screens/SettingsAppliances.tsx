@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useState, type FormEvent, type InputHTMLAttributes } from 'react';
 import type { ApplianceInput } from '../../../shared/contract';
 import type { Appliance, ApplianceKind, SshAuthMethod, TunnelState } from '../../../shared/domain';
 import type { AppErrorShape } from '../../../shared/errors';
@@ -10,6 +10,26 @@ import { formatTime } from '../lib/format';
 
 function FieldError({ errors, name }: { errors: Record<string, string>; name: string }) {
   return errors[name] ? <span className="field-error">{errors[name]}</span> : null;
+}
+
+type TextFieldProps = {
+  label: string;
+  name: string;
+  value: string;
+  onValue: (v: string) => void;
+  errors: Record<string, string>;
+  className?: string;
+} & Omit<InputHTMLAttributes<HTMLInputElement>, 'value' | 'onChange' | 'name' | 'className'>;
+
+/** A labelled input with its validation message under it. */
+function TextField({ label, name, value, onValue, errors, className, ...input }: TextFieldProps) {
+  return (
+    <label className={className}>
+      {label}
+      <input value={value} onChange={(e) => onValue(e.target.value)} {...input} />
+      <FieldError errors={errors} name={name} />
+    </label>
+  );
 }
 
 function parsePort(v: string): number | undefined {
@@ -94,26 +114,10 @@ function ApplianceForm({ onAdded }: { onAdded: () => void }) {
             <option value="oma">OMA (CloudStack side)</option>
           </select>
         </label>
-        <label>
-          Name
-          <input value={name} onChange={(e) => setName(e.target.value)} />
-          <FieldError errors={errors} name="name" />
-        </label>
-        <label>
-          Host
-          <input value={host} onChange={(e) => setHost(e.target.value)} placeholder="host name or IP" />
-          <FieldError errors={errors} name="host" />
-        </label>
-        <label className="narrow">
-          SSH port
-          <input value={port} onChange={(e) => setPort(e.target.value)} inputMode="numeric" />
-          <FieldError errors={errors} name="port" />
-        </label>
-        <label>
-          Username
-          <input value={username} onChange={(e) => setUsername(e.target.value)} autoComplete="off" />
-          <FieldError errors={errors} name="username" />
-        </label>
+        <TextField label="Name" name="name" value={name} onValue={setName} errors={errors} />
+        <TextField label="Host" name="host" value={host} onValue={setHost} errors={errors} placeholder="host name or IP" />
+        <TextField label="SSH port" name="port" value={port} onValue={setPort} errors={errors} className="narrow" inputMode="numeric" />
+        <TextField label="Username" name="username" value={username} onValue={setUsername} errors={errors} autoComplete="off" />
       </div>
       <div className="form-row">
         <label>
@@ -124,11 +128,7 @@ function ApplianceForm({ onAdded }: { onAdded: () => void }) {
           </select>
         </label>
         {authMethod === 'password' ? (
-          <label>
-            Password
-            <input type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="new-password" />
-            <FieldError errors={errors} name="password" />
-          </label>
+          <TextField label="Password" name="password" value={password} onValue={setPassword} errors={errors} type="password" autoComplete="new-password" />
         ) : (
           <>
             <label className="wide">
@@ -142,39 +142,19 @@ function ApplianceForm({ onAdded }: { onAdded: () => void }) {
               />
               <FieldError errors={errors} name="privateKey" />
             </label>
-            <label>
-              Passphrase
-              <input type="password" value={passphrase} onChange={(e) => setPassphrase(e.target.value)} autoComplete="new-password" />
-              <FieldError errors={errors} name="passphrase" />
-            </label>
+            <TextField label="Passphrase" name="passphrase" value={passphrase} onValue={setPassphrase} errors={errors} type="password" autoComplete="new-password" />
           </>
         )}
         {kind === 'vma' && (
           <>
-            <label className="narrow">
-              API port
-              <input value={apiPort} onChange={(e) => setApiPort(e.target.value)} inputMode="numeric" />
-              <FieldError errors={errors} name="apiPort" />
-            </label>
-            <label className="narrow">
-              Callback port
-              <input value={callbackPort} onChange={(e) => setCallbackPort(e.target.value)} inputMode="numeric" />
-              <FieldError errors={errors} name="callbackPort" />
-            </label>
+            <TextField label="API port" name="apiPort" value={apiPort} onValue={setApiPort} errors={errors} className="narrow" inputMode="numeric" />
+            <TextField label="Callback port" name="callbackPort" value={callbackPort} onValue={setCallbackPort} errors={errors} className="narrow" inputMode="numeric" />
           </>
         )}
         {kind === 'oma' && (
           <>
-            <label>
-              NBD host (as the VMA reaches it)
-              <input value={nbdHost} onChange={(e) => setNbdHost(e.target.value)} />
-              <FieldError errors={errors} name="nbdHost" />
-            </label>
-            <label className="narrow">
-              NBD port
-              <input value={nbdPort} onChange={(e) => setNbdPort(e.target.value)} inputMode="numeric" />
-              <FieldError errors={errors} name="nbdPort" />
-            </label>
+            <TextField label="NBD host (as the VMA reaches it)" name="nbdHost" value={nbdHost} onValue={setNbdHost} errors={errors} />
+            <TextField label="NBD port" name="nbdPort" value={nbdPort} onValue={setNbdPort} errors={errors} className="narrow" inputMode="numeric" />
           </>
         )}
       </div>
