@@ -116,6 +116,8 @@ export function createEnginePorts(deps: PortsDeps): EnginePorts {
   return {
     vma,
     callbackPort: (applianceId) => deps.appliances.record(applianceId).callbackPort,
+    // Interim: the tokenised URL and the bound-forward check arrive with the callback-channel work.
+    callbackUrl: (applianceId) => `http://127.0.0.1:${deps.appliances.record(applianceId).callbackPort}`,
     cloudstack,
     oma,
     target,

@@ -91,6 +91,13 @@ export interface EnginePorts {
   vma(applianceId: string): VmaApi;
   /** Port of the callback API as the VMA reaches it (its remote forward). */
   callbackPort(applianceId: string): number;
+  /**
+   * Issues this job's random callback token and returns the `oma_url` for its replicate request
+   * (`http://127.0.0.1:<port>/<token>`). Throws an AppError naming the port and the likely holder
+   * unless this console's own remote forward on that VMA is bound at this moment. Called
+   * immediately before `replicate` (issue "Replica integrity", part 2).
+   */
+  callbackUrl(applianceId: string, jobId: string): string;
   cloudstack(): CloudStackApi;
   oma(applianceId: string): OmaApi;
   target(): TargetSettings;

@@ -70,6 +70,7 @@ function ports(): EnginePorts {
   return {
     vma: () => vma,
     callbackPort: () => 8082,
+    callbackUrl: () => 'http://127.0.0.1:8082',
     cloudstack: () => cloudstack,
     oma: () => oma,
     target: () => target,
