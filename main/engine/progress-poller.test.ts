@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { openDatabase, type Db } from '../db/database';
 import { VmContextRepository } from '../db/repositories/vm-contexts';
 import type { JobProgressUpdate } from '../../shared/contract';
@@ -354,5 +354,83 @@ describe('ProgressPoller: restart', () => {
     await tickAt(2_000);
     expect(hooks).toBe(2);
     expect(vma.progressCalls).toBe(2);
+  });
+});
+
+describe('ProgressPoller: one failing pass does not stop polling', () => {
+  it('a database error in one pass is reported and the following passes finish the job', async () => {
+    vma.progressAnswer = { found: true, progress: transfer(MiB, 8 * MiB) };
+    await tickAt(1_000);
+    expect(job().status).toBe('replicating');
+
+    // The persisted list cannot be read for one pass (a busy or failing database).
+    const polled = jobs.polled.bind(jobs);
+    let failOnce = true;
+    jobs.polled = () => {
+      if (failOnce) {
+        failOnce = false;
+        throw new Error('SQLITE_BUSY: database is locked');
+      }
+      return polled();
+    };
+    await tickAt(2_000);
+    expect(poller.failedPasses).toBe(1);
+
+    // A failing log write while a job is polled is survived too.
+    const update = jobs.update.bind(jobs);
+    let failUpdate = true;
+    jobs.update = (...args) => {
+      if (failUpdate) {
+        failUpdate = false;
+        throw new Error('disk I/O error');
+      }
+      return update(...args);
+    };
+    await tickAt(3_000);
+    expect(poller.failedPasses).toBe(2);
+    expect(notes.some((n) => n.includes('disk I/O error'))).toBe(true);
+
+    for (const d of jobs.jobDisks(jobId)) jobs.recordChangeId(jobId, d.diskKey, `52 1a ${d.diskKey.slice(-2)}/1`);
+    await tickAt(4_000);
+    expect(job().status).toBe('completed');
+  });
+
+  it('the timer loop keeps running after a pass whose failure report itself throws', async () => {
+    vi.useFakeTimers();
+    try {
+      const errors: string[] = [];
+      const p = new ProgressPoller(
+        {
+          jobs,
+          vma: () => vma,
+          finish: (id, outcome, error) => jobs.finish(id, outcome, error),
+          emit: () => {},
+          note: () => {
+            throw new Error('log write failed');
+          },
+          onPassError: (m) => errors.push(m),
+        },
+        { ...OPTS, intervalMs: 100 },
+      );
+      const progress = vma.progress.bind(vma);
+      vma.progress = async () => {
+        throw new TypeError('unexpected shape');
+      };
+      const polled = jobs.polled.bind(jobs);
+      let n = 0;
+      jobs.polled = () => {
+        n++;
+        if (n === 1) throw new Error('SQLITE_BUSY');
+        return polled();
+      };
+      p.start();
+      await vi.advanceTimersByTimeAsync(350);
+      p.stop();
+      vma.progress = progress;
+      expect(n).toBeGreaterThanOrEqual(3);
+      expect(errors[0]).toMatch(/SQLITE_BUSY/);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -33,6 +33,8 @@ export interface PollerDeps {
   note(jobId: string, level: 'info' | 'warn', message: string): void;
   /** Other background checks that must keep running while the console is open (run before each pass). */
   beforeTick?: () => Promise<void>;
+  /** Where a failed pass is reported when it cannot be written to a job's log (the app log). */
+  onPassError?: (message: string) => void;
   now?: () => number;
 }
 
@@ -56,6 +58,8 @@ export class ProgressPoller {
   private readonly opts: PollerOptions;
   private readonly now: () => number;
   ticks = 0;
+  /** Passes (or jobs within a pass) that threw; polling went on after each. */
+  failedPasses = 0;
 
   constructor(private readonly deps: PollerDeps, options: Partial<PollerOptions> = {}) {
     this.opts = { ...DEFAULT_POLLER_OPTIONS, ...options };
@@ -65,6 +69,8 @@ export class ProgressPoller {
   start(): void {
     if (this.timer) return;
     // Fixed rate: a pass that takes 1.3 s (500 jobs) still starts the next one 2 s after this one began.
+    // tick() never rejects, and the next pass is armed whatever happened in this one: a rejected loop
+    // has nobody listening and polling would stop until the console restarts.
     const loop = async () => {
       const started = this.now();
       await this.tick();
@@ -107,13 +113,28 @@ export class ProgressPoller {
           try {
             await this.pollOne(p);
           } catch (e) {
-            this.deps.note(p.jobId, 'warn', `Polling failed unexpectedly: ${e instanceof Error ? e.message : String(e)}`);
+            this.passFailed(e, p.jobId);
           }
         }
       };
       await Promise.all(Array.from({ length: Math.min(this.opts.concurrency, due.length) }, worker));
+    } catch (e) {
+      // A busy database or a failing log write in this pass: the next pass tries again.
+      this.passFailed(e, null);
     } finally {
       this.running = false;
+    }
+  }
+
+  /** Reports a failed pass without letting the report itself (a log write) fail the loop. */
+  private passFailed(e: unknown, jobId: string | null): void {
+    this.failedPasses++;
+    const message = `Polling failed unexpectedly: ${e instanceof Error ? e.message : String(e)}`;
+    try {
+      if (jobId) this.deps.note(jobId, 'warn', message);
+      else this.deps.onPassError?.(message);
+    } catch {
+      this.deps.onPassError?.(message);
     }
   }
 

@@ -71,6 +71,7 @@ export class ReplicationEngine {
         emit: (u) => deps.bus.emit('jobs:progress', { updates: [u] }),
         note: (jobId, level, message) => this.event(jobId, level, message),
         beforeTick: () => this.sweepOrphanedSetups(),
+        onPassError: (m) => deps.logger.warn(m),
       },
       this.opts.poller,
     );
