@@ -5,6 +5,7 @@ import type { Core } from '../core/core';
 import type { CliCommand, CommandContext } from './command';
 import { flag, int, onePositional, reqStr, secretFromStdin, str } from './options';
 import { formatBytes, table } from './table';
+import { formatDuration } from '../../shared/format';
 
 function resolveContext(core: Core, nameOrId: string): VmContextSummary {
   const byId = core.contexts.get(nameOrId);
@@ -16,7 +17,7 @@ function resolveContext(core: Core, nameOrId: string): VmContextSummary {
 }
 
 const line = (j: ReplicationJob) =>
-  `${j.id}  ${j.status.padEnd(12)} ${String(j.progressPercent.toFixed(1)).padStart(5)} %  ${j.phase}${j.rateBps ? `  ${formatBytes(j.rateBps)}/s` : ''}${j.etaSeconds ? `  ETA ${j.etaSeconds} s` : ''}${j.error ? `  — ${j.error}` : ''}`;
+  `${j.id}  ${j.status.padEnd(12)} ${String(j.progressPercent.toFixed(1)).padStart(5)} %  ${j.phase}${j.rateBps ? `  ${formatBytes(j.rateBps)}/s` : ''}${j.etaSeconds !== null && j.status === 'replicating' ? `  ETA ${formatDuration(j.etaSeconds)}` : ''}${j.error ? `  — ${j.error}` : ''}`;
 
 /** Follows a job in this process (poller included) until it ends or the operator interrupts. */
 async function follow(ctx: CommandContext, jobId: string): Promise<ReplicationJob> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mapProgress, type MappedProgress, type MapperDisk, type ProgressSample } from './progress-mapper';
+import { mapProgress, meaningfulEta, MAX_MEANINGFUL_ETA_S, type MappedProgress, type MapperDisk, type ProgressSample } from './progress-mapper';
 import type { VmaProgress } from './ports';
 
 const MiB = 1024 * 1024;
@@ -200,5 +200,15 @@ describe('mapProgress details', () => {
     expect(mapProgress({ ...p, bytes_transferred: 41 * MiB }, one, { percent: 0, sample: null }, 2).fingerprint).not.toBe(a);
     // A disk reporting its change id is movement too.
     expect(mapProgress(p, [{ ...one[0]!, status: 'completed' }], { percent: 0, sample: null }, 2).fingerprint).not.toBe(a);
+  });
+});
+
+describe('meaningfulEta', () => {
+  it('is null without a measurable rate or when the estimate is beyond 30 days, else remaining / rate', () => {
+    expect(meaningfulEta(1_000_000, 0)).toBeNull();
+    expect(meaningfulEta(1_000_000, 1e-60)).toBeNull();
+    expect(meaningfulEta(Number.MAX_SAFE_INTEGER, 2)).toBeNull();
+    expect(meaningfulEta(MAX_MEANINGFUL_ETA_S * 10, 10)).toBe(MAX_MEANINGFUL_ETA_S);
+    expect(meaningfulEta(3_000_000, 1_000_000)).toBe(3);
   });
 });

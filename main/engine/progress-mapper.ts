@@ -36,6 +36,16 @@ export interface MappedProgress {
 }
 
 const SETUP_SHARE = 5;
+/** Below one byte a second nothing is moving; beyond 30 days an estimate says nothing to an operator. */
+const MIN_RATE_FOR_ETA_BPS = 1;
+export const MAX_MEANINGFUL_ETA_S = 30 * 24 * 3600;
+
+/** An ETA only when it means something: a measurable rate and an answer within 30 days; else null. */
+export function meaningfulEta(remainingBytes: number, rateBps: number): number | null {
+  if (!Number.isFinite(rateBps) || rateBps < MIN_RATE_FOR_ETA_BPS || !Number.isFinite(remainingBytes)) return null;
+  const eta = Math.round(remainingBytes / rateBps);
+  return eta <= MAX_MEANINGFUL_ETA_S ? eta : null;
+}
 const clampPct = (n: number) => (Number.isFinite(n) ? Math.max(0, Math.min(100, n)) : 0);
 const nonNeg = (n: unknown) => (typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : 0);
 
@@ -102,7 +112,7 @@ export function mapProgress(
     rateBps = nonNeg(progress.throughput.current_mbps) * 1_000_000;
   }
   const remaining = Math.max(0, totalBytes - doneBytes);
-  const etaSeconds = allDisksReported ? 0 : rateBps > 0 ? Math.round(remaining / rateBps) : null;
+  const etaSeconds = allDisksReported ? 0 : meaningfulEta(remaining, rateBps);
 
   return {
     phase,
