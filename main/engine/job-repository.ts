@@ -431,6 +431,12 @@ export class JobRepository {
       .run(jobId, applianceId, iso, iso);
   }
 
+  /** The VMA appliance following this job, when the VMA accepted it and the poller follows it. */
+  polledAppliance(jobId: string): string | null {
+    const r = this.db.prepare(`SELECT appliance_id FROM polled_jobs WHERE job_id = ?`).get(jobId) as Row | undefined;
+    return r ? strOrNull(r.appliance_id) : null;
+  }
+
   polled(): PolledJob[] {
     return (this.db.prepare(`SELECT * FROM polled_jobs ORDER BY started_polling_at`).all() as Row[]).map((r) => ({
       jobId: String(r.job_id),

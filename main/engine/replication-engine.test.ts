@@ -27,6 +27,7 @@ let bus: EventBus;
 let engine: ReplicationEngine;
 let ctxId: string;
 let vmaProgressFound: Set<string>;
+let vmaUnreachable: boolean;
 let cleanups: string[];
 let replicateImpl: (r: ReplicateRequest) => Promise<{ status?: string }>;
 let replicated: ReplicateRequest[];
@@ -42,7 +43,10 @@ function ports(): EnginePorts {
       replicated.push(r);
       return replicateImpl(r);
     },
-    progress: async (jobId) => (vmaProgressFound.has(jobId) ? { found: true, progress: { status: 'in_progress', phase: 'Transfer' } } : { found: false }),
+    progress: async (jobId) => {
+      if (vmaUnreachable) throw new AppError('unreachable', 'SSH tunnel to app-vma is down');
+      return vmaProgressFound.has(jobId) ? { found: true, progress: { status: 'in_progress', phase: 'Transfer' } } : { found: false };
+    },
     status: async () => ({ found: false }),
     cleanup: async (jobId) => void cleanups.push(jobId),
   };
@@ -93,6 +97,7 @@ beforeEach(() => {
   logbook = new Logbook(db);
   bus = new EventBus({ setTimer: () => null });
   vmaProgressFound = new Set();
+  vmaUnreachable = false;
   cleanups = [];
   replicated = [];
   csVolumes = new Map();
@@ -197,6 +202,38 @@ describe('ReplicationEngine.cancel and reconcile', () => {
     expect(await engine.reconcile(later)).toEqual({ resumed: 0, failed: 1 });
     expect(jobs.require(orphan)).toMatchObject({ status: 'failed', error: 'interrupted: the console stopped while the job was provisioning; start the replication again' });
     expect(contexts.require(ctxId).currentJobId).toBeNull();
+  });
+
+  it('a job the VMA accepted and the console gives up on (stalled, lost, unreachable) is cleaned up on the VMA; the answer is logged', async () => {
+    const given = claimed('replicating');
+    jobs.addPolled(given, 'app-vma');
+    engine.finish(given, 'failed', 'stalled: no progress for 10 min');
+    await engine.drain();
+    expect(cleanups).toEqual([given]);
+    expect(logbook.events({ operationId: given }).map((e) => e.message)).toContain(
+      'VMA cleanup requested (cleanup_all) for the copy the console gave up on; the VMA accepted it',
+    );
+    // A job that never reached the VMA has no copy to stop.
+    const setupOnly = claimed('provisioning');
+    engine.finish(setupOnly, 'failed', 'CloudStack refused');
+    await engine.drain();
+    expect(cleanups).toEqual([given]);
+  });
+
+  it('the orphan sweep backs off while the VMA is unreachable instead of failing a starting job as orphaned', async () => {
+    const starting = claimed('starting');
+    const later = Date.now() + 120_000;
+    vmaUnreachable = true;
+    expect(await engine.reconcile(later)).toEqual({ resumed: 0, failed: 0 });
+    expect(await engine.reconcile(later + 1_000)).toEqual({ resumed: 0, failed: 0 });
+    expect(jobs.require(starting).status).toBe('starting');
+    const notes = logbook.events({ operationId: starting }).filter((e) => e.message.startsWith('Cannot ask the VMA'));
+    expect(notes).toHaveLength(1);
+    // Reachable again and it knows the job: polling resumes.
+    vmaUnreachable = false;
+    vmaProgressFound.add(starting);
+    expect(await engine.reconcile(later + 2_000)).toEqual({ resumed: 0, failed: 0 });
+    expect(jobs.polled().map((p) => p.jobId)).toEqual([starting]);
   });
 
   it('keeps checking setups whose lease had not run out at start, while the poller runs', async () => {

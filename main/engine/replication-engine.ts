@@ -57,6 +57,8 @@ export class ReplicationEngine {
   private readonly opts: EngineOptions;
   private readonly runners = new Map<string, Promise<void>>();
   private readonly cancelled = new Set<string>();
+  private readonly cleanups = new Set<Promise<void>>();
+  private readonly unreachableNoted = new Set<string>();
   private readonly settledWaiters = new Map<string, ((j: ReplicationJob) => void)[]>();
   /** Set by reconcile(): only a process that reconciled sweeps for orphaned setups. */
   private lastSweepAt: number | null = null;
@@ -280,8 +282,13 @@ export class ReplicationEngine {
 
   /** The only way a job ends: DB terminal write + context recompute (one transaction), log, events. */
   finish(jobId: string, outcome: TerminalJobStatus, error: string | null, warnings: string[] = []): boolean {
+    // Read before the terminal write removes the job from the polled list: the VMA accepted this job.
+    const vmaApplianceId = outcome === 'failed' ? this.deps.jobs.polledAppliance(jobId) : null;
     const changed = this.deps.jobs.finish(jobId, outcome, error);
     if (!changed) return false;
+    // Giving up on a copy the VMA accepted (stalled, lost, unreachable, swept) must also stop it there,
+    // or it keeps writing the volumes the next job of this VM will use.
+    if (vmaApplianceId) this.track(this.requestVmaCleanup(jobId, vmaApplianceId));
     const job = this.deps.jobs.require(jobId);
     const all = [...warnings];
     if (outcome === 'completed') {
@@ -299,6 +306,21 @@ export class ReplicationEngine {
     for (const w of this.settledWaiters.get(jobId) ?? []) w(job);
     this.settledWaiters.delete(jobId);
     return true;
+  }
+
+  private async requestVmaCleanup(jobId: string, vmaApplianceId: string): Promise<void> {
+    try {
+      await this.deps.ports.vma(vmaApplianceId).cleanup(jobId);
+      this.event(jobId, 'info', 'VMA cleanup requested (cleanup_all) for the copy the console gave up on; the VMA accepted it');
+    } catch (e) {
+      this.event(jobId, 'warn', `VMA cleanup of the abandoned copy failed (${errorText(e)}); check the VMA for a copy of ${jobId} before the next sync`);
+    }
+  }
+
+  /** Background work that shutdown and tests wait for (drain). */
+  private track(p: Promise<void>): void {
+    this.cleanups.add(p);
+    void p.finally(() => this.cleanups.delete(p));
   }
 
   /** Resolves when the job reaches its terminal state (for the CLI and tests). */
@@ -389,7 +411,18 @@ export class ReplicationEngine {
       if (now - Date.parse(job.updatedAt) < this.opts.setupLeaseMs) continue;
       const ctx = this.deps.contexts.get(job.vmContextId);
       if (job.status === 'starting' && ctx?.vmaApplianceId) {
-        const known = await this.deps.ports.vma(ctx.vmaApplianceId).progress(job.id).catch(() => ({ found: false as const }));
+        let known: Awaited<ReturnType<ReturnType<EnginePorts['vma']>['progress']>>;
+        try {
+          known = await this.deps.ports.vma(ctx.vmaApplianceId).progress(job.id);
+        } catch (e) {
+          // Unreachable is not "not found": the VMA may be running this copy. Ask again at the next sweep.
+          if (!this.unreachableNoted.has(job.id)) {
+            this.unreachableNoted.add(job.id);
+            this.event(job.id, 'warn', `Cannot ask the VMA whether it runs this job (${errorText(e)}); retrying before deciding`);
+          }
+          continue;
+        }
+        this.unreachableNoted.delete(job.id);
         if (known.found) {
           this.deps.jobs.addPolled(job.id, ctx.vmaApplianceId);
           this.event(job.id, 'info', 'The VMA knows this job: polling resumed after restart');
@@ -449,6 +482,7 @@ export class ReplicationEngine {
   /** Waits for background setup work (shutdown and tests). */
   async drain(): Promise<void> {
     await Promise.all([...this.runners.values()]);
+    await Promise.all([...this.cleanups]);
   }
 }
 
