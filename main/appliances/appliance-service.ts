@@ -7,7 +7,7 @@ import { newId } from '../core/ids';
 import { type ApplianceRepository, toPublicAppliance, type ApplianceRecord } from '../db/repositories/appliances';
 import type { EventBus } from '../ipc/event-bus';
 import type { SecretStore } from '../secrets/secret-store';
-import { SshTunnelManager, type SshTunnelOptions, type TunnelStatus } from '../ssh/tunnel-manager';
+import { SshTunnelManager, type RemoteForwardStatus, type SshTunnelOptions, type TunnelStatus } from '../ssh/tunnel-manager';
 import { createTunnelDispatcher } from '../ssh/tunnel-dispatcher';
 import { serveCallbackApi, type CallbackService } from '../ssh/callback-server';
 import type { ChangeIdStore } from '../ssh/callback-api';
@@ -40,7 +40,7 @@ export class ApplianceService {
   readonly repo: ApplianceRepository;
   private readonly links = new Map<string, Link>();
   private readonly states = new Map<string, TunnelState>();
-  private changeIds: ChangeIdStore | null = null;
+  private changeIds: ((vmaApplianceId: string) => ChangeIdStore) | null = null;
 
   constructor(
     repo: ApplianceRepository,
@@ -52,9 +52,14 @@ export class ApplianceService {
     this.repo = repo;
   }
 
-  /** The engine's change-ID store, served to every VMA once connected. */
-  setChangeIdStore(store: ChangeIdStore): void {
-    this.changeIds = store;
+  /** The change-ID channel's store for each VMA, served on that VMA's tunnel once connected. */
+  setChangeIdStore(storeFor: (vmaApplianceId: string) => ChangeIdStore): void {
+    this.changeIds = storeFor;
+  }
+
+  /** This console's callback forward on a VMA right now (null when no link was opened). */
+  callbackForward(id: string): RemoteForwardStatus | null {
+    return this.links.get(id)?.callback?.forward.status() ?? null;
   }
 
   list(): Appliance[] {
@@ -234,7 +239,7 @@ export class ApplianceService {
     });
     const link: Link = { manager, dispatcher: null, vma: null, callback: null, identityRecorded: false };
     if (a.kind === 'vma' && this.changeIds) {
-      link.callback = serveCallbackApi(manager, this.changeIds, {
+      link.callback = serveCallbackApi(manager, this.changeIds(a.id), {
         port: a.callbackPort,
         logger: { info: (m, f) => this.logger.info(m, f), warn: (m, f) => this.logger.warn(m, f) },
       });

@@ -14,6 +14,7 @@ import { JobRepository } from '../engine/job-repository';
 import { VolumeRepository } from '../engine/volume-repository';
 import { ReplicationEngine, type EngineOptions } from '../engine/replication-engine';
 import { createEnginePorts } from '../engine/engine-ports';
+import { ChangeIdChannel } from '../engine/change-id-channel';
 import { silentLogger, type AppLogger } from './app-log';
 import pkg from '../../package.json';
 
@@ -71,6 +72,18 @@ export class Core {
     this.discovery = new DiscoveryService(this.appliances, this.credentials.repo, this.secrets, this.contexts, this.bus, options.discovery);
     this.jobs = new JobRepository(db);
     this.volumes = new VolumeRepository(db);
+    const channel = new ChangeIdChannel(db, this.jobs, {
+      accepted: (jobId, diskKey, outcome, changeId) =>
+        this.logbook.event(
+          jobId,
+          outcome === 'recorded' ? 'info' : 'warn',
+          outcome === 'recorded' ? `${diskKey} finished; change id ${changeId} stored` : `${diskKey} finished but the VMA sent an empty change id; the previous one is kept`,
+        ),
+      refused: (applianceId, reason, jobId) => {
+        if (jobId && this.logbook.operation(jobId)) this.logbook.event(jobId, 'warn', `Callback refused: ${reason}`);
+        else this.logger.warn(`change-ID callback refused on appliance ${applianceId}: ${reason}`);
+      },
+    });
     this.engine = new ReplicationEngine(
       {
         contexts: this.contexts,
@@ -79,11 +92,11 @@ export class Core {
         logbook: this.logbook,
         bus: this.bus,
         logger: this.logger,
-        ports: createEnginePorts({ appliances: this.appliances, credentials: this.credentials.repo, secrets: this.secrets, cloudstack: this.cloudstack }),
+        ports: createEnginePorts({ appliances: this.appliances, credentials: this.credentials.repo, secrets: this.secrets, cloudstack: this.cloudstack, channel }),
       },
       options.engine,
     );
-    this.appliances.setChangeIdStore(this.engine.changeIds());
+    this.appliances.setChangeIdStore((vmaApplianceId) => channel.storeFor(vmaApplianceId));
   }
 
   schemaVersion(): number {

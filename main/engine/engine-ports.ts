@@ -4,6 +4,7 @@ import type { CredentialRepository } from '../db/repositories/credentials';
 import type { SecretStore } from '../secrets/secret-store';
 import type { CloudStackSettings } from '../settings/cloudstack-settings';
 import { OmaAppliance } from '../oma/oma-appliance';
+import type { ChangeIdChannel } from './change-id-channel';
 import type { OmaApplianceConfig } from '../oma/oma-config';
 import type { CloudStackApi, EnginePorts, OmaApi, TargetSettings, VcenterLogin, VmaApi } from './ports';
 
@@ -12,7 +13,10 @@ export interface PortsDeps {
   credentials: CredentialRepository;
   secrets: SecretStore;
   cloudstack: CloudStackSettings;
+  channel: ChangeIdChannel;
 }
+
+const FORWARD_WAIT_MS = 5_000;
 
 /** Binds the engine's ports to the real clients; everything is resolved at the time of use. */
 export function createEnginePorts(deps: PortsDeps): EnginePorts {
@@ -116,8 +120,28 @@ export function createEnginePorts(deps: PortsDeps): EnginePorts {
   return {
     vma,
     callbackPort: (applianceId) => deps.appliances.record(applianceId).callbackPort,
-    // Interim: the tokenised URL and the bound-forward check arrive with the callback-channel work.
-    callbackUrl: (applianceId) => `http://127.0.0.1:${deps.appliances.record(applianceId).callbackPort}`,
+    callbackUrl: async (applianceId, jobId) => {
+      const record = deps.appliances.record(applianceId);
+      const bound = () => {
+        const f = deps.appliances.callbackForward(applianceId);
+        return f?.state === 'active' && f.boundPort === record.callbackPort;
+      };
+      // Right after a (re)connect the forward request may still be in flight: give it a moment.
+      for (let waited = 0; !bound() && waited < FORWARD_WAIT_MS; waited += 100) await new Promise((r) => setTimeout(r, 100));
+      const forward = deps.appliances.callbackForward(applianceId);
+      // Whoever else holds that port on the VMA would answer the copier's change-ID lookups and so
+      // choose the base of the incremental: no copy starts unless the forward is ours right now.
+      if (!forward || forward.state !== 'active' || forward.boundPort !== record.callbackPort) {
+        const why = forward?.error ? `: ${forward.error}` : forward ? ` (forward ${forward.state})` : ' (no tunnel to it is open)';
+        throw new AppError(
+          'conflict',
+          `This console's callback forward on ${record.name} 127.0.0.1:${record.callbackPort} is not bound${why}. ` +
+            `Another process or SSH session on the VMA probably holds that port (the original appliance's tunnel, ` +
+            `another console, or a stale session); free it or set another callback port for ${record.name}.`,
+        );
+      }
+      return `http://127.0.0.1:${record.callbackPort}/${deps.channel.issue(jobId, applianceId)}`;
+    },
     cloudstack,
     oma,
     target,

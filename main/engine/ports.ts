@@ -94,10 +94,11 @@ export interface EnginePorts {
   /**
    * Issues this job's random callback token and returns the `oma_url` for its replicate request
    * (`http://127.0.0.1:<port>/<token>`). Throws an AppError naming the port and the likely holder
-   * unless this console's own remote forward on that VMA is bound at this moment. Called
+   * unless this console's own remote forward on that VMA is bound (a forward still being requested
+   * after a reconnect is given a few seconds). Called
    * immediately before `replicate` (issue "Replica integrity", part 2).
    */
-  callbackUrl(applianceId: string, jobId: string): string;
+  callbackUrl(applianceId: string, jobId: string): Promise<string>;
   cloudstack(): CloudStackApi;
   oma(applianceId: string): OmaApi;
   target(): TargetSettings;

@@ -28,6 +28,7 @@ let engine: ReplicationEngine;
 let ctxId: string;
 let vmaProgressFound: Set<string>;
 let vmaUnreachable: boolean;
+let callbackForwardRefused: string | null;
 let cleanups: string[];
 let replicateImpl: (r: ReplicateRequest) => Promise<{ status?: string }>;
 let replicated: ReplicateRequest[];
@@ -74,7 +75,10 @@ function ports(): EnginePorts {
   return {
     vma: () => vma,
     callbackPort: () => 8082,
-    callbackUrl: () => 'http://127.0.0.1:8082',
+    callbackUrl: async (_id, jobId) => {
+      if (callbackForwardRefused) throw new AppError('conflict', callbackForwardRefused);
+      return `http://127.0.0.1:8082/token-of-${jobId}`;
+    },
     cloudstack: () => cloudstack,
     oma: () => oma,
     target: () => target,
@@ -98,6 +102,7 @@ beforeEach(() => {
   bus = new EventBus({ setTimer: () => null });
   vmaProgressFound = new Set();
   vmaUnreachable = false;
+  callbackForwardRefused = null;
   cleanups = [];
   replicated = [];
   csVolumes = new Map();
@@ -231,6 +236,7 @@ describe('ReplicationEngine.cancel and reconcile', () => {
     expect(notes).toHaveLength(1);
     // Reachable again and it knows the job: polling resumes.
     vmaUnreachable = false;
+  callbackForwardRefused = null;
     vmaProgressFound.add(starting);
     expect(await engine.reconcile(later + 2_000)).toEqual({ resumed: 0, failed: 0 });
     expect(jobs.polled().map((p) => p.jobId)).toEqual([starting]);
@@ -266,7 +272,7 @@ describe('ReplicationEngine setup path', () => {
     );
     expect(new Set(rows.map((d) => d.volumeId)).size).toBe(2);
     for (const d of rows) expect(csVolumes.get(d.volumeId!)!.virtualmachineid).toBe('oma-vm-1');
-    expect(replicated[0]).toMatchObject({ job_id: jobId, vm_paths: ['/DC/vm/pgtest1'], oma_url: 'http://127.0.0.1:8082' });
+    expect(replicated[0]).toMatchObject({ job_id: jobId, vm_paths: ['/DC/vm/pgtest1'], oma_url: `http://127.0.0.1:8082/token-of-${jobId}` });
   });
 
   it('a replicate request that fails (it may have reached the VMA) fails the job and asks the VMA to stop the copy', async () => {
@@ -279,6 +285,14 @@ describe('ReplicationEngine setup path', () => {
     expect(jobs.polled()).toHaveLength(0);
     expect(contexts.require(ctxId)).toMatchObject({ currentJobId: null, status: 'failed' });
     expect(logbook.steps(jobId).at(-1)).toMatchObject({ name: 'Start the copy on the VMA', status: 'failed' });
+  });
+
+  it('without our own callback forward the job fails before the VMA is asked, naming the port', async () => {
+    callbackForwardRefused = "This console's callback forward on app-vma 127.0.0.1:8082 is not bound: address in use";
+    const jobId = await settle();
+    expect(jobs.require(jobId)).toMatchObject({ status: 'failed', error: callbackForwardRefused });
+    expect(replicated).toEqual([]);
+    expect(cleanups).toEqual([]);
   });
 
   it('a setup failure before the VMA is asked sends no cleanup', async () => {

@@ -209,7 +209,8 @@ export class ReplicationEngine {
           username: login.username,
           password: login.password,
           vm_paths: [current.path],
-          oma_url: `http://127.0.0.1:${this.deps.ports.callbackPort(ctx.vmaApplianceId!)}`,
+          // Checked and issued right before the request: our own forward is bound and carries this job's token.
+          oma_url: await this.deps.ports.callbackUrl(ctx.vmaApplianceId!, jobId),
           nbd_targets: rows.map((d) => ({
             device_path: nbdUrl(target, d.exportName!),
             vmware_disk_key: d.diskKey.replace(/^disk-/, ''),
@@ -432,19 +433,6 @@ export class ReplicationEngine {
       if (this.finish(job.id, 'failed', `interrupted: the console stopped while the job was ${job.status}; start the replication again`)) failed++;
     }
     return failed;
-  }
-
-  /** Change-ID store used by the callback API the VMA calls through the remote forward. */
-  changeIds() {
-    return {
-      lookup: (vmPath: string, diskKey: string) => this.deps.jobs.lookupChangeId(vmPath, diskKey),
-      record: (jobId: string, diskKey: string, changeId: string) => {
-        const r = this.deps.jobs.recordChangeId(jobId, diskKey, changeId);
-        if (r === 'recorded') this.event(jobId, 'info', `${diskKey} finished; change id ${changeId} stored`);
-        if (r === 'ignored_empty') this.event(jobId, 'warn', `${diskKey} finished but the VMA sent an empty change id; the previous one is kept`);
-        return r;
-      },
-    };
   }
 
   private event(jobId: string, level: 'info' | 'warn' | 'error', message: string): void {

@@ -7,11 +7,13 @@ function memoryStore() {
   const jobs = new Map<string, { vmPath: string; disks: Set<string> }>();
   const calls: Array<{ jobId: string; diskKey: string; changeId: string; previousChangeId: string | undefined }> = [];
   const store: ChangeIdStore = {
-    lookup(vmPath, diskKey) {
+    lookup(token, vmPath, diskKey) {
+      if (token !== TOKEN) return null;
       const key = `${vmPath}|${diskKey}`;
       return byDisk.has(key) ? { changeId: byDisk.get(key) ?? null } : null;
     },
-    record(jobId, diskKey, changeId, previousChangeId) {
+    record(token, jobId, diskKey, changeId, previousChangeId) {
+      if (token !== TOKEN) return 'unknown_job';
       calls.push({ jobId, diskKey, changeId, previousChangeId });
       const job = jobs.get(jobId);
       if (job === undefined) return 'unknown_job';
@@ -29,6 +31,7 @@ function memoryStore() {
 }
 
 const VM = '/DC1/vm/folder/web 01';
+const TOKEN = 'Zm9yLXRlc3RzLW9ubHktbm90LWEtc2VjcmV0';
 const ID_2000 = '52 1a d2 3f 9e 8b 77 10-a1 b2 c3 d4 e5 f6 07 db/401';
 const ID_2001 = '52 99 00 11 22 33 44 55-66 77 88 99 aa bb cc dd/77';
 
@@ -36,11 +39,11 @@ const get = (vmPath: string | null, diskId: string | null) => {
   const query = new URLSearchParams();
   if (vmPath !== null) query.set('vm_path', vmPath);
   if (diskId !== null) query.set('disk_id', diskId);
-  return { method: 'GET', url: `/api/v1/replications/changeid?${query.toString()}`, body: '' };
+  return { method: 'GET', url: `/${TOKEN}/api/v1/replications/changeid?${query.toString()}`, body: '' };
 };
 const post = (jobId: string, body: unknown) => ({
   method: 'POST',
-  url: `/api/v1/replications/${encodeURIComponent(jobId)}/changeid`,
+  url: `/${TOKEN}/api/v1/replications/${encodeURIComponent(jobId)}/changeid`,
   body: typeof body === 'string' ? body : JSON.stringify(body),
 });
 
@@ -147,8 +150,8 @@ describe('routing', () => {
   it('rejects unknown paths and wrong methods', () => {
     const { store } = memoryStore();
     expect(handleCallbackRequest(store, { method: 'GET', url: '/api/v1/health', body: '' }).status).toBe(404);
-    expect(handleCallbackRequest(store, { method: 'POST', url: '/api/v1/replications/changeid', body: '{}' }).status).toBe(405);
-    expect(handleCallbackRequest(store, { method: 'GET', url: '/api/v1/replications/job-1/changeid', body: '' }).status).toBe(405);
+    expect(handleCallbackRequest(store, { method: 'POST', url: `/${TOKEN}/api/v1/replications/changeid`, body: '{}' }).status).toBe(405);
+    expect(handleCallbackRequest(store, { method: 'GET', url: `/${TOKEN}/api/v1/replications/job-1/changeid`, body: '' }).status).toBe(405);
   });
 
   it('turns a store failure into a 500 without leaking its message', () => {
@@ -163,5 +166,39 @@ describe('routing', () => {
     expect(response.status).toBe(500);
     expect(response.body).not.toContain('/secret/path');
     expect(errors).toHaveLength(1);
+  });
+});
+
+describe('the token and the change id format', () => {
+  it('answers nothing without the token of a running job, and never echoes the path', () => {
+    const { store, addVm, calls } = memoryStore();
+    addVm(VM, 'job-1', { 'disk-2000': ID_2000 });
+    const query = `vm_path=${encodeURIComponent(VM)}&disk_id=disk-2000`;
+    for (const url of [`/api/v1/replications/changeid?${query}`, `/${'x'.repeat(30)}/api/v1/replications/changeid?${query}`]) {
+      const r = handleCallbackRequest(store, { method: 'GET', url, body: '' });
+      expect(r.status).toBe(404);
+      expect(r.body).not.toContain(ID_2000);
+    }
+    const noToken = handleCallbackRequest(store, { method: 'POST', url: '/api/v1/replications/job-1/changeid', body: JSON.stringify({ change_id: ID_2001, disk_id: 'disk-2000' }) });
+    expect(noToken.status).toBe(404);
+    expect(noToken.body).not.toContain('api/v1');
+    const wrong = handleCallbackRequest(store, {
+      method: 'POST',
+      url: `/${'y'.repeat(30)}/api/v1/replications/job-1/changeid`,
+      body: JSON.stringify({ change_id: ID_2001, disk_id: 'disk-2000' }),
+    });
+    expect(wrong.status).toBe(404);
+    expect(calls).toEqual([]);
+  });
+
+  it('refuses a change id that does not look like one, before the store sees it', () => {
+    const { store, addVm, calls } = memoryStore();
+    addVm(VM, 'job-1', { 'disk-2000': ID_2000 });
+    for (const bad of ['forged', 'ab/1', `${ID_2001}; DROP`, `${'aa '.repeat(100)}aa/1`, '52 1a/']) {
+      const r = handleCallbackRequest(store, post('job-1', { change_id: bad, disk_id: 'disk-2000' }));
+      expect(r.status, bad).toBe(400);
+    }
+    expect(calls).toEqual([]);
+    expect(handleCallbackRequest(store, post('job-1', { change_id: ID_2001, disk_id: 'disk-2000' })).status).toBe(200);
   });
 });

@@ -5,28 +5,24 @@
  * lives in callback-server.ts.
  */
 
+/** What the store made of one change-ID report. */
+export type ChangeIdOutcome = 'recorded' | 'ignored_empty' | 'unknown_job' | 'unknown_disk' | 'previous_mismatch';
+
 /**
- * Storage for per-(VM, disk) change IDs, implemented by the migration engine.
+ * Per-(job, disk) change IDs, implemented by the change-ID channel (main/engine/change-id-channel.ts).
+ * Every call carries the token that prefixed the request path (`oma_url` is `http://127.0.0.1:<port>/<token>`).
  *
  * Contract:
- * - `lookup(vmPath, diskKey)`: `null` when the console does not know that disk of that VM
- *   (→ 404); otherwise `{changeId}` where `changeId` is the last good change ID of exactly that
- *   disk, or `null` when there is none (the copier then does a full copy of that disk). Never
- *   return another disk's change ID.
- * - `record(jobId, diskKey, changeId, previousChangeId?)`: `changeId` is passed through exactly as
- *   the VMA sent it, INCLUDING the empty string. The store must not let an empty change ID
- *   overwrite a good one: it returns 'ignored_empty' in that case (the VMA still gets a 200).
- *   'unknown_job' / 'unknown_disk' become 404 responses. `previousChangeId` is undefined when the
- *   VMA did not send one.
+ * - `lookup(token, vmPath, diskKey)`: `null` unless the token belongs to a running job of this VMA for
+ *   that VM and disk (→ 404); otherwise `{changeId}`: the base this job uses for exactly that disk, or
+ *   `null` when the disk is copied in full. Never another disk's or another job's id.
+ * - `record(token, jobId, diskKey, changeId, previousChangeId?)`: `changeId` is passed through exactly
+ *   as the VMA sent it, INCLUDING the empty string, which must not overwrite a good id
+ *   ('ignored_empty', still a 200). 'unknown_job' / 'unknown_disk' become 404, 'previous_mismatch' 409.
  */
 export interface ChangeIdStore {
-  lookup(vmPath: string, diskKey: string): { changeId: string | null } | null;
-  record(
-    jobId: string,
-    diskKey: string,
-    changeId: string,
-    previousChangeId?: string,
-  ): 'recorded' | 'ignored_empty' | 'unknown_job' | 'unknown_disk';
+  lookup(token: string, vmPath: string, diskKey: string): { changeId: string | null } | null;
+  record(token: string, jobId: string, diskKey: string, changeId: string, previousChangeId?: string): ChangeIdOutcome;
 }
 
 export interface CallbackRequest {
@@ -46,8 +42,12 @@ export interface CallbackResponse {
 export const MAX_CALLBACK_BODY_BYTES = 64 * 1024;
 
 const DISK_KEY_PATTERN = /^disk-\d+$/;
-const CHANGE_ID_GET_PATH = '/api/v1/replications/changeid';
-const CHANGE_ID_POST_PATH = /^\/api\/v1\/replications\/([^/]+)\/changeid$/;
+/** Every path starts with the job's token (at least 128 bits, base64url); anything else is unknown. */
+const CHANGE_ID_GET_PATH = /^\/([A-Za-z0-9_-]{22,128})\/api\/v1\/replications\/changeid$/;
+const CHANGE_ID_POST_PATH = /^\/([A-Za-z0-9_-]{22,128})\/api\/v1\/replications\/([^/]+)\/changeid$/;
+/** VMware change ids: hex pairs separated by spaces (one hyphen in the middle), a slash and a sequence number (`52 1a d2 ... db/401`). */
+export const CHANGE_ID_PATTERN = /^[0-9a-fA-F]{2}([ -][0-9a-fA-F]{2}){1,63}\/\d{1,19}$/;
+const MAX_CHANGE_ID_LENGTH = 256;
 
 const json = (status: number, value: unknown): CallbackResponse => ({
   status,
@@ -91,25 +91,27 @@ function route(store: ChangeIdStore, request: CallbackRequest): CallbackResponse
   }
   const path = parsed.pathname;
 
-  if (path === CHANGE_ID_GET_PATH) {
-    if (request.method !== 'GET') return text(405, `Method ${request.method} is not allowed on ${path}.`);
-    return lookupChangeId(store, parsed.searchParams);
+  const getMatch = CHANGE_ID_GET_PATH.exec(path);
+  if (getMatch !== null) {
+    if (request.method !== 'GET') return text(405, `Method ${request.method} is not allowed on this path.`);
+    return lookupChangeId(store, getMatch[1] as string, parsed.searchParams);
   }
   const postMatch = CHANGE_ID_POST_PATH.exec(path);
   if (postMatch !== null) {
-    if (request.method !== 'POST') return text(405, `Method ${request.method} is not allowed on ${path}.`);
+    if (request.method !== 'POST') return text(405, `Method ${request.method} is not allowed on this path.`);
     let jobId: string;
     try {
-      jobId = decodeURIComponent(postMatch[1] as string);
+      jobId = decodeURIComponent(postMatch[2] as string);
     } catch {
       return text(400, 'job_id in the path is not valid percent-encoding.');
     }
-    return recordChangeId(store, jobId, request.body);
+    return recordChangeId(store, postMatch[1] as string, jobId, request.body);
   }
-  return text(404, `No such endpoint: ${request.method} ${path}.`);
+  // The path (with a token) is never echoed back.
+  return text(404, `No such endpoint.`);
 }
 
-function lookupChangeId(store: ChangeIdStore, query: URLSearchParams): CallbackResponse {
+function lookupChangeId(store: ChangeIdStore, token: string, query: URLSearchParams): CallbackResponse {
   const vmPath = query.get('vm_path');
   if (vmPath === null || vmPath === '') return text(400, 'vm_path query parameter is required.');
   const diskId = query.get('disk_id');
@@ -117,7 +119,7 @@ function lookupChangeId(store: ChangeIdStore, query: URLSearchParams): CallbackR
   if (diskProblem !== null) return text(400, `${diskProblem}.`);
   const diskKey = diskId as string;
 
-  const found = store.lookup(vmPath, diskKey);
+  const found = store.lookup(token, vmPath, diskKey);
   if (found === null) return text(404, `Unknown disk ${diskKey} of VM ${vmPath}.`);
   const changeId = found.changeId ?? '';
   return json(200, {
@@ -131,7 +133,7 @@ function lookupChangeId(store: ChangeIdStore, query: URLSearchParams): CallbackR
   });
 }
 
-function recordChangeId(store: ChangeIdStore, jobId: string, rawBody: string): CallbackResponse {
+function recordChangeId(store: ChangeIdStore, token: string, jobId: string, rawBody: string): CallbackResponse {
   if (jobId.trim() === '') return text(400, 'job_id in the path is empty.');
   let body: unknown;
   try {
@@ -155,10 +157,15 @@ function recordChangeId(store: ChangeIdStore, jobId: string, rawBody: string): C
 
   const changeId = fields.change_id;
   const diskKey = fields.disk_id;
+  // An empty id is legal (sent after some conversions); anything else must look like a VMware change id.
+  if (changeId !== '' && (changeId.length > MAX_CHANGE_ID_LENGTH || !CHANGE_ID_PATTERN.test(changeId))) {
+    return text(400, 'change_id is not a VMware change id.');
+  }
+  if (typeof previous === 'string' && previous.length > MAX_CHANGE_ID_LENGTH) return text(400, 'previous_change_id is too long.');
   const outcome =
     typeof previous === 'string'
-      ? store.record(jobId, diskKey, changeId, previous)
-      : store.record(jobId, diskKey, changeId);
+      ? store.record(token, jobId, diskKey, changeId, previous)
+      : store.record(token, jobId, diskKey, changeId);
 
   switch (outcome) {
     case 'recorded':
@@ -174,5 +181,7 @@ function recordChangeId(store: ChangeIdStore, jobId: string, rawBody: string): C
       return text(404, `Unknown job ${jobId}.`);
     case 'unknown_disk':
       return text(404, `Unknown disk ${diskKey} for job ${jobId}.`);
+    case 'previous_mismatch':
+      return text(409, `previous_change_id of ${diskKey} is not the base this job used.`);
   }
 }

@@ -30,6 +30,7 @@ afterAll(async () => {
 
 const VM = '/DC1/vm/apps/db 01';
 const GOOD_ID = '52 1a d2 3f 9e 8b 77 10-a1 b2 c3 d4 e5 f6 07 db/401';
+const TOKEN = 'dGhlLWpvYi10b2tlbi1mb3ItdGhpcy10ZXN0';
 
 function recordingStore() {
   const changeIds = new Map<string, string | null>([
@@ -38,10 +39,10 @@ function recordingStore() {
   ]);
   const records: Array<[string, string, string, string | undefined]> = [];
   const store: ChangeIdStore = {
-    lookup: (vmPath, diskKey) => (vmPath === VM && changeIds.has(diskKey) ? { changeId: changeIds.get(diskKey) ?? null } : null),
-    record: (jobId, diskKey, changeId, previous) => {
+    lookup: (token, vmPath, diskKey) => (token === TOKEN && vmPath === VM && changeIds.has(diskKey) ? { changeId: changeIds.get(diskKey) ?? null } : null),
+    record: (token, jobId, diskKey, changeId, previous) => {
       records.push([jobId, diskKey, changeId, previous]);
-      if (jobId !== 'job-known') return 'unknown_job';
+      if (token !== TOKEN || jobId !== 'job-known') return 'unknown_job';
       if (!changeIds.has(diskKey)) return 'unknown_disk';
       if (changeId === '') return 'ignored_empty';
       changeIds.set(diskKey, changeId);
@@ -118,16 +119,16 @@ describe('callback API over an SSH remote forward', () => {
     const active = await waitForForward(service, 'active');
     expect(active.boundPort).toBe(port);
 
-    const lookup = await vmaCall(port, 'GET', `/api/v1/replications/changeid?vm_path=${encodeURIComponent(VM)}&disk_id=disk-2000`);
+    const lookup = await vmaCall(port, 'GET', `/${TOKEN}/api/v1/replications/changeid?vm_path=${encodeURIComponent(VM)}&disk_id=disk-2000`);
     expect(lookup.status).toBe(200);
     expect(lookup.contentType).toBe('application/json');
     expect(JSON.parse(lookup.text)).toMatchObject({ vm_path: VM, disk_id: 'disk-2000', change_id: GOOD_ID });
 
-    const fresh = await vmaCall(port, 'GET', `/api/v1/replications/changeid?vm_path=${encodeURIComponent(VM)}&disk_id=disk-2001`);
+    const fresh = await vmaCall(port, 'GET', `/${TOKEN}/api/v1/replications/changeid?vm_path=${encodeURIComponent(VM)}&disk_id=disk-2001`);
     expect(JSON.parse(fresh.text)).toMatchObject({ disk_id: 'disk-2001', change_id: '' });
 
     const newId = '52 1a d2 3f 9e 8b 77 10-a1 b2 c3 d4 e5 f6 07 db/977';
-    const recorded = await vmaCall(port, 'POST', '/api/v1/replications/job-known/changeid', {
+    const recorded = await vmaCall(port, 'POST', `/${TOKEN}/api/v1/replications/job-known/changeid`, {
       change_id: newId,
       disk_id: 'disk-2000',
       previous_change_id: GOOD_ID,
@@ -137,17 +138,17 @@ describe('callback API over an SSH remote forward', () => {
     expect(records).toContainEqual(['job-known', 'disk-2000', newId, GOOD_ID]);
     expect(changeIds.get('disk-2000')).toBe(newId);
 
-    const empty = await vmaCall(port, 'POST', '/api/v1/replications/job-known/changeid', { change_id: '', disk_id: 'disk-2000' });
+    const empty = await vmaCall(port, 'POST', `/${TOKEN}/api/v1/replications/job-known/changeid`, { change_id: '', disk_id: 'disk-2000' });
     expect(empty.status).toBe(200);
     expect(records.at(-1)).toEqual(['job-known', 'disk-2000', '', undefined]);
     expect(changeIds.get('disk-2000')).toBe(newId);
 
-    const unknownJob = await vmaCall(port, 'POST', '/api/v1/replications/job-other/changeid', { change_id: newId, disk_id: 'disk-2000' });
+    const unknownJob = await vmaCall(port, 'POST', `/${TOKEN}/api/v1/replications/job-other/changeid`, { change_id: newId, disk_id: 'disk-2000' });
     expect(unknownJob.status).toBe(404);
     expect(unknownJob.contentType).toMatch(/^text\/plain/);
-    const badJson = await vmaCall(port, 'POST', '/api/v1/replications/job-known/changeid', '{"change_id":');
+    const badJson = await vmaCall(port, 'POST', `/${TOKEN}/api/v1/replications/job-known/changeid`, '{"change_id":');
     expect(badJson.status).toBe(400);
-    const oversized = await vmaCall(port, 'POST', '/api/v1/replications/job-known/changeid', {
+    const oversized = await vmaCall(port, 'POST', `/${TOKEN}/api/v1/replications/job-known/changeid`, {
       change_id: 'x'.repeat(70_000),
       disk_id: 'disk-2000',
     });
@@ -173,9 +174,9 @@ describe('callback API over an SSH remote forward', () => {
     }
     expect(states.some((s) => s.state === 'backoff')).toBe(true);
 
-    const response = await vmaCall(port, 'POST', '/api/v1/replications/job-known/changeid', { change_id: 'ab/1', disk_id: 'disk-2001' });
+    const response = await vmaCall(port, 'POST', `/${TOKEN}/api/v1/replications/job-known/changeid`, { change_id: '52 aa/1', disk_id: 'disk-2001' });
     expect(response.status).toBe(200);
-    expect(records).toContainEqual(['job-known', 'disk-2001', 'ab/1', undefined]);
+    expect(records).toContainEqual(['job-known', 'disk-2001', '52 aa/1', undefined]);
   });
 
   it('reports a refused forward while the tunnel itself stays usable', async () => {

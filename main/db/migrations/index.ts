@@ -1,4 +1,5 @@
 import { migration001 } from './001_initial';
+import { migration002 } from './002_callback_tokens';
 
 export interface Migration {
   version: number;
@@ -7,4 +8,7 @@ export interface Migration {
 }
 
 /** Ordered; a shipped migration is never edited, only followed by a new one. */
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial schema', sql: migration001 }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'initial schema', sql: migration001 },
+  { version: 2, name: 'per-job callback tokens', sql: migration002 },
+];

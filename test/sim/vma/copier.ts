@@ -304,7 +304,7 @@ export class SimCopyJob {
   }
 
   private async lookupChangeId(diskId: string): Promise<string> {
-    const url = `${this.omaUrl.replace(/\/+$/, '')}/api/v1/replications/changeid?vm_path=${encodeURIComponent(this.vm.path)}&disk_id=${encodeURIComponent(diskId)}`;
+    const url = `${this.omaUrl}/api/v1/replications/changeid?vm_path=${encodeURIComponent(this.vm.path)}&disk_id=${encodeURIComponent(diskId)}`;
     try {
       const res = await fetch(url, { signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(10_000)]) });
       const text = await res.text();
@@ -322,7 +322,7 @@ export class SimCopyJob {
   }
 
   private async reportChangeId(diskId: string, changeId: string, previous: string): Promise<void> {
-    const url = `${this.omaUrl.replace(/\/+$/, '')}/api/v1/replications/${encodeURIComponent(this.jobId)}/changeid`;
+    const url = `${this.omaUrl}/api/v1/replications/${encodeURIComponent(this.jobId)}/changeid`;
     try {
       const res = await fetch(url, {
         method: 'POST',
