@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../shared/errors';
 import type { ReplicationJob } from '../../shared/domain';
@@ -35,6 +36,7 @@ const INVENTORY = [
   vm('twin1', 6, [4]),
   vm('cancel1', 7, [8]),
   vm('cancelstart1', 8, [8]),
+  vm('held1', 9, [4]),
 ];
 
 beforeAll(async () => {
@@ -122,6 +124,35 @@ describe('replication under faults', () => {
     expectEnded(job, 'failed', /^lost: the VMA no longer knows this job/);
     expect(rig.core.jobs.jobDisks(jobId).map((d) => d.status)).toEqual(['failed']);
     expectFree('vmarestart1');
+  });
+
+  it("another process holding the VMA's callback port fails the job before replicate, naming the port; the copy starts once it is ours", async () => {
+    const vmaId = rig.vmaAppliance.id;
+    const port = rig.vmaAppliance.callbackPort;
+    await rig.core.appliances.disconnect(vmaId);
+    // The sshd of the lab VMA runs on this machine: its remote forward binds this machine's loopback.
+    const holder = net.createServer((s) => s.destroy());
+    await new Promise<void>((resolve, reject) => holder.once('error', reject).listen(port, '127.0.0.1', () => resolve()));
+    try {
+      await rig.core.appliances.connect(vmaId);
+      const replicatesBefore = rig.vma.requests.filter((r) => r.endpoint === 'replicate').length;
+      const { jobId } = await start('held1');
+      const job = await rig.core.engine.whenSettled(jobId);
+      expectEnded(job, 'failed', new RegExp(`callback forward on .* 127\\.0\\.0\\.1:${port} is not bound.*Another process or SSH session on the VMA probably holds that port`));
+      expect(rig.vma.requests.filter((r) => r.endpoint === 'replicate').length).toBe(replicatesBefore);
+      expect(rig.core.logbook.steps(jobId).at(-1)).toMatchObject({ name: 'Start the copy on the VMA', status: 'failed' });
+      expectFree('held1');
+    } finally {
+      await new Promise<void>((resolve) => holder.close(() => resolve()));
+    }
+    // The forward is requested again while the link is up; once bound, the copy runs with our token.
+    await waitFor('callback forward bound', () => rig.core.appliances.callbackForward(vmaId)?.state === 'active', 20_000);
+    const again = await start('held1');
+    const ok = await rig.core.engine.whenSettled(again.jobId);
+    expect(ok.status).toBe('completed');
+    const sent = rig.vma.requests.filter((r) => r.endpoint === 'replicate').at(-1)!.body as { oma_url: string };
+    expect(sent.oma_url).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${port}/[A-Za-z0-9_-]{32}$`));
+    await expectTargetsEqualSources('held1');
   });
 
   it("a CloudStack attach failure fails the job with CloudStack's errortext; the next start works", async () => {
