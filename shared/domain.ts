@@ -261,6 +261,15 @@ export interface TunnelState {
   offeredFingerprint: string | null;
   /** Why a failed link failed (e.g. host_key_untrusted, host_key_mismatch, auth), for the UI to act on. */
   errorCode: ErrorCode | null;
+  /** VMAs only: this console's change-ID callback forward on the appliance (no copy starts unless bound). */
+  callbackForward?: CallbackForwardState | null;
+}
+
+export interface CallbackForwardState {
+  state: 'requested' | 'bound' | 'refused';
+  /** Port on the appliance's loopback the copier calls back on. */
+  port: number;
+  reason: string | null;
 }
 
 export interface VcenterCredential {

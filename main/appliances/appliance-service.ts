@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import type { Appliance, TunnelState } from '../../shared/domain';
+import type { Appliance, CallbackForwardState, TunnelState } from '../../shared/domain';
 import type { ApplianceInput } from '../../shared/contract';
 import { AppError } from '../../shared/errors';
 import type { AppLogger } from '../core/app-log';
@@ -241,6 +241,7 @@ export class ApplianceService {
     if (a.kind === 'vma' && this.changeIds) {
       link.callback = serveCallbackApi(manager, this.changeIds(a.id), {
         port: a.callbackPort,
+        onForwardStatus: (f) => this.onForward(a.id, a.name, a.callbackPort, f),
         logger: { info: (m, f) => this.logger.info(m, f), warn: (m, f) => this.logger.warn(m, f) },
       });
     }
@@ -256,8 +257,26 @@ export class ApplianceService {
     return JSON.parse(raw) as { password?: string; privateKey?: string; passphrase?: string };
   }
 
+  /** The forward's state joins the tunnel state; a refusal is logged once per change, not every retry. */
+  private onForward(id: string, name: string, port: number, f: RemoteForwardStatus): void {
+    const view: CallbackForwardState =
+      f.state === 'active'
+        ? { state: 'bound', port, reason: null }
+        : f.state === 'failed'
+          ? { state: 'refused', port, reason: f.error }
+          : { state: 'requested', port, reason: null };
+    const current = this.states.get(id) ?? idle(id);
+    const before = current.callbackForward;
+    if (before?.state === view.state && before.reason === view.reason) return;
+    if (view.state === 'refused') this.logger.warn(`${name}: callback forward 127.0.0.1:${port} refused: ${view.reason ?? 'no reason given'}`);
+    if (view.state === 'bound' && before?.state === 'refused') this.logger.info(`${name}: callback forward 127.0.0.1:${port} bound`);
+    this.setState({ ...current, callbackForward: view });
+  }
+
   private onState(id: string, s: TunnelStatus): void {
-    this.setState({ ...s });
+    const forward = this.states.get(id)?.callbackForward;
+    // A forward lives only while the link is up; a new link requests it again.
+    this.setState({ ...s, callbackForward: s.state === 'ready' ? (forward ?? null) : null });
     const link = this.links.get(id);
     if (s.state === 'ready' && link && !link.identityRecorded) {
       link.identityRecorded = true;

@@ -4,6 +4,7 @@ import type { DiscoveryResult } from '../../shared/discovery';
 import type { Appliance, TunnelState, VcenterCredential } from '../../shared/domain';
 import { AppError } from '../../shared/errors';
 import type { CliCommand, CommandContext } from './command';
+import { callbackForwardText } from '../../shared/callback-forward-text';
 import { flag, int, onePositional, reqStr, secretFromStdin, str } from './options';
 import { formatBytes, table } from './table';
 
@@ -18,7 +19,7 @@ const describeState = (s: TunnelState) =>
     ? `backoff (attempt ${s.attempt}, next at ${s.nextAttemptAt}): ${s.reason ?? ''}`
     : s.state === 'failed'
       ? `failed: ${s.reason ?? ''}${s.offeredFingerprint ? `\nThe appliance offered host key ${s.offeredFingerprint}. If that is the key you expect, run again with --trust-host-key ${s.offeredFingerprint}` : ''}`
-      : s.state;
+      : `${s.state}${s.callbackForward ? `; ${callbackForwardText(s.callbackForward)}` : ''}`;
 
 async function connectAndReport(ctx: CommandContext, id: string): Promise<TunnelState> {
   const core = ctx.core();
@@ -80,13 +81,26 @@ export const applianceCommands: CliCommand[] = [
   {
     path: ['appliances', 'list'],
     summary: 'List appliances with their pinned host keys and reported identity',
-    run: (ctx) => ctx.core().appliances.list(),
+    run: (ctx) => {
+      const core = ctx.core();
+      const tunnels = new Map(core.appliances.tunnelStates().map((t) => [t.applianceId, t]));
+      return core.appliances.list().map((a) => ({ ...a, tunnel: tunnels.get(a.id) ?? null }));
+    },
     human: (v) =>
-      (v as Appliance[]).length === 0
+      (v as (Appliance & { tunnel: TunnelState | null })[]).length === 0
         ? 'No appliances yet. Add one with `mkc appliances add`.'
         : table(
-            ['ID', 'KIND', 'NAME', 'SSH', 'HOST KEY', 'IDENTITY'],
-            (v as Appliance[]).map((a) => [a.id, a.kind, a.name, `${a.username}@${a.host}:${a.port}`, a.hostKeyFingerprint ?? 'not trusted yet', a.reportedIdentity ? JSON.stringify(a.reportedIdentity).slice(0, 60) : '-']),
+            ['ID', 'KIND', 'NAME', 'SSH', 'HOST KEY', 'TUNNEL', 'CALLBACK FORWARD', 'IDENTITY'],
+            (v as (Appliance & { tunnel: TunnelState | null })[]).map((a) => [
+              a.id,
+              a.kind,
+              a.name,
+              `${a.username}@${a.host}:${a.port}`,
+              a.hostKeyFingerprint ?? 'not trusted yet',
+              a.tunnel?.state ?? 'not connected in this process',
+              a.kind === 'vma' ? (callbackForwardText(a.tunnel?.callbackForward) ?? `127.0.0.1:${a.callbackPort} not requested`) : '-',
+              a.reportedIdentity ? JSON.stringify(a.reportedIdentity).slice(0, 60) : '-',
+            ]),
           ),
   },
   {

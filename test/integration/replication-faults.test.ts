@@ -135,6 +135,12 @@ describe('replication under faults', () => {
     await new Promise<void>((resolve, reject) => holder.once('error', reject).listen(port, '127.0.0.1', () => resolve()));
     try {
       await rig.core.appliances.connect(vmaId);
+      // The tunnel reads ready, and its state says the forward is refused and why.
+      const refused = await waitFor('forward refused in the tunnel state', () =>
+        rig.core.appliances.tunnelStates().find((t) => t.applianceId === vmaId && t.callbackForward?.state === 'refused'),
+      );
+      expect(refused.state).toBe('ready');
+      expect(refused.callbackForward).toMatchObject({ port, reason: expect.stringMatching(/refused to forward 127\.0\.0\.1:\d+/) });
       const replicatesBefore = rig.vma.requests.filter((r) => r.endpoint === 'replicate').length;
       const { jobId } = await start('held1');
       const job = await rig.core.engine.whenSettled(jobId);
@@ -147,6 +153,7 @@ describe('replication under faults', () => {
     }
     // The forward is requested again while the link is up; once bound, the copy runs with our token.
     await waitFor('callback forward bound', () => rig.core.appliances.callbackForward(vmaId)?.state === 'active', 20_000);
+    expect(rig.core.appliances.tunnelStates().find((t) => t.applianceId === vmaId)?.callbackForward).toEqual({ state: 'bound', port, reason: null });
     const again = await start('held1');
     const ok = await rig.core.engine.whenSettled(again.jobId);
     expect(ok.status).toBe('completed');

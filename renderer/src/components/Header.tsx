@@ -6,6 +6,7 @@ import { useInvoke } from '../lib/use-invoke';
 import { formatTime } from '../lib/format';
 import { useNow } from '../lib/use-now';
 import type { TunnelState } from '../../../shared/domain';
+import { callbackForwardText } from '../../../shared/callback-forward-text';
 
 function secondsUntil(iso: string | null, now: number): string {
   if (!iso) return '';
@@ -35,6 +36,9 @@ function ConnectionIndicator() {
 }
 
 export function tunnelText(t: TunnelState): string {
+  const forward = callbackForwardText(t.callbackForward);
+  // A ready link whose callback forward is refused cannot start copies: say so beside "ready".
+  if (t.state === 'ready' && forward) return `ready · ${forward}`;
   switch (t.state) {
     case 'backoff':
       return `backoff, next attempt ${formatTime(t.nextAttemptAt)}${t.reason ? ` (${t.reason})` : ''}`;

@@ -1,6 +1,7 @@
 import { useState, type FormEvent, type InputHTMLAttributes } from 'react';
 import type { ApplianceInput } from '../../../shared/contract';
 import type { Appliance, ApplianceKind, SshAuthMethod, TunnelState } from '../../../shared/domain';
+import { callbackForwardText } from '../../../shared/callback-forward-text';
 import type { AppErrorShape } from '../../../shared/errors';
 import { useInvoke } from '../lib/use-invoke';
 import { useLive } from '../store/contexts-store';
@@ -288,6 +289,15 @@ function ApplianceRow({ appliance, onChanged }: { appliance: Appliance; onChange
               <span className="dot" />
               {tunnelLabel(tunnel)}
             </span>
+            {tunnel.callbackForward && (
+              <div
+                className={`small ${tunnel.callbackForward.state === 'refused' ? 'err-text' : 'muted'}`}
+                data-testid="appliance-callback-forward"
+                data-state={tunnel.callbackForward.state}
+              >
+                {callbackForwardText(tunnel.callbackForward)}
+              </div>
+            )}
             {/* The header keeps the reason to one line; here it wraps in full, except for the host-key cases shown below. */}
             {tunnel.reason && !tunnelMismatch && tunnel.errorCode !== 'host_key_untrusted' && (
               <div className={`small ${tunnel.state === 'failed' ? 'err-text' : 'muted'}`} data-testid="appliance-tunnel-reason">
