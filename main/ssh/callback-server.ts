@@ -10,6 +10,18 @@ import type { RemoteForward, RemoteForwardStatus, SshTunnelManager, TunnelLogger
 
 export const DEFAULT_CALLBACK_PORT = 8082;
 const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+/** A change-ID request is a few hundred bytes: one whose body has not arrived by then is refused. */
+export const REQUEST_BODY_DEADLINE_MS = 10_000;
+
+/**
+ * Only the copier on the VMA itself may call back: a forwarded connection whose originator is not the
+ * appliance's loopback came from elsewhere (the forward is bound to loopback, so this is defence in depth).
+ */
+export function isLoopbackOriginator(ip: string | undefined): boolean {
+  if (!ip) return false;
+  const v4 = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4) || ip === '::1';
+}
 
 export interface CallbackServerOptions {
   /** Address on the appliance the forward listens on. Default 127.0.0.1 (local to the appliance). */
@@ -30,11 +42,18 @@ export interface CallbackService {
 }
 
 /** An HTTP server (not listening) that answers the callback API from `store`. */
-export function createCallbackHttpServer(store: ChangeIdStore, logger?: TunnelLogger): Server {
+export function createCallbackHttpServer(store: ChangeIdStore, logger?: TunnelLogger, bodyDeadlineMs = REQUEST_BODY_DEADLINE_MS): Server {
   return createServer((request: IncomingMessage, response: ServerResponse) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let tooLarge = false;
+    // A slow client holds nothing for long: the whole body within the deadline, or 408 and close.
+    const deadline = setTimeout(() => {
+      tooLarge = true;
+      respond(response, 408, 'text/plain; charset=utf-8', 'Request body not received in time.\n', true);
+      request.socket.destroy();
+    }, bodyDeadlineMs);
+    request.once('close', () => clearTimeout(deadline));
     request.on('data', (chunk: Buffer) => {
       if (tooLarge) return;
       size += chunk.length;
@@ -46,6 +65,7 @@ export function createCallbackHttpServer(store: ChangeIdStore, logger?: TunnelLo
       chunks.push(chunk);
     });
     request.on('end', () => {
+      clearTimeout(deadline);
       if (tooLarge) return;
       const result = handleCallbackRequest(
         store,
@@ -95,7 +115,14 @@ export function serveCallbackApi(manager: SshTunnelManager, store: ChangeIdStore
   const forwardOptions: Parameters<SshTunnelManager['addRemoteForward']>[0] = {
     bindAddress: options.bindAddress ?? '127.0.0.1',
     bindPort: options.port ?? DEFAULT_CALLBACK_PORT,
-    onConnection: (stream) => injectConnection(server, stream, idleTimeoutMs, open),
+    onConnection: (stream, details) => {
+      if (!isLoopbackOriginator(details.srcIP)) {
+        options.logger?.warn('callback connection refused: its originator is not loopback on the appliance', { srcIP: details.srcIP });
+        stream.destroy();
+        return;
+      }
+      injectConnection(server, stream, idleTimeoutMs, open);
+    },
   };
   if (options.onForwardStatus !== undefined) forwardOptions.onStatus = options.onForwardStatus;
   const forward = manager.addRemoteForward(forwardOptions);
