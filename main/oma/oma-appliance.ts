@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { AppError, isAppError } from '../../shared/errors';
-import { probeAddress, resolveOmaConfig, type OmaApplianceConfig } from './oma-config';
+import { nbdkitArgv, probeAddress, resolveOmaConfig, type OmaApplianceConfig } from './oma-config';
 import type { ExecResult, RemoteShell } from './remote-shell';
 import { shellCommand, shellQuote } from './shell-quote';
 import { deviceIdFor, exportName, nbdUrl, normalizeVolumeUuid, volumeUuidFromExportName } from './volume-naming';
@@ -279,7 +279,7 @@ export class OmaAppliance {
     const start = [
       `${this.priv(['mkdir', '-p', '--', c.exportsDir, path.posix.dirname(c.pidFile)])} || exit 1`,
       // Without --foreground nbdkit binds, detaches (stdio to /dev/null) and writes the pid file.
-      this.priv([c.nbdkitBinary, '-i', c.nbdListenAddress, '-p', String(c.nbdPort), '-P', c.pidFile, ...c.nbdkitExtraArgs, 'file', `dir=${c.exportsDir}`]),
+      this.priv(nbdkitArgv(c)),
     ].join('\n');
     const r = await this.run('start nbdkit', start, c.nbdkitStartTimeoutMs);
     if (r.code !== 0) {

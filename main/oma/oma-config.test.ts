@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_OMA_CONFIG, probeAddress, resolveOmaConfig } from './oma-config';
+import { DEFAULT_OMA_CONFIG, nbdkitArgv, probeAddress, resolveOmaConfig } from './oma-config';
 
 describe('resolveOmaConfig', () => {
   it('uses the reference defaults', () => {
@@ -29,16 +29,33 @@ describe('resolveOmaConfig', () => {
     [{ nbdkitBinary: '' }, /nbdkitBinary: must be a non-empty string/],
     [{ nbdkitExtraArgs: 'x' as unknown as string[] }, /nbdkitExtraArgs: must be a list of strings/],
     [{ commandTimeoutMs: 5 }, /commandTimeoutMs/],
+    [{ nbdListenAddress: '0.0.0.0' }, /nbdAllowedClients: nbdkit would serve every replica read-write to anyone who reaches 0\.0\.0\.0:10809/],
+    [{ nbdListenAddress: '10.0.0.5', nbdAllowedClients: ['10.0.0.9; reboot'] }, /nbdAllowedClients\[0\]: "10\.0\.0\.9; reboot" is not an IP address/],
+    [{ nbdAllowedClients: ['300.1.1.1'] }, /nbdAllowedClients\[0\]/],
     [{ bogus: 1 } as never, /bogus: unknown setting/],
   ])('rejects %j', (overrides, message) => {
     expect(() => resolveOmaConfig(overrides)).toThrow(message);
     expect(() => resolveOmaConfig(overrides)).toThrow(expect.objectContaining({ code: 'validation' }));
   });
 
-  it('accepts IPv6 and wildcard listen addresses and probes them locally', () => {
-    expect(resolveOmaConfig({ nbdListenAddress: '::' }).nbdListenAddress).toBe('::');
+  it('accepts IPv6 and wildcard listen addresses (with allowed clients) and probes them locally', () => {
+    expect(resolveOmaConfig({ nbdListenAddress: '::', nbdAllowedClients: ['fd00::7'] }).nbdListenAddress).toBe('::');
     expect(probeAddress('0.0.0.0')).toBe('127.0.0.1');
     expect(probeAddress('::')).toBe('::1');
     expect(probeAddress('10.0.0.5')).toBe('10.0.0.5');
+  });
+});
+
+describe('nbdkitArgv', () => {
+  it('runs without a filter on loopback with no allowed clients', () => {
+    expect(nbdkitArgv(resolveOmaConfig())).toEqual(['nbdkit', '-i', '127.0.0.1', '-p', '10809', '-P', '/run/migratekit/nbdkit.pid', 'file', 'dir=/var/lib/migratekit/nbd-exports']);
+  });
+
+  it("adds the ip filter before the plugin and admits only loopback and the VMA's addresses", () => {
+    const argv = nbdkitArgv(resolveOmaConfig({ nbdListenAddress: '0.0.0.0', nbdAllowedClients: ['10.0.0.9', '10.1.0.0/24'], nbdkitExtraArgs: ['-t', '16'] }));
+    expect(argv).toEqual([
+      'nbdkit', '-i', '0.0.0.0', '-p', '10809', '-P', '/run/migratekit/nbdkit.pid', '--filter=ip', '-t', '16', 'file', 'dir=/var/lib/migratekit/nbd-exports',
+      'allow=127.0.0.1,::1,10.0.0.9,10.1.0.0/24', 'deny=all',
+    ]);
   });
 });

@@ -15,6 +15,12 @@ export interface OmaApplianceConfig {
   /** nbdkit's pid file (`-P`), used to tell whether our nbdkit runs. */
   pidFile: string;
   nbdkitBinary: string;
+  /**
+   * Addresses (or CIDR ranges) allowed to open NBD connections besides the appliance's own loopback,
+   * i.e. the VMA as the OMA sees it. nbdkit serves every replica read-write with no other access
+   * control, so a listen address that is not loopback needs this list (nbdkit's ip filter).
+   */
+  nbdAllowedClients: string[];
   /** Extra nbdkit options placed before the plugin name, e.g. ['--log=syslog', '-t', '16']. */
   nbdkitExtraArgs: string[];
   nbdinfoBinary: string;
@@ -33,6 +39,7 @@ export const DEFAULT_OMA_CONFIG: Readonly<OmaApplianceConfig> = Object.freeze({
   nbdPort: 10809,
   pidFile: '/run/migratekit/nbdkit.pid',
   nbdkitBinary: 'nbdkit',
+  nbdAllowedClients: [],
   nbdkitExtraArgs: [],
   nbdinfoBinary: 'nbdinfo',
   privilegePrefix: [],
@@ -68,6 +75,23 @@ function checkWords(field: string, value: unknown): string[] {
   return value.map((v, i) => checkWord(`${field}[${i}]`, v));
 }
 
+const IPV4_OCTET = '(25[0-5]|2[0-4]\\d|1?\\d?\\d)';
+const IPV4 = new RegExp(`^${IPV4_OCTET}(\\.${IPV4_OCTET}){3}(/([12]?\\d|3[0-2]))?$`);
+const IPV6 = /^[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*(\/(1[01]\d|12[0-8]|\d?\d))?$/;
+
+function checkClients(field: string, value: unknown): string[] {
+  if (!Array.isArray(value)) fail(field, 'must be a list of IP addresses');
+  return value.map((v, i) => {
+    if (typeof v !== 'string' || !(IPV4.test(v) || IPV6.test(v))) fail(`${field}[${i}]`, `"${String(v).slice(0, 80)}" is not an IP address or CIDR range`);
+    return v;
+  });
+}
+
+/** Loopback listen addresses: only processes on the appliance (and its SSH forwards) connect. */
+export function isLoopbackAddress(address: string): boolean {
+  return /^127\./.test(address) || address === '::1' || address === 'localhost';
+}
+
 function checkInt(field: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     fail(field, `must be an integer between ${min} and ${max}, got ${String(value)}`);
@@ -95,6 +119,7 @@ export function resolveOmaConfig(overrides: Partial<OmaApplianceConfig> = {}): O
     nbdPort: checkInt('nbdPort', merged.nbdPort, 1, 65535),
     pidFile: checkAbsolutePath('pidFile', merged.pidFile),
     nbdkitBinary: checkWord('nbdkitBinary', merged.nbdkitBinary),
+    nbdAllowedClients: checkClients('nbdAllowedClients', merged.nbdAllowedClients),
     nbdkitExtraArgs: checkWords('nbdkitExtraArgs', merged.nbdkitExtraArgs),
     nbdinfoBinary: checkWord('nbdinfoBinary', merged.nbdinfoBinary),
     privilegePrefix: checkWords('privilegePrefix', merged.privilegePrefix),
@@ -102,7 +127,35 @@ export function resolveOmaConfig(overrides: Partial<OmaApplianceConfig> = {}): O
     nbdkitStartTimeoutMs: checkInt('nbdkitStartTimeoutMs', merged.nbdkitStartTimeoutMs, 100, 600_000),
   };
   if (config.exportsDir === config.byIdDir) fail('exportsDir', 'must differ from byIdDir');
+  if (!isLoopbackAddress(config.nbdListenAddress) && config.nbdAllowedClients.length === 0) {
+    fail(
+      'nbdAllowedClients',
+      `nbdkit would serve every replica read-write to anyone who reaches ${config.nbdListenAddress}:${config.nbdPort}; list the VMA's address as the OMA sees it (or listen on 127.0.0.1 and let the VMA come through its tunnel)`,
+    );
+  }
   return config;
+}
+
+/**
+ * nbdkit's command line. With allowed clients, the ip filter admits only them and the appliance's own
+ * loopback (its readiness probes), and refuses everyone else before the NBD handshake.
+ */
+export function nbdkitArgv(c: OmaApplianceConfig): string[] {
+  const filter = c.nbdAllowedClients.length > 0;
+  return [
+    c.nbdkitBinary,
+    '-i',
+    c.nbdListenAddress,
+    '-p',
+    String(c.nbdPort),
+    '-P',
+    c.pidFile,
+    ...(filter ? ['--filter=ip'] : []),
+    ...c.nbdkitExtraArgs,
+    'file',
+    `dir=${c.exportsDir}`,
+    ...(filter ? [`allow=${['127.0.0.1', '::1', ...c.nbdAllowedClients].join(',')}`, 'deny=all'] : []),
+  ];
 }
 
 /** The address local probes (nbdinfo on the appliance itself) use to reach nbdkit. */

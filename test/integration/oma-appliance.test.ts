@@ -3,11 +3,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, readlink, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OmaAppliance } from '../../main/oma/oma-appliance';
+import type { OmaApplianceConfig } from '../../main/oma/oma-config';
 import { deviceIdFor } from '../../main/oma/volume-naming';
 import { AppError } from '../../shared/errors';
 import { createLocalShell } from '../fixtures/local-shell';
@@ -52,7 +54,7 @@ interface Rig {
   oma: OmaAppliance;
 }
 
-async function makeRig(name: string): Promise<Rig> {
+async function makeRig(name: string, extra: Partial<OmaApplianceConfig> = {}): Promise<Rig> {
   const root = await mkdtemp(path.join(tmpdir(), `oma-${name}-`));
   const byIdDir = path.join(root, 'by-id');
   const exportsDir = path.join(root, 'nbd-exports');
@@ -61,8 +63,34 @@ async function makeRig(name: string): Promise<Rig> {
   await mkdir(devicesDir);
   const pidFile = path.join(root, 'run', 'nbdkit.pid');
   const port = await freePort();
-  const oma = new OmaAppliance(createLocalShell(), { byIdDir, exportsDir, pidFile, nbdPort: port, nbdListenAddress: '127.0.0.1' });
+  const oma = new OmaAppliance(createLocalShell(), { byIdDir, exportsDir, pidFile, nbdPort: port, nbdListenAddress: '127.0.0.1', ...extra });
   return { root, byIdDir, exportsDir, devicesDir, pidFile, port, oma };
+}
+
+/** Whether this machine's nbdkit ip filter accepts an address rule (it ends at once with --run). */
+function ipFilterParsesAddresses(): boolean {
+  return spawnSync('nbdkit', ['--filter=ip', 'null', 'allow=127.0.0.1', 'deny=all', '--run', 'true'], { timeout: 10_000 }).status === 0;
+}
+
+/** The first bytes an NBD server sends to a client connecting from `localAddress` (empty when it hangs up). */
+function nbdGreeting(port: number, localAddress: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const socket = net.connect({ host: '127.0.0.1', port, localAddress });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no greeting and no hang-up from 127.0.0.1:${port} for ${localAddress}`));
+    }, 10_000);
+    socket.on('data', (d: Buffer) => {
+      chunks.push(d);
+      if (Buffer.concat(chunks).length >= 8) socket.destroy();
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks));
+    });
+  });
 }
 
 /** Makes a sparse "disk" and its by-id link, as KVM does when CloudStack attaches a volume. */
@@ -294,6 +322,29 @@ describe('OmaAppliance nbdkit start edge cases', () => {
       expect(nbdkitsServing(rig.exportsDir)).toEqual([]);
     } finally {
       await new Promise((r) => blocker.close(r));
+      for (const pid of nbdkitsServing(rig.exportsDir)) await killAndWait(pid);
+      await rm(rig.root, { recursive: true, force: true });
+    }
+  });
+
+  it("with allowed clients nbdkit runs its ip filter: the VMA's address gets the NBD greeting, another loopback address is refused", async () => {
+    const rig = await makeRig('ipfilter', { nbdAllowedClients: ['127.0.0.2'] });
+    try {
+      if (ipFilterParsesAddresses()) {
+        // The appliance's own probe (from 127.0.0.1) still answers: ensureNbdkitRunning waits for it.
+        const status = await rig.oma.ensureNbdkitRunning();
+        expect(status.started).toBe(true);
+        expect((await nbdGreeting(rig.port, '127.0.0.2')).toString('latin1')).toMatch(/^NBDMAGIC/);
+        expect((await nbdGreeting(rig.port, '127.0.0.3')).length).toBe(0);
+      } else {
+        // Debian's nbdkit 1.32 ip filter rejects every address rule: the start must fail saying so,
+        // and nothing may serve the replicas unfiltered instead.
+        const failure = await rig.oma.ensureNbdkitRunning().catch((e: unknown) => e);
+        expect(failure).toBeInstanceOf(AppError);
+        expect((failure as AppError).message).toMatch(/Starting nbdkit on the OMA appliance .* failed: .*rule: allow=127\.0\.0\.1/);
+        expect(nbdkitsServing(rig.exportsDir)).toEqual([]);
+      }
+    } finally {
       for (const pid of nbdkitsServing(rig.exportsDir)) await killAndWait(pid);
       await rm(rig.root, { recursive: true, force: true });
     }
