@@ -7,6 +7,12 @@ import { ALL_COMMANDS } from './commands';
 import type { SecretStore } from '../secrets/secret-store';
 import { Core } from '../core/core';
 import { MIGRATIONS } from '../db/migrations';
+import { InMemorySecretStore } from '../secrets/memory-store';
+import { createHandlers } from '../ipc/handlers';
+import { startControlServer } from '../owner/control-server';
+import { controlSocketPath } from '../owner/control-protocol';
+import { acquireOwnerLock, ownerLockPath } from '../owner/owner-lock';
+import type { HandlerMap } from '../ipc/handler-types';
 
 const LATEST_SCHEMA = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
@@ -73,5 +79,162 @@ describe('mkc', () => {
     await core.close();
     expect(await runCli(['contexts', 'list', '--data-dir', dir], ALL_COMMANDS, io)).toBe(1);
     expect(err.join('\n')).toMatch(/newer MigrateKit Console \(schema 42/);
+  });
+
+  it('accepts global options before the command and prints the version', async () => {
+    expect(await runCli(['--data-dir', dir, 'contexts', 'list'], ALL_COMMANDS, io)).toBe(0);
+    expect(out.join('\n')).toMatch(/No VMs under management yet/);
+    out.length = 0;
+    expect(await runCli(['--json', '--data-dir', dir, 'jobs', 'list'], ALL_COMMANDS, io)).toBe(0);
+    expect(JSON.parse(out.join(''))).toEqual([]);
+    out.length = 0;
+    expect(await runCli(['--version'], ALL_COMMANDS, io)).toBe(0);
+    expect(out.join('')).toMatch(/^mkc \d+\.\d+\.\d+/);
+  });
+
+  it('releases the owner lock and the control socket when an in-process command ends', async () => {
+    expect(await runCli(['contexts', 'list', '--data-dir', dir], ALL_COMMANDS, io)).toBe(0);
+    expect(fs.existsSync(ownerLockPath(dir))).toBe(false);
+    expect(fs.existsSync(controlSocketPath(dir))).toBe(false);
+  });
+});
+
+describe('mkc input passes the same schemas as the UI', () => {
+  let secrets: InMemorySecretStore;
+  beforeEach(() => {
+    secrets = new InMemorySecretStore();
+    io = { ...io, secrets: () => secrets, stdin: async () => 'ssh-password\n' };
+  });
+
+  const listAppliances = async () => {
+    out.length = 0;
+    expect(await runCli(['appliances', 'list', '--data-dir', dir, '--json'], ALL_COMMANDS, io)).toBe(0);
+    return JSON.parse(out.join('')) as { name: string }[];
+  };
+  const cloudstackView = async () => {
+    out.length = 0;
+    expect(await runCli(['cloudstack', 'show', '--data-dir', dir, '--json'], ALL_COMMANDS, io)).toBe(0);
+    return JSON.parse(out.join('')) as { apiUrl: string | null; volumeHeadroomPercent: number };
+  };
+  const omaArgs = (settings: string) => {
+    const file = path.join(dir, 'oma-settings.json');
+    fs.writeFileSync(file, settings);
+    return ['appliances', 'add', '--kind', 'oma', '--name', 'oma1', '--host', 'oma.example', '--username', 'root', '--password-stdin',
+      '--nbd-host', '10.0.0.5', '--nbd-port', '10809', '--oma-settings', file, '--data-dir', dir];
+  };
+
+  it.each([
+    ['a URL that is not one', ['--url', 'not-a-url'], /Invalid request for cloudstack:save-config: apiUrl: must be an http\(s\) URL/],
+    ['a non-http URL', ['--url', 'ftp://cloud.example/client/api'], /apiUrl: must be an http\(s\) URL/],
+    ['headroom over 100 %', ['--url', 'https://cloud.example/client/api', '--headroom', '500'], /volumeHeadroomPercent/],
+  ])('cloudstack configure refuses %s with exit code 2 and saves nothing', async (_name, args, message) => {
+    expect(await runCli(['cloudstack', 'configure', ...args, '--data-dir', dir], ALL_COMMANDS, io)).toBe(2);
+    expect(err.join('\n')).toMatch(message);
+    expect(await cloudstackView()).toMatchObject({ apiUrl: null, volumeHeadroomPercent: 5 });
+  });
+
+  it.each([
+    [['--limit', '-5'], /Invalid request for jobs:list: limit/],
+    [['--limit', '0'], /limit/],
+    [['--limit', '20000'], /limit/],
+  ])('jobs list refuses %j with exit code 2', async (args, message) => {
+    expect(await runCli(['jobs', 'list', ...args, '--data-dir', dir], ALL_COMMANDS, io)).toBe(2);
+    expect(err.join('\n')).toMatch(message);
+    expect(out).toEqual([]);
+  });
+
+  it.each([
+    ['a wrong type', '{"nbdPort": "10809"}', /omaSettings\.nbdPort/],
+    ['an unknown setting', '{"byIdDirectory": "/dev/disk/by-id"}', /omaSettings.*byIdDirectory/],
+    ['a relative path', '{"exportsDir": "exports"}', /omaSettings\.exportsDir: must be an absolute path/],
+    ['a line break in a command', '{"nbdkitBinary": "nbdkit\\nrm -rf /"}', /omaSettings\.nbdkitBinary: must not contain NUL or line breaks/],
+    ['text that is not JSON', '{ byIdDir: /dev }', /--oma-settings: .* is not valid JSON/],
+  ])('appliances add refuses --oma-settings with %s and stores no appliance and no secret', async (_name, settings, message) => {
+    expect(await runCli(omaArgs(settings), ALL_COMMANDS, io)).toBe(2);
+    expect(err.join('\n')).toMatch(message);
+    expect(await listAppliances()).toEqual([]);
+    expect((secrets as unknown as { values: Map<string, string> }).values.size).toBe(0);
+  });
+
+  it('stores valid --oma-settings with the appliance', async () => {
+    expect(await runCli(omaArgs('{"byIdDir": "/srv/by-id", "nbdPort": 10810}'), ALL_COMMANDS, io)).toBe(0);
+    const core = new Core({ dataDir: dir, transport: 'cli', secrets });
+    try {
+      expect(core.appliances.record('oma1').settings).toEqual({ oma: { byIdDir: '/srv/by-id', nbdPort: 10810 } });
+    } finally {
+      await core.close();
+    }
+  });
+
+  it.each([
+    ['discover with an over-long filter', ['discover', '--appliance', 'vma', '--credential', 'vc', '--filter', 'x'.repeat(1001)], /Invalid request for discovery:run: filter/],
+    ['connect with a zero wait', ['appliances', 'connect', 'vma', '--wait-seconds', '0'], /Invalid request for appliances:connect: waitSeconds/],
+    ['an appliance port out of range', ['appliances', 'add', '--kind', 'vma', '--name', 'v', '--host', 'h', '--username', 'u', '--password-stdin', '--port', '70000'], /Invalid request for appliances:add: port/],
+  ])('refuses %s with exit code 2', async (_name, argv, message) => {
+    expect(await runCli([...argv, '--data-dir', dir], ALL_COMMANDS, io)).toBe(2);
+    expect(err.join('\n')).toMatch(message);
+  });
+});
+
+describe('mkc with an owner', () => {
+  async function startOwner() {
+    const lock = acquireOwnerLock(dir, 'test owner');
+    const core = new Core({ dataDir: dir, transport: 'cli', secrets: new InMemorySecretStore() });
+    const calls: string[] = [];
+    const real = createHandlers(core, { trigger: 'cli' });
+    const handlers = Object.fromEntries(
+      Object.entries(real).map(([channel, h]) => [channel, (req: never) => (calls.push(channel), (h as (r: never) => unknown)(req))]),
+    ) as unknown as HandlerMap;
+    const server = await startControlServer({ socketPath: controlSocketPath(dir), handlers, bus: core.bus, hello: { pid: process.pid, since: lock.info.since, transport: 'test owner', dataDir: dir } });
+    return {
+      core,
+      calls,
+      lock,
+      close: async () => {
+        await server.close();
+        await core.close();
+        lock.release();
+      },
+    };
+  }
+
+  it('sends commands to the owner, which validates them with the same schemas', async () => {
+    const owner = await startOwner();
+    try {
+      owner.core.contexts.add({
+        vm: { vmwareVmId: 'id-1', name: 'web01', path: '/DC/vm/web01', datacenter: 'DC', cpus: 2, memoryMb: 2048, osType: 'linux', powerState: 'poweredOn', vmxVersion: 'vmx-19', disks: [], networks: [] },
+        vcenterHost: 'vc', credentialId: null, vmaApplianceId: null,
+      });
+      expect(await runCli(['contexts', 'list', '--data-dir', dir], ALL_COMMANDS, io)).toBe(0);
+      expect(out.join('\n')).toMatch(/web01\s+discovered/);
+      expect(owner.calls).toEqual(['contexts:list']);
+      expect(await runCli(['jobs', 'list', '--limit', '-5', '--data-dir', dir], ALL_COMMANDS, io)).toBe(2);
+      expect(err.join('\n')).toMatch(/Invalid request for jobs:list: limit/);
+      expect(owner.calls).toEqual(['contexts:list']);
+      // The lock stays the owner's.
+      expect(JSON.parse(fs.readFileSync(ownerLockPath(dir), 'utf8'))).toMatchObject({ pid: process.pid, transport: 'test owner' });
+    } finally {
+      await owner.close();
+    }
+  });
+
+  it('refuses a second serve and names the owner', async () => {
+    const owner = await startOwner();
+    try {
+      expect(await runCli(['serve', '--data-dir', dir], ALL_COMMANDS, io)).toBe(1);
+      expect(err.join('\n')).toMatch(new RegExp(`owned by test owner \\(pid ${process.pid}, since ${owner.lock.info.since.replace(/[.]/g, '\\.')}\\)`));
+    } finally {
+      await owner.close();
+    }
+  });
+});
+
+describe('mkc replicate --detach', () => {
+  it('refuses without an owner, says why and what to run instead, and starts nothing', async () => {
+    expect(await runCli(['replicate', 'web01', '--detach', '--data-dir', dir], ALL_COMMANDS, io)).toBe(1);
+    const text = err.join('\n');
+    expect(text).toMatch(/nobody would receive the change-ID callbacks/);
+    expect(text).toMatch(/`mkc serve`/);
+    expect(text).toMatch(/desktop app/);
   });
 });
