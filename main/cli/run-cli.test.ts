@@ -13,6 +13,7 @@ import { startControlServer } from '../owner/control-server';
 import { controlSocketPath } from '../owner/control-protocol';
 import { acquireOwnerLock, ownerLockPath } from '../owner/owner-lock';
 import type { HandlerMap } from '../ipc/handler-types';
+import type { DiscoveredVm } from '../../shared/discovery';
 
 const LATEST_SCHEMA = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
@@ -176,30 +177,31 @@ describe('mkc input passes the same schemas as the UI', () => {
   });
 });
 
-describe('mkc with an owner', () => {
-  async function startOwner() {
-    const lock = acquireOwnerLock(dir, 'test owner');
-    const core = new Core({ dataDir: dir, transport: 'cli', secrets: new InMemorySecretStore() });
-    const calls: string[] = [];
-    const real = createHandlers(core, { trigger: 'cli' });
-    const handlers = Object.fromEntries(
-      Object.entries(real).map(([channel, h]) => [channel, (req: never) => (calls.push(channel), (h as (r: never) => unknown)(req))]),
-    ) as unknown as HandlerMap;
-    const server = await startControlServer({ socketPath: controlSocketPath(dir), handlers, bus: core.bus, hello: { pid: process.pid, since: lock.info.since, transport: 'test owner', dataDir: dir } });
-    return {
-      core,
-      calls,
-      lock,
-      close: async () => {
-        await server.close();
-        await core.close();
-        lock.release();
-      },
-    };
-  }
+/** An owner in this process: the lock, a core and the control server, as the app or `mkc serve` run them. */
+async function startOwnerIn(dataDir: string) {
+  const lock = acquireOwnerLock(dataDir, 'test owner');
+  const core = new Core({ dataDir, transport: 'cli', secrets: new InMemorySecretStore() });
+  const calls: string[] = [];
+  const real = createHandlers(core, { trigger: 'cli' });
+  const handlers = Object.fromEntries(
+    Object.entries(real).map(([channel, h]) => [channel, (req: never) => (calls.push(channel), (h as (r: never) => unknown)(req))]),
+  ) as unknown as HandlerMap;
+  const server = await startControlServer({ socketPath: controlSocketPath(dataDir), handlers, bus: core.bus, hello: { pid: process.pid, since: lock.info.since, transport: 'test owner', dataDir } });
+  return {
+    core,
+    calls,
+    lock,
+    close: async () => {
+      await server.close();
+      await core.close();
+      lock.release();
+    },
+  };
+}
 
+describe('mkc with an owner', () => {
   it('sends commands to the owner, which validates them with the same schemas', async () => {
-    const owner = await startOwner();
+    const owner = await startOwnerIn(dir);
     try {
       owner.core.contexts.add({
         vm: { vmwareVmId: 'id-1', name: 'web01', path: '/DC/vm/web01', datacenter: 'DC', cpus: 2, memoryMb: 2048, osType: 'linux', powerState: 'poweredOn', vmxVersion: 'vmx-19', disks: [], networks: [] },
@@ -219,13 +221,59 @@ describe('mkc with an owner', () => {
   });
 
   it('refuses a second serve and names the owner', async () => {
-    const owner = await startOwner();
+    const owner = await startOwnerIn(dir);
     try {
       expect(await runCli(['serve', '--data-dir', dir], ALL_COMMANDS, io)).toBe(1);
       expect(err.join('\n')).toMatch(new RegExp(`owned by test owner \\(pid ${process.pid}, since ${owner.lock.info.since.replace(/[.]/g, '\\.')}\\)`));
     } finally {
       await owner.close();
     }
+  });
+});
+
+describe('mkc jobs watch', () => {
+  const vm: DiscoveredVm = {
+    vmwareVmId: 'id-1', name: 'web01', path: '/DC/vm/web01', datacenter: 'DC', cpus: 2, memoryMb: 2048, osType: 'linux', powerState: 'poweredOn', vmxVersion: 'vmx-19',
+    disks: [{ diskKey: 'disk-2000', label: 'Hard disk 1', vmdkPath: '[ds] a/a.vmdk', datastore: 'ds', capacityBytes: 2 ** 30, provisioningType: 'thin', unitNumber: 0 }],
+    networks: [],
+  };
+  const until = async (what: () => boolean) => {
+    while (!what()) await new Promise((r) => setTimeout(r, 20));
+  };
+
+  it('follows a job the owner runs and exits with the outcome the owner pushes', async () => {
+    const owner = await startOwnerIn(dir);
+    try {
+      const { id: contextId } = owner.core.contexts.add({ vm, vcenterHost: 'vc', credentialId: null, vmaApplianceId: null });
+      const job = owner.core.jobs.claim({ contextId, trigger: 'cli' });
+      const watching = runCli(['jobs', 'watch', job.id, '--data-dir', dir], ALL_COMMANDS, io);
+      await until(() => out.some((l) => l.includes(job.id)));
+      owner.core.jobs.finish(job.id, 'failed', 'the VMA refused the copy');
+      const j = owner.core.jobs.require(job.id);
+      owner.core.bus.emit('jobs:progress', { updates: [{ jobId: j.id, vmContextId: j.vmContextId, status: j.status, phase: j.phase, progressPercent: j.progressPercent, bytesTransferred: 0, totalBytes: 0, rateBps: 0, etaSeconds: null, error: j.error, disks: [] }] });
+      expect(await watching).toBe(1);
+      expect(err.join('\n')).toContain(`Job ${job.id} failed: the VMA refused the copy`);
+    } finally {
+      await owner.close();
+    }
+  });
+
+  it('keeps following when the owner goes away: it takes over and reports the outcome', async () => {
+    const owner = await startOwnerIn(dir);
+    owner.core.contexts.add({ vm, vcenterHost: 'vc', credentialId: null, vmaApplianceId: null });
+    const job = owner.core.jobs.claim({ contextId: owner.core.contexts.list()[0]!.id, trigger: 'cli' });
+    const watching = runCli(['jobs', 'watch', job.id, '--data-dir', dir], ALL_COMMANDS, io);
+    await until(() => out.some((l) => l.includes(job.id)));
+    await owner.close();
+    await until(() => err.some((l) => l.includes('went away; following')));
+    // The watching command now owns the directory itself.
+    expect(JSON.parse(fs.readFileSync(ownerLockPath(dir), 'utf8')).transport).toBe('mkc jobs watch');
+    const other = new Core({ dataDir: dir, transport: 'cli', secrets: noSecrets });
+    other.jobs.finish(job.id, 'completed', null);
+    await other.close();
+    expect(await watching).toBe(0);
+    expect(out.join('\n')).toMatch(new RegExp(`${job.id} completed`));
+    expect(fs.existsSync(ownerLockPath(dir))).toBe(false);
   });
 });
 
