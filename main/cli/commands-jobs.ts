@@ -129,7 +129,11 @@ export const jobCommands: CliCommand[] = [
       const c = await resolveContext(ctx, target);
       const { jobId } = await ctx.invoke('replication:start', { contextId: c.id });
       if (!ctx.json) ctx.out(`Started ${jobId} for ${c.name}${session.servedBy === 'owner' ? ` in ${session.owner.transport} (pid ${session.owner.pid})` : ''}`);
-      if (detach) return follow(ctx, jobId, copyStarted);
+      if (detach) {
+        const j = await follow(ctx, jobId, copyStarted);
+        // Returned once the copy runs; a job that already ended reports its outcome like a followed one.
+        return isTerminal(j.status) ? failUnlessCompleted(j) : j;
+      }
       return failUnlessCompleted(await follow(ctx, jobId));
     },
     human: (v) => `${(v as ReplicationJob).id} ${(v as ReplicationJob).status}`,

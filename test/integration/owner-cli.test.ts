@@ -98,6 +98,17 @@ describe('one owner per data directory', () => {
     expect(jobs).toMatchObject([{ status: 'completed', jobType: 'initial' }]);
   }, 300_000);
 
+  it('returns from replicate --detach once the owner copies, and jobs watch then reports the end', async () => {
+    const r = await mkc(['replicate', 'web1', '--detach', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const job = JSON.parse(r.stdout.slice(r.stdout.indexOf('{')));
+    expect(['replicating', 'completed']).toContain(job.status);
+    expect(job.jobType).toBe('incremental');
+    const w = await mkc(['jobs', 'watch', job.id]);
+    expect(w.code, w.stderr).toBe(0);
+    expect(w.stdout).toMatch(new RegExp(`${job.id} completed$`, 'm'));
+  }, 300_000);
+
   it('refuses bad input at the owner with the schema message and exit code 2', async () => {
     const r = await mkc(['jobs', 'list', '--limit', '-5']);
     expect(r.code).toBe(2);
@@ -149,11 +160,12 @@ describe('one owner per data directory', () => {
   });
 
   it('refuses replicate --detach with no owner and says what to run instead', async () => {
+    const before = JSON.parse((await mkc(['jobs', 'list', '--vm', 'web1', '--json'])).stdout);
     const r = await mkc(['replicate', 'web1', '--detach']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/nobody would receive the change-ID callbacks/);
     expect(r.stderr).toMatch(/`mkc serve`/);
-    const jobs = JSON.parse((await mkc(['jobs', 'list', '--vm', 'web1', '--json'])).stdout);
-    expect(jobs).toHaveLength(1);
+    const after = JSON.parse((await mkc(['jobs', 'list', '--vm', 'web1', '--json'])).stdout);
+    expect(after).toEqual(before);
   });
 });
