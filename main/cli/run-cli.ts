@@ -139,6 +139,8 @@ export async function runCli(argv: readonly string[], commands: readonly CliComm
       dataDir,
       transport: `mkc ${command.path.join(' ')}`,
       secrets: io.secrets,
+      // This process is the one to tell: an unexpected failure is shown, not only "see the log".
+      logger: { error: (message, details) => io.err(`mkc: ${message}${details?.error ? `: ${String(details.error)}` : ''}`) },
       ...(command.mustOwn ? { mustOwn: true } : {}),
       ...(io.ownerWaitMs !== undefined ? { waitMs: io.ownerWaitMs } : {}),
     });
@@ -148,7 +150,7 @@ export async function runCli(argv: readonly string[], commands: readonly CliComm
     reopen: async () => {
       const old = session;
       session = null;
-      if (old) await (await old).close();
+      if (old) await old.then((s) => s.close()).catch(() => {});
       return ctx.session();
     },
     options: parsed.options,

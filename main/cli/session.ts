@@ -5,7 +5,7 @@
 import type { EventChannel, InvokeChannel, InvokeRequest, InvokeResponse } from '../../shared/contract';
 import { AppError, type Result } from '../../shared/errors';
 import { Core } from '../core/core';
-import { dispatch } from '../ipc/dispatch';
+import { dispatch, type DispatchLogger } from '../ipc/dispatch';
 import { createHandlers } from '../ipc/handlers';
 import { connectControl, type ControlClient, type EventListener } from '../owner/control-client';
 import { controlSocketPath } from '../owner/control-protocol';
@@ -38,6 +38,8 @@ export interface SessionOptions {
   mustOwn?: boolean;
   /** How long to wait for an owner that holds the lock but does not answer yet (it is starting). */
   waitMs?: number;
+  /** Where unexpected handler failures are reported (dispatch answers only "failed unexpectedly"). */
+  logger?: DispatchLogger;
 }
 
 const unwrap = <T>(r: Result<unknown>): T => {
@@ -69,6 +71,7 @@ async function ownSession(options: SessionOptions, lock: OwnerLock): Promise<Con
       handlers,
       bus: core.bus,
       hello: { pid: lock.info.pid, since: lock.info.since, transport: lock.info.transport, dataDir: core.dataDir },
+      ...(options.logger ? { logger: options.logger } : {}),
     });
     const c = core;
     const s = server;
@@ -76,7 +79,7 @@ async function ownSession(options: SessionOptions, lock: OwnerLock): Promise<Con
       servedBy: 'in-process',
       owner: lock.info,
       local: c,
-      invoke: async (channel, request) => unwrap(await dispatch(handlers, channel, [request])),
+      invoke: async (channel, request) => unwrap(await dispatch(handlers, channel, [request], options.logger)),
       on: async (channels, listener) => c.bus.subscribe((channel, payload) => channels.includes(channel) && listener(channel, payload)),
       runBackground: () => c.startBackground(),
       onLost: () => {},
