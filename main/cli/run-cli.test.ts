@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -97,6 +98,32 @@ describe('mkc', () => {
     expect(await runCli(['contexts', 'list', '--data-dir', dir], ALL_COMMANDS, io)).toBe(0);
     expect(fs.existsSync(ownerLockPath(dir))).toBe(false);
     expect(fs.existsSync(controlSocketPath(dir))).toBe(false);
+  });
+});
+
+describe('mkc completion', () => {
+  /** Runs the generated script in a real bash, as the shell would on <TAB>. */
+  function complete(script: string, words: string[]): string[] {
+    const file = path.join(dir, 'mkc-completion.bash');
+    fs.writeFileSync(file, script);
+    const array = words.map((w) => `'${w}'`).join(' ');
+    const out = execFileSync('bash', ['-c', `source ${file}; COMP_WORDS=(${array}); COMP_CWORD=${words.length - 1}; _mkc_complete; printf '%s\\n' "\${COMPREPLY[@]}"`], { encoding: 'utf8' });
+    return out.split('\n').filter(Boolean).sort();
+  }
+
+  it('completes command words and each command\'s options from the command list', async () => {
+    expect(await runCli(['completion', 'bash'], ALL_COMMANDS, io)).toBe(0);
+    const script = out.join('');
+    expect(complete(script, ['mkc', 'jobs', ''])).toEqual(['cancel', 'delete', 'list', 'show', 'watch']);
+    expect(complete(script, ['mkc', 're'])).toEqual(['replicate']);
+    expect(complete(script, ['mkc', 'jobs', 'list', '--l'])).toEqual(['--limit']);
+    // An option's value is not taken for a command word.
+    expect(complete(script, ['mkc', '--data-dir', 'jobs', 'cloudstack', ''])).toEqual(['configure', 'show', 'test']);
+  });
+
+  it('asks which shell', async () => {
+    expect(await runCli(['completion', 'fish'], ALL_COMMANDS, io)).toBe(2);
+    expect(err.join('')).toMatch(/mkc completion bash/);
   });
 });
 

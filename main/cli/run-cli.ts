@@ -5,6 +5,7 @@ import { parseArgs, type OptionSpec } from './args';
 import type { CliCommand, CommandContext } from './command';
 import { openSession, type ConsoleSession } from './session';
 import { table } from './table';
+import { bashCompletion } from './completion';
 import pkg from '../../package.json';
 
 const GLOBAL_OPTIONS: OptionSpec[] = [
@@ -74,6 +75,7 @@ export function helpText(commands: readonly CliCommand[]): string {
     ...GLOBAL_OPTIONS.map((o) => `  --${o.name}${o.type === 'boolean' ? '' : ' <value>'}  ${o.description}`),
     '',
     'Run `mkc <command> --help` for the options of one command.',
+    'Shell completion: eval "$(mkc completion bash)" (or zsh) in your shell profile.',
   ].join('\n');
 }
 
@@ -103,6 +105,12 @@ export async function runCli(argv: readonly string[], commands: readonly CliComm
   };
   if (argv.length === 0 || (words.length === 0 && argv.includes('--help'))) {
     io.out(helpText(commands));
+    return 0;
+  }
+  // Needs no data directory: answered before any command runs.
+  if (words[0] === 'completion' && words.length <= 2) {
+    if (words[1] !== 'bash' && words[1] !== 'zsh') return fail(2, new AppError('validation', 'Name the shell: `mkc completion bash` or `mkc completion zsh`'));
+    io.out(`${words[1] === 'zsh' ? 'autoload -U +X bashcompinit && bashcompinit\n' : ''}${bashCompletion(commands, GLOBAL_OPTIONS)}`);
     return 0;
   }
   if (words.length === 0 && argv.includes('--version')) {
