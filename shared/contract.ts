@@ -41,6 +41,32 @@ const port = z.number().int().min(1).max(65535);
 const fingerprint = z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'must be an OpenSSH SHA256 fingerprint (SHA256:...)');
 const empty = z.object({}).strict();
 
+// OMA appliance layout overrides (main/oma/oma-config.ts holds the defaults and checks them again
+// where they are used); the same bounds here refuse a bad settings file before anything is stored.
+const absolutePath = z
+  .string()
+  .max(1024)
+  .regex(/^\/[^\0\n\r]+$/, 'must be an absolute path other than / without NUL or line breaks')
+  .refine((p) => !p.endsWith('/') && !p.split('/').some((s) => s === '.' || s === '..'), 'must not end with / or contain . or .. segments');
+const word = z.string().min(1).max(1024).regex(/^[^\0\n\r]+$/, 'must not contain NUL or line breaks');
+const timeoutMs = z.number().int().min(100).max(600_000);
+export const omaSettingsSchema = z
+  .object({
+    byIdDir: absolutePath.optional(),
+    exportsDir: absolutePath.optional(),
+    nbdListenAddress: host.optional(),
+    nbdPort: port.optional(),
+    pidFile: absolutePath.optional(),
+    nbdkitBinary: word.optional(),
+    nbdkitExtraArgs: z.array(word).max(64).optional(),
+    nbdinfoBinary: word.optional(),
+    privilegePrefix: z.array(word).max(16).optional(),
+    commandTimeoutMs: timeoutMs.optional(),
+    nbdkitStartTimeoutMs: timeoutMs.optional(),
+  })
+  .strict();
+export type OmaSettingsInput = z.infer<typeof omaSettingsSchema>;
+
 export const applianceInputSchema = z
   .object({
     kind: z.enum(APPLIANCE_KINDS),
@@ -57,9 +83,13 @@ export const applianceInputSchema = z
     nbdHost: host.optional(),
     nbdPort: port.optional(),
     cloudstackVmId: id.optional(),
+    omaSettings: omaSettingsSchema.optional(),
   })
   .strict()
   .superRefine((v, ctx) => {
+    if (v.omaSettings && v.kind !== 'oma') {
+      ctx.addIssue({ code: 'custom', path: ['omaSettings'], message: 'applies to OMA appliances only' });
+    }
     if (v.authMethod === 'password' && !v.password) {
       ctx.addIssue({ code: 'custom', path: ['password'], message: 'is required for password authentication' });
     }
@@ -146,7 +176,7 @@ export interface InvokeMap {
   'appliances:list': { request: Record<string, never>; response: Appliance[] };
   'appliances:add': { request: ApplianceInput; response: Appliance };
   'appliances:remove': { request: { id: string }; response: { removed: true } };
-  'appliances:connect': { request: { id: string }; response: TunnelState };
+  'appliances:connect': { request: { id: string; waitSeconds?: number }; response: TunnelState };
   'appliances:disconnect': { request: { id: string }; response: TunnelState };
   'appliances:trust-host-key': { request: { id: string; fingerprint: string }; response: Appliance };
   'appliances:forget-host-key': { request: { id: string }; response: Appliance };
@@ -203,7 +233,7 @@ export const invokeRequestSchemas: { [C in InvokeChannel]: z.ZodType<InvokeReque
   'appliances:list': empty,
   'appliances:add': applianceInputSchema,
   'appliances:remove': z.object({ id }).strict(),
-  'appliances:connect': z.object({ id }).strict(),
+  'appliances:connect': z.object({ id, waitSeconds: z.number().int().min(1).max(600).optional() }).strict(),
   'appliances:disconnect': z.object({ id }).strict(),
   'appliances:trust-host-key': z.object({ id, fingerprint }).strict(),
   'appliances:forget-host-key': z.object({ id }).strict(),

@@ -90,6 +90,7 @@ export class ApplianceService {
         nbdHost: input.nbdHost ?? null,
         nbdPort: input.nbdPort ?? null,
         cloudstackVmId: input.cloudstackVmId ?? null,
+        ...(input.omaSettings ? { settings: { oma: input.omaSettings } } : {}),
       });
       return toPublicAppliance(record);
     } catch (e) {

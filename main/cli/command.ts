@@ -1,9 +1,17 @@
-import type { Core } from '../core/core';
+import type { InvokeChannel, InvokeRequest, InvokeResponse } from '../../shared/contract';
 import type { OptionSpec } from './args';
+import type { ConsoleSession } from './session';
 
 export interface CommandContext {
-  /** Opens the core lazily so `--help` works without a data directory. */
-  core(): Core;
+  /** Opens the session lazily (served by the owner, or in-process) so `--help` needs no data directory. */
+  session(): Promise<ConsoleSession>;
+  /**
+   * Every input reaches the core here: the same channel, schema validation and handler as the
+   * desktop app's IPC, whether the owner serves the command or this process does.
+   */
+  invoke<C extends InvokeChannel>(channel: C, request: InvokeRequest<C>): Promise<InvokeResponse<C>>;
+  /** Drops a session whose owner went away and opens a new one (served, or in-process). */
+  reopen(): Promise<ConsoleSession>;
   options: Record<string, string | boolean | number>;
   positionals: string[];
   json: boolean;
@@ -21,6 +29,8 @@ export interface CliCommand {
   summary: string;
   usage?: string;
   options?: readonly OptionSpec[];
+  /** `mkc serve`: this process must own the data directory (refused when another process does). */
+  mustOwn?: boolean;
   /** Returns the value printed as JSON with --json; `human` renders it otherwise. */
   run(ctx: CommandContext): Promise<unknown> | unknown;
   human?(value: unknown): string;

@@ -1,17 +1,29 @@
 import fs from 'node:fs';
-import { applianceInputSchema, credentialInputSchema } from '../../shared/contract';
+import type { ApplianceInput, OmaSettingsInput } from '../../shared/contract';
 import type { DiscoveryResult } from '../../shared/discovery';
 import type { Appliance, TunnelState, VcenterCredential } from '../../shared/domain';
 import { AppError } from '../../shared/errors';
 import type { CliCommand, CommandContext } from './command';
 import { callbackForwardText } from '../../shared/callback-forward-text';
-import { flag, int, onePositional, reqStr, secretFromStdin, str } from './options';
+import { flag, num, onePositional, reqStr, secretFromStdin, str } from './options';
 import { formatBytes, table } from './table';
 
-function parseOrThrow<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } }, value: unknown): T {
-  const r = schema.safeParse(value);
-  if (r.success) return r.data;
-  throw new AppError('validation', r.error.issues.map((i) => `${i.path.map(String).join('.') || 'input'}: ${i.message}`).join('; '));
+function readTextFile(option: string, file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new AppError('validation', `--${option}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
+/** Reads the --oma-settings file; its content is judged by the contract schema, not here. */
+function readJsonFile(option: string, file: string): unknown {
+  const text = readTextFile(option, file);
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new AppError('validation', `--${option}: ${file} is not valid JSON (${(e as Error).message})`);
+  }
 }
 
 const describeState = (s: TunnelState) =>
@@ -22,10 +34,10 @@ const describeState = (s: TunnelState) =>
       : `${s.state}${s.callbackForward ? `; ${callbackForwardText(s.callbackForward)}` : ''}`;
 
 async function connectAndReport(ctx: CommandContext, id: string): Promise<TunnelState> {
-  const core = ctx.core();
   const trust = str(ctx, 'trust-host-key');
-  if (trust) await core.appliances.trustHostKey(id, trust);
-  return core.appliances.connect(id, int(ctx, 'wait-seconds') !== undefined ? int(ctx, 'wait-seconds')! * 1000 : 20_000);
+  if (trust) await ctx.invoke('appliances:trust-host-key', { id, fingerprint: trust });
+  const wait = num(ctx, 'wait-seconds');
+  return ctx.invoke('appliances:connect', { id, ...(wait !== undefined ? { waitSeconds: wait } : {}) });
 }
 
 export const applianceCommands: CliCommand[] = [
@@ -51,27 +63,26 @@ export const applianceCommands: CliCommand[] = [
     run: async (ctx) => {
       const keyFile = str(ctx, 'key-file');
       if (flag(ctx, 'password-stdin') && flag(ctx, 'passphrase-stdin')) throw new AppError('validation', 'Only one secret can come from standard input');
-      const input = parseOrThrow(applianceInputSchema, {
-        kind: reqStr(ctx, 'kind'),
+      const settingsFile = str(ctx, 'oma-settings');
+      const input = {
+        kind: reqStr(ctx, 'kind') as ApplianceInput['kind'],
         name: reqStr(ctx, 'name'),
         host: reqStr(ctx, 'host'),
-        ...(int(ctx, 'port') !== undefined ? { port: int(ctx, 'port') } : {}),
+        ...(num(ctx, 'port') !== undefined ? { port: num(ctx, 'port') } : {}),
         username: reqStr(ctx, 'username'),
-        authMethod: keyFile ? 'private_key' : 'password',
+        authMethod: keyFile ? ('private_key' as const) : ('password' as const),
         ...(flag(ctx, 'password-stdin') ? { password: await secretFromStdin(ctx, 'password') } : {}),
-        ...(keyFile ? { privateKey: fs.readFileSync(keyFile, 'utf8') } : {}),
+        ...(keyFile ? { privateKey: readTextFile('key-file', keyFile) } : {}),
         ...(flag(ctx, 'passphrase-stdin') ? { passphrase: await secretFromStdin(ctx, 'passphrase') } : {}),
-        ...(int(ctx, 'api-port') !== undefined ? { apiPort: int(ctx, 'api-port') } : {}),
-        ...(int(ctx, 'callback-port') !== undefined ? { callbackPort: int(ctx, 'callback-port') } : {}),
+        ...(num(ctx, 'api-port') !== undefined ? { apiPort: num(ctx, 'api-port') } : {}),
+        ...(num(ctx, 'callback-port') !== undefined ? { callbackPort: num(ctx, 'callback-port') } : {}),
         ...(str(ctx, 'nbd-host') ? { nbdHost: str(ctx, 'nbd-host') } : {}),
-        ...(int(ctx, 'nbd-port') !== undefined ? { nbdPort: int(ctx, 'nbd-port') } : {}),
+        ...(num(ctx, 'nbd-port') !== undefined ? { nbdPort: num(ctx, 'nbd-port') } : {}),
         ...(str(ctx, 'cloudstack-vm-id') ? { cloudstackVmId: str(ctx, 'cloudstack-vm-id') } : {}),
-      });
-      const core = ctx.core();
-      const a = core.appliances.add(input);
-      const settingsFile = str(ctx, 'oma-settings');
-      if (settingsFile) core.appliances.setSettings(a.id, { oma: JSON.parse(fs.readFileSync(settingsFile, 'utf8')) });
-      return a;
+        // Validated with the rest of the request, so a bad settings file leaves nothing stored.
+        ...(settingsFile ? { omaSettings: readJsonFile('oma-settings', settingsFile) as OmaSettingsInput } : {}),
+      };
+      return ctx.invoke('appliances:add', input);
     },
     human: (v) => {
       const a = v as Appliance;
@@ -81,10 +92,9 @@ export const applianceCommands: CliCommand[] = [
   {
     path: ['appliances', 'list'],
     summary: 'List appliances with their pinned host keys and reported identity',
-    run: (ctx) => {
-      const core = ctx.core();
-      const tunnels = new Map(core.appliances.tunnelStates().map((t) => [t.applianceId, t]));
-      return core.appliances.list().map((a) => ({ ...a, tunnel: tunnels.get(a.id) ?? null }));
+    run: async (ctx) => {
+      const tunnels = new Map((await ctx.invoke('appliances:tunnel-states', {})).map((t) => [t.applianceId, t]));
+      return (await ctx.invoke('appliances:list', {})).map((a) => ({ ...a, tunnel: tunnels.get(a.id) ?? null }));
     },
     human: (v) =>
       (v as (Appliance & { tunnel: TunnelState | null })[]).length === 0
@@ -97,7 +107,7 @@ export const applianceCommands: CliCommand[] = [
               a.name,
               `${a.username}@${a.host}:${a.port}`,
               a.hostKeyFingerprint ?? 'not trusted yet',
-              a.tunnel?.state ?? 'not connected in this process',
+              a.tunnel?.state ?? 'not connected',
               a.kind === 'vma' ? (callbackForwardText(a.tunnel?.callbackForward) ?? `127.0.0.1:${a.callbackPort} not requested`) : '-',
               a.reportedIdentity ? JSON.stringify(a.reportedIdentity).slice(0, 60) : '-',
             ]),
@@ -128,11 +138,10 @@ export const applianceCommands: CliCommand[] = [
     ],
     run: async (ctx) => {
       const id = onePositional(ctx, 'appliance name or id');
-      const core = ctx.core();
       let a: Appliance | undefined;
-      if (flag(ctx, 'forget')) a = await core.appliances.forgetHostKey(id);
+      if (flag(ctx, 'forget')) a = await ctx.invoke('appliances:forget-host-key', { id });
       const fp = str(ctx, 'trust-host-key');
-      if (fp) a = await core.appliances.trustHostKey(id, fp);
+      if (fp) a = await ctx.invoke('appliances:trust-host-key', { id, fingerprint: fp });
       if (!a) throw new AppError('validation', 'Give --trust-host-key SHA256:... and/or --forget');
       return a;
     },
@@ -146,8 +155,7 @@ export const applianceCommands: CliCommand[] = [
     usage: '<appliance>',
     summary: 'Remove an appliance and its stored SSH secret',
     run: async (ctx) => {
-      await ctx.core().appliances.remove(onePositional(ctx, 'appliance name or id'));
-      return { removed: true };
+      return ctx.invoke('appliances:remove', { id: onePositional(ctx, 'appliance name or id') });
     },
     human: () => 'Removed.',
   },
@@ -162,21 +170,20 @@ export const applianceCommands: CliCommand[] = [
       { name: 'password-stdin', type: 'boolean', required: true, description: 'read the password from standard input' },
     ],
     run: async (ctx) => {
-      const input = parseOrThrow(credentialInputSchema, {
+      return ctx.invoke('credentials:add', {
         name: reqStr(ctx, 'name'),
         vcenterHost: reqStr(ctx, 'vcenter'),
         username: reqStr(ctx, 'username'),
         datacenter: reqStr(ctx, 'datacenter'),
         password: await secretFromStdin(ctx, 'password'),
       });
-      return ctx.core().credentials.add(input);
     },
     human: (v) => `Added credentials ${(v as VcenterCredential).name} (${(v as VcenterCredential).id}).`,
   },
   {
     path: ['credentials', 'list'],
     summary: 'List vCenter credentials (passwords are never shown)',
-    run: (ctx) => ctx.core().credentials.list(),
+    run: (ctx) => ctx.invoke('credentials:list', {}),
     human: (v) =>
       (v as VcenterCredential[]).length === 0
         ? 'No credentials yet. Add some with `mkc credentials add`.'
@@ -190,7 +197,10 @@ export const applianceCommands: CliCommand[] = [
       { name: 'credential', type: 'string', required: true, description: 'vCenter credential name or id' },
       { name: 'filter', type: 'string', description: 'comma-separated name substrings (case-insensitive)' },
     ],
-    run: (ctx) => ctx.core().discovery.run(reqStr(ctx, 'appliance'), reqStr(ctx, 'credential'), str(ctx, 'filter')),
+    run: (ctx) => {
+      const filter = str(ctx, 'filter');
+      return ctx.invoke('discovery:run', { applianceId: reqStr(ctx, 'appliance'), credentialId: reqStr(ctx, 'credential'), ...(filter !== undefined ? { filter } : {}) });
+    },
     human: (v) => {
       const d = v as DiscoveryResult;
       if (d.vms.length === 0) return `No VMs matched in ${d.vcenterHost}.`;
@@ -210,12 +220,11 @@ export const applianceCommands: CliCommand[] = [
     ],
     run: async (ctx) => {
       if (ctx.positionals.length === 0) throw new AppError('validation', 'Name at least one VM');
-      const core = ctx.core();
-      const d = await core.discovery.run(reqStr(ctx, 'appliance'), reqStr(ctx, 'credential'), ctx.positionals.join(','));
+      const d = await ctx.invoke('discovery:run', { applianceId: reqStr(ctx, 'appliance'), credentialId: reqStr(ctx, 'credential'), filter: ctx.positionals.join(',') });
       const wanted = new Set(ctx.positionals);
       const ids = d.vms.filter((vm) => wanted.has(vm.name)).map((vm) => vm.vmwareVmId);
       const missing = ctx.positionals.filter((n) => !d.vms.some((vm) => vm.name === n));
-      const result = ids.length ? core.discovery.addFromDiscovery(d.discoveryId, ids) : { added: [], conflicts: [] };
+      const result = ids.length ? await ctx.invoke('contexts:add', { discoveryId: d.discoveryId, vmwareVmIds: ids }) : { added: [], conflicts: [] };
       const out = { ...result, notFound: missing };
       if (result.added.length === 0) throw new AppError(missing.length ? 'not_found' : 'conflict', [...result.conflicts.map((c) => c.message), ...missing.map((m) => `${m} was not found in vCenter (names must match exactly)`)].join('; '), out);
       return out;

@@ -1,53 +1,119 @@
-import type { CloudStackConfigView, ConnectionTestResult, JobDetail } from '../../shared/contract';
-import { JOB_STATUSES, type ReplicationJob, type VmContextSummary } from '../../shared/domain';
+import type { CloudStackConfigView, ConnectionTestResult, EventPayload, JobDetail } from '../../shared/contract';
+import { JOB_STATUSES, TERMINAL_JOB_STATUSES, type JobStatus, type ReplicationJob, type VmContextSummary } from '../../shared/domain';
 import { AppError } from '../../shared/errors';
-import type { Core } from '../core/core';
 import type { CliCommand, CommandContext } from './command';
-import { flag, int, onePositional, reqStr, secretFromStdin, str } from './options';
+import type { ConsoleSession } from './session';
+import { flag, num, onePositional, reqStr, secretFromStdin, str } from './options';
 import { formatBytes, table } from './table';
 import { formatDuration } from '../../shared/format';
 
-function resolveContext(core: Core, nameOrId: string): VmContextSummary {
-  const byId = core.contexts.get(nameOrId);
+/** A managed VM by context id or exact name, looked up through the same channel the UI lists them with. */
+async function resolveContext(ctx: CommandContext, nameOrId: string): Promise<VmContextSummary> {
+  const all = await ctx.invoke('contexts:list', {});
+  const byId = all.find((c) => c.id === nameOrId);
   if (byId) return byId;
-  const byName = core.contexts.findByName(nameOrId);
+  const byName = all.filter((c) => c.name === nameOrId);
   if (byName.length === 1) return byName[0]!;
   if (byName.length > 1) throw new AppError('validation', `${byName.length} managed VMs are named ${nameOrId}; use the context id (${byName.map((c) => c.id).join(', ')})`);
   throw new AppError('not_found', `No managed VM named ${nameOrId}; see \`mkc contexts list\``);
 }
 
-const line = (j: ReplicationJob) =>
-  `${j.id}  ${j.status.padEnd(12)} ${String(j.progressPercent.toFixed(1)).padStart(5)} %  ${j.phase}${j.rateBps ? `  ${formatBytes(j.rateBps)}/s` : ''}${j.etaSeconds !== null && j.status === 'replicating' ? `  ETA ${formatDuration(j.etaSeconds)}` : ''}${j.error ? `  — ${j.error}` : ''}`;
+type JobLine = Pick<ReplicationJob, 'status' | 'progressPercent' | 'phase' | 'rateBps' | 'etaSeconds' | 'error'> & { id?: string; jobId?: string };
 
-/** Follows a job in this process (poller included) until it ends or the operator interrupts. */
-async function follow(ctx: CommandContext, jobId: string): Promise<ReplicationJob> {
-  const core = ctx.core();
-  await core.startBackground();
+const line = (j: JobLine) =>
+  `${j.id ?? j.jobId}  ${j.status.padEnd(12)} ${String(j.progressPercent.toFixed(1)).padStart(5)} %  ${j.phase}${j.rateBps ? `  ${formatBytes(j.rateBps)}/s` : ''}${j.etaSeconds !== null && j.status === 'replicating' ? `  ETA ${formatDuration(j.etaSeconds)}` : ''}${j.error ? `  — ${j.error}` : ''}`;
+
+const isTerminal = (s: JobStatus) => (TERMINAL_JOB_STATUSES as readonly JobStatus[]).includes(s);
+/** `--detach` returns once the VMA copies: setup is over, or the job ended before. */
+const copyStarted = (s: JobStatus) => s === 'replicating' || isTerminal(s);
+
+type FollowOutcome = { kind: 'reached'; job: ReplicationJob } | { kind: 'interrupted' } | { kind: 'lost' } | { kind: 'error'; error: unknown };
+
+/** How often the job is read again besides the pushed events, in case an event was missed. */
+const RECHECK_MS = 5000;
+
+function followOnce(ctx: CommandContext, session: ConsoleSession, jobId: string, until: (s: JobStatus) => boolean, print: (j: JobLine) => void): Promise<FollowOutcome> {
+  return new Promise((resolve) => {
+    let finished = false;
+    let unsubscribe: (() => void) | null = null;
+    const finish = (o: FollowOutcome) => {
+      if (finished) return;
+      finished = true;
+      clearInterval(timer);
+      unsubscribe?.();
+      resolve(o);
+    };
+    const check = async () => {
+      try {
+        const { job } = await session.invoke('jobs:get', { id: jobId });
+        print(job);
+        if (until(job.status)) finish({ kind: 'reached', job });
+      } catch (e) {
+        if (e instanceof AppError && e.code === 'unreachable') return; // the owner went away: onLost decides
+        finish({ kind: 'error', error: e });
+      }
+    };
+    const timer = setInterval(() => void check(), RECHECK_MS);
+    session.onLost(() => finish({ kind: 'lost' }));
+    void ctx.interrupted.then(() => finish({ kind: 'interrupted' }));
+    session
+      .on(['jobs:progress'], (_channel, payload) => {
+        for (const u of (payload as EventPayload<'jobs:progress'>).updates) {
+          if (u.jobId !== jobId) continue;
+          print(u);
+          // The event says it ended; the job record carries the final error and timings.
+          if (until(u.status)) void check();
+        }
+      })
+      .then((off) => {
+        unsubscribe = off;
+        if (finished) off();
+        // Read once after subscribing: the job may have ended before the subscription existed.
+        return check();
+      })
+      .catch((e: unknown) => finish({ kind: 'error', error: e }));
+  });
+}
+
+/**
+ * Follows a job from the events of whoever runs it (the owner, or this process when it owns the data
+ * directory) until `until` holds or the operator interrupts. When the owner goes away, the command
+ * opens a new session: another owner serves it, or this process takes over and resumes the job.
+ */
+async function follow(ctx: CommandContext, jobId: string, until: (s: JobStatus) => boolean = isTerminal): Promise<ReplicationJob> {
   let last = '';
-  const print = () => {
-    const j = core.jobs.require(jobId);
+  const print = (j: JobLine) => {
     const l = line(j);
     if (l !== last && !ctx.json) ctx.out(l);
     last = l;
   };
-  const timer = setInterval(print, 1000);
-  try {
-    const settled = await Promise.race([core.engine.whenSettled(jobId), ctx.interrupted.then(() => null)]);
-    print();
-    if (!settled) {
-      ctx.err(`Stopped following ${jobId}; it continues where a console runs (\`mkc jobs watch ${jobId}\` to follow it again).`);
-      return core.jobs.require(jobId);
+  let session = await ctx.session();
+  for (;;) {
+    await session.runBackground();
+    const o = await followOnce(ctx, session, jobId, until, print);
+    if (o.kind === 'reached') return o.job;
+    if (o.kind === 'error') throw o.error;
+    if (o.kind === 'lost') {
+      ctx.err(`The owner of the data directory (pid ${session.owner.pid}) went away; following ${jobId} again.`);
+      session = await ctx.reopen();
+      continue;
     }
-    return settled;
-  } finally {
-    clearInterval(timer);
+    const where = session.servedBy === 'owner' ? `in ${session.owner.transport} (pid ${session.owner.pid})` : 'once an owner runs (`mkc serve` or the desktop app)';
+    ctx.err(`Stopped following ${jobId}; it continues ${where}. \`mkc jobs watch ${jobId}\` follows it again.`);
+    return (await ctx.invoke('jobs:get', { id: jobId })).job;
   }
 }
 
-const failIfNotCompleted = (j: ReplicationJob): ReplicationJob => {
+/** The command's exit code is the job's outcome: only a completed job exits 0. */
+const failUnlessCompleted = (j: ReplicationJob): ReplicationJob => {
   if (j.status === 'failed') throw new AppError('remote_error', `Job ${j.id} failed: ${j.error ?? 'no reason recorded'}`, { job: j });
+  if (j.status === 'cancelled') throw new AppError('conflict', `Job ${j.id} was cancelled${j.error ? `: ${j.error}` : ''}`, { job: j });
   return j;
 };
+
+const DETACH_WITHOUT_OWNER =
+  'Nobody owns this data directory, so after `mkc` returned nobody would receive the change-ID callbacks the VMA sends when each disk finishes, ' +
+  'and the job would not be polled. Start an owner first (`mkc serve` on this machine, or the desktop app) and run this again, or run without --detach to follow the job to its end.';
 
 export const jobCommands: CliCommand[] = [
   {
@@ -56,15 +122,19 @@ export const jobCommands: CliCommand[] = [
     summary: 'Start a sync through the canonical path and follow it to the end (--detach to return once started)',
     options: [{ name: 'detach', type: 'boolean', description: 'return as soon as the copy has started on the VMA' }],
     run: async (ctx) => {
-      const core = ctx.core();
-      const c = resolveContext(core, onePositional(ctx, 'VM name or context id'));
-      const { jobId } = await core.engine.start(c.id, { trigger: 'cli' });
-      if (!ctx.json) ctx.out(`Started ${jobId} for ${c.name}`);
-      if (flag(ctx, 'detach')) {
-        await core.engine.drain();
-        return core.jobs.require(jobId);
+      const target = onePositional(ctx, 'VM name or context id');
+      const detach = flag(ctx, 'detach');
+      const session = await ctx.session();
+      if (detach && session.servedBy === 'in-process') throw new AppError('not_available', DETACH_WITHOUT_OWNER);
+      const c = await resolveContext(ctx, target);
+      const { jobId } = await ctx.invoke('replication:start', { contextId: c.id });
+      if (!ctx.json) ctx.out(`Started ${jobId} for ${c.name}${session.servedBy === 'owner' ? ` in ${session.owner.transport} (pid ${session.owner.pid})` : ''}`);
+      if (detach) {
+        const j = await follow(ctx, jobId, copyStarted);
+        // Returned once the copy runs; a job that already ended reports its outcome like a followed one.
+        return isTerminal(j.status) ? failUnlessCompleted(j) : j;
       }
-      return failIfNotCompleted(await follow(ctx, jobId));
+      return failUnlessCompleted(await follow(ctx, jobId));
     },
     human: (v) => `${(v as ReplicationJob).id} ${(v as ReplicationJob).status}`,
   },
@@ -76,13 +146,13 @@ export const jobCommands: CliCommand[] = [
       { name: 'status', type: 'string', choices: JOB_STATUSES, description: 'only jobs in this status' },
       { name: 'limit', type: 'number', description: 'at most this many (default 50)' },
     ],
-    run: (ctx) => {
-      const core = ctx.core();
+    run: async (ctx) => {
       const vm = str(ctx, 'vm');
-      return core.jobs.list({
-        ...(vm ? { contextId: resolveContext(core, vm).id } : {}),
-        ...(str(ctx, 'status') ? { status: str(ctx, 'status') as ReplicationJob['status'] } : {}),
-        limit: int(ctx, 'limit') ?? 50,
+      const limit = num(ctx, 'limit');
+      return ctx.invoke('jobs:list', {
+        ...(vm ? { contextId: (await resolveContext(ctx, vm)).id } : {}),
+        ...(str(ctx, 'status') ? { status: str(ctx, 'status') as JobStatus } : {}),
+        limit: limit ?? 50,
       });
     },
     human: (v) =>
@@ -94,11 +164,7 @@ export const jobCommands: CliCommand[] = [
     path: ['jobs', 'show'],
     usage: '<job id>',
     summary: 'Show one job with its disks and step timings',
-    run: (ctx): JobDetail => {
-      const core = ctx.core();
-      const id = onePositional(ctx, 'job id');
-      return { job: core.jobs.require(id), disks: core.jobs.jobDisks(id), steps: core.logbook.steps(id) };
-    },
+    run: (ctx): Promise<JobDetail> => ctx.invoke('jobs:get', { id: onePositional(ctx, 'job id') }),
     human: (v) => {
       const d = v as JobDetail;
       return [
@@ -113,15 +179,15 @@ export const jobCommands: CliCommand[] = [
   {
     path: ['jobs', 'watch'],
     usage: '<job id>',
-    summary: 'Poll a job in this process until it ends (also resumes jobs left by a closed console)',
-    run: async (ctx) => failIfNotCompleted(await follow(ctx, onePositional(ctx, 'job id'))),
+    summary: 'Follow a job until it ends; exits non-zero unless it completed (resumes it when no console owns the data)',
+    run: async (ctx) => failUnlessCompleted(await follow(ctx, onePositional(ctx, 'job id'))),
     human: (v) => `${(v as ReplicationJob).id} ${(v as ReplicationJob).status}`,
   },
   {
     path: ['jobs', 'cancel'],
     usage: '<job id>',
     summary: 'Cancel a running job (asks the VMA to clean up)',
-    run: (ctx) => ctx.core().engine.cancel(onePositional(ctx, 'job id')),
+    run: (ctx) => ctx.invoke('jobs:cancel', { id: onePositional(ctx, 'job id') }),
     human: (v) => `${(v as ReplicationJob).id} ${(v as ReplicationJob).status}`,
   },
   {
@@ -129,19 +195,18 @@ export const jobCommands: CliCommand[] = [
     usage: '<job id>',
     summary: 'Delete a finished job (--delete-volumes also detaches and deletes its CloudStack volumes)',
     options: [{ name: 'delete-volumes', type: 'boolean', description: 'detach and delete the volumes this job wrote' }],
-    run: async (ctx) => {
-      await ctx.core().engine.deleteJob(onePositional(ctx, 'job id'), flag(ctx, 'delete-volumes'));
-      return { deleted: true };
-    },
+    run: (ctx) => ctx.invoke('jobs:delete', { id: onePositional(ctx, 'job id'), ...(flag(ctx, 'delete-volumes') ? { deleteVolumes: true } : {}) }),
     human: () => 'Deleted.',
   },
   {
     path: ['serve'],
-    summary: 'Run the core headless: resume and poll jobs until interrupted (Ctrl-C)',
+    summary: 'Own the data directory headless: run jobs, tunnels and callbacks, and serve `mkc` commands until Ctrl-C',
+    mustOwn: true,
     run: async (ctx) => {
-      const core = ctx.core();
-      await core.startBackground();
-      if (!ctx.json) ctx.out(`Serving ${core.dataDir}: ${core.activeJobCount()} active job(s). Ctrl-C to stop.`);
+      const session = await ctx.session();
+      const core = session.local!;
+      await session.runBackground();
+      if (!ctx.json) ctx.out(`Serving ${core.dataDir} as its owner (pid ${process.pid}): ${core.activeJobCount()} active job(s). Ctrl-C to stop.`);
       await ctx.interrupted;
       return { stopped: true, activeJobs: core.activeJobCount() };
     },
@@ -163,7 +228,6 @@ export const jobCommands: CliCommand[] = [
       { name: 'headroom', type: 'number', description: 'extra volume size in percent (default 5)' },
     ],
     run: async (ctx): Promise<CloudStackConfigView> => {
-      const core = ctx.core();
       let apiKey: string | undefined;
       let secretKey: string | undefined;
       if (flag(ctx, 'keys-stdin')) {
@@ -173,7 +237,10 @@ export const jobCommands: CliCommand[] = [
         secretKey = s.trim();
       }
       const oma = str(ctx, 'oma-appliance');
-      return core.cloudstack.save({
+      const headroom = num(ctx, 'headroom');
+      const omaAppliance = oma === undefined ? undefined : (await ctx.invoke('appliances:list', {})).find((a) => a.id === oma || a.name === oma);
+      if (oma !== undefined && !omaAppliance) throw new AppError('not_found', `No appliance with id or name ${oma}; see \`mkc appliances list\``);
+      return ctx.invoke('cloudstack:save-config', {
         apiUrl: reqStr(ctx, 'url'),
         ...(apiKey ? { apiKey, secretKey } : {}),
         ...(str(ctx, 'zone') ? { zoneId: str(ctx, 'zone') } : {}),
@@ -181,9 +248,9 @@ export const jobCommands: CliCommand[] = [
         ...(str(ctx, 'service-offering') ? { serviceOfferingId: str(ctx, 'service-offering') } : {}),
         ...(str(ctx, 'template') ? { templateId: str(ctx, 'template') } : {}),
         ...(str(ctx, 'network') ? { defaultNetworkId: str(ctx, 'network') } : {}),
-        ...(oma ? { omaApplianceId: core.appliances.record(oma).id } : {}),
+        ...(omaAppliance ? { omaApplianceId: omaAppliance.id } : {}),
         ...(str(ctx, 'oma-vm-id') ? { omaVmId: str(ctx, 'oma-vm-id') } : {}),
-        ...(int(ctx, 'headroom') !== undefined ? { volumeHeadroomPercent: int(ctx, 'headroom') } : {}),
+        ...(headroom !== undefined ? { volumeHeadroomPercent: headroom } : {}),
       });
     },
     human: (v) => `Saved. ${JSON.stringify(v)}`,
@@ -191,15 +258,14 @@ export const jobCommands: CliCommand[] = [
   {
     path: ['cloudstack', 'show'],
     summary: 'Show the CloudStack configuration (keys are never shown)',
-    run: (ctx) => ctx.core().cloudstack.view(),
+    run: (ctx) => ctx.invoke('cloudstack:get-config', {}),
     human: (v) => table(['SETTING', 'VALUE'], Object.entries(v as CloudStackConfigView).map(([k, x]) => [k, x === null ? '-' : String(x)])),
   },
   {
     path: ['cloudstack', 'test'],
     summary: 'Test the CloudStack connection and report exactly what is wrong',
     run: async (ctx) => {
-      const { testConnection } = await import('../cloudstack/connection-test');
-      const r = await testConnection(ctx.core().cloudstack.client());
+      const r = await ctx.invoke('cloudstack:test', {});
       if (!r.ok) throw new AppError('remote_error', r.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.message}`).join('; '), { result: r });
       return r;
     },

@@ -2,7 +2,11 @@ import { secretStoreFromEnvironment } from '../secrets/secret-store-from-env';
 import { ALL_COMMANDS } from './commands';
 import { runCli } from './run-cli';
 
-const interrupted = new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+// Ctrl-C, or a service manager stopping `mkc serve`: both end the command cleanly (lock released).
+const interrupted = new Promise<void>((resolve) => {
+  process.once('SIGINT', () => resolve());
+  process.once('SIGTERM', () => resolve());
+});
 
 const code = await runCli(process.argv.slice(2), ALL_COMMANDS, {
   out: (t) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),

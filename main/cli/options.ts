@@ -8,12 +8,9 @@ export const reqStr = (ctx: CommandContext, name: string): string => {
   if (v === undefined) throw new AppError('validation', `--${name} is required`);
   return v;
 };
-export const int = (ctx: CommandContext, name: string): number | undefined => {
-  const v = ctx.options[name];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw new AppError('validation', `--${name} must be a whole number`);
-  return v;
-};
+/** A number option as given: its range and whether it must be whole are the contract schema's to judge. */
+export const num = (ctx: CommandContext, name: string): number | undefined =>
+  typeof ctx.options[name] === 'number' ? (ctx.options[name] as number) : undefined;
 export const flag = (ctx: CommandContext, name: string): boolean => ctx.options[name] === true;
 
 /** One positional argument, with a message that says what was expected. */

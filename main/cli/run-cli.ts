@@ -1,15 +1,18 @@
 import { AppError } from '../../shared/errors';
-import { Core } from '../core/core';
 import { defaultDataDir } from '../core/data-dir';
 import type { SecretStore } from '../secrets/secret-store';
 import { parseArgs, type OptionSpec } from './args';
 import type { CliCommand, CommandContext } from './command';
+import { openSession, type ConsoleSession } from './session';
 import { table } from './table';
+import { bashCompletion } from './completion';
+import pkg from '../../package.json';
 
 const GLOBAL_OPTIONS: OptionSpec[] = [
   { name: 'data-dir', type: 'string', description: 'Data directory (default: MKC_DATA_DIR or the desktop app data directory)' },
   { name: 'json', type: 'boolean', description: 'Print machine-readable JSON' },
   { name: 'help', type: 'boolean', description: 'Show help' },
+  { name: 'version', type: 'boolean', description: 'Print the version' },
 ];
 
 export interface CliIo {
@@ -19,6 +22,30 @@ export interface CliIo {
   secrets(dataDir: string): SecretStore;
   interrupted?: Promise<void>;
   stdin?: () => Promise<string>;
+  /** How long to wait for an owner that holds the lock but does not answer yet (tests shorten it). */
+  ownerWaitMs?: number;
+}
+
+/**
+ * The command words of argv, wherever the options sit: a token after an option that takes a value is
+ * that option's value, not a word (`mkc --data-dir D replicate vm`).
+ */
+function commandWords(argv: readonly string[], commands: readonly CliCommand[]): { words: string[]; indices: number[] } {
+  const takesValue = new Set<string>();
+  for (const o of [...GLOBAL_OPTIONS, ...commands.flatMap((c) => c.options ?? [])]) if (o.type !== 'boolean') takesValue.add(o.name);
+  const words: string[] = [];
+  const indices: number[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') break;
+    if (a.startsWith('--')) {
+      if (!a.includes('=') && takesValue.has(a.slice(2))) i++;
+      continue;
+    }
+    words.push(a);
+    indices.push(i);
+  }
+  return { words, indices };
 }
 
 function findCommand(commands: readonly CliCommand[], words: readonly string[]): { command: CliCommand; rest: string[] } | null {
@@ -38,6 +65,9 @@ export function helpText(commands: readonly CliCommand[]): string {
     '',
     'Usage: mkc <command> [options]',
     '',
+    'When the desktop app or `mkc serve` owns the data directory, commands are served by it; otherwise',
+    'mkc owns the directory itself while the command works.',
+    '',
     'Commands:',
     table(['COMMAND', 'DESCRIPTION'], rows).split('\n').slice(1).map((l) => `  ${l}`).join('\n'),
     '',
@@ -45,6 +75,7 @@ export function helpText(commands: readonly CliCommand[]): string {
     ...GLOBAL_OPTIONS.map((o) => `  --${o.name}${o.type === 'boolean' ? '' : ' <value>'}  ${o.description}`),
     '',
     'Run `mkc <command> --help` for the options of one command.',
+    'Shell completion: eval "$(mkc completion bash)" (or zsh) in your shell profile.',
   ].join('\n');
 }
 
@@ -65,7 +96,7 @@ function commandHelp(c: CliCommand): string {
 
 /** Runs one CLI invocation; returns the process exit code (0 ok, 1 failure, 2 usage error). */
 export async function runCli(argv: readonly string[], commands: readonly CliCommand[], io: CliIo): Promise<number> {
-  const words = argv.filter((a) => !a.startsWith('--'));
+  const { words, indices } = commandWords(argv, commands);
   const wantsJson = argv.includes('--json');
   const fail = (code: number, e: AppError) => {
     if (wantsJson) io.out(JSON.stringify({ ok: false, error: e.toShape() }, null, 2));
@@ -74,6 +105,16 @@ export async function runCli(argv: readonly string[], commands: readonly CliComm
   };
   if (argv.length === 0 || (words.length === 0 && argv.includes('--help'))) {
     io.out(helpText(commands));
+    return 0;
+  }
+  // Needs no data directory: answered before any command runs.
+  if (words[0] === 'completion' && words.length <= 2) {
+    if (words[1] !== 'bash' && words[1] !== 'zsh') return fail(2, new AppError('validation', 'Name the shell: `mkc completion bash` or `mkc completion zsh`'));
+    io.out(`${words[1] === 'zsh' ? 'autoload -U +X bashcompinit && bashcompinit\n' : ''}${bashCompletion(commands, GLOBAL_OPTIONS)}`);
+    return 0;
+  }
+  if (words.length === 0 && argv.includes('--version')) {
+    io.out(wantsJson ? JSON.stringify({ version: pkg.version }) : `mkc ${pkg.version}`);
     return 0;
   }
   const found = findCommand(commands, words);
@@ -88,8 +129,8 @@ export async function runCli(argv: readonly string[], commands: readonly CliComm
   let parsed;
   try {
     // Options may sit anywhere; the command path words are dropped from the positionals.
-    const rest = [...argv];
-    for (const p of command.path) rest.splice(rest.indexOf(p), 1);
+    const pathIndices = new Set(indices.slice(0, command.path.length));
+    const rest = argv.filter((_, i) => !pathIndices.has(i));
     parsed = parseArgs(rest, [...GLOBAL_OPTIONS, ...(command.options ?? [])]);
   } catch (e) {
     if (e instanceof AppError) return fail(2, e);
@@ -99,14 +140,26 @@ export async function runCli(argv: readonly string[], commands: readonly CliComm
     io.out(commandHelp(command));
     return 0;
   }
-  let core: Core | null = null;
+  const dataDir = typeof parsed.options['data-dir'] === 'string' ? parsed.options['data-dir'] : defaultDataDir(io.env);
+  let session: Promise<ConsoleSession> | null = null;
+  const open = () =>
+    openSession({
+      dataDir,
+      transport: `mkc ${command.path.join(' ')}`,
+      secrets: io.secrets,
+      // This process is the one to tell: an unexpected failure is shown, not only "see the log".
+      logger: { error: (message, details) => io.err(`mkc: ${message}${details?.error ? `: ${String(details.error)}` : ''}`) },
+      ...(command.mustOwn ? { mustOwn: true } : {}),
+      ...(io.ownerWaitMs !== undefined ? { waitMs: io.ownerWaitMs } : {}),
+    });
   const ctx: CommandContext = {
-    core: () => {
-      if (!core) {
-        const dataDir = typeof parsed.options['data-dir'] === 'string' ? parsed.options['data-dir'] : defaultDataDir(io.env);
-        core = new Core({ dataDir, transport: 'cli', secrets: io.secrets(dataDir) });
-      }
-      return core;
+    session: () => (session ??= open()),
+    invoke: async (channel, request) => (await ctx.session()).invoke(channel, request),
+    reopen: async () => {
+      const old = session;
+      session = null;
+      if (old) await old.then((s) => s.close()).catch(() => {});
+      return ctx.session();
     },
     options: parsed.options,
     positionals: parsed.positionals,
@@ -126,6 +179,8 @@ export async function runCli(argv: readonly string[], commands: readonly CliComm
     if (e instanceof AppError) return fail(e.code === 'validation' ? 2 : 1, e);
     return fail(1, new AppError('internal', e instanceof Error ? e.message : String(e)));
   } finally {
-    if (core) await (core as Core).close();
+    // Assigned inside ctx callbacks, which the compiler's narrowing cannot see.
+    const opened = session as Promise<ConsoleSession> | null;
+    if (opened) await (await opened.catch(() => null))?.close();
   }
 }

@@ -8,6 +8,10 @@ import { fileLogger } from '../core/app-log';
 import { secretStoreFromEnvironment } from '../secrets/secret-store-from-env';
 import { parseArgs } from '../cli/args';
 import { startDevBridge } from './server';
+import { createHandlers } from '../ipc/handlers';
+import { controlSocketPath } from '../owner/control-protocol';
+import { startControlServer } from '../owner/control-server';
+import { acquireOwnerLock } from '../owner/owner-lock';
 
 const args = parseArgs(process.argv.slice(2), [
   { name: 'data-dir', type: 'string', description: 'data directory' },
@@ -15,12 +19,22 @@ const args = parseArgs(process.argv.slice(2), [
 ]);
 const dataDir = typeof args.options['data-dir'] === 'string' ? args.options['data-dir'] : path.resolve('.dev-data');
 const here = path.dirname(fileURLToPath(import.meta.url));
+// The bridge runs the engine, so it owns the data directory like the app does and serves `mkc`.
+const lock = acquireOwnerLock(dataDir, 'the dev bridge');
 const core = new Core({ dataDir, transport: 'dev-bridge', secrets: secretStoreFromEnvironment(dataDir), logger: fileLogger(dataDir, true) });
 const bridge = await startDevBridge({ core, staticDir: path.resolve(here, '..', 'renderer'), port: args.options.port as number | undefined });
+const control = await startControlServer({
+  socketPath: controlSocketPath(core.dataDir),
+  handlers: createHandlers(core, { trigger: 'cli' }),
+  bus: core.bus,
+  hello: { pid: lock.info.pid, since: lock.info.since, transport: lock.info.transport, dataDir: core.dataDir },
+});
 process.stdout.write(`MigrateKit Console dev bridge (data: ${dataDir}; default would be ${defaultDataDir()})\nOpen ${bridge.url}\n`);
 const stop = async () => {
   await bridge.close();
+  await control.close();
   await core.close();
+  lock.release();
   process.exit(0);
 };
 process.once('SIGINT', stop);

@@ -5,6 +5,9 @@ import { app, BrowserWindow, dialog, ipcMain, safeStorage, session, type WebCont
 import { fileLogger, type AppLogger } from '../core/app-log';
 import { Core } from '../core/core';
 import { createHandlers } from '../ipc/handlers';
+import { controlSocketPath } from '../owner/control-protocol';
+import { startControlServer, type ControlServer } from '../owner/control-server';
+import { acquireOwnerLock, type OwnerLock } from '../owner/owner-lock';
 import { SAFE_STORAGE_FILE_NAME, SafeStorageSecretStore } from '../secrets/safe-storage-store';
 import { electronAppPaths } from './app-paths';
 import { forwardBusEvents, registerIpcBridge } from './ipc-bridge';
@@ -45,6 +48,8 @@ function main(options: ConsoleAppOptions): void {
   let win: BrowserWindow | null = null;
   let core: Core | null = null;
   let logger: AppLogger | null = null;
+  let ownerLock: OwnerLock | null = null;
+  let control: ControlServer | null = null;
   let coreClosed = false;
 
   const quitGuard = new QuitGuard({
@@ -102,6 +107,7 @@ function main(options: ConsoleAppOptions): void {
     const message = e instanceof Error ? e.message : String(e);
     logger?.error('the console failed to start', { error: e instanceof Error ? (e.stack ?? message) : message });
     dialog.showErrorBox(`${PRODUCT_NAME} could not start`, message);
+    ownerLock?.release();
     app.exit(1);
   };
 
@@ -109,6 +115,8 @@ function main(options: ConsoleAppOptions): void {
     hardenSession();
     const dataDir = app.getPath('userData');
     logger = fileLogger(dataDir);
+    // One owner per data directory: a running `mkc serve` (or mkc working in-process) keeps it.
+    ownerLock = acquireOwnerLock(dataDir, 'the desktop app');
     if (options.createCore) {
       core = await options.createCore({ dataDir, logger });
     } else {
@@ -119,6 +127,14 @@ function main(options: ConsoleAppOptions): void {
     }
     const activeCore = core;
     registerIpcBridge({ ipcMain, handlers: createHandlers(activeCore), trustedRenderer, logger });
+    // `mkc` on this machine is served by the app: same handler map and schemas, over the control socket.
+    control = await startControlServer({
+      socketPath: controlSocketPath(activeCore.dataDir),
+      handlers: createHandlers(activeCore, { trigger: 'cli' }),
+      bus: activeCore.bus,
+      hello: { pid: ownerLock.info.pid, since: ownerLock.info.since, transport: ownerLock.info.transport, dataDir: activeCore.dataDir },
+      logger,
+    });
     forwardBusEvents(activeCore.bus, (channel, payload) => {
       if (win && !win.isDestroyed()) win.webContents.send(channel, payload);
     });
@@ -144,13 +160,16 @@ function main(options: ConsoleAppOptions): void {
     e.preventDefault();
     const closing = core;
     core = null;
-    closing
-      .close()
+    const closingControl = control;
+    control = null;
+    Promise.resolve(closingControl?.close())
+      .then(() => closing.close())
       .catch((err: unknown) => logger?.error('closing the core failed', { error: String(err) }))
       .then(() => options.afterClose?.())
       .catch((err: unknown) => logger?.error('stopping failed', { error: String(err) }))
       .finally(() => {
         coreClosed = true;
+        ownerLock?.release();
         app.exit(0);
       });
   });

@@ -87,6 +87,7 @@ describe('mkc against the lab', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--kind must be one of vma, oma/);
     const t = await mkc(['appliances', 'trust', 'lab-vma', '--trust-host-key', 'SHA256:nope'], { expectFail: true });
-    expect(t.stderr).toMatch(/not an OpenSSH SHA256 fingerprint/);
+    expect(t.code).toBe(2);
+    expect(t.stderr).toMatch(/Invalid request for appliances:trust-host-key: fingerprint: must be an OpenSSH SHA256 fingerprint/);
   });
 });

@@ -1,6 +1,7 @@
 import type { Core } from '../../core/core';
 import type { HandlerMap } from '../handler-types';
 import { AppError } from '../../../shared/errors';
+import type { JobTrigger } from '../../../shared/domain';
 import { fetchOptions } from '../../cloudstack/options';
 import { testConnection } from '../../cloudstack/connection-test';
 import { exportLog } from '../../logbook/log-export';
@@ -9,8 +10,14 @@ const notAvailable = (what: string) => (): never => {
   throw new AppError('not_available', `${what} is not available in this version yet`);
 };
 
+export interface HandlerOptions {
+  /** What started a replication through this map: the renderer ('ui') or `mkc` over the control channel ('cli'). */
+  trigger?: JobTrigger;
+}
+
 /** The one handler map every transport serves. */
-export function createHandlers(core: Core): HandlerMap {
+export function createHandlers(core: Core, options: HandlerOptions = {}): HandlerMap {
+  const trigger = options.trigger ?? 'ui';
   return {
     'app:info': () => ({
       version: core.version,
@@ -33,7 +40,7 @@ export function createHandlers(core: Core): HandlerMap {
       await core.appliances.remove(id);
       return { removed: true as const };
     },
-    'appliances:connect': ({ id }) => core.appliances.connect(id),
+    'appliances:connect': ({ id, waitSeconds }) => core.appliances.connect(id, waitSeconds === undefined ? undefined : waitSeconds * 1000),
     'appliances:disconnect': ({ id }) => core.appliances.disconnect(id),
     'appliances:trust-host-key': ({ id, fingerprint }) => core.appliances.trustHostKey(id, fingerprint),
     'appliances:forget-host-key': ({ id }) => core.appliances.forgetHostKey(id),
@@ -45,7 +52,7 @@ export function createHandlers(core: Core): HandlerMap {
       return { removed: true as const };
     },
     'discovery:run': ({ applianceId, credentialId, filter }) => core.discovery.run(applianceId, credentialId, filter),
-    'replication:start': ({ contextId }) => core.engine.start(contextId, { trigger: 'ui' }),
+    'replication:start': ({ contextId }) => core.engine.start(contextId, { trigger }),
     'jobs:list': (f) => core.jobs.list(f),
     'jobs:get': ({ id }) => ({ job: core.jobs.require(id), disks: core.jobs.jobDisks(id), steps: core.logbook.steps(id) }),
     'jobs:cancel': ({ id }) => core.engine.cancel(id),
