@@ -58,6 +58,8 @@ export const omaSettingsSchema = z
     nbdPort: port.optional(),
     pidFile: absolutePath.optional(),
     nbdkitBinary: word.optional(),
+    /** The VMA's address(es) as the OMA sees them: nbdkit's ip filter admits only these (and loopback). */
+    nbdAllowedClients: z.array(z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()])).max(64).optional(),
     nbdkitExtraArgs: z.array(word).max(64).optional(),
     nbdinfoBinary: word.optional(),
     privilegePrefix: z.array(word).max(16).optional(),

@@ -14,6 +14,7 @@ import type { ChangeIdStore } from '../ssh/callback-api';
 import { isSha256Fingerprint } from '../ssh/fingerprint';
 import { createVmaClient, type VmaClient } from '../vma/vma-client';
 import type { RemoteShell } from '../oma/remote-shell';
+import { resolveOmaConfig } from '../oma/oma-config';
 
 interface Link {
   manager: SshTunnelManager;
@@ -72,6 +73,8 @@ export class ApplianceService {
     if (input.kind === 'oma' && (!input.nbdHost || !input.nbdPort)) {
       throw new AppError('validation', 'An OMA appliance needs nbdHost and nbdPort: the NBD server address as the VMA reaches it');
     }
+    // Settings that could never start nbdkit (or would serve replicas to anyone) are refused now, not at the first sync.
+    if (input.omaSettings) resolveOmaConfig(input.omaSettings);
     const secretRef = newId('secret-appliance');
     const bundle: Record<string, string> = {};
     for (const k of SECRET_KEYS) if (input[k]) bundle[k] = input[k]!;

@@ -177,6 +177,8 @@ describe('mkc input passes the same schemas as the UI', () => {
     ['a relative path', '{"exportsDir": "exports"}', /omaSettings\.exportsDir: must be an absolute path/],
     ['a line break in a command', '{"nbdkitBinary": "nbdkit\\nrm -rf /"}', /omaSettings\.nbdkitBinary: must not contain NUL or line breaks/],
     ['text that is not JSON', '{ byIdDir: /dev }', /--oma-settings: .* is not valid JSON/],
+    ['an allowed client that is not an address', '{"nbdListenAddress": "0.0.0.0", "nbdAllowedClients": ["vma.example"]}', /omaSettings\.nbdAllowedClients\.0/],
+    ['a public listen address without allowed clients', '{"nbdListenAddress": "0.0.0.0"}', /nbdAllowedClients: nbdkit would serve every replica read-write to anyone/],
   ])('appliances add refuses --oma-settings with %s and stores no appliance and no secret', async (_name, settings, message) => {
     expect(await runCli(omaArgs(settings), ALL_COMMANDS, io)).toBe(2);
     expect(err.join('\n')).toMatch(message);
