@@ -6,6 +6,7 @@ import type { CliCommand, CommandContext } from './command';
 import { flag, int, onePositional, reqStr, secretFromStdin, str } from './options';
 import { formatBytes, table } from './table';
 import { formatDuration } from '../../shared/format';
+import { replicaTornText } from '../../shared/replica-state-text';
 
 function resolveContext(core: Core, nameOrId: string): VmContextSummary {
   const byId = core.contexts.get(nameOrId);
@@ -16,8 +17,12 @@ function resolveContext(core: Core, nameOrId: string): VmContextSummary {
   throw new AppError('not_found', `No managed VM named ${nameOrId}; see \`mkc contexts list\``);
 }
 
+/** Bytes this sync must move as the VMA reports them; capacity apart, so neither reads as the other. */
+const bytesText = (j: ReplicationJob) =>
+  j.totalBytes > 0 || j.bytesTransferred > 0 ? `  ${formatBytes(j.bytesTransferred)} of ${formatBytes(j.totalBytes)} to move (capacity ${formatBytes(j.capacityBytes)})` : '';
+
 const line = (j: ReplicationJob) =>
-  `${j.id}  ${j.status.padEnd(12)} ${String(j.progressPercent.toFixed(1)).padStart(5)} %  ${j.phase}${j.rateBps ? `  ${formatBytes(j.rateBps)}/s` : ''}${j.etaSeconds !== null && j.status === 'replicating' ? `  ETA ${formatDuration(j.etaSeconds)}` : ''}${j.error ? `  — ${j.error}` : ''}`;
+  `${j.id}  ${j.status.padEnd(12)} ${String(j.progressPercent.toFixed(1)).padStart(5)} %  ${j.phase}${bytesText(j)}${j.rateBps ? `  ${formatBytes(j.rateBps)}/s` : ''}${j.etaSeconds !== null && j.status === 'replicating' ? `  ETA ${formatDuration(j.etaSeconds)}` : ''}${j.error ? `  — ${j.error}` : ''}`;
 
 /** Follows a job in this process (poller included) until it ends or the operator interrupts. */
 async function follow(ctx: CommandContext, jobId: string): Promise<ReplicationJob> {
@@ -38,6 +43,9 @@ async function follow(ctx: CommandContext, jobId: string): Promise<ReplicationJo
       ctx.err(`Stopped following ${jobId}; it continues where a console runs (\`mkc jobs watch ${jobId}\` to follow it again).`);
       return core.jobs.require(jobId);
     }
+    const vm = core.contexts.get(settled.vmContextId);
+    const torn = vm?.replicaTornJobId === jobId ? replicaTornText(vm) : null;
+    if (torn) ctx.err(torn);
     return settled;
   } finally {
     clearInterval(timer);
