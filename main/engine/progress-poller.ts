@@ -197,7 +197,7 @@ export class ProgressPoller {
     next.firstSeenAt = next.firstSeenAt ?? iso(now);
     const mapped = mapProgress(
       result.progress,
-      disks.map((d) => ({ diskKey: d.diskKey, status: d.status, totalBytes: d.totalBytes, bytesTransferred: d.bytesTransferred })),
+      disks.map((d) => ({ diskKey: d.diskKey, status: d.status, totalBytes: d.totalBytes, bytesTransferred: d.bytesTransferred, capacityBytes: d.capacityBytes })),
       { percent: job.progressPercent, sample: this.samples.get(job.id) ?? null },
       now,
     );
