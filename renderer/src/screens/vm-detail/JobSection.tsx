@@ -60,7 +60,8 @@ function Pipeline({ steps }: { steps: PipelineStep[] }) {
  */
 function movedText(bytes: number, total: number, status: string): string {
   if (total > 0 || bytes > 0) return `${formatBytes(bytes)} of ${formatBytes(total)} to move`;
-  return status === 'completed' ? 'nothing to move' : 'bytes to move not reported yet';
+  // A disk that starts and ends between two polls leaves no frame: unknown, which is not "nothing".
+  return status === 'completed' ? 'no bytes reported by the VMA' : 'bytes to move not reported yet';
 }
 
 /** Per-disk rows: the job's stored disk rows with the live numbers laid over them. */
