@@ -314,6 +314,13 @@ export class JobRepository {
       .run(fields.status ?? null, fields.bytesTransferred ?? null, fields.totalBytes ?? null, fields.percent ?? null, jobId, diskKey);
   }
 
+  /** Bytes the VMA reported for a disk that finished before any frame of it was stored (total still 0). */
+  recordReportedBytes(jobId: string, diskKey: string, bytesTransferred: number, totalBytes: number): void {
+    this.db
+      .prepare(`UPDATE job_disks SET bytes_transferred = MAX(bytes_transferred, ?), total_bytes = ? WHERE job_id = ? AND disk_key = ? AND total_bytes = 0 AND ? > 0`)
+      .run(bytesTransferred, totalBytes, jobId, diskKey, totalBytes);
+  }
+
   /**
    * The change-ID callback for one disk. A non-empty id is stored on the job's disk row and on the
    * disk itself (it is valid for that disk's target as soon as that disk's copy finished); an empty

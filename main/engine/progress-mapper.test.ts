@@ -181,6 +181,24 @@ describe('mapProgress bytes for an incremental sync (issue 7: bytes that were re
     expect(isNonDecreasing(r.percents)).toBe(true);
   });
 
+  it("learns the last disk's bytes from the final frame when its copy started and ended between two polls", () => {
+    const r = new Replay([
+      { key: 'disk-2000', total: changed1, capacity: cap1 },
+      { key: 'disk-2001', total: changed2, capacity: cap2 },
+    ]);
+    for (const p of setup) r.frame(p);
+    for (const pct of [0, 100]) r.frame(incremental(changed1, pct));
+    r.reported('disk-2000');
+    // Between two polls disk 2 copied everything and reported its change id; its completed frame is on show.
+    r.reported('disk-2001');
+    const done = r.frame(incremental(changed2, 100, 'completed'));
+    expect(done.diskUpdates.map((d) => [d.diskKey, d.bytesTransferred, d.totalBytes])).toEqual([
+      ['disk-2000', changed1, changed1],
+      ['disk-2001', changed2, changed2],
+    ]);
+    expect(done.totalBytes).toBe(changed1 + changed2);
+  });
+
   it('weighs the job percent by capacity, so the first disk of two does not read as almost done', () => {
     const r = new Replay([
       { key: 'disk-2000', total: changed1, capacity: cap1 },

@@ -83,8 +83,17 @@ export function mapProgress(
   // make that disk look done and push the job to 99.9 % after the first disk.
   const frameIsCurrentDisk = inTransfer && progress.status !== 'completed';
 
+  const allDisksReported = disks.length > 0 && disks.every((d) => d.status === 'completed');
+  // Once every disk has reported, the frame on show can only be the last disk's own (the copier pushes
+  // a disk's Transfer frames before its change id, and nothing after the last disk): when its copy
+  // started and ended between two polls, this is the one chance to learn what it moved.
+  const finalFrameTotal = allDisksReported && inTransfer ? nonNeg(progress.total_bytes) : 0;
+  const lastKey = disks.at(-1)?.diskKey;
   const diskUpdates = disks.map((d) => {
-    if (d.status === 'completed') return { diskKey: d.diskKey, status: d.status, percent: 100, bytesTransferred: Math.max(d.bytesTransferred, d.totalBytes), totalBytes: d.totalBytes };
+    if (d.status === 'completed') {
+      const total = d.diskKey === lastKey && d.totalBytes === 0 && finalFrameTotal > 0 ? finalFrameTotal : d.totalBytes;
+      return { diskKey: d.diskKey, status: d.status, percent: 100, bytesTransferred: Math.max(d.bytesTransferred, total), totalBytes: total };
+    }
     if (current && d.diskKey === current.diskKey && frameIsCurrentDisk) {
       const total = nonNeg(progress.total_bytes) || d.totalBytes;
       const bytes = Math.min(total, nonNeg(progress.bytes_transferred) || (total * vmaPct) / 100);
@@ -100,7 +109,6 @@ export function mapProgress(
   // not its capacity), so the total never switches meaning mid-job.
   const totalBytes = diskUpdates.reduce((s, d) => s + d.totalBytes, 0);
   const doneBytes = diskUpdates.reduce((s, d) => s + d.bytesTransferred, 0);
-  const allDisksReported = disks.length > 0 && disks.every((d) => d.status === 'completed');
   // The percent weighs each disk's own fraction by its capacity: totals of disks not reached yet are
   // unknown, and summing known totals only would jump to ~100 % after the first disk.
   const weight = (d: MapperDisk) => Math.max(1, d.capacityBytes);

@@ -238,6 +238,8 @@ export class ProgressPoller {
       return;
     }
     if (mapped.allDisksReported) {
+      // The last disk's bytes may be known only from this final frame (see mapProgress).
+      for (const d of mapped.diskUpdates) this.deps.jobs.recordReportedBytes(job.id, d.diskKey, d.bytesTransferred, d.totalBytes);
       this.end(job.id, 'completed', null);
       return;
     }
