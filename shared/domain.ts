@@ -146,6 +146,8 @@ export interface VmContextSummary {
   lastSuccessfulJobId: string | null;
   /** ISO time the last successful sync completed: the replica's age is now minus this. */
   lastSuccessfulSyncAt: string | null;
+  /** The job whose unfinished copy left the replica volumes torn; null when they hold a completed sync (or none). */
+  replicaTornJobId: string | null;
   lastError: string | null;
   enabled: boolean;
   credentialId: string | null;
@@ -178,8 +180,11 @@ export interface ReplicationJob {
   status: JobStatus;
   phase: string;
   progressPercent: number;
+  /** Bytes this sync moved so far and must move in all, as the VMA reports them (0 until it says). */
   bytesTransferred: number;
   totalBytes: number;
+  /** Capacity of the disks this job covers: never a byte total. */
+  capacityBytes: number;
   rateBps: number;
   etaSeconds: number | null;
   error: string | null;
@@ -202,8 +207,11 @@ export interface JobDiskProgress {
   syncType: JobType;
   previousChangeId: string | null;
   changeId: string | null;
+  /** What the VMA reported for this disk in this sync (an incremental's total is its changed bytes). */
   bytesTransferred: number;
   totalBytes: number;
+  /** The disk's capacity, apart from the byte total. */
+  capacityBytes: number;
   percent: number;
 }
 

@@ -1,4 +1,5 @@
 import type { VmContextSummary } from '../../shared/domain';
+import { replicaTornText } from '../../shared/replica-state-text';
 import type { MigrationReport } from '../db/database';
 import type { CliCommand } from './command';
 import { formatBytes, table } from './table';
@@ -13,12 +14,13 @@ export const coreCommands: CliCommand[] = [
     human: (v) => {
       const list = v as VmContextSummary[];
       if (list.length === 0) return 'No VMs under management yet. Add one with `mkc contexts add`.';
-      return table(
+      const torn = list.flatMap((c) => (c.replicaTornJobId ? [`${c.name}: ${replicaTornText(c)}`] : []));
+      const rows = table(
         ['ID', 'NAME', 'STATUS', 'CPU', 'MEMORY', 'DISKS', 'JOBS (ok/fail)', 'LAST JOB'],
         list.map((c) => [
           c.id,
           c.name,
-          c.status,
+          c.replicaTornJobId ? `${c.status} (replica torn)` : c.status,
           c.specs.cpus,
           `${c.specs.memoryMb} MiB`,
           `${c.diskCount} (${formatBytes(c.totalBytes)})`,
@@ -26,6 +28,7 @@ export const coreCommands: CliCommand[] = [
           c.currentJobId ?? c.lastSuccessfulJobId,
         ]),
       );
+      return torn.length ? [rows, '', ...torn].join('\n') : rows;
     },
   },
   {

@@ -6,6 +6,7 @@ import type { ConsoleSession } from './session';
 import { flag, num, onePositional, reqStr, secretFromStdin, str } from './options';
 import { formatBytes, table } from './table';
 import { formatDuration } from '../../shared/format';
+import { replicaTornText } from '../../shared/replica-state-text';
 
 /** A managed VM by context id or exact name, looked up through the same channel the UI lists them with. */
 async function resolveContext(ctx: CommandContext, nameOrId: string): Promise<VmContextSummary> {
@@ -18,10 +19,17 @@ async function resolveContext(ctx: CommandContext, nameOrId: string): Promise<Vm
   throw new AppError('not_found', `No managed VM named ${nameOrId}; see \`mkc contexts list\``);
 }
 
-type JobLine = Pick<ReplicationJob, 'status' | 'progressPercent' | 'phase' | 'rateBps' | 'etaSeconds' | 'error'> & { id?: string; jobId?: string };
+type JobLine = Pick<ReplicationJob, 'status' | 'progressPercent' | 'phase' | 'rateBps' | 'etaSeconds' | 'error'> &
+  Partial<Pick<ReplicationJob, 'totalBytes' | 'bytesTransferred' | 'capacityBytes'>> & { id?: string; jobId?: string };
+
+/** Bytes this sync must move as the VMA reports them; capacity apart, so neither reads as the other. */
+const bytesText = (j: JobLine) =>
+  (j.totalBytes ?? 0) > 0 || (j.bytesTransferred ?? 0) > 0
+    ? `  ${formatBytes(j.bytesTransferred ?? 0)} of ${formatBytes(j.totalBytes ?? 0)} to move${j.capacityBytes ? ` (capacity ${formatBytes(j.capacityBytes)})` : ''}`
+    : '';
 
 const line = (j: JobLine) =>
-  `${j.id ?? j.jobId}  ${j.status.padEnd(12)} ${String(j.progressPercent.toFixed(1)).padStart(5)} %  ${j.phase}${j.rateBps ? `  ${formatBytes(j.rateBps)}/s` : ''}${j.etaSeconds !== null && j.status === 'replicating' ? `  ETA ${formatDuration(j.etaSeconds)}` : ''}${j.error ? `  — ${j.error}` : ''}`;
+  `${j.id ?? j.jobId}  ${j.status.padEnd(12)} ${String(j.progressPercent.toFixed(1)).padStart(5)} %  ${j.phase}${bytesText(j)}${j.rateBps ? `  ${formatBytes(j.rateBps)}/s` : ''}${j.etaSeconds !== null && j.status === 'replicating' ? `  ETA ${formatDuration(j.etaSeconds)}` : ''}${j.error ? `  — ${j.error}` : ''}`;
 
 const isTerminal = (s: JobStatus) => (TERMINAL_JOB_STATUSES as readonly JobStatus[]).includes(s);
 /** `--detach` returns once the VMA copies: setup is over, or the job ended before. */
@@ -75,6 +83,14 @@ function followOnce(ctx: CommandContext, session: ConsoleSession, jobId: string,
   });
 }
 
+/** A job that ended after writing blocks left the replica torn: say so where the operator looks. */
+async function reportTorn(ctx: CommandContext, job: ReplicationJob): Promise<void> {
+  if (job.status === 'completed') return;
+  const vm = (await ctx.invoke('contexts:list', {})).find((c) => c.id === job.vmContextId);
+  const torn = vm?.replicaTornJobId === job.id ? replicaTornText(vm) : null;
+  if (torn) ctx.err(torn);
+}
+
 /**
  * Follows a job from the events of whoever runs it (the owner, or this process when it owns the data
  * directory) until `until` holds or the operator interrupts. When the owner goes away, the command
@@ -91,7 +107,10 @@ async function follow(ctx: CommandContext, jobId: string, until: (s: JobStatus) 
   for (;;) {
     await session.runBackground();
     const o = await followOnce(ctx, session, jobId, until, print);
-    if (o.kind === 'reached') return o.job;
+    if (o.kind === 'reached') {
+      await reportTorn(ctx, o.job);
+      return o.job;
+    }
     if (o.kind === 'error') throw o.error;
     if (o.kind === 'lost') {
       ctx.err(`The owner of the data directory (pid ${session.owner.pid}) went away; following ${jobId} again.`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { VM_CONTEXT_STATUSES } from '../../shared/domain';
-import { assertTransition, canTransition } from './context-state';
+import { assertTransition, canTransition, statusAfterJob, type JobEndFacts } from './context-state';
 
 describe('VM context state machine', () => {
   it('allows the replication lifecycle and staying put', () => {
@@ -23,6 +23,66 @@ describe('VM context state machine', () => {
       assertTransition('discovered', 'failed_over_test');
     } catch (e) {
       expect((e as { code: string }).code).toBe('conflict');
+    }
+  });
+});
+
+describe('statusAfterJob', () => {
+  const base: JobEndFacts = {
+    from: 'replicating',
+    jobId: 'job-b',
+    outcome: 'failed',
+    copyRequested: true,
+    unfinishedDisks: 1,
+    previousTornJobId: null,
+    hasCompletedSync: true,
+  };
+  const after = (f: Partial<JobEndFacts>) => statusAfterJob({ ...base, ...f });
+
+  it('a sync that may have written blocks and did not finish every disk tears the replica: not ready for failover', () => {
+    expect(after({})).toEqual({ status: 'failed', replicaTornJobId: 'job-b' });
+    expect(after({ outcome: 'cancelled' })).toEqual({ status: 'failed', replicaTornJobId: 'job-b' });
+    // A later torn job names itself.
+    expect(after({ previousTornJobId: 'job-a' })).toEqual({ status: 'failed', replicaTornJobId: 'job-b' });
+  });
+
+  it('a sync that failed before the copy was requested leaves the previous replica as it was', () => {
+    expect(after({ copyRequested: false })).toEqual({ status: 'ready_for_failover', replicaTornJobId: null });
+    expect(after({ copyRequested: false, outcome: 'cancelled' })).toEqual({ status: 'ready_for_failover', replicaTornJobId: null });
+    // ...including a replica an earlier job had already torn: still not ready, still that job.
+    expect(after({ copyRequested: false, previousTornJobId: 'job-a' })).toEqual({ status: 'failed', replicaTornJobId: 'job-a' });
+  });
+
+  it('a failed sync whose every disk finished its copy leaves a consistent replica', () => {
+    expect(after({ unfinishedDisks: 0 })).toEqual({ status: 'ready_for_failover', replicaTornJobId: null });
+  });
+
+  it('a completed sync clears the torn marker and makes the VM ready', () => {
+    expect(after({ outcome: 'completed', unfinishedDisks: 0, previousTornJobId: 'job-a' })).toEqual({ status: 'ready_for_failover', replicaTornJobId: null });
+  });
+
+  it('without any completed sync the VM is failed or back to discovered, torn or not', () => {
+    expect(after({ hasCompletedSync: false })).toEqual({ status: 'failed', replicaTornJobId: 'job-b' });
+    expect(after({ hasCompletedSync: false, outcome: 'cancelled' })).toEqual({ status: 'discovered', replicaTornJobId: 'job-b' });
+    expect(after({ hasCompletedSync: false, copyRequested: false, outcome: 'cancelled' })).toEqual({ status: 'discovered', replicaTornJobId: null });
+  });
+
+  it('while a failover owns the VM the status stays, but the torn marker is still recorded', () => {
+    expect(after({ from: 'failing_over' })).toEqual({ status: 'failing_over', replicaTornJobId: 'job-b' });
+    expect(after({ from: 'failing_over', outcome: 'completed', previousTornJobId: 'job-a' })).toEqual({ status: 'failing_over', replicaTornJobId: null });
+  });
+
+  it('never yields a move the state machine refuses', () => {
+    for (const from of VM_CONTEXT_STATUSES) {
+      for (const outcome of ['completed', 'failed', 'cancelled'] as const) {
+        for (const copyRequested of [true, false]) {
+          for (const hasCompletedSync of [true, false]) {
+            const { status } = after({ from, outcome, copyRequested, hasCompletedSync });
+            if (from === 'replicating') expect(canTransition(from, status)).toBe(true);
+            else expect(status).toBe(from);
+          }
+        }
+      }
     }
   });
 });

@@ -1,4 +1,4 @@
-import type { VmContextStatus } from '../../shared/domain';
+import type { TerminalJobStatus, VmContextStatus } from '../../shared/domain';
 import { AppError } from '../../shared/errors';
 
 // The one place that knows which VM-context status moves are legal. Writers go through
@@ -26,3 +26,43 @@ export function assertTransition(from: VmContextStatus, to: VmContextStatus): vo
 }
 
 export { FAILOVER_BUSY_STATUSES } from '../../shared/domain';
+
+/** What is known when a replication job ends, for deciding the VM's status and replica state. */
+export interface JobEndFacts {
+  /** The context's status while the job ran. */
+  from: VmContextStatus;
+  jobId: string;
+  outcome: TerminalJobStatus;
+  /** The replicate request was sent: from then on the copier may have written the volumes. */
+  copyRequested: boolean;
+  /** Disks of this job whose copy did not finish (no change-id callback). */
+  unfinishedDisks: number;
+  /** The job that had left the replica torn before this one, if any. */
+  previousTornJobId: string | null;
+  /** Some sync of this VM completed (this one or an earlier one). */
+  hasCompletedSync: boolean;
+}
+
+export interface JobEndState {
+  status: VmContextStatus;
+  /** The job whose unfinished copy left the replica torn; null when the replica is consistent. */
+  replicaTornJobId: string | null;
+}
+
+/**
+ * The one decision of a VM's status and replica state after a job ends (lessons 1–2: one function,
+ * one writer: JobRepository.finish). A sync that may have written blocks and did not finish every
+ * disk leaves the volumes holding part of a newer sync over an older one: no point in time of the
+ * source, so the VM is not ready for failover until a sync completes. A sync that failed before the
+ * copy was requested, or whose every disk finished, leaves the previous replica as it was.
+ */
+export function statusAfterJob(f: JobEndFacts): JobEndState {
+  const tornNow = f.outcome !== 'completed' && f.copyRequested && f.unfinishedDisks > 0;
+  const replicaTornJobId = f.outcome === 'completed' ? null : tornNow ? f.jobId : f.previousTornJobId;
+  // While a failover owns the VM, its engine decides the status (it reads the torn marker itself).
+  if (f.from !== 'replicating') return { status: f.from, replicaTornJobId };
+  if (f.outcome === 'completed') return { status: 'ready_for_failover', replicaTornJobId };
+  const withoutReplica: VmContextStatus = f.outcome === 'failed' ? 'failed' : 'discovered';
+  if (!f.hasCompletedSync) return { status: withoutReplica, replicaTornJobId };
+  return { status: replicaTornJobId ? 'failed' : 'ready_for_failover', replicaTornJobId };
+}

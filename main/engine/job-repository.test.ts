@@ -66,10 +66,11 @@ describe('JobRepository.claim', () => {
     const ctxId = addVm('pg1');
     const job = jobs.claim({ contextId: ctxId, trigger: 'ui' });
     expect(job.id).toMatch(/^job-\d{8}-\d{6}\.\d{3}-[0-9a-f]{6}$/);
-    expect(job).toMatchObject({ status: 'pending', jobType: 'initial', vmPath: '/DC1/vm/pg1', trigger: 'ui', totalBytes: 3 * GiB });
-    expect(jobs.jobDisks(job.id).map((d) => [d.diskKey, d.status, d.syncType, d.totalBytes])).toEqual([
-      ['disk-2000', 'pending', 'initial', GiB],
-      ['disk-2001', 'pending', 'initial', 2 * GiB],
+    // Bytes to move are unknown until the VMA reports them; the capacity is a separate field.
+    expect(job).toMatchObject({ status: 'pending', jobType: 'initial', vmPath: '/DC1/vm/pg1', trigger: 'ui', totalBytes: 0, capacityBytes: 3 * GiB });
+    expect(jobs.jobDisks(job.id).map((d) => [d.diskKey, d.status, d.syncType, d.totalBytes, d.capacityBytes])).toEqual([
+      ['disk-2000', 'pending', 'initial', 0, GiB],
+      ['disk-2001', 'pending', 'initial', 0, 2 * GiB],
     ]);
     const ctx = contexts.require(ctxId);
     expect(ctx.currentJobId).toBe(job.id);
@@ -289,5 +290,64 @@ describe('JobRepository polled list and delete', () => {
     jobs.delete(ok.id);
     expect(jobs.get(ok.id)).toBeNull();
     expect(contexts.require(ctxId)).toMatchObject({ totalJobs: 1, successfulJobs: 0, failedJobs: 1, lastSuccessfulJobId: null });
+  });
+});
+
+describe('JobRepository: torn replica (issue 7)', () => {
+  /** A job that got as far as sending replicate, then finished with the given disks reported. */
+  function copyThenEnd(ctxId: string, outcome: 'completed' | 'failed' | 'cancelled', reported: Record<string, string>): string {
+    const job = jobs.claim({ contextId: ctxId, trigger: 'ui' });
+    jobs.update(job.id, { status: 'starting' });
+    jobs.markCopyRequested(job.id);
+    jobs.update(job.id, { status: 'replicating' });
+    for (const [disk, id] of Object.entries(reported)) jobs.recordChangeId(job.id, disk, id);
+    jobs.finish(job.id, outcome, outcome === 'failed' ? 'stalled: no progress for 10 min' : null);
+    return job.id;
+  }
+
+  it('a copy that stopped after writing marks the VM torn and not ready; the next sync copies the unfinished disk in full; a completed sync clears it', () => {
+    const ctxId = addVm();
+    copyThenEnd(ctxId, 'completed', { 'disk-2000': 'a/1', 'disk-2001': 'b/1' });
+    expect(contexts.require(ctxId)).toMatchObject({ status: 'ready_for_failover', replicaTornJobId: null });
+
+    // disk-2000 finished (new base a/2), disk-2001 was half written when the copy stalled.
+    const torn = copyThenEnd(ctxId, 'failed', { 'disk-2000': 'a/2' });
+    expect(contexts.require(ctxId)).toMatchObject({ status: 'failed', replicaTornJobId: torn, lastError: 'stalled: no progress for 10 min' });
+
+    const next = jobs.claim({ contextId: ctxId, trigger: 'ui' });
+    expect(next.jobType).toBe('initial');
+    expect(jobs.jobDisks(next.id).map((d) => [d.diskKey, d.syncType, d.previousChangeId])).toEqual([
+      ['disk-2000', 'incremental', 'a/2'],
+      ['disk-2001', 'initial', null],
+    ]);
+    // A failure before the copy is requested keeps the marker and the status.
+    jobs.finish(next.id, 'failed', 'CloudStack refused');
+    expect(contexts.require(ctxId)).toMatchObject({ status: 'failed', replicaTornJobId: torn });
+
+    copyThenEnd(ctxId, 'completed', { 'disk-2000': 'a/3', 'disk-2001': 'b/3' });
+    expect(contexts.require(ctxId)).toMatchObject({ status: 'ready_for_failover', replicaTornJobId: null });
+    const after = jobs.claim({ contextId: ctxId, trigger: 'ui' });
+    expect(after.jobType).toBe('incremental');
+  });
+
+  it('a cancelled copy tears too; a failure before the copy was requested does not', () => {
+    const ctxId = addVm();
+    copyThenEnd(ctxId, 'completed', { 'disk-2000': 'a/1', 'disk-2001': 'b/1' });
+    const early = jobs.claim({ contextId: ctxId, trigger: 'ui' });
+    jobs.update(early.id, { status: 'starting' });
+    jobs.finish(early.id, 'failed', 'callback forward not bound');
+    expect(contexts.require(ctxId)).toMatchObject({ status: 'ready_for_failover', replicaTornJobId: null });
+    const cancelled = copyThenEnd(ctxId, 'cancelled', {});
+    expect(contexts.require(ctxId)).toMatchObject({ status: 'failed', replicaTornJobId: cancelled });
+  });
+
+  it("deleting the torn job's record does not make the replica look consistent; every disk is then copied in full", () => {
+    const ctxId = addVm();
+    copyThenEnd(ctxId, 'completed', { 'disk-2000': 'a/1', 'disk-2001': 'b/1' });
+    const torn = copyThenEnd(ctxId, 'failed', {});
+    jobs.delete(torn);
+    expect(contexts.require(ctxId)).toMatchObject({ status: 'failed', replicaTornJobId: torn });
+    const next = jobs.claim({ contextId: ctxId, trigger: 'ui' });
+    expect(jobs.jobDisks(next.id).map((d) => d.syncType)).toEqual(['initial', 'initial']);
   });
 });

@@ -12,7 +12,7 @@ import type {
 } from '../../shared/domain';
 import { ACTIVE_JOB_STATUSES, TERMINAL_JOB_STATUSES } from '../../shared/domain';
 import { AppError } from '../../shared/errors';
-import { assertTransition, FAILOVER_BUSY_STATUSES } from '../core/context-state';
+import { assertTransition, FAILOVER_BUSY_STATUSES, statusAfterJob } from '../core/context-state';
 import { isoNow, newJobId } from '../core/ids';
 import { num, strOrNull } from '../db/repositories/rows';
 
@@ -27,6 +27,7 @@ const mapJob = (r: Row): ReplicationJob => ({
   progressPercent: num(r.progress_percent),
   bytesTransferred: num(r.bytes_transferred),
   totalBytes: num(r.total_bytes),
+  capacityBytes: num(r.capacity_bytes),
   rateBps: num(r.rate_bps),
   etaSeconds: r.eta_seconds === null ? null : num(r.eta_seconds),
   error: strOrNull(r.error),
@@ -51,6 +52,7 @@ const mapJobDisk = (r: Row): JobDiskProgress & { volumeId: string | null; export
   changeId: strOrNull(r.change_id),
   bytesTransferred: num(r.bytes_transferred),
   totalBytes: num(r.total_bytes),
+  capacityBytes: num(r.capacity_bytes),
   percent: num(r.percent),
   volumeId: strOrNull(r.volume_id),
   exportName: strOrNull(r.export_name),
@@ -169,12 +171,15 @@ export class JobRepository {
         .prepare(`SELECT id, disk_key, capacity_bytes, last_change_id FROM vm_disks WHERE vm_context_id = ? AND present = 1 ORDER BY unit_number, disk_key`)
         .all(input.contextId) as Row[];
       if (disks.length === 0) throw new AppError('validation', `${name} has no disks to replicate`);
-      const jobType: JobType = disks.every((d) => d.last_change_id) ? 'incremental' : 'initial';
+      const torn = this.tornDiskIds(strOrNull(ctx.replica_torn_job_id));
+      // The base each disk starts from: none (a full copy) for a disk the torn job may have half written.
+      const base = (d: Row): string | null => (torn === 'all' || torn.has(num(d.id)) ? null : strOrNull(d.last_change_id));
+      const jobType: JobType = disks.every((d) => base(d)) ? 'incremental' : 'initial';
       try {
         this.db
           .prepare(
             `INSERT INTO replication_jobs (id, vm_context_id, job_type, status, phase, vm_path, trigger, schedule_execution_id,
-               vm_group_id, scheduled_by, vma_appliance_id, total_bytes, created_at, updated_at)
+               vm_group_id, scheduled_by, vma_appliance_id, capacity_bytes, created_at, updated_at)
              VALUES (?,?,?,'pending','Queued',?,?,?,?,?,?,?,?,?)`,
           )
           .run(
@@ -202,11 +207,12 @@ export class JobRepository {
         }
         throw e;
       }
+      // Byte totals stay 0 until the VMA reports what this sync must move (capacity is the job's capacity_bytes).
       const insertDisk = this.db.prepare(
-        `INSERT INTO job_disks (job_id, vm_disk_id, disk_key, status, sync_type, previous_change_id, total_bytes) VALUES (?,?,?,'pending',?,?,?)`,
+        `INSERT INTO job_disks (job_id, vm_disk_id, disk_key, status, sync_type, previous_change_id) VALUES (?,?,?,'pending',?,?)`,
       );
       for (const d of disks) {
-        insertDisk.run(id, num(d.id), String(d.disk_key), d.last_change_id ? 'incremental' : 'initial', strOrNull(d.last_change_id), num(d.capacity_bytes));
+        insertDisk.run(id, num(d.id), String(d.disk_key), base(d) ? 'incremental' : 'initial', base(d));
       }
       if (input.trigger !== 'failover') assertTransition(status, 'replicating');
       this.db
@@ -217,6 +223,30 @@ export class JobRepository {
     });
     run.immediate();
     return this.require(id);
+  }
+
+  /**
+   * Disks the torn job may have half written, or 'all' when that job's record is gone.
+   *
+   * Why a full copy and not an incremental from the last good change id: by CBT's rules the blocks
+   * changed since that base include every block the unfinished copy could have written, so an
+   * incremental would in theory repair them. But reference/vma-api.md says a job whose disks did not
+   * all report change ids needs its next sync to be full for those disks, and the console cannot
+   * check what a copier it lost track of did (the public copier may omit previous_change_id, falls
+   * back to a full copy silently when vCenter refuses a base, and may still have been writing when
+   * it was given up on). A full copy of those disks is correct whatever happened; disks that
+   * finished in the torn job keep their new change id and stay incremental.
+   */
+  private tornDiskIds(tornJobId: string | null): Set<number> | 'all' {
+    if (!tornJobId) return new Set();
+    if (!this.get(tornJobId)) return 'all';
+    const rows = this.db.prepare(`SELECT vm_disk_id FROM job_disks WHERE job_id = ? AND status != 'completed'`).all(tornJobId) as Row[];
+    return new Set(rows.map((r) => num(r.vm_disk_id)));
+  }
+
+  /** The replicate request is about to be sent: from now on the copier may write this job's volumes. */
+  markCopyRequested(jobId: string): void {
+    this.db.prepare(`UPDATE replication_jobs SET copy_requested_at = COALESCE(copy_requested_at, ?) WHERE id = ? AND status NOT IN ${TERMINAL_SQL}`).run(isoNow(), jobId);
   }
 
   /** Moves an active job to another non-terminal status; a finished job is never revived. */
@@ -257,7 +287,11 @@ export class JobRepository {
   }
 
   jobDisks(jobId: string): JobDiskRow[] {
-    return (this.db.prepare(`SELECT * FROM job_disks WHERE job_id = ? ORDER BY rowid`).all(jobId) as Row[]).map(mapJobDisk);
+    return (
+      this.db
+        .prepare(`SELECT jd.*, COALESCE(d.capacity_bytes, 0) AS capacity_bytes FROM job_disks jd LEFT JOIN vm_disks d ON d.id = jd.vm_disk_id WHERE jd.job_id = ? ORDER BY jd.rowid`)
+        .all(jobId) as Row[]
+    ).map(mapJobDisk);
   }
 
   setJobDiskTarget(jobId: string, vmDiskId: number, volumeId: string, exportName: string | null, syncType?: JobType): void {
@@ -278,6 +312,13 @@ export class JobRepository {
          WHERE job_id = ? AND disk_key = ? AND status != 'completed'`,
       )
       .run(fields.status ?? null, fields.bytesTransferred ?? null, fields.totalBytes ?? null, fields.percent ?? null, jobId, diskKey);
+  }
+
+  /** Bytes the VMA reported for a disk that finished before any frame of it was stored (total still 0). */
+  recordReportedBytes(jobId: string, diskKey: string, bytesTransferred: number, totalBytes: number): void {
+    this.db
+      .prepare(`UPDATE job_disks SET bytes_transferred = MAX(bytes_transferred, ?), total_bytes = ? WHERE job_id = ? AND disk_key = ? AND total_bytes = 0 AND ? > 0`)
+      .run(bytesTransferred, totalBytes, jobId, diskKey, totalBytes);
   }
 
   /**
@@ -338,6 +379,7 @@ export class JobRepository {
         .run(outcome, error, iso, iso, outcome, outcome, outcome, jobId);
       if (r.changes === 0) return false;
       this.db.prepare(`DELETE FROM polled_jobs WHERE job_id = ?`).run(jobId);
+      const unfinishedDisks = this.jobDisks(jobId).filter((d) => d.status !== 'completed').length;
       if (outcome === 'completed') {
         const started = Date.parse(job.startedAt ?? job.createdAt);
         const ins = this.db.prepare(
@@ -351,12 +393,12 @@ export class JobRepository {
       } else {
         this.db.prepare(`UPDATE job_disks SET status = 'failed' WHERE job_id = ? AND status != 'completed'`).run(jobId);
       }
-      this.recomputeContext(job.vmContextId, jobId, outcome, error, iso);
+      this.recomputeContext(job.vmContextId, jobId, outcome, error, iso, unfinishedDisks);
       return true;
     })();
   }
 
-  private recomputeContext(contextId: string, jobId: string, outcome: TerminalJobStatus, error: string | null, iso: string): void {
+  private recomputeContext(contextId: string, jobId: string, outcome: TerminalJobStatus, error: string | null, iso: string, unfinishedDisks: number): void {
     const ctx = this.db.prepare(`SELECT * FROM vm_contexts WHERE id = ?`).get(contextId) as Row;
     const counts = this.db
       .prepare(
@@ -367,20 +409,23 @@ export class JobRepository {
       .prepare(`SELECT id FROM replication_jobs WHERE vm_context_id = ? AND status = 'completed' ORDER BY completed_at DESC, id DESC LIMIT 1`)
       .get(contextId) as Row | undefined;
     const from = ctx.current_status as VmContextStatus;
-    let to: VmContextStatus = from;
-    // While a failover owns the VM, its engine decides the status; otherwise the job's outcome does.
-    if (from === 'replicating') {
-      if (outcome === 'completed') to = 'ready_for_failover';
-      else if (outcome === 'failed') to = lastOk ? 'ready_for_failover' : 'failed';
-      else to = lastOk ? 'ready_for_failover' : 'discovered';
-    }
+    const copy = this.db.prepare(`SELECT copy_requested_at FROM replication_jobs WHERE id = ?`).get(jobId) as Row;
+    const { status: to, replicaTornJobId } = statusAfterJob({
+      from,
+      jobId,
+      outcome,
+      copyRequested: copy.copy_requested_at !== null,
+      unfinishedDisks,
+      previousTornJobId: strOrNull(ctx.replica_torn_job_id),
+      hasCompletedSync: Boolean(lastOk),
+    });
     assertTransition(from, to);
     const ownsCurrent = ctx.current_job_id === jobId;
     this.db
       .prepare(
         `UPDATE vm_contexts SET current_job_id = CASE WHEN ? THEN NULL ELSE current_job_id END, current_status = ?,
            total_jobs = ?, successful_jobs = ?, failed_jobs = ?, last_successful_job_id = ?,
-           last_error = ?, updated_at = ? WHERE id = ?`,
+           last_error = ?, replica_torn_job_id = ?, updated_at = ? WHERE id = ?`,
       )
       .run(
         ownsCurrent ? 1 : 0,
@@ -390,6 +435,7 @@ export class JobRepository {
         num(counts.bad),
         strOrNull(lastOk?.id),
         outcome === 'completed' ? null : outcome === 'failed' ? error : strOrNull(ctx.last_error),
+        replicaTornJobId,
         iso,
         contextId,
       );

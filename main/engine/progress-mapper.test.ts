@@ -13,8 +13,9 @@ class Replay {
   percents: number[] = [];
   last!: MappedProgress;
 
-  constructor(disks: { key: string; total: number }[]) {
-    this.disks = disks.map((d) => ({ diskKey: d.key, status: 'pending', totalBytes: d.total, bytesTransferred: 0 }));
+  constructor(disks: { key: string; total: number; capacity?: number }[]) {
+    // As the claim stores them: the byte total is unknown until the VMA reports it; capacity is apart.
+    this.disks = disks.map((d) => ({ diskKey: d.key, status: 'pending', totalBytes: 0, bytesTransferred: 0, capacityBytes: d.capacity ?? d.total }));
   }
 
   frame(p: VmaProgress, stepMs = 1000): MappedProgress {
@@ -146,8 +147,71 @@ describe('mapProgress over the real VMA sequence (2 disks)', () => {
   });
 });
 
+describe('mapProgress bytes for an incremental sync (issue 7: bytes that were really moved)', () => {
+  const cap1 = 24 * MiB;
+  const cap2 = 8 * MiB;
+  const changed1 = 1 * MiB;
+  const changed2 = 512 * 1024;
+  const incremental = (total: number, pct: number, status = 'in_progress'): VmaProgress => ({ ...transfer(total, pct, status), sync_type: 'incremental' });
+
+  it("job and disk totals are the VMA's changed bytes, never the capacity, and keep that meaning all job long", () => {
+    const r = new Replay([
+      { key: 'disk-2000', total: changed1, capacity: cap1 },
+      { key: 'disk-2001', total: changed2, capacity: cap2 },
+    ]);
+    for (const p of setup) {
+      r.frame(p);
+      expect(r.last.totalBytes).toBe(0);
+    }
+    const totals: number[] = [];
+    for (const pct of [0, 50, 100]) totals.push(r.frame(incremental(changed1, pct)).totalBytes);
+    expect(totals).toEqual([changed1, changed1, changed1]);
+    expect(r.last.diskUpdates[0]).toMatchObject({ bytesTransferred: changed1, totalBytes: changed1, percent: 100 });
+    // Disk 2 has not been reached: it adds nothing to the total (unknown, not its capacity) and no ETA is made up.
+    expect(r.last.diskUpdates[1]).toMatchObject({ bytesTransferred: 0, totalBytes: 0 });
+    expect(r.last.etaSeconds).toBeNull();
+    r.reported('disk-2000');
+    r.frame(incremental(changed1, 100, 'completed'));
+    for (const pct of [0, 50, 100]) r.frame(incremental(changed2, pct));
+    r.reported('disk-2001');
+    const done = r.frame(incremental(changed2, 100, 'completed'));
+    expect(done.totalBytes).toBe(changed1 + changed2);
+    expect(done.bytesTransferred).toBe(changed1 + changed2);
+    expect(done.progressPercent).toBe(100);
+    expect(isNonDecreasing(r.percents)).toBe(true);
+  });
+
+  it("learns the last disk's bytes from the final frame when its copy started and ended between two polls", () => {
+    const r = new Replay([
+      { key: 'disk-2000', total: changed1, capacity: cap1 },
+      { key: 'disk-2001', total: changed2, capacity: cap2 },
+    ]);
+    for (const p of setup) r.frame(p);
+    for (const pct of [0, 100]) r.frame(incremental(changed1, pct));
+    r.reported('disk-2000');
+    // Between two polls disk 2 copied everything and reported its change id; its completed frame is on show.
+    r.reported('disk-2001');
+    const done = r.frame(incremental(changed2, 100, 'completed'));
+    expect(done.diskUpdates.map((d) => [d.diskKey, d.bytesTransferred, d.totalBytes])).toEqual([
+      ['disk-2000', changed1, changed1],
+      ['disk-2001', changed2, changed2],
+    ]);
+    expect(done.totalBytes).toBe(changed1 + changed2);
+  });
+
+  it('weighs the job percent by capacity, so the first disk of two does not read as almost done', () => {
+    const r = new Replay([
+      { key: 'disk-2000', total: changed1, capacity: cap1 },
+      { key: 'disk-2001', total: changed2, capacity: cap1 },
+    ]);
+    for (const p of setup) r.frame(p);
+    r.frame(incremental(changed1, 100));
+    expect(r.percent).toBeCloseTo(5 + 95 * 0.5, 0);
+  });
+});
+
 describe('mapProgress details', () => {
-  const one: MapperDisk[] = [{ diskKey: 'disk-2000', status: 'pending', totalBytes: 100 * MiB, bytesTransferred: 0 }];
+  const one: MapperDisk[] = [{ diskKey: 'disk-2000', status: 'pending', totalBytes: 0, bytesTransferred: 0, capacityBytes: 100 * MiB }];
 
   it('reports a VMA failure with its reason (status failed, last_error string or object)', () => {
     const fresh = { percent: 0, sample: null };

@@ -4,8 +4,11 @@ import type { VmaProgress } from './ports';
 export interface MapperDisk {
   diskKey: string;
   status: JobDiskStatus;
+  /** Bytes this sync must move for the disk, as the VMA reported them (0 until its first Transfer frame). */
   totalBytes: number;
   bytesTransferred: number;
+  /** The disk's size: only a weight for the job percent, never a byte total. */
+  capacityBytes: number;
 }
 
 export interface ProgressSample {
@@ -80,8 +83,17 @@ export function mapProgress(
   // make that disk look done and push the job to 99.9 % after the first disk.
   const frameIsCurrentDisk = inTransfer && progress.status !== 'completed';
 
+  const allDisksReported = disks.length > 0 && disks.every((d) => d.status === 'completed');
+  // Once every disk has reported, the frame on show can only be the last disk's own (the copier pushes
+  // a disk's Transfer frames before its change id, and nothing after the last disk): when its copy
+  // started and ended between two polls, this is the one chance to learn what it moved.
+  const finalFrameTotal = allDisksReported && inTransfer ? nonNeg(progress.total_bytes) : 0;
+  const lastKey = disks.at(-1)?.diskKey;
   const diskUpdates = disks.map((d) => {
-    if (d.status === 'completed') return { diskKey: d.diskKey, status: d.status, percent: 100, bytesTransferred: Math.max(d.bytesTransferred, d.totalBytes), totalBytes: d.totalBytes };
+    if (d.status === 'completed') {
+      const total = d.diskKey === lastKey && d.totalBytes === 0 && finalFrameTotal > 0 ? finalFrameTotal : d.totalBytes;
+      return { diskKey: d.diskKey, status: d.status, percent: 100, bytesTransferred: Math.max(d.bytesTransferred, total), totalBytes: total };
+    }
     if (current && d.diskKey === current.diskKey && frameIsCurrentDisk) {
       const total = nonNeg(progress.total_bytes) || d.totalBytes;
       const bytes = Math.min(total, nonNeg(progress.bytes_transferred) || (total * vmaPct) / 100);
@@ -92,13 +104,23 @@ export function mapProgress(
     return { diskKey: d.diskKey, status: d.status, percent: d.totalBytes > 0 ? clampPct((bytes / d.totalBytes) * 100) : 0, bytesTransferred: bytes, totalBytes: d.totalBytes };
   });
 
+  // Job bytes are the sum of what the VMA reported per disk for this sync: an incremental's total is
+  // its changed bytes, and a disk the copier has not reached adds nothing yet (its total is unknown,
+  // not its capacity), so the total never switches meaning mid-job.
   const totalBytes = diskUpdates.reduce((s, d) => s + d.totalBytes, 0);
   const doneBytes = diskUpdates.reduce((s, d) => s + d.bytesTransferred, 0);
-  const allDisksReported = disks.length > 0 && disks.every((d) => d.status === 'completed');
+  // The percent weighs each disk's own fraction by its capacity: totals of disks not reached yet are
+  // unknown, and summing known totals only would jump to ~100 % after the first disk.
+  const weight = (d: MapperDisk) => Math.max(1, d.capacityBytes);
+  const allWeight = disks.reduce((s, d) => s + weight(d), 0);
+  const doneWeight = diskUpdates.reduce((s, u, i) => {
+    const fraction = disks[i]!.status === 'completed' ? 1 : u.totalBytes > 0 ? Math.min(1, u.bytesTransferred / u.totalBytes) : u.status === 'transferring' ? u.percent / 100 : 0;
+    return s + weight(disks[i]!) * fraction;
+  }, 0);
   let pct: number;
   if (allDisksReported) pct = 100;
   else if (!inTransfer && doneBytes === 0) pct = Math.min(SETUP_SHARE, (vmaPct / 30) * SETUP_SHARE);
-  else pct = SETUP_SHARE + (100 - SETUP_SHARE) * (totalBytes > 0 ? doneBytes / totalBytes : 0);
+  else pct = SETUP_SHARE + (100 - SETUP_SHARE) * (allWeight > 0 ? doneWeight / allWeight : 0);
   pct = Math.max(previous.percent, clampPct(pct));
   if (!allDisksReported) pct = Math.min(pct, 99.9);
 
@@ -112,7 +134,9 @@ export function mapProgress(
     rateBps = nonNeg(progress.throughput.current_mbps) * 1_000_000;
   }
   const remaining = Math.max(0, totalBytes - doneBytes);
-  const etaSeconds = allDisksReported ? 0 : meaningfulEta(remaining, rateBps);
+  // A disk still pending has not told us what it must move: any estimate would be made up.
+  const unknownRemains = diskUpdates.some((d) => d.status === 'pending');
+  const etaSeconds = allDisksReported ? 0 : unknownRemains ? null : meaningfulEta(remaining, rateBps);
 
   return {
     phase,

@@ -224,7 +224,7 @@ export class ProgressPoller {
     next.firstSeenAt = next.firstSeenAt ?? iso(now);
     const mapped = mapProgress(
       result.progress,
-      disks.map((d) => ({ diskKey: d.diskKey, status: d.status, totalBytes: d.totalBytes, bytesTransferred: d.bytesTransferred })),
+      disks.map((d) => ({ diskKey: d.diskKey, status: d.status, totalBytes: d.totalBytes, bytesTransferred: d.bytesTransferred, capacityBytes: d.capacityBytes })),
       { percent: job.progressPercent, sample: this.samples.get(job.id) ?? null },
       now,
     );
@@ -265,6 +265,8 @@ export class ProgressPoller {
       return;
     }
     if (mapped.allDisksReported) {
+      // The last disk's bytes may be known only from this final frame (see mapProgress).
+      for (const d of mapped.diskUpdates) this.deps.jobs.recordReportedBytes(job.id, d.diskKey, d.bytesTransferred, d.totalBytes);
       this.end(job.id, 'completed', null);
       return;
     }

@@ -360,3 +360,70 @@ describe('ReplicationEngine: the right VM, one copier', () => {
     expect(jobs.require(second).status).toBe('replicating');
   });
 });
+
+describe('ReplicationEngine: torn replica (issue 7)', () => {
+  /** A first sync that completed, so the VM has a consistent replica and change ids. */
+  async function goodSync(): Promise<string> {
+    const { jobId } = await engine.start(ctxId, { trigger: 'ui' });
+    await engine.drain();
+    jobs.recordChangeId(jobId, 'disk-2000', 'a/1');
+    jobs.recordChangeId(jobId, 'disk-2001', 'b/1');
+    engine.finish(jobId, 'completed', null);
+    expect(contexts.require(ctxId)).toMatchObject({ status: 'ready_for_failover', replicaTornJobId: null });
+    return jobId;
+  }
+
+  it('a copy the VMA accepted and the poller gives up on leaves the VM torn, not ready, with the reason in the job log', async () => {
+    await goodSync();
+    const { jobId } = await engine.start(ctxId, { trigger: 'ui' });
+    await engine.drain();
+    jobs.recordChangeId(jobId, 'disk-2000', 'a/2');
+    engine.finish(jobId, 'failed', 'stalled: no progress for 10 min');
+    await engine.drain();
+    expect(contexts.require(ctxId)).toMatchObject({ status: 'failed', replicaTornJobId: jobId });
+    expect(warnings(jobId).some((w) => w.startsWith(`Replica torn by ${jobId}`))).toBe(true);
+    // The next sync copies the half-written disk in full and keeps the finished one incremental.
+    const { jobId: next } = await engine.start(ctxId, { trigger: 'ui' });
+    await engine.drain();
+    expect(jobs.jobDisks(next).map((d) => [d.diskKey, d.syncType, d.previousChangeId])).toEqual([
+      ['disk-2000', 'incremental', 'a/2'],
+      ['disk-2001', 'initial', null],
+    ]);
+    jobs.recordChangeId(next, 'disk-2000', 'a/3');
+    jobs.recordChangeId(next, 'disk-2001', 'b/3');
+    engine.finish(next, 'completed', null);
+    expect(contexts.require(ctxId)).toMatchObject({ status: 'ready_for_failover', replicaTornJobId: null });
+  });
+
+  it('cancelling a running copy tears the replica; a replicate request that timed out does too (it may have started)', async () => {
+    await goodSync();
+    const { jobId } = await engine.start(ctxId, { trigger: 'ui' });
+    await engine.drain();
+    await engine.cancel(jobId);
+    expect(contexts.require(ctxId)).toMatchObject({ status: 'failed', replicaTornJobId: jobId });
+
+    replicateImpl = () => Promise.reject(new AppError('timeout', 'The VMA did not answer POST /api/v1/replicate within 30 s'));
+    const { jobId: timedOut } = await engine.start(ctxId, { trigger: 'ui' });
+    await engine.drain();
+    expect(contexts.require(ctxId)).toMatchObject({ status: 'failed', replicaTornJobId: timedOut });
+  });
+
+  it('a sync that fails before the VMA is asked (no callback forward) leaves the replica ready', async () => {
+    await goodSync();
+    callbackForwardRefused = "This console's callback forward on app-vma 127.0.0.1:8082 is not bound: address in use";
+    const { jobId } = await engine.start(ctxId, { trigger: 'ui' });
+    await engine.drain();
+    expect(jobs.require(jobId).status).toBe('failed');
+    expect(contexts.require(ctxId)).toMatchObject({ status: 'ready_for_failover', replicaTornJobId: null });
+  });
+
+  it('reconcile failing a starting job the VMA no longer knows, after replicate was sent, tears the replica', async () => {
+    await goodSync();
+    const job = jobs.claim({ contextId: ctxId, trigger: 'ui' });
+    logbook.startOperation(job.id, 'replication', 'Incremental sync of pgtest1', ctxId);
+    jobs.update(job.id, { status: 'starting' });
+    jobs.markCopyRequested(job.id);
+    expect(await engine.reconcile(Date.now() + 120_000)).toEqual({ resumed: 0, failed: 1 });
+    expect(contexts.require(ctxId)).toMatchObject({ status: 'failed', replicaTornJobId: job.id });
+  });
+});

@@ -6,6 +6,7 @@ import type { AppLogger } from '../core/app-log';
 import type { VmContextRepository } from '../db/repositories/vm-contexts';
 import { pickManagedVm } from '../discovery/normalise';
 import { REPLICATION_STEP } from '../../shared/steps';
+import { replicaTornText } from '../../shared/replica-state-text';
 import type { EventBus } from '../ipc/event-bus';
 import type { Logbook } from '../logbook/logbook';
 import type { JobDiskRow, JobRepository } from './job-repository';
@@ -246,6 +247,8 @@ export class ReplicationEngine {
         };
         this.throwIfCancelled(jobId);
         const vma = this.deps.ports.vma(ctx.vmaApplianceId!);
+        // Recorded before sending: even a request that times out may have started a copy that writes the volumes.
+        this.deps.jobs.markCopyRequested(jobId);
         try {
           await vma.replicate(request);
         } catch (e) {
@@ -327,6 +330,8 @@ export class ReplicationEngine {
       }
     }
     for (const w of all) this.event(jobId, 'warn', w);
+    const torn = this.deps.contexts.get(job.vmContextId);
+    if (outcome !== 'completed' && torn?.replicaTornJobId === jobId) this.event(jobId, 'warn', replicaTornText(torn)!);
     this.deps.logbook.closeOpenSteps(jobId, outcome === 'completed' ? 'completed' : outcome === 'cancelled' ? 'cancelled' : 'failed', error);
     this.event(jobId, outcome === 'failed' ? 'error' : 'info', outcome === 'completed' ? 'Replication completed' : `Replication ${outcome}${error ? `: ${error}` : ''}`);
     this.deps.logbook.finishOperation(jobId, outcome, error);

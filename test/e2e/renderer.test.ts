@@ -104,6 +104,32 @@ describe('renderer over the dev bridge', () => {
     expect(errors).toEqual([]);
   });
 
+  it('shows a torn replica in the detail panel: not ready for failover, naming the job that tore it', async () => {
+    let tornJobId = '';
+    const a = await app((core) => {
+      const ctx = core.contexts.add({ vm: makeDiscoveredVm('torn-vm', 2), vcenterHost: 'vc.test', credentialId: null, vmaApplianceId: null });
+      const ok = core.jobs.claim({ contextId: ctx.id, trigger: 'ui' });
+      core.jobs.finish(ok.id, 'completed', null);
+      const torn = core.jobs.claim({ contextId: ctx.id, trigger: 'ui' });
+      core.jobs.update(torn.id, { status: 'starting' });
+      core.jobs.markCopyRequested(torn.id);
+      core.jobs.finish(torn.id, 'failed', 'stalled: no progress for 10 min');
+      tornJobId = torn.id;
+    });
+    const { page, errors } = await open(a.url);
+    const table = page.getByRole('table', { name: 'Virtual machines' });
+    const row = table.getByRole('row').filter({ hasText: 'torn-vm' });
+    await row.waitFor();
+    await expect(row.locator('.badge').getAttribute('data-status')).resolves.toBe('failed');
+    await row.click();
+    const torn = page.getByTestId('detail-panel').getByTestId('replica-torn');
+    await torn.waitFor();
+    await expect(torn.textContent()).resolves.toContain(`Replica torn by ${tornJobId}`);
+    await expect(torn.textContent()).resolves.toContain('not ready for failover until a sync completes');
+    await screenshot(page, 'vms-detail-torn');
+    expect(errors).toEqual([]);
+  });
+
   it('applies pushed contexts:changed and jobs:progress batches to the affected row', async () => {
     let id = '';
     const a = await app((core) => {

@@ -1,5 +1,6 @@
 import { migration001 } from './001_initial';
 import { migration002 } from './002_callback_tokens';
+import { migration003 } from './003_replica_torn';
 
 export interface Migration {
   version: number;
@@ -11,4 +12,5 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: migration001 },
   { version: 2, name: 'per-job callback tokens', sql: migration002 },
+  { version: 3, name: 'torn replica marker, copy start, job capacity', sql: migration003 },
 ];

@@ -40,6 +40,7 @@ export function mapContext(r: Row): VmContextSummary {
     failedJobs: num(r.failed_jobs),
     lastSuccessfulJobId: strOrNull(r.last_successful_job_id),
     lastSuccessfulSyncAt: strOrNull(r.last_successful_sync_at),
+    replicaTornJobId: strOrNull(r.replica_torn_job_id),
     lastError: strOrNull(r.last_error),
     enabled: bool(r.enabled),
     credentialId: strOrNull(r.credential_id),

@@ -12,6 +12,7 @@ import { formatAge, formatBytes, formatMemory, formatMs, formatTime } from '../l
 import { adviceFor } from '../lib/error-advice';
 import { BarChart, type Bar } from '../components/Charts';
 import { JobSection } from './vm-detail/JobSection';
+import { replicaTornText } from '../../../shared/replica-state-text';
 
 // Failover owns the VM in these statuses (the same list the core's conflict rule uses).
 const FAILOVER_STATES: readonly VmContextStatus[] = FAILOVER_BUSY_STATUSES;
@@ -113,8 +114,16 @@ function DetailBody({ detail }: { detail: VmContextDetail }) {
   const c = detail.context;
   const jobId = c.currentJobId ?? detail.jobs[0]?.id ?? null;
   const bars = bytesPerSync(detail.cbtHistory);
+  const torn = replicaTornText(c);
   return (
     <>
+      {torn && (
+        <Section title="Replica">
+          <div className="error-box" data-testid="replica-torn">
+            {torn}
+          </div>
+        </Section>
+      )}
       <Section title={c.currentJobId ? 'Running job' : 'Last job'}>
         {jobId ? <JobSection key={jobId} jobId={jobId} /> : <p className="muted">No replication jobs yet.</p>}
       </Section>
@@ -161,6 +170,7 @@ function DetailBody({ detail }: { detail: VmContextDetail }) {
             ['Last discovered', formatTime(c.lastDiscoveredAt)],
             ['Last sync', formatTime(c.lastSuccessfulSyncAt)],
             ['Last good job', c.lastSuccessfulJobId ?? '—'],
+            ['Replica', c.replicaTornJobId ? `torn by ${c.replicaTornJobId}` : c.lastSuccessfulJobId ? 'consistent (last sync completed)' : 'none yet'],
           ]}
         />
       </Section>

@@ -32,6 +32,7 @@ function ctx(id: string, name: string, updatedAt = '2025-01-01T00:00:00.000Z'): 
     failedJobs: 0,
     lastSuccessfulJobId: null,
     lastSuccessfulSyncAt: null,
+    replicaTornJobId: null,
     lastError: null,
     enabled: true,
     credentialId: null,

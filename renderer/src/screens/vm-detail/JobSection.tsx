@@ -54,6 +54,16 @@ function Pipeline({ steps }: { steps: PipelineStep[] }) {
   );
 }
 
+/**
+ * Bytes this sync moved of what it must move, as the VMA reported them (an incremental's total is its
+ * changed bytes). Before the VMA has said, the total is unknown: shown as such, never as the capacity.
+ */
+function movedText(bytes: number, total: number, status: string): string {
+  if (total > 0 || bytes > 0) return `${formatBytes(bytes)} of ${formatBytes(total)} to move`;
+  // A disk that starts and ends between two polls leaves no frame: unknown, which is not "nothing".
+  return status === 'completed' ? 'no bytes reported by the VMA' : 'bytes to move not reported yet';
+}
+
 /** Per-disk rows: the job's stored disk rows with the live numbers laid over them. */
 function DiskProgress({ disks, live, jobStatus }: { disks: JobDiskProgress[]; live: JobProgressUpdate | undefined; jobStatus: string }) {
   const liveByKey = new Map((live?.disks ?? []).map((d) => [d.diskKey, d]));
@@ -77,8 +87,8 @@ function DiskProgress({ disks, live, jobStatus }: { disks: JobDiskProgress[]; li
                 <ProgressBar percent={percent} label={`${d.diskKey} progress`} className="wide" />
               </td>
               <td className="num">{percent.toFixed(1)}%</td>
-              <td className="num">
-                {formatBytes(bytes)} / {formatBytes(total)}
+              <td className="num" title={`capacity ${formatBytes(d.capacityBytes)}`}>
+                {movedText(bytes, total, stored)}
               </td>
               <td>
                 <StatusBadge status={status} />
@@ -157,8 +167,8 @@ function JobBody({ detail, live }: { detail: JobDetail; live: JobProgressUpdate 
           {percent.toFixed(1)}%
         </span>
       </div>
-      <div className="job-numbers muted">
-        {formatBytes(bytes)} of {formatBytes(total)}
+      <div className="job-numbers muted" data-testid="job-bytes">
+        {movedText(bytes, total, status)} · capacity {formatBytes(job.capacityBytes)}
         {!terminal && (
           <>
             {' '}
