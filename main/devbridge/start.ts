@@ -15,7 +15,9 @@ const args = parseArgs(process.argv.slice(2), [
 ]);
 const dataDir = typeof args.options['data-dir'] === 'string' ? args.options['data-dir'] : path.resolve('.dev-data');
 const here = path.dirname(fileURLToPath(import.meta.url));
-const core = new Core({ dataDir, transport: 'dev-bridge', secrets: secretStoreFromEnvironment(dataDir), logger: fileLogger(dataDir, true) });
+const logger = fileLogger(dataDir, true);
+const secrets = secretStoreFromEnvironment(dataDir, process.env, { onNote: (note) => logger.info(note) });
+const core = new Core({ dataDir, transport: 'dev-bridge', secrets, logger });
 const bridge = await startDevBridge({ core, staticDir: path.resolve(here, '..', 'renderer'), port: args.options.port as number | undefined });
 process.stdout.write(`MigrateKit Console dev bridge (data: ${dataDir}; default would be ${defaultDataDir()})\nOpen ${bridge.url}\n`);
 const stop = async () => {
