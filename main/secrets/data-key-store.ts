@@ -171,7 +171,9 @@ export class DataKeySecretStore implements SecretStore {
     const enrolled = [...doc.keys.keys()];
     const foreign = enrolled.filter((k) => !this.unlockers.some((u) => u.kind === k));
     if (foreign.includes('safe-storage')) problems.push(`it is locked by ${label('safe-storage')}, which only the desktop app can use. ${ADD_PASSPHRASE_HINT}`);
-    if (foreign.includes('passphrase')) problems.push(`it is locked by ${label('passphrase')} only. ${ADD_KEYCHAIN_HINT}`);
+    // The app without the passphrase in its environment, over a store mkc created.
+    const keychainHere = this.unlockers.some((u) => u.kind === 'safe-storage' && u.unavailableReason() === null);
+    if (keychainHere && !doc.keys.has('safe-storage') && doc.keys.has('passphrase')) problems.push(ADD_KEYCHAIN_HINT);
     if (enrolled.length === 0) problems.push('it holds no wrapped key (damaged); restore it from a backup or remove it and enter the secrets again');
     throw new AppError(
       wrongSecret ? 'auth' : 'secret_store_unavailable',
