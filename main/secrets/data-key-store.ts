@@ -99,6 +99,21 @@ export class DataKeySecretStore implements SecretStore {
     for (const legacy of this.options.legacy ?? []) legacy.delete(ref);
   }
 
+  /**
+   * Adds every unlocker this process can wrap with that the existing store lacks (the app started
+   * with the passphrase adds it; later mkc opens the store with it). Returns the kinds added; nothing
+   * happens when the store does not exist yet or cannot be opened here.
+   */
+  enrollAvailable(): SecretUnlockerKind[] {
+    const doc = this.load();
+    if (!doc) return [];
+    const before = new Set(doc.keys.keys());
+    this.unlock(doc);
+    const added = [...doc.keys.keys()].filter((k) => !before.has(k));
+    if (added.length > 0) this.save(doc);
+    return added;
+  }
+
   /** The refs held, without opening anything. */
   refs(): string[] {
     return [...(this.load()?.secrets.keys() ?? [])];

@@ -12,12 +12,22 @@ const FAST = 1 << 10;
 const pass = (passphrase: string): SecretKeySource => ({ kind: 'passphrase', passphrase, origin: 'MKC_SECRET_KEY' });
 const noPass: SecretKeySource = { kind: 'missing', reason: 'No secret key is configured. Set MKC_SECRET_KEY.' };
 
-describe('openSecretStore: the stores of earlier versions', () => {
+describe('openSecretStore', () => {
   let dir: string;
   beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mkc-open-'));
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('adds the passphrase when the app opens its store with one set, before any secret is read', () => {
+    const keychain = fakeKeychain();
+    openSecretStore(dir, { safeStorage: keychain, platform: 'linux', passphrase: noPass }).store.set('a', 'x');
+    expect(openSecretStore(dir, { passphrase: pass('p') }).store.unavailableReason()).toMatch(/only the desktop app can use/);
+    const { notes } = openSecretStore(dir, { safeStorage: keychain, platform: 'linux', passphrase: pass('p'), scryptN: FAST });
+    expect(notes).toEqual([`added the passphrase as a key of ${path.join(dir, SECRET_STORE_FILE_NAME)}`]);
+    expect(openSecretStore(dir, { passphrase: pass('p') }).store.get('a')).toBe('x');
+    expect(openSecretStore(dir, { safeStorage: keychain, platform: 'linux', passphrase: pass('p') }).notes).toEqual([]);
+  });
 
   it('imports both old stores into one (app with keychain + passphrase), removes them, and mkc then reads everything', () => {
     const keychain = fakeKeychain();

@@ -68,5 +68,12 @@ export function openSecretStore(dataDir: string, options: OpenSecretStoreOptions
       notes.push(`secrets in ${full} were not imported yet: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
+  try {
+    for (const kind of store.enrollAvailable()) {
+      notes.push(`added ${kind === 'safe-storage' ? 'the operating system keychain' : 'the passphrase'} as a key of ${store.file}`);
+    }
+  } catch {
+    // Not openable here: unavailableReason() says why whenever a secret is needed.
+  }
   return { store, notes };
 }
