@@ -131,7 +131,9 @@ describe('DataKeySecretStore', () => {
   it('a reset keychain (new key) cannot open it, but the passphrase still does and the keychain is not replaced silently', () => {
     app(fakeKeychain(), pass('p')).set('a', 'x');
     const resetKeychain = fakeKeychain();
-    expect(caught(() => app(resetKeychain).get('a')).code).toBe('auth');
+    const e = caught(() => app(resetKeychain).get('a'));
+    expect(e.code).toBe('auth');
+    expect(e.message).toMatch(/keychain does not open it \(the keyring was reset/);
     expect(app(resetKeychain, pass('p')).get('a')).toBe('x');
   });
 

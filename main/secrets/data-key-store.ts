@@ -96,7 +96,13 @@ export class DataKeySecretStore implements SecretStore {
     assertValidRef(ref);
     const doc = this.load();
     if (doc && doc.secrets.delete(ref)) this.save(doc);
-    for (const legacy of this.options.legacy ?? []) legacy.delete(ref);
+    for (const legacy of this.options.legacy ?? []) {
+      try {
+        legacy.delete(ref);
+      } catch {
+        // An old store that cannot even be read holds nothing anyone can recover.
+      }
+    }
   }
 
   /**
@@ -181,7 +187,11 @@ export class DataKeySecretStore implements SecretStore {
         return key;
       }
       wrongSecret = true;
-      problems.push(`${u.describe()} does not open it; supply the one the store was created with`);
+      problems.push(
+        u.kind === 'safe-storage'
+          ? 'this user\'s keychain does not open it (the keyring was reset, or the data directory comes from another user or machine)'
+          : `${u.describe()} does not open it; supply the one the store was created with`,
+      );
     }
     const enrolled = [...doc.keys.keys()];
     const foreign = enrolled.filter((k) => !this.unlockers.some((u) => u.kind === k));
