@@ -29,6 +29,7 @@ const invokeChannelSet: { [C in InvokeChannel]: true } = {
   'cloudstack:save-config': true,
   'cloudstack:test': true,
   'cloudstack:options': true,
+  'secrets:status': true,
   'logs:operations': true,
   'logs:events': true,
   'logs:steps': true,

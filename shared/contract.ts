@@ -12,6 +12,7 @@ import type {
   MachineGroup,
   ReplicationJob,
   Schedule,
+  SecretStoreStatus,
   TunnelState,
   VcenterCredential,
   VmContextDetail,
@@ -202,6 +203,7 @@ export interface InvokeMap {
   'cloudstack:save-config': { request: CloudStackConfigInput; response: CloudStackConfigView };
   'cloudstack:test': { request: Record<string, never>; response: ConnectionTestResult };
   'cloudstack:options': { request: Record<string, never>; response: CloudStackOptions };
+  'secrets:status': { request: Record<string, never>; response: SecretStoreStatus };
   'logs:operations': {
     request: { vmContextId?: string; kind?: (typeof OPERATION_KINDS)[number]; limit?: number };
     response: LogOperation[];
@@ -255,6 +257,7 @@ export const invokeRequestSchemas: { [C in InvokeChannel]: z.ZodType<InvokeReque
   'cloudstack:save-config': cloudstackConfigInputSchema,
   'cloudstack:test': empty,
   'cloudstack:options': empty,
+  'secrets:status': empty,
   'logs:operations': z
     .object({ vmContextId: id.optional(), kind: z.enum(OPERATION_KINDS).optional(), limit })
     .strict(),

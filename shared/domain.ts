@@ -382,3 +382,32 @@ export interface FailoverJob {
 
 /** `job-YYYYMMDD-HHMMSS.mmm-<6hex>`: one id end to end (DB, VMA, logs, UI). */
 export const JOB_ID_PATTERN = /^job-\d{8}-\d{6}\.\d{3}-[0-9a-f]{6}$/;
+
+/** Ways the data key of the secret store can be unwrapped: the OS keychain (app) or a passphrase. */
+export const SECRET_UNLOCKER_KINDS = ['safe-storage', 'passphrase'] as const;
+export type SecretUnlockerKind = (typeof SECRET_UNLOCKER_KINDS)[number];
+
+export const SECRET_STORE_KINDS = ['data-key-file', 'memory'] as const;
+export type SecretStoreKind = (typeof SECRET_STORE_KINDS)[number];
+
+export interface SecretUnlockerStatus {
+  kind: SecretUnlockerKind;
+  /** This process can use it (keychain present, passphrase supplied or can be asked for). */
+  available: boolean;
+  /** The store file holds the data key wrapped by it. */
+  enrolled: boolean;
+  /** Where it comes from or why it cannot be used; never the secret itself. */
+  detail: string | null;
+}
+
+/** Which secret store serves this data directory and whether this process can open it (Settings). */
+export interface SecretStoreStatus {
+  kind: SecretStoreKind;
+  /** The store file, or null for a store that is not persisted. */
+  location: string | null;
+  /** Secrets can be read and written now. */
+  usable: boolean;
+  /** Why not, when not usable. */
+  reason: string | null;
+  unlockers: SecretUnlockerStatus[];
+}

@@ -1,6 +1,7 @@
 import { secretStoreFromEnvironment } from '../secrets/secret-store-from-env';
 import { ALL_COMMANDS } from './commands';
 import { runCli } from './run-cli';
+import { promptSecretOnTerminal } from './tty-prompt';
 
 // Ctrl-C, or a service manager stopping `mkc serve`: both end the command cleanly (lock released).
 const interrupted = new Promise<void>((resolve) => {
@@ -12,7 +13,11 @@ const code = await runCli(process.argv.slice(2), ALL_COMMANDS, {
   out: (t) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),
   err: (t) => process.stderr.write(t.endsWith('\n') ? t : `${t}\n`),
   env: process.env,
-  secrets: (dataDir) => secretStoreFromEnvironment(dataDir),
+  secrets: (dataDir) =>
+    secretStoreFromEnvironment(dataDir, process.env, {
+      prompt: () => promptSecretOnTerminal('Passphrase of the MigrateKit secret store: '),
+      onNote: (note) => process.stderr.write(`mkc: ${note}\n`),
+    }),
   interrupted,
   stdin: async () => {
     if (process.stdin.isTTY) throw new Error('this option reads a secret from standard input: pipe it in (e.g. from a password manager)');

@@ -11,7 +11,8 @@ export interface AppLogger {
 /** Application log (JSON lines in <dataDir>/logs); details pass through the same redaction as the job log. */
 export function fileLogger(dataDir: string, echo: boolean = false): AppLogger {
   const dir = path.join(dataDir, 'logs');
-  fs.mkdirSync(dir, { recursive: true });
+  // Owner-only like the rest of the data directory (details are redacted, but hosts and names are not).
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = path.join(dir, 'console.log');
   const write = (level: string, message: string, details?: Record<string, unknown>) => {
     const line = JSON.stringify({ t: new Date().toISOString(), level, message, ...(details ? { details: redact(details) } : {}) });

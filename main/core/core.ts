@@ -16,6 +16,7 @@ import { ReplicationEngine, type EngineOptions } from '../engine/replication-eng
 import { createEnginePorts } from '../engine/engine-ports';
 import { ChangeIdChannel } from '../engine/change-id-channel';
 import { silentLogger, type AppLogger } from './app-log';
+import { secureDataDir } from './data-dir';
 import pkg from '../../package.json';
 
 export type CoreTransport = 'electron' | 'dev-bridge' | 'cli';
@@ -57,6 +58,7 @@ export class Core {
   constructor(options: CoreOptions) {
     this.dataDir = path.resolve(options.dataDir);
     this.transport = options.transport;
+    secureDataDir(this.dataDir);
     const { db, migration } = openDatabase(path.join(this.dataDir, DB_FILE_NAME));
     this.db = db;
     this.migration = migration;

@@ -68,6 +68,27 @@ describe('openDatabase', () => {
     backup.close();
   });
 
+  it.skipIf(process.platform === 'win32')('creates the database, its WAL, shared memory and backups 0600, and tightens files an earlier version left open', () => {
+    const mode = (f: string) => fs.statSync(f).mode & 0o777;
+    // A permissive umask: SQLite would create 0666 files on its own.
+    const saved = process.umask(0o000);
+    try {
+      const first = openDatabase(file(), { migrations: MIGRATIONS.slice(0, 1) });
+      first.db.prepare(`INSERT INTO settings (key, value_json) VALUES ('k', '"v1"')`).run();
+      for (const f of [file(), `${file()}-wal`, `${file()}-shm`]) expect(mode(f)).toBe(0o600);
+      first.db.close();
+      // As an earlier version would have left them.
+      fs.chmodSync(file(), 0o644);
+      const { db, migration } = openDatabase(file(), { migrations: [...MIGRATIONS.slice(0, 1), { version: 2, name: 'x', sql: 'CREATE TABLE extra (x INTEGER);' }] });
+      db.prepare(`INSERT INTO settings (key, value_json) VALUES ('k2', '"v2"')`).run();
+      expect(migration.backupPath).not.toBeNull();
+      for (const f of [file(), `${file()}-wal`, `${file()}-shm`, migration.backupPath!]) expect(mode(f)).toBe(0o600);
+      db.close();
+    } finally {
+      process.umask(saved);
+    }
+  });
+
   it('rolls back every pending migration when one fails, leaving the old version', () => {
     openDatabase(file(), { migrations: MIGRATIONS.slice(0, 1) }).db.close();
     const good = { version: 2, name: 'ok', sql: `CREATE TABLE extra (x INTEGER);` };

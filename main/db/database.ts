@@ -21,10 +21,26 @@ export interface MigrationReport {
 }
 
 export const DB_FILE_NAME = 'console.sqlite3';
+/** Database, WAL, shared memory and backups: owner-only (they hold hosts, users and job history). */
+export const DB_FILE_MODE = 0o600;
+const SIDE_FILES = ['-wal', '-shm', '-journal'];
+
+/**
+ * Creates the file empty with mode 0600 before SQLite does, or tightens an existing one. SQLite gives
+ * the WAL and shared-memory files the database file's mode, so they follow; ones left by earlier
+ * versions are fixed here too.
+ */
+function ownerOnly(file: string): void {
+  if (process.platform === 'win32') return;
+  fs.closeSync(fs.openSync(file, 'a', DB_FILE_MODE));
+  fs.chmodSync(file, DB_FILE_MODE);
+}
 
 export function openDatabase(file: string, options: OpenOptions = {}): { db: Db; migration: MigrationReport } {
   const migrations = options.migrations ?? MIGRATIONS;
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  ownerOnly(file);
+  for (const suffix of SIDE_FILES) if (fs.existsSync(file + suffix)) ownerOnly(file + suffix);
   const db = new Database(file);
   try {
     db.pragma('journal_mode = WAL');
@@ -61,6 +77,8 @@ function migrate(db: Db, file: string, migrations: readonly Migration[], now: ()
   if (current > 0) {
     const stamp = now().toISOString().replace(/[:.]/g, '-');
     backupPath = `${file}.v${current}.${stamp}.bak`;
+    // VACUUM INTO accepts an existing empty file and keeps its mode.
+    ownerOnly(backupPath);
     db.prepare('VACUUM INTO ?').run(backupPath);
   }
   const apply = db.transaction(() => {

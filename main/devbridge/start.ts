@@ -21,7 +21,9 @@ const dataDir = typeof args.options['data-dir'] === 'string' ? args.options['dat
 const here = path.dirname(fileURLToPath(import.meta.url));
 // The bridge runs the engine, so it owns the data directory like the app does and serves `mkc`.
 const lock = acquireOwnerLock(dataDir, 'the dev bridge');
-const core = new Core({ dataDir, transport: 'dev-bridge', secrets: secretStoreFromEnvironment(dataDir), logger: fileLogger(dataDir, true) });
+const logger = fileLogger(dataDir, true);
+const secrets = secretStoreFromEnvironment(dataDir, process.env, { onNote: (note) => logger.info(note) });
+const core = new Core({ dataDir, transport: 'dev-bridge', secrets, logger });
 const bridge = await startDevBridge({ core, staticDir: path.resolve(here, '..', 'renderer'), port: args.options.port as number | undefined });
 const control = await startControlServer({
   socketPath: controlSocketPath(core.dataDir),

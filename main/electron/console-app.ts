@@ -8,7 +8,8 @@ import { createHandlers } from '../ipc/handlers';
 import { controlSocketPath } from '../owner/control-protocol';
 import { startControlServer, type ControlServer } from '../owner/control-server';
 import { acquireOwnerLock, type OwnerLock } from '../owner/owner-lock';
-import { SAFE_STORAGE_FILE_NAME, SafeStorageSecretStore } from '../secrets/safe-storage-store';
+import { openSecretStore } from '../secrets/open-secret-store';
+import { secretKeySourceFromEnvironment } from '../secrets/secret-store-from-env';
 import { electronAppPaths } from './app-paths';
 import { forwardBusEvents, registerIpcBridge } from './ipc-bridge';
 import { activeJobCounter, QuitGuard, quitConfirmationText } from './quit-guard';
@@ -120,7 +121,10 @@ function main(options: ConsoleAppOptions): void {
     if (options.createCore) {
       core = await options.createCore({ dataDir, logger });
     } else {
-      const secrets = new SafeStorageSecretStore(path.join(dataDir, SAFE_STORAGE_FILE_NAME), safeStorage);
+      // The keychain, and the operator's passphrase when one is set: a store opened here with both
+      // is also open to mkc and the dev bridge.
+      const { store: secrets, notes } = openSecretStore(dataDir, { safeStorage, passphrase: secretKeySourceFromEnvironment() });
+      for (const note of notes) logger.info(note);
       const secretsProblem = secrets.unavailableReason();
       if (secretsProblem !== null) logger.warn('secret store unavailable', { reason: secretsProblem });
       core = new Core({ dataDir, transport: 'electron', secrets, logger });

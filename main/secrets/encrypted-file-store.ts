@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
+import { DEFAULT_SCRYPT_N, isPowerOfTwoCost, newScryptParams, open, parseScryptParams, scryptKey, seal, type ScryptParams } from './sealed';
 import { AppError } from '../../shared/errors';
 import type { SecretStore } from './secret-store';
 import { assertValidRef, readJsonObject, stringEntries, writeFileAtomic0600 } from './secret-file';
@@ -16,20 +16,12 @@ export interface EncryptedFileStoreOptions {
 export const ENCRYPTED_SECRETS_FILE_NAME = 'secrets.enc.json';
 const FORMAT = 'mkc-encrypted-secrets';
 const VERSION = 1;
-const DEFAULT_SCRYPT_N = 1 << 15;
-const SCRYPT_R = 8;
-const SCRYPT_P = 1;
 const KEY_CHECK_PLAINTEXT = 'migratekit-console secret store key check';
 const KEY_CHECK_AAD = 'mkc:key-check';
 // The ref is authenticated with each value, so ciphertexts cannot be swapped between refs.
 const aadFor = (ref: string) => `mkc:secret:${ref}`;
 
-interface KdfParams {
-  salt: string;
-  N: number;
-  r: number;
-  p: number;
-}
+type KdfParams = ScryptParams;
 
 interface FileContent {
   kdf: KdfParams;
@@ -37,34 +29,10 @@ interface FileContent {
   secrets: Map<string, string>;
 }
 
-function seal(key: Buffer, plaintext: string, aad: string): string {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
-  cipher.setAAD(Buffer.from(aad, 'utf8'));
-  const data = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-  return [iv, cipher.getAuthTag(), data].map((b) => b.toString('base64')).join('.');
-}
-
-/** null when the key or the data does not authenticate. */
-function open(key: Buffer, sealed: string, aad: string): string | null {
-  const parts = sealed.split('.');
-  if (parts.length !== 3) return null;
-  const [iv, tag, data] = parts.map((p) => Buffer.from(p, 'base64')) as [Buffer, Buffer, Buffer];
-  if (iv.length !== 12 || tag.length !== 16) return null;
-  try {
-    const decipher = createDecipheriv('aes-256-gcm', key, iv);
-    decipher.setAAD(Buffer.from(aad, 'utf8'));
-    decipher.setAuthTag(tag);
-    return Buffer.concat([decipher.update(data), decipher.final()]).toString('utf8');
-  } catch {
-    return null;
-  }
-}
-
 /**
- * Secrets for the headless core (CLI, dev bridge): AES-256-GCM per value with a random 12-byte IV,
- * the key derived with scrypt from a passphrase (MKC_SECRET_KEY or a key file) and a random salt kept
- * in the file header. The file is re-read on every call so several processes see each other's writes.
+ * The headless store of earlier versions (CLI, dev bridge): AES-256-GCM per value, the key derived
+ * with scrypt from the passphrase. Kept so `openSecretStore` can import its secrets into the one store
+ * of the data directory (data-key-store.ts) and then remove the file.
  */
 export class EncryptedFileSecretStore implements SecretStore {
   private readonly derived = new Map<string, Buffer>();
@@ -76,7 +44,7 @@ export class EncryptedFileSecretStore implements SecretStore {
     options: EncryptedFileStoreOptions = {},
   ) {
     this.scryptN = options.scryptN ?? DEFAULT_SCRYPT_N;
-    if (!Number.isInteger(this.scryptN) || this.scryptN < 2 || (this.scryptN & (this.scryptN - 1)) !== 0) {
+    if (!isPowerOfTwoCost(this.scryptN)) {
       throw new AppError('validation', `scryptN must be a power of two greater than 1, got ${this.scryptN}`);
     }
   }
@@ -116,6 +84,18 @@ export class EncryptedFileSecretStore implements SecretStore {
     return value;
   }
 
+  /** Every secret, decrypted (for the import into the data-key store); throws when the key is wrong. */
+  entries(): Map<string, string> {
+    const out = new Map<string, string>();
+    const content = this.load();
+    if (!content) return out;
+    for (const ref of content.secrets.keys()) {
+      const value = this.get(ref);
+      if (value !== null) out.set(ref, value);
+    }
+    return out;
+  }
+
   /** Deleting needs no key, so stale entries can be removed even without it. */
   delete(ref: string): void {
     assertValidRef(ref);
@@ -133,12 +113,7 @@ export class EncryptedFileSecretStore implements SecretStore {
     const id = `${kdf.salt}:${kdf.N}:${kdf.r}:${kdf.p}`;
     let key = this.derived.get(id);
     if (!key) {
-      key = scryptSync(passphrase, Buffer.from(kdf.salt, 'base64'), 32, {
-        N: kdf.N,
-        r: kdf.r,
-        p: kdf.p,
-        maxmem: 256 * kdf.N * kdf.r + 1024 * 1024,
-      });
+      key = scryptKey(passphrase, kdf);
       this.derived.set(id, key);
     }
     return key;
@@ -158,7 +133,7 @@ export class EncryptedFileSecretStore implements SecretStore {
   }
 
   private create(passphrase: string): FileContent {
-    const kdf: KdfParams = { salt: randomBytes(16).toString('base64'), N: this.scryptN, r: SCRYPT_R, p: SCRYPT_P };
+    const kdf: KdfParams = newScryptParams(this.scryptN);
     const key = this.deriveKey(passphrase, kdf);
     return { kdf, check: seal(key, KEY_CHECK_PLAINTEXT, KEY_CHECK_AAD), secrets: new Map() };
   }
@@ -170,18 +145,11 @@ export class EncryptedFileSecretStore implements SecretStore {
       new AppError('secret_store_unavailable', `The secret store ${this.file} is not a MigrateKit encrypted secret store (${what})`);
     if (raw.format !== FORMAT) throw damaged('unknown format');
     if (raw.version !== VERSION) throw damaged(`unsupported version ${JSON.stringify(raw.version)}`);
-    const kdf = raw.kdf as Partial<KdfParams> & { name?: unknown } | undefined;
-    if (
-      !kdf || kdf.name !== 'scrypt' || typeof kdf.salt !== 'string' ||
-      !Number.isInteger(kdf.N) || !Number.isInteger(kdf.r) || !Number.isInteger(kdf.p) ||
-      (kdf.N as number) < 2 || (kdf.N as number) > 1 << 20 || (kdf.r as number) < 1 || (kdf.r as number) > 32 ||
-      (kdf.p as number) < 1 || (kdf.p as number) > 16
-    ) {
-      throw damaged('bad key derivation header');
-    }
+    const kdf = parseScryptParams(raw.kdf);
+    if (!kdf) throw damaged('bad key derivation header');
     if (typeof raw.check !== 'string') throw damaged('no key check');
     return {
-      kdf: { salt: kdf.salt, N: kdf.N as number, r: kdf.r as number, p: kdf.p as number },
+      kdf,
       check: raw.check,
       secrets: stringEntries(raw.secrets, this.file),
     };

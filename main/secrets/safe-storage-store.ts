@@ -14,8 +14,9 @@ export interface SafeStorageLike {
 export const SAFE_STORAGE_FILE_NAME = 'secrets.safestorage.json';
 
 /**
- * Secrets encrypted by the operating system's keychain (Keychain, DPAPI, libsecret/kwallet) through
- * Electron's safeStorage, persisted as `{ref: base64 ciphertext}` in a 0600 file.
+ * The desktop app's store of earlier versions: each secret encrypted by the operating system's
+ * keychain through Electron's safeStorage, `{ref: base64 ciphertext}` in a 0600 file. Kept so
+ * `openSecretStore` can import its secrets into the one store of the data directory.
  */
 export class SafeStorageSecretStore implements SecretStore {
   constructor(
@@ -62,6 +63,16 @@ export class SafeStorageSecretStore implements SecretStore {
         `The operating system keyring cannot decrypt the secret ${ref} (the keyring was reset or the data directory was copied from another user or machine); enter it again`,
       );
     }
+  }
+
+  /** Every secret, decrypted (for the import into the data-key store); throws when one cannot be. */
+  entries(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const ref of this.load().keys()) {
+      const value = this.get(ref);
+      if (value !== null) out.set(ref, value);
+    }
+    return out;
   }
 
   /** Deleting needs no key, so it works even while the keyring is unavailable. */

@@ -11,11 +11,11 @@ describe('secretStoreFromEnvironment', () => {
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('uses MKC_SECRET_KEY and stores in <dataDir>/secrets.enc.json', () => {
+  it('uses MKC_SECRET_KEY and stores in <dataDir>/secrets.json', () => {
     const env = { MKC_SECRET_KEY: 'correct horse battery' };
     const store = secretStoreFromEnvironment(dir, env, { scryptN: 1 << 10 });
     store.set('a', 'value');
-    expect(fs.existsSync(path.join(dir, 'secrets.enc.json'))).toBe(true);
+    expect(fs.readdirSync(dir)).toEqual(['secrets.json']);
     expect(secretStoreFromEnvironment(dir, env).get('a')).toBe('value');
     // A caller-provided env object is not modified.
     expect(env.MKC_SECRET_KEY).toBe('correct horse battery');

@@ -1,9 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { EncryptedFileSecretStore, ENCRYPTED_SECRETS_FILE_NAME, type EncryptedFileStoreOptions, type SecretKeySource } from './encrypted-file-store';
+import type { SecretKeySource } from './encrypted-file-store';
+import type { DataKeySecretStore } from './data-key-store';
+import { openSecretStore } from './open-secret-store';
 
-export const SECRET_KEY_ENV = 'MKC_SECRET_KEY';
-export const SECRET_KEY_FILE_ENV = 'MKC_SECRET_KEY_FILE';
+import { SECRET_KEY_ENV, SECRET_KEY_FILE_ENV } from './secret-key-env';
+
+export { SECRET_KEY_ENV, SECRET_KEY_FILE_ENV };
 
 const HOW_TO =
   `Set ${SECRET_KEY_ENV} to a passphrase, or ${SECRET_KEY_FILE_ENV} to the path of a file that contains one ` +
@@ -47,11 +50,20 @@ export function secretKeySourceFromEnvironment(env: NodeJS.ProcessEnv = process.
   return { kind: 'passphrase', passphrase, origin: SECRET_KEY_ENV };
 }
 
-/** The secret store of the headless core (CLI, dev bridge): `<dataDir>/secrets.enc.json`. */
+/**
+ * The data directory's secret store as a headless process (CLI, dev bridge) opens it: with the
+ * passphrase from the environment and, when given, a terminal prompt.
+ */
 export function secretStoreFromEnvironment(
   dataDir: string,
   env: NodeJS.ProcessEnv = process.env,
-  options: EncryptedFileStoreOptions = {},
-): EncryptedFileSecretStore {
-  return new EncryptedFileSecretStore(path.join(dataDir, ENCRYPTED_SECRETS_FILE_NAME), secretKeySourceFromEnvironment(env), options);
+  options: { scryptN?: number; prompt?: () => string | null; onNote?: (note: string) => void } = {},
+): DataKeySecretStore {
+  const { store, notes } = openSecretStore(dataDir, {
+    passphrase: secretKeySourceFromEnvironment(env),
+    ...(options.prompt ? { prompt: options.prompt } : {}),
+    ...(options.scryptN ? { scryptN: options.scryptN } : {}),
+  });
+  for (const n of notes) options.onNote?.(n);
+  return store;
 }

@@ -28,7 +28,7 @@ export class CloudStackSettings {
     const r = this.row();
     return {
       apiUrl: strOrNull(r?.api_url),
-      hasKeys: Boolean(r?.api_key_ref && r?.secret_key_ref && this.secrets.get(String(r.api_key_ref))),
+      hasKeys: Boolean(r?.api_key_ref && r?.secret_key_ref && this.keyStored(String(r.api_key_ref))),
       zoneId: strOrNull(r?.zone_id),
       diskOfferingId: strOrNull(r?.disk_offering_id),
       serviceOfferingId: strOrNull(r?.service_offering_id),
@@ -38,6 +38,18 @@ export class CloudStackSettings {
       omaVmId: strOrNull(r?.oma_vm_id),
       volumeHeadroomPercent: r ? num(r.volume_headroom_percent) : 5,
     };
+  }
+
+  /**
+   * Whether the key is in the store. A store this process cannot open still shows the settings (the
+   * refs are set); using the keys reports why they cannot be read.
+   */
+  private keyStored(ref: string): boolean {
+    try {
+      return this.secrets.get(ref) !== null;
+    } catch {
+      return true;
+    }
   }
 
   save(input: CloudStackConfigInput): CloudStackConfigView {

@@ -62,6 +62,15 @@ describe('renderer over the dev bridge', () => {
     expect(errors).toEqual([]);
   });
 
+  it('Settings names the secret store in use (secrets:status)', async () => {
+    const a = await app();
+    const { page, errors } = await open(a.url);
+    await page.locator('nav [data-screen="settings"]').click();
+    const card = page.getByRole('region', { name: 'Secret store' });
+    await card.getByText('In memory only').waitFor();
+    expect(errors).toEqual([]);
+  });
+
   it('renders seeded contexts with their status badges and opens the detail panel with disks', async () => {
     const a = await app((core) => {
       core.contexts.add({ vm: makeDiscoveredVm('db-primary', 3), vcenterHost: 'vc.test', credentialId: null, vmaApplianceId: null });

@@ -5,6 +5,7 @@ import type { JobTrigger } from '../../../shared/domain';
 import { fetchOptions } from '../../cloudstack/options';
 import { testConnection } from '../../cloudstack/connection-test';
 import { exportLog } from '../../logbook/log-export';
+import { secretStoreStatus } from '../../secrets/secret-store';
 
 const notAvailable = (what: string) => (): never => {
   throw new AppError('not_available', `${what} is not available in this version yet`);
@@ -64,6 +65,7 @@ export function createHandlers(core: Core, options: HandlerOptions = {}): Handle
     'cloudstack:save-config': (input) => core.cloudstack.save(input),
     'cloudstack:test': () => testConnection(core.cloudstack.client()),
     'cloudstack:options': () => fetchOptions(core.cloudstack.client()),
+    'secrets:status': () => secretStoreStatus(core.secrets),
     'logs:operations': (f) => core.logbook.operations(f),
     'logs:events': (f) => core.logbook.events(f),
     'logs:steps': ({ operationId }) => core.logbook.steps(operationId),

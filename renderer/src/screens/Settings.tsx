@@ -2,6 +2,7 @@ import type { ReactNode } from 'react';
 import { AppliancesSection } from './SettingsAppliances';
 import { CredentialsSection } from './SettingsCredentials';
 import { CloudStackSection } from './SettingsCloudStack';
+import { SecretsSection } from './SettingsSecrets';
 import { useInvoke } from '../lib/use-invoke';
 
 function Card({ title, children, id }: { title: string; children: ReactNode; id: string }) {
@@ -25,6 +26,9 @@ export function SettingsScreen() {
       </Card>
       <Card title="CloudStack" id="settings-cloudstack">
         <CloudStackSection />
+      </Card>
+      <Card title="Secret store" id="settings-secrets">
+        <SecretsSection />
       </Card>
       {info.result?.ok && (
         <p className="muted small about">
