@@ -8,11 +8,15 @@ export interface AppLogger {
   error(message: string, details?: Record<string, unknown>): void;
 }
 
+/** Where fileLogger writes for a data directory. */
+export function appLogFile(dataDir: string): string {
+  return path.join(dataDir, 'logs', 'console.log');
+}
+
 /** Application log (JSON lines in <dataDir>/logs); details pass through the same redaction as the job log. */
 export function fileLogger(dataDir: string, echo: boolean = false): AppLogger {
-  const dir = path.join(dataDir, 'logs');
-  fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, 'console.log');
+  const file = appLogFile(dataDir);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
   const write = (level: string, message: string, details?: Record<string, unknown>) => {
     const line = JSON.stringify({ t: new Date().toISOString(), level, message, ...(details ? { details: redact(details) } : {}) });
     fs.appendFileSync(file, line + '\n', { mode: 0o600 });
