@@ -1,0 +1,168 @@
+// What can be checked of the installers where the Electron binary cannot be downloaded: the builder
+// configuration passes electron-builder's own validation and says what the product needs, its file
+// rules (applied with electron-builder's own matcher) ship the built app and the native module and
+// nothing from test/, and the built Electron main bundle runs under plain Node with Electron
+// substituted far enough to open its window with the secure options and to quit cleanly.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { INVOKE_CHANNELS } from '../../shared/contract';
+import { createElectronSubstitute, loadWithElectron, type ElectronRecord } from '../fixtures/electron-substitute';
+
+const root = path.resolve(__dirname, '..', '..');
+const req = createRequire(path.join(root, 'package.json'));
+const yaml = req('js-yaml') as { load: (s: string) => unknown };
+const { validateConfiguration } = req('app-builder-lib/out/util/config/config') as {
+  validateConfiguration: (config: unknown, debugLogger: { isEnabled: boolean; add: () => void }) => Promise<void>;
+};
+type Matcher = { createFilter: () => (file: string, stat: fs.Stats) => boolean };
+const fileMatcher = req('app-builder-lib/out/fileMatcher') as {
+  getMainFileMatchers: (appDir: string, dest: string, expand: (s: string) => string, platformOptions: object, packager: object, outDir: string, electronCompile: boolean) => Matcher[];
+  getNodeModuleFileMatcher: (appDir: string, dest: string, expand: (s: string) => string, platformOptions: object, info: object) => Matcher;
+  getFileMatchers: (config: object, name: string, dest: string, options: object) => Matcher[] | null;
+};
+
+type BuilderConfig = Record<string, unknown> & {
+  files: string[];
+  asarUnpack: string[];
+  electronFuses: Record<string, boolean>;
+  linux: { target: string[] };
+  deb: { depends: string[] };
+  win: { target: string[] };
+  mac: { target: string[] };
+  directories: { output: string };
+  extraMetadata: { main: string };
+};
+const config = yaml.load(fs.readFileSync(path.join(root, 'electron-builder.yml'), 'utf8')) as BuilderConfig;
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { main: string; dependencies: Record<string, string>; devDependencies: Record<string, string> };
+const quietLogger = { isEnabled: false, add: () => {} };
+
+beforeAll(() => {
+  execFileSync(process.execPath, [path.join(root, 'main/build/build.mjs'), 'all'], { cwd: root, stdio: 'inherit' });
+}, 300_000);
+
+describe('electron-builder configuration', () => {
+  it('passes electron-builder v26 validation, and a wrong value would not', async () => {
+    await expect(validateConfiguration(structuredClone(config), quietLogger)).resolves.toBeUndefined();
+    const broken = structuredClone(config);
+    broken.electronFuses = { ...broken.electronFuses, runAsNode: 'no' as unknown as boolean };
+    await expect(validateConfiguration(broken, quietLogger)).rejects.toThrow(/runAsNode/);
+  });
+
+  it('builds AppImage and deb (depending on libsecret), NSIS, dmg and zip with the hardening fuses', () => {
+    expect(config.linux.target).toEqual(expect.arrayContaining(['AppImage', 'deb']));
+    expect(config.deb.depends).toContain('libsecret-1-0');
+    expect(config.win.target).toContain('nsis');
+    expect(config.mac.target).toEqual(expect.arrayContaining(['dmg', 'zip']));
+    expect(config.electronFuses).toMatchObject({
+      runAsNode: false,
+      enableNodeOptionsEnvironmentVariable: false,
+      onlyLoadAppFromAsar: true,
+      enableEmbeddedAsarIntegrityValidation: true,
+    });
+    expect(config.extraMetadata.main).toBe(pkg.main);
+    expect(pkg.dependencies['better-sqlite3']).toBeDefined();
+    expect(pkg.devDependencies.electron).toBeDefined();
+  });
+});
+
+function walk(dir: string, filter: (file: string, stat: fs.Stats) => boolean, out: string[] = []): string[] {
+  for (const name of fs.readdirSync(dir)) {
+    const file = path.join(dir, name);
+    const stat = fs.statSync(file);
+    if (!filter(file, stat)) continue;
+    if (stat.isDirectory()) walk(file, filter, out);
+    else out.push(path.relative(root, file).split(path.sep).join('/'));
+  }
+  return out;
+}
+
+describe('packaged file list', () => {
+  const expand = (s: string) => s;
+  const outDir = path.join(root, config.directories.output);
+  const info = { projectDir: root, buildResourcesDir: 'build', isPrepackedAppAsar: false, config, debugLogger: quietLogger };
+
+  it('holds the built main, preload and renderer and nothing from test/ or the sources', () => {
+    const matchers = fileMatcher.getMainFileMatchers(root, '/app', expand, config.linux, { info }, outDir, false);
+    const main = matchers[0]!.createFilter();
+    // node_modules is copied separately (production dependencies only), so it is not walked here.
+    const files = walk(root, (file, stat) => !file.startsWith(path.join(root, 'node_modules')) && !file.startsWith(path.join(root, '.git')) && main(file, stat));
+    expect(files).toEqual(expect.arrayContaining(['dist/electron/main.cjs', 'dist/electron/preload.cjs', 'dist/renderer/index.html', 'package.json']));
+    expect(files.some((f) => /^dist\/renderer\/assets\/.+\.js$/.test(f))).toBe(true);
+    expect(files.filter((f) => f.startsWith('test/'))).toEqual([]);
+    expect(files.filter((f) => !f.startsWith('dist/') && f !== 'package.json')).toEqual([]);
+    expect(files.filter((f) => f.endsWith('.map') || f.startsWith('dist/lab/') || f.startsWith('dist/core/devbridge'))).toEqual([]);
+  });
+
+  it('keeps the better-sqlite3 addon, unpacked from the asar', () => {
+    const addon = path.join(root, 'node_modules/better-sqlite3/build/Release/better_sqlite3.node');
+    expect(fs.existsSync(addon)).toBe(true);
+    const stat = fs.statSync(addon);
+    const modules = fileMatcher.getNodeModuleFileMatcher(root, '/app', expand, config.linux, info).createFilter();
+    expect(modules(addon, stat)).toBe(true);
+    const unpack = fileMatcher.getFileMatchers(config, 'asarUnpack', '/app', { macroExpander: expand, customBuildOptions: config.linux, globalOutDir: outDir, defaultSrc: root });
+    expect(unpack).not.toBeNull();
+    expect(unpack![0]!.createFilter()(addon, stat)).toBe(true);
+    // Something ordinary stays inside the archive.
+    expect(unpack![0]!.createFilter()(path.join(root, 'dist/electron/main.cjs'), fs.statSync(path.join(root, 'dist/electron/main.cjs')))).toBe(false);
+  });
+});
+
+describe('the Electron main bundle under plain Node', () => {
+  let dir: string;
+  let record: ElectronRecord;
+  let unhook: () => void;
+  const savedTray = process.env.MKC_TRAY;
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mkc-electron-bundle-'));
+    process.env.MKC_TRAY = '1';
+    const sub = createElectronSubstitute(dir);
+    record = sub.record;
+    unhook = loadWithElectron(path.join(root, 'dist/electron/main.cjs'), sub.module);
+    // Boot runs after whenReady: wait until the window has loaded its page and startup logged.
+    const log = path.join(dir, 'MigrateKit Console', 'logs', 'console.log');
+    for (let i = 0; i < 200 && !(fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('console started')); i++) await new Promise((r) => setTimeout(r, 25));
+  });
+  afterAll(() => {
+    unhook();
+    if (savedTray === undefined) delete process.env.MKC_TRAY;
+    else process.env.MKC_TRAY = savedTray;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('opens one window with the secure options, its preload and the built renderer', () => {
+    expect(record.windows).toHaveLength(1);
+    const w = record.windows[0]!;
+    expect(w.options.webPreferences).toMatchObject({ sandbox: true, contextIsolation: true, nodeIntegration: false, webviewTag: false, webSecurity: true });
+    const preload = (w.options.webPreferences as { preload: string }).preload;
+    expect(preload).toBe(path.join(root, 'dist/electron/preload.cjs'));
+    expect(fs.existsSync(preload)).toBe(true);
+    expect(w.loaded).toEqual([path.join(root, 'dist/renderer/index.html')]);
+    expect(w.shown).toBe(true);
+  });
+
+  it('serves every contract channel over IPC and puts an icon in the tray', () => {
+    expect([...record.ipcChannels].sort()).toEqual([...INVOKE_CHANNELS].sort());
+    expect(record.trays).toBe(1);
+    expect(record.blockers).toEqual([]);
+  });
+
+  it('lets an idle window close (nothing to keep running) and quits within the bound, checkpointing the database', async () => {
+    const dataDir = path.join(dir, 'MigrateKit Console');
+    const close = { defaultPrevented: false, preventDefault: () => void (close.defaultPrevented = true) };
+    record.windows[0]!.instance.emit('close', close);
+    expect(close.defaultPrevented).toBe(false);
+    (record.app as unknown as { quit: () => void }).quit();
+    for (let i = 0; i < 400 && record.exitCodes.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(record.exitCodes).toEqual([0]);
+    const log = fs.readFileSync(path.join(dataDir, 'logs', 'console.log'), 'utf8');
+    expect(log).toMatch(/"message":"Quit finished cleanly"/);
+    // wal_checkpoint(TRUNCATE) leaves the write-ahead log empty (closing may also remove it).
+    const wal = path.join(dataDir, 'console.sqlite3-wal');
+    expect(fs.existsSync(wal) ? fs.statSync(wal).size : 0).toBe(0);
+  });
+});
