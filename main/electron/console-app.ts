@@ -273,7 +273,8 @@ function main(options: ConsoleAppOptions): void {
 export function runConsoleApp(options: ConsoleAppOptions = {}): void {
   // Same data directory in development and in packaged builds (electron-builder uses productName).
   app.setName(PRODUCT_NAME);
-  app.setPath('userData', path.join(app.getPath('appData'), PRODUCT_NAME));
+  // MKC_DATA_DIR points the app at another data directory, as it does for the CLI (tests, second setups).
+  app.setPath('userData', process.env.MKC_DATA_DIR ? path.resolve(process.env.MKC_DATA_DIR) : path.join(app.getPath('appData'), PRODUCT_NAME));
   app.enableSandbox();
   if (app.requestSingleInstanceLock()) main(options);
   else app.quit();
