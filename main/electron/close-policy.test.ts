@@ -57,6 +57,7 @@ describe('trayMenuModel', () => {
       { kind: 'label', text: 'Next run: nightly at 22:30' },
       { kind: 'separator' },
       { kind: 'open', label: 'Open MigrateKit Console' },
+      { kind: 'about', label: 'About' },
       { kind: 'quit', label: 'Quit' },
     ]);
     expect(m.tooltip).toBe('MigrateKit Console — 1 job running');

@@ -57,6 +57,7 @@ export type TrayMenuItem =
   | { kind: 'separator' }
   | { kind: 'open-job'; label: string; vmContextId: string; jobId: string }
   | { kind: 'open'; label: string }
+  | { kind: 'about'; label: string }
   | { kind: 'quit'; label: string };
 
 export interface TrayModel {
@@ -83,7 +84,7 @@ export function trayMenuModel(input: { runningJobs: RunningJobView[]; nextRun: N
   }
   if (jobs.length > MAX_JOBS_IN_MENU) items.push({ kind: 'label', text: `and ${jobs.length - MAX_JOBS_IN_MENU} more` });
   items.push({ kind: 'label', text: nextRun ? `Next run: ${nextRun.scheduleName} at ${shortTime(nextRun.at, now)}` : 'No scheduled runs' });
-  items.push({ kind: 'separator' }, { kind: 'open', label: 'Open MigrateKit Console' }, { kind: 'quit', label: 'Quit' });
+  items.push({ kind: 'separator' }, { kind: 'open', label: 'Open MigrateKit Console' }, { kind: 'about', label: 'About' }, { kind: 'quit', label: 'Quit' });
   const tooltip = input.quitting ?? `MigrateKit Console — ${jobs.length === 0 ? 'idle' : jobs.length === 1 ? '1 job running' : `${jobs.length} jobs running`}`;
   return { tooltip, items };
 }

@@ -201,6 +201,7 @@ function main(options: ConsoleAppOptions): void {
     forwardBusEvents(activeCore.bus, (channel, payload) => {
       if (win && !win.isDestroyed()) win.webContents.send(channel, payload);
     });
+    app.setAboutPanelOptions({ applicationName: PRODUCT_NAME, applicationVersion: activeCore.version, version: `schema v${activeCore.schemaVersion()}` });
     state = coreDesktopState(activeCore);
     shell = new DesktopShell({
       core: activeCore,
@@ -208,6 +209,7 @@ function main(options: ConsoleAppOptions): void {
       logger,
       showWindow,
       quit: () => app.quit(),
+      showAbout: () => app.showAboutPanel(),
       isPackaged: app.isPackaged,
       setLoginItemSettings: (s) => app.setLoginItemSettings(s),
     });

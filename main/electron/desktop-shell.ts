@@ -28,6 +28,8 @@ export interface DesktopShellDeps {
   /** Shows (creating if needed) the main window. */
   showWindow: () => Promise<void>;
   quit: () => void;
+  /** The About panel with the version (Electron's, set up by the app). */
+  showAbout: () => void;
   /** Applies the login item; only a packaged app registers itself (never the development binary). */
   isPackaged: boolean;
   setLoginItemSettings: (s: { openAtLogin: boolean; args: string[] }) => void;
@@ -187,6 +189,8 @@ export class DesktopShell {
         return { label: item.label, click: () => this.open({ vmContextId: item.vmContextId, jobId: item.jobId }) };
       case 'open':
         return { label: item.label, click: () => void this.deps.showWindow() };
+      case 'about':
+        return { label: item.label, click: () => this.deps.showAbout() };
       case 'quit':
         return { label: item.label, click: () => this.deps.quit() };
     }
