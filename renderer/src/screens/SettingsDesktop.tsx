@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { NOTIFICATION_LEVELS, type DesktopSettings, type NotificationLevel } from '../../../shared/contract';
 import type { AppErrorShape } from '../../../shared/errors';
 import { useInvoke } from '../lib/use-invoke';
@@ -15,14 +15,22 @@ const NOTIFICATION_LABELS: Record<NotificationLevel, string> = {
 export function DesktopSection() {
   const settings = useInvoke('desktop:get-settings', {});
   const [error, setError] = useState<AppErrorShape | null>(null);
+  // Shown at once on change (a controlled checkbox must follow the click), then replaced by what the core saved.
+  const [s, setS] = useState<DesktopSettings | null>(null);
+  useEffect(() => {
+    if (settings.result?.ok) setS(settings.result.value);
+  }, [settings.result]);
   const save = async (patch: Partial<DesktopSettings>) => {
     setError(null);
+    setS((cur) => (cur ? { ...cur, ...patch } : cur));
     const r = await api().invoke('desktop:save-settings', patch);
-    if (r.ok) settings.reload();
-    else setError(r.error);
+    if (r.ok) setS(r.value);
+    else {
+      setError(r.error);
+      settings.reload();
+    }
   };
   if (settings.result && !settings.result.ok) return <ErrorBox error={settings.result.error} what="desktop settings" />;
-  const s = settings.result?.value;
   if (!s) return null;
   return (
     <div className="form" aria-label="Desktop settings">
