@@ -37,7 +37,7 @@ type BuilderConfig = Record<string, unknown> & {
   extraMetadata: { main: string };
 };
 const config = yaml.load(fs.readFileSync(path.join(root, 'electron-builder.yml'), 'utf8')) as BuilderConfig;
-const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { main: string; dependencies: Record<string, string>; devDependencies: Record<string, string> };
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { main: string; scripts: Record<string, string>; dependencies: Record<string, string>; devDependencies: Record<string, string> };
 const quietLogger = { isEnabled: false, add: () => {} };
 
 beforeAll(() => {
@@ -65,6 +65,10 @@ describe('electron-builder configuration', () => {
     });
     expect(config.extraMetadata.main).toBe(pkg.main);
     expect(pkg.dependencies['better-sqlite3']).toBeDefined();
+    // Native modules are rebuilt for Electron only while packaging, and for Node again afterwards.
+    expect(config.npmRebuild).toBe(true);
+    expect(pkg.scripts.package).toBe('node main/build/package.mjs');
+    expect(fs.readFileSync(path.join(root, 'main/build/package.mjs'), 'utf8')).toMatch(/'rebuild', 'better-sqlite3'/);
     expect(pkg.devDependencies.electron).toBeDefined();
   });
 });
