@@ -11,6 +11,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INVOKE_CHANNELS } from '../../shared/contract';
 import { createElectronSubstitute, loadWithElectron, type ElectronRecord } from '../fixtures/electron-substitute';
+import { makeDiscoveredVm } from '../fixtures/browser';
+import { Core } from '../../main/core/core';
+import { InMemorySecretStore } from '../../main/secrets/memory-store';
 
 const root = path.resolve(__dirname, '..', '..');
 const req = createRequire(path.join(root, 'package.json'));
@@ -117,19 +120,29 @@ describe('packaged file list', () => {
 
 describe('the Electron main bundle under plain Node', () => {
   let dir: string;
+  let dataDir: string;
   let record: ElectronRecord;
   let unhook: () => void;
   const savedTray = process.env.MKC_TRAY;
+  const waitFor = async (what: () => boolean) => {
+    for (let i = 0; i < 400 && !what(); i++) await new Promise((r) => setTimeout(r, 25));
+  };
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mkc-electron-bundle-'));
+    dataDir = path.join(dir, 'MigrateKit Console');
+    // A job left running by an earlier session: the app must keep it alive (blocker, tray, quit question).
+    const seed = new Core({ dataDir, transport: 'cli', secrets: new InMemorySecretStore() });
+    const ctx = seed.contexts.add({ vm: makeDiscoveredVm('web-01'), vcenterHost: 'vc.test', credentialId: null, vmaApplianceId: null });
+    seed.jobs.update(seed.jobs.claim({ contextId: ctx.id, trigger: 'ui' }).id, { status: 'replicating' });
+    await seed.close();
     process.env.MKC_TRAY = '1';
     const sub = createElectronSubstitute(dir);
     record = sub.record;
     unhook = loadWithElectron(path.join(root, 'dist/electron/main.cjs'), sub.module);
-    // Boot runs after whenReady: wait until the window has loaded its page and startup logged.
-    const log = path.join(dir, 'MigrateKit Console', 'logs', 'console.log');
-    for (let i = 0; i < 200 && !(fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('console started')); i++) await new Promise((r) => setTimeout(r, 25));
+    // Boot runs after whenReady: wait until startup is logged.
+    const log = path.join(dataDir, 'logs', 'console.log');
+    await waitFor(() => fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('console started'));
   });
   afterAll(() => {
     unhook();
@@ -149,20 +162,39 @@ describe('the Electron main bundle under plain Node', () => {
     expect(w.shown).toBe(true);
   });
 
-  it('serves every contract channel over IPC and puts an icon in the tray', () => {
+  it('serves every contract channel over IPC, puts the running job in the tray and holds off suspension', () => {
     expect([...record.ipcChannels].sort()).toEqual([...INVOKE_CHANNELS].sort());
     expect(record.trays).toBe(1);
-    expect(record.blockers).toEqual([]);
+    expect(record.trayMenu.map((i) => i.label)).toContain('1 job running');
+    expect(record.blockers).toEqual(['prevent-app-suspension']);
   });
 
-  it('lets an idle window close (nothing to keep running) and quits within the bound, checkpointing the database', async () => {
-    const dataDir = path.join(dir, 'MigrateKit Console');
-    const close = { defaultPrevented: false, preventDefault: () => void (close.defaultPrevented = true) };
-    record.windows[0]!.instance.emit('close', close);
-    expect(close.defaultPrevented).toBe(false);
-    (record.app as unknown as { quit: () => void }).quit();
-    for (let i = 0; i < 400 && record.exitCodes.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+  it('hides to the tray on close while the job runs, with the notice once', () => {
+    const w = record.windows[0]!;
+    const close = () => {
+      const e = { defaultPrevented: false, preventDefault: () => void (e.defaultPrevented = true) };
+      w.instance.emit('close', e);
+      return e.defaultPrevented;
+    };
+    expect(close()).toBe(true);
+    expect(w.shown).toBe(false);
+    expect(close()).toBe(true);
+    expect(record.notifications.map((n) => n.title)).toEqual(['MigrateKit Console is still running']);
+    expect(record.notifications[0]!.body).toMatch(/^1 replication job is running/);
+  });
+
+  it('asks before quitting with the job running; a confirmed quit finishes within the bound and checkpoints the database', async () => {
+    const app = record.app as unknown as { quit: () => void };
+    app.quit();
+    await waitFor(() => record.dialogs.length === 1);
+    expect(record.dialogs).toEqual(['1 replication job is still running. Quit anyway?']);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(record.exitCodes).toEqual([]);
+    record.dialogResponse = 0;
+    app.quit();
+    await waitFor(() => record.exitCodes.length > 0);
     expect(record.exitCodes).toEqual([0]);
+    expect(record.blockersStopped).toHaveLength(1);
     const log = fs.readFileSync(path.join(dataDir, 'logs', 'console.log'), 'utf8');
     expect(log).toMatch(/"message":"Quit finished cleanly"/);
     // wal_checkpoint(TRUNCATE) leaves the write-ahead log empty (closing may also remove it).
