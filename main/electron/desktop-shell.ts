@@ -9,11 +9,11 @@ import type { AppLogger } from '../core/app-log';
 import type { Core } from '../core/core';
 import type { DesktopSettings } from '../../shared/contract';
 import { trayLikelyAvailable, trayMenuModel, type TrayMenuItem } from './close-policy';
-import type { DesktopStatePort } from './desktop-state';
+import { resumeDepsFor, type DesktopStatePort } from './desktop-state';
 import { JobActivity, SuspensionBlocker } from './job-activity';
 import { loginItemPlan } from './login-item';
 import { notificationFor } from './notifications';
-import { handleResume, type ResumeDeps } from './resume';
+import { handleResume } from './resume';
 import { trayIconPng } from './tray-icon';
 
 export interface OpenTarget {
@@ -37,34 +37,6 @@ export interface DesktopShellDeps {
 
 /** How often the tray menu is rebuilt while jobs run (progress percentages). */
 const TRAY_REFRESH_MS = 5_000;
-
-export function resumeDepsFor(core: Core): ResumeDeps {
-  const scheduler = (core as { scheduler?: { catchUp?: (from: Date | null, now: Date) => Promise<string | null> } }).scheduler;
-  return {
-    activeJobIds: () => core.jobs.active().map((j) => j.id),
-    appliancesToReconnect: () => {
-      const ids = new Set(core.appliances.tunnelStates().filter((t) => t.state !== 'disconnected').map((t) => t.applianceId));
-      for (const j of core.jobs.active()) {
-        const vma = core.contexts.get(j.vmContextId)?.vmaApplianceId;
-        if (vma) ids.add(vma);
-      }
-      const names = new Map(core.appliances.list().map((a) => [a.id, a.name]));
-      return [...ids].filter((id) => names.has(id)).map((id) => ({ id, name: names.get(id)! }));
-    },
-    reconnect: async (id) => {
-      // The SSH session did not survive the sleep; waiting for keepalives to notice takes minutes.
-      await core.appliances.disconnect(id);
-      const s = await core.appliances.connect(id);
-      return { ok: s.state === 'ready', detail: s.reason ?? s.state };
-    },
-    reconcile: () => core.engine.reconcile(),
-    catchUp: async (from, now) => (typeof scheduler?.catchUp === 'function' ? scheduler.catchUp(from, now) : null),
-    logJob: (jobId, level, message) => {
-      if (core.logbook.operation(jobId)) core.logbook.event(jobId, level, message);
-    },
-    logApp: (message, details) => core.logger.info(message, details),
-  };
-}
 
 export class DesktopShell {
   readonly trayAvailable: boolean;
