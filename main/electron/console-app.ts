@@ -20,6 +20,8 @@ import { describeShutdownReport, runShutdown, type ShutdownStep } from './shutdo
 const PRODUCT_NAME = 'MigrateKit Console';
 /** A confirmed quit gives up waiting after this long and exits anyway. */
 const SHUTDOWN_TIMEOUT_MS = 15_000;
+/** A quit still busy after this long tells the operator what it is waiting for. */
+const SLOW_QUIT_NOTICE_MS = 3_000;
 
 /** The window's security options; exported so the packaging test can check the built bundle uses them. */
 export function secureWebPreferences(preload: string, devTools: boolean): NonNullable<BrowserWindowConstructorOptions['webPreferences']> {
@@ -248,12 +250,15 @@ function main(options: ConsoleAppOptions): void {
     const closing = core;
     core = null;
     const started = Date.now();
+    let waitingText = 'Quitting';
+    // A quick quit shows nothing; a slow one says what it waits for even with no window or tray left.
+    const slow = setTimeout(() => shell?.notify('MigrateKit Console is quitting', `${waitingText} (gives up after ${SHUTDOWN_TIMEOUT_MS / 1000} s)`), SLOW_QUIT_NOTICE_MS);
     void runShutdown(shutdownSteps(closing, options.afterClose), {
       timeoutMs: SHUTDOWN_TIMEOUT_MS,
       onWaiting: (waitingFor) => {
-        const text = `Quitting: waiting for ${waitingFor[0]}`;
-        shell?.setQuitting(text);
-        if (win && !win.isDestroyed()) win.setTitle(text);
+        waitingText = `Quitting: waiting for ${waitingFor[0]}`;
+        shell?.setQuitting(waitingText);
+        if (win && !win.isDestroyed()) win.setTitle(waitingText);
       },
     })
       .then((report) => {
@@ -262,6 +267,7 @@ function main(options: ConsoleAppOptions): void {
       })
       .catch((err: unknown) => logger?.error('quitting failed', { error: String(err) }))
       .finally(() => {
+        clearTimeout(slow);
         shell?.dispose();
         coreClosed = true;
         app.exit(0);
