@@ -5,6 +5,8 @@ import type { EventChannel, InvokeChannel } from './contract';
 
 const invokeChannelSet: { [C in InvokeChannel]: true } = {
   'app:info': true,
+  'desktop:get-settings': true,
+  'desktop:save-settings': true,
   'contexts:list': true,
   'contexts:get': true,
   'contexts:add': true,
@@ -44,6 +46,7 @@ const eventChannelSet: { [C in EventChannel]: true } = {
   'jobs:progress': true,
   'tunnels:state': true,
   'logs:appended': true,
+  'app:open': true,
 };
 
 export const INVOKE_CHANNELS = Object.keys(invokeChannelSet) as InvokeChannel[];

@@ -128,9 +128,30 @@ export interface AppInfo {
   version: string;
   transport: 'electron' | 'dev-bridge';
   dataDir: string;
+  /** The application log (JSON lines); null where the host writes none. */
+  logFile: string | null;
   schemaVersion: number;
   schedulesActive: boolean;
+  /** Which secret store holds passwords and keys, and why it cannot store any when it cannot. */
+  secretStore: { kind: string; label: string; problem: string | null };
+  /** Who runs the engine over this data directory (issue "one owner"); `unknown` until that exists. */
+  owner: { state: string; detail: string | null };
 }
+
+/** Desktop notifications: none, only failures, or every job end. */
+export const NOTIFICATION_LEVELS = ['off', 'failures', 'all'] as const;
+export type NotificationLevel = (typeof NOTIFICATION_LEVELS)[number];
+
+/** Settings of the desktop shell; the headless hosts keep them but do not act on them. */
+export interface DesktopSettings {
+  notifications: NotificationLevel;
+  /** Start at login, hidden to the tray. */
+  openAtLogin: boolean;
+}
+export const desktopSettingsInputSchema = z
+  .object({ notifications: z.enum(NOTIFICATION_LEVELS).optional(), openAtLogin: z.boolean().optional() })
+  .strict();
+export type DesktopSettingsInput = z.infer<typeof desktopSettingsInputSchema>;
 
 export interface JobDetail {
   job: ReplicationJob;
@@ -173,6 +194,8 @@ export interface ConnectionTestResult {
 /** Channel → request → response for everything the renderer may ask the core. */
 export interface InvokeMap {
   'app:info': { request: Record<string, never>; response: AppInfo };
+  'desktop:get-settings': { request: Record<string, never>; response: DesktopSettings };
+  'desktop:save-settings': { request: DesktopSettingsInput; response: DesktopSettings };
   'contexts:list': { request: Record<string, never>; response: VmContextSummary[] };
   'contexts:get': { request: { id: string }; response: VmContextDetail };
   'contexts:add': { request: { discoveryId: string; vmwareVmIds: string[] }; response: AddContextsResult };
@@ -231,6 +254,8 @@ const limit = z.number().int().min(1).max(10000).optional();
 /** Runtime validation of every request; its keys are the channel allowlist. */
 export const invokeRequestSchemas: { [C in InvokeChannel]: z.ZodType<InvokeRequest<C>> } = {
   'app:info': empty,
+  'desktop:get-settings': empty,
+  'desktop:save-settings': desktopSettingsInputSchema,
   'contexts:list': empty,
   'contexts:get': z.object({ id }).strict(),
   'contexts:add': z.object({ discoveryId: id, vmwareVmIds: z.array(id).min(1).max(10000) }).strict(),
@@ -295,6 +320,8 @@ export interface EventMap {
   'jobs:progress': { updates: JobProgressUpdate[] };
   'tunnels:state': { states: TunnelState[] };
   'logs:appended': { events: LogEvent[] };
+  /** The desktop shell asks the window to show a VM and its job (a clicked notification or tray item). */
+  'app:open': { vmContextId: string; jobId: string | null };
 }
 export type EventChannel = keyof EventMap;
 export type EventPayload<C extends EventChannel> = EventMap[C];

@@ -10,6 +10,7 @@ import { ApplianceService, type ApplianceServiceOptions } from '../appliances/ap
 import { CredentialService } from '../appliances/credential-service';
 import { DiscoveryService, type DiscoveryOptions } from '../discovery/discovery-service';
 import { CloudStackSettings, type ClientTuning } from '../settings/cloudstack-settings';
+import { DesktopSettingsStore } from '../settings/desktop-settings';
 import { JobRepository } from '../engine/job-repository';
 import { VolumeRepository } from '../engine/volume-repository';
 import { ReplicationEngine, type EngineOptions } from '../engine/replication-engine';
@@ -48,6 +49,7 @@ export class Core {
   readonly appliances: ApplianceService;
   readonly credentials: CredentialService;
   readonly cloudstack: CloudStackSettings;
+  readonly desktop: DesktopSettingsStore;
   readonly discovery: DiscoveryService;
   readonly jobs: JobRepository;
   readonly volumes: VolumeRepository;
@@ -71,6 +73,7 @@ export class Core {
     this.appliances = new ApplianceService(new ApplianceRepository(db), this.secrets, this.bus, this.logger, options.appliances);
     this.credentials = new CredentialService(new CredentialRepository(db), this.secrets);
     this.cloudstack = new CloudStackSettings(db, this.secrets, options.cloudstack);
+    this.desktop = new DesktopSettingsStore(db);
     this.discovery = new DiscoveryService(this.appliances, this.credentials.repo, this.secrets, this.contexts, this.bus, options.discovery);
     this.jobs = new JobRepository(db);
     this.volumes = new VolumeRepository(db);

@@ -75,5 +75,8 @@ describe('activeJobCounter', () => {
   it('words the question for one and several jobs', () => {
     expect(quitConfirmationText(1).message).toMatch(/^1 replication job is still running/);
     expect(quitConfirmationText(5).message).toMatch(/^5 replication jobs are still running/);
+    // The operator must learn the cost before agreeing: missed callbacks make the next sync full.
+    expect(quitConfirmationText(1).detail).toMatch(/change-ID callbacks/);
+    expect(quitConfirmationText(1).detail).toMatch(/next sync of those disks is a full copy/);
   });
 });

@@ -21,8 +21,9 @@ export function quitConfirmationText(activeJobs: number): { message: string; det
   return {
     message: `${jobs} still running. Quit anyway?`,
     detail:
-      'The appliances keep copying, but while the console is closed it does not record progress, ' +
-      'store change IDs or run schedules. Running jobs are picked up again when the console restarts.',
+      'The appliances keep copying, but while the console is closed it misses their change-ID callbacks, ' +
+      'so the next sync of those disks is a full copy instead of an incremental one. Schedules do not run ' +
+      'until the console is started again.',
   };
 }
 

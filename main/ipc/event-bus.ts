@@ -17,6 +17,8 @@ const MERGERS: { [C in EventChannel]: Merger<C> } = {
   },
   'tunnels:state': (a, b) => ({ states: byKey([...a.states, ...b.states], (s) => s.applianceId) }),
   'logs:appended': (a, b) => ({ events: [...a.events, ...b.events].slice(-500) }),
+  // Only the latest request to show something matters.
+  'app:open': (_a, b) => b,
 };
 
 export interface EventBusOptions {

@@ -6,6 +6,20 @@ import { fetchOptions } from '../../cloudstack/options';
 import { testConnection } from '../../cloudstack/connection-test';
 import { exportLog } from '../../logbook/log-export';
 import { secretStoreStatus } from '../../secrets/secret-store';
+import { appLogFile } from '../../core/app-log';
+import { describeSecretStore } from '../../secrets/describe-store';
+import fs from 'node:fs';
+
+/**
+ * The owner of the engine over this data directory comes with the issue "one owner"; until the core
+ * has one, Settings says so rather than guessing.
+ */
+function ownerInfo(core: Core): { state: string; detail: string | null } {
+  const owner = (core as { owner?: { describe?: () => unknown } }).owner;
+  const d = typeof owner?.describe === 'function' ? (owner.describe() as { state?: unknown; detail?: unknown }) : null;
+  if (d && typeof d.state === 'string') return { state: d.state, detail: typeof d.detail === 'string' ? d.detail : null };
+  return { state: 'unknown', detail: 'Ownership of the data directory is not tracked in this version' };
+}
 
 const notAvailable = (what: string) => (): never => {
   throw new AppError('not_available', `${what} is not available in this version yet`);
@@ -24,9 +38,14 @@ export function createHandlers(core: Core, options: HandlerOptions = {}): Handle
       version: core.version,
       transport: core.transport === 'electron' ? 'electron' : 'dev-bridge',
       dataDir: core.dataDir,
+      logFile: fs.existsSync(appLogFile(core.dataDir)) ? appLogFile(core.dataDir) : null,
       schemaVersion: core.schemaVersion(),
       schedulesActive: false,
+      secretStore: describeSecretStore(core.secrets),
+      owner: ownerInfo(core),
     }),
+    'desktop:get-settings': () => core.desktop.get(),
+    'desktop:save-settings': (input) => core.desktop.save(input),
     'contexts:list': () => core.contexts.list(),
     'contexts:get': ({ id }) => ({
       context: core.contexts.require(id),

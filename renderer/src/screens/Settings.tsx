@@ -3,7 +3,7 @@ import { AppliancesSection } from './SettingsAppliances';
 import { CredentialsSection } from './SettingsCredentials';
 import { CloudStackSection } from './SettingsCloudStack';
 import { SecretsSection } from './SettingsSecrets';
-import { useInvoke } from '../lib/use-invoke';
+import { AboutSection, DesktopSection } from './SettingsDesktop';
 
 function Card({ title, children, id }: { title: string; children: ReactNode; id: string }) {
   return (
@@ -15,7 +15,6 @@ function Card({ title, children, id }: { title: string; children: ReactNode; id:
 }
 
 export function SettingsScreen() {
-  const info = useInvoke('app:info', {});
   return (
     <div className="screen-pad settings">
       <Card title="Appliances" id="settings-appliances">
@@ -30,12 +29,12 @@ export function SettingsScreen() {
       <Card title="Secret store" id="settings-secrets">
         <SecretsSection />
       </Card>
-      {info.result?.ok && (
-        <p className="muted small about">
-          MigrateKit Console {info.result.value.version} · data in {info.result.value.dataDir} · schema v{info.result.value.schemaVersion} ·{' '}
-          {info.result.value.schedulesActive ? 'schedules active while the console runs' : 'schedules not running'}
-        </p>
-      )}
+      <Card title="Desktop" id="settings-desktop">
+        <DesktopSection />
+      </Card>
+      <Card title="About" id="settings-about">
+        <AboutSection />
+      </Card>
     </div>
   );
 }

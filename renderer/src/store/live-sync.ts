@@ -3,12 +3,18 @@
 import type { ConsoleApi } from '../../../shared/contract';
 import { useConnection } from '../transport/connection';
 import { liveActions } from './contexts-store';
+import { uiActions } from './ui-store';
 
 export function startLiveSync(api: ConsoleApi): () => void {
   const offs = [
     api.on('contexts:changed', liveActions.applyContextsChanged),
     api.on('jobs:progress', liveActions.applyJobProgress),
     api.on('tunnels:state', (p) => liveActions.setTunnelStates(p.states, false)),
+    // A clicked notification or tray item: show that VM (its panel lists the job).
+    api.on('app:open', (p) => {
+      uiActions.navigate('vms');
+      uiActions.selectContext(p.vmContextId);
+    }),
   ];
   const load = async () => {
     const [contexts, tunnels] = await Promise.all([

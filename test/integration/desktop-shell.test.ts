@@ -1,0 +1,148 @@
+// The desktop shell's Electron wiring over a real core (real SQLite, real event bus) with Electron
+// substituted: job events drive the app-suspension blocker, notifications follow the setting and open
+// the VM when clicked, the tray menu lists running jobs, and resume is handled and logged.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import * as electron from 'electron';
+import { Core } from '../../main/core/core';
+import type { AppLogger } from '../../main/core/app-log';
+import { DesktopShell } from '../../main/electron/desktop-shell';
+import type { DesktopStatePort, RunningJobView } from '../../main/electron/desktop-state';
+import { InMemorySecretStore } from '../../main/secrets/memory-store';
+import type { JobProgressUpdate } from '../../shared/contract';
+import type { JobStatus } from '../../shared/domain';
+import type { ElectronRecord } from '../fixtures/electron-substitute';
+
+vi.mock('electron', async () => {
+  const { createElectronSubstitute } = await import('../fixtures/electron-substitute');
+  const sub = createElectronSubstitute(os.tmpdir());
+  return { ...sub.module, __record: sub.record };
+});
+const record = (electron as unknown as { __record: ElectronRecord }).__record;
+
+let dir: string;
+let core: Core;
+let shell: DesktopShell;
+let running: RunningJobView[];
+let shown: number;
+let appLog: string[];
+const opened: unknown[] = [];
+
+const update = (jobId: string, status: JobStatus, error: string | null = null): JobProgressUpdate => ({
+  jobId,
+  vmContextId: `ctx-${jobId}`,
+  status,
+  phase: status,
+  progressPercent: 0,
+  bytesTransferred: 0,
+  totalBytes: 0,
+  rateBps: 0,
+  etaSeconds: null,
+  error,
+  disks: [],
+});
+const send = (...updates: JobProgressUpdate[]) => {
+  core.bus.emit('jobs:progress', { updates });
+  core.bus.flush();
+};
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mkc-desktop-shell-'));
+  appLog = [];
+  const logger: AppLogger = { info: (m) => void appLog.push(m), warn: (m) => void appLog.push(m), error: (m) => void appLog.push(m) };
+  core = new Core({ dataDir: dir, transport: 'electron', secrets: new InMemorySecretStore(), logger });
+  core.bus.subscribe((channel, payload) => {
+    if (channel === 'app:open') opened.push(payload);
+  });
+  running = [];
+  shown = 0;
+  opened.length = 0;
+  record.blockers.length = 0;
+  record.blockersStopped.length = 0;
+  record.notifications.length = 0;
+  const state: DesktopStatePort = {
+    runningJobs: () => running,
+    enabledScheduleCount: () => 0,
+    nextScheduledRun: () => null,
+    vmName: (id) => (id === 'ctx-a' ? 'web-01' : null),
+  };
+  process.env.MKC_TRAY = '1';
+  shell = new DesktopShell({
+    core,
+    state,
+    logger,
+    showWindow: async () => void shown++,
+    quit: () => {},
+    showAbout: () => {},
+    isPackaged: false,
+    setLoginItemSettings: () => {},
+  });
+  shell.start();
+});
+afterEach(async () => {
+  shell.dispose();
+  delete process.env.MKC_TRAY;
+  await core.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const flush = () => new Promise((r) => setImmediate(r));
+
+describe('DesktopShell', () => {
+  it('holds the app-suspension blocker from the first job start to the last job end', () => {
+    send(update('a', 'provisioning'), update('b', 'pending'));
+    expect(record.blockers).toEqual(['prevent-app-suspension']);
+    send(update('a', 'completed'));
+    expect(record.blockersStopped).toEqual([]);
+    send(update('b', 'failed', 'VMA unreachable'));
+    expect(record.blockersStopped).toHaveLength(1);
+  });
+
+  it('notifies ends per the setting and a click opens that VM and job', async () => {
+    send(update('a', 'provisioning'));
+    send(update('a', 'completed'));
+    expect(record.notifications.map((n) => n.title)).toEqual(['Replication of web-01 completed']);
+    core.desktop.save({ notifications: 'failures' });
+    send(update('b', 'provisioning'), update('c', 'provisioning'));
+    send(update('b', 'completed'), update('c', 'failed', 'lost the VMA'));
+    expect(record.notifications.map((n) => [n.title, n.body])).toEqual([
+      ['Replication of web-01 completed', 'The replica is up to date.'],
+      ['Replication of ctx-c failed', 'lost the VMA'],
+    ]);
+    record.notifications[1]!.instance.emit('click');
+    await flush();
+    core.bus.flush();
+    expect(shown).toBe(1);
+    expect(opened).toEqual([{ vmContextId: 'ctx-c', jobId: 'c' }]);
+    core.desktop.save({ notifications: 'off' });
+    send(update('d', 'provisioning'));
+    send(update('d', 'failed', 'x'));
+    expect(record.notifications).toHaveLength(2);
+  });
+
+  it('lists running jobs in the tray menu; an item opens its job and Open shows the window', async () => {
+    running = [{ jobId: 'a', vmContextId: 'ctx-a', vmName: 'web-01', status: 'replicating', progressPercent: 50 }];
+    send(update('a', 'replicating'));
+    const labels = record.trayMenu.map((i) => i.label ?? i.type);
+    expect(labels).toEqual(['1 job running', 'web-01 — 50% (replicating)', 'No scheduled runs', 'separator', 'Open MigrateKit Console', 'About', 'Quit']);
+    record.trayMenu[1]!.click!();
+    await flush();
+    core.bus.flush();
+    expect(opened).toEqual([{ vmContextId: 'ctx-a', jobId: 'a' }]);
+    record.trayMenu.find((i) => i.label === 'Open MigrateKit Console')!.click!();
+    await flush();
+    expect(shown).toBe(2);
+    shell.setQuitting('Quitting: waiting for tunnels');
+    expect(record.trayMenu[0]!.label).toBe('Quitting: waiting for tunnels');
+  });
+
+  it('handles resume after a sleep and records it', async () => {
+    record.powerMonitor.emit('suspend');
+    record.powerMonitor.emit('resume');
+    for (let i = 0; i < 100 && !appLog.includes('resumed from sleep'); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(appLog).toContain('the computer is going to sleep');
+    expect(appLog).toContain('resumed from sleep');
+  });
+});
