@@ -124,7 +124,8 @@ describe('renderer over the dev bridge', () => {
           status: 'replicating',
           phase: 'copying',
           progressPercent: 42.5,
-          bytesTransferred: 10 * 1024 ** 3,
+          // The row's percent is computed from these bytes (17 of 40 GiB), so it agrees with them.
+          bytesTransferred: 17 * 1024 ** 3,
           totalBytes: 40 * 1024 ** 3,
           rateBps: 100 * 1024 ** 2,
           etaSeconds: 300,

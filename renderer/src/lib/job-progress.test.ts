@@ -31,6 +31,11 @@ describe('progressView', () => {
     expect(progressView({ status: 'replicating', phase: '', bytesTransferred: 0, totalBytes: 0 }).percent).toBeNull();
     expect(progressView({ status: 'failed', phase: '', bytesTransferred: 0, totalBytes: 0 }).detail).toBe('no data copied');
   });
+  it('says what a completed sync copied instead of a fraction of a different total', () => {
+    const v = progressView({ status: 'completed', phase: '', bytesTransferred: 3 * MiB, totalBytes: 8 * MiB });
+    expect(v.percentText).toBe('100.0%');
+    expect(v.detail).toBe('3.0 MiB copied');
+  });
   it('clamps a transferred count beyond the total', () => {
     expect(progressView({ status: 'replicating', phase: '', bytesTransferred: 50 * MiB, totalBytes: 40 * MiB }).percent).toBe(100);
   });

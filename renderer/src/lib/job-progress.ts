@@ -40,6 +40,10 @@ export function progressView(p: ProgressInput): ProgressView {
     if (terminal) return { setup: false, percent: null, percentText: '', detail: 'no data copied' };
     return { setup: false, percent: null, percentText: '', detail: 'measuring what to copy…' };
   }
-  const pct = p.status === 'completed' ? 100 : Math.min(100, (bytes / total) * 100);
+  // A completed sync moved everything it had to: say what it copied rather than "3 MiB of 8 MiB · 100%".
+  if (p.status === 'completed') {
+    return { setup: false, percent: 100, percentText: percentText(100), detail: bytes > 0 ? `${formatBytes(bytes)} copied` : 'nothing to copy (no changes)' };
+  }
+  const pct = Math.min(100, (bytes / total) * 100);
   return { setup: false, percent: pct, percentText: percentText(pct), detail: `${formatBytes(bytes)} of ${formatBytes(total)}` };
 }

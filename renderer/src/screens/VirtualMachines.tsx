@@ -260,7 +260,9 @@ function VmTable({ rows, total }: { rows: VmContextSummary[]; total: number }) {
         )}
       </div>
       <div className="table-footer" data-testid="vm-count">
-        {rows.length === total ? `${total.toLocaleString()} VMs under management` : `${rows.length.toLocaleString()} of ${total.toLocaleString()} VMs shown`}
+        {rows.length === total
+          ? `${total.toLocaleString()} ${total === 1 ? 'VM' : 'VMs'} under management`
+          : `${rows.length.toLocaleString()} of ${total.toLocaleString()} VMs shown`}
       </div>
     </div>
   );

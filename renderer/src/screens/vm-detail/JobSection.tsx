@@ -177,7 +177,8 @@ function JobBody({ detail, live }: { detail: JobDetail; live: JobProgressUpdate 
             · {formatRate(rate)} · ETA {formatDuration(eta)}
           </>
         )}
-        {!view.setup && phase && <> · {phase}</>}
+        {/* The badge already says Completed/Failed/Cancelled: the phase is only news while running. */}
+        {!view.setup && !terminal && phase && <> · {phase}</>}
         {took !== null && <> · took {formatMs(took)}</>}
       </div>
       {!view.setup && (!terminal || samples.length > 1) && <Sparkline samples={samples} />}
