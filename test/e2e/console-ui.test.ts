@@ -377,3 +377,30 @@ describe('keyboard', () => {
     expect(errors).toEqual([]);
   });
 });
+
+describe('colour scheme', () => {
+  it('follows a dark system preference', async () => {
+    let id = '';
+    const a = await app((core) => {
+      id = add(core, 'dark-vm').id;
+      syncedAgo(core, id, 90_000);
+      const bad = add(core, 'dark-failed');
+      core.contexts.transition(bad.id, 'failed', 'Volume attach failed: device did not appear');
+      add(core, 'dark-new');
+    });
+    const { page, errors } = await open(a.url);
+    await page.emulateMedia({ colorScheme: 'dark' });
+    const table = page.getByRole('table', { name: 'Virtual machines' });
+    await table.getByText('dark-vm').waitFor();
+    const bg = await table.evaluate((el) => getComputedStyle(el).backgroundColor);
+    expect(bg).toBe('rgb(26, 31, 39)');
+    await screenshot(page, 'ui-dark-1440');
+    await table.getByRole('row').filter({ hasText: 'dark-vm' }).click();
+    await page.getByTestId('detail-panel').getByTestId('panel-age').waitFor();
+    await page.setViewportSize({ width: 1280, height: 720 });
+    await screenshot(page, 'ui-dark-panel-1280');
+    await page.emulateMedia({ colorScheme: 'light' });
+    expect(await table.evaluate((el) => getComputedStyle(el).backgroundColor)).toBe('rgb(255, 255, 255)');
+    expect(errors).toEqual([]);
+  });
+});

@@ -277,9 +277,10 @@ describe('renderer over the dev bridge', () => {
     await page.evaluate(() => {
       for (const ws of (window as unknown as { __sockets: WebSocket[] }).__sockets) ws.close(4000, 'test drop');
     });
+    // Added at once: the first reconnect comes 500 ms later, and a slow screenshot must not let it win the race.
+    a.core.contexts.add({ vm: makeDiscoveredVm('added-while-away'), vcenterHost: 'vc.test', credentialId: null, vmaApplianceId: null });
     await status.getByText(/reconnecting/).waitFor();
     await screenshot(page, 'reconnecting');
-    a.core.contexts.add({ vm: makeDiscoveredVm('added-while-away'), vcenterHost: 'vc.test', credentialId: null, vmaApplianceId: null });
     await status.getByText('connected').waitFor({ timeout: 10_000 });
     await page.getByRole('table', { name: 'Virtual machines' }).getByText('added-while-away').waitFor();
   });

@@ -266,7 +266,7 @@ export function DiscoveryScreen() {
         </label>
         <label>
           Name filter
-          <input type="text" value={filter} placeholder="optional, asked of the VMA" onChange={(e) => setFilter(e.target.value)} />
+          <input type="text" value={filter} placeholder="optional" onChange={(e) => setFilter(e.target.value)} />
         </label>
         <button type="submit" className="btn primary" disabled={running || !effectiveAppliance || !effectiveCredential}>
           {running ? 'Discovering…' : 'Discover'}

@@ -31,7 +31,8 @@ function KeyValues({ rows }: { rows: [string, ReactNode][] }) {
       {rows.map(([k, v]) => (
         <div key={k}>
           <dt>{k}</dt>
-          <dd>{v}</dd>
+          {/* Values are cut to one line; the full text is on hover. */}
+          <dd title={typeof v === 'string' ? v : undefined}>{v}</dd>
         </div>
       ))}
     </dl>
@@ -154,8 +155,8 @@ function DetailBody({ detail }: { detail: VmContextDetail }) {
             ['Power', c.specs.powerState],
             ['Capacity', `${formatBytes(c.totalBytes)} in ${c.diskCount} ${c.diskCount === 1 ? 'disk' : 'disks'}`],
             ['VMX version', c.specs.vmxVersion],
-            ['Last discovered', <Time key="d" iso={c.lastDiscoveredAt} />],
-            ['Last sync', <Time key="s" iso={c.lastSuccessfulSyncAt} none="never" />],
+            ['Last discovered', <Time key="d" iso={c.lastDiscoveredAt} short />],
+            ['Last sync', <Time key="s" iso={c.lastSuccessfulSyncAt} short none="never" />],
             ['Last good job', c.lastSuccessfulJobId ?? '—'],
           ]}
         />
