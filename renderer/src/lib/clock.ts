@@ -2,7 +2,7 @@
 // row), and only the components that show a time subscribe, so a tick never re-renders a whole table.
 import { useCallback, useState, useSyncExternalStore } from 'react';
 
-interface Ticker {
+export interface Ticker {
   now: number;
   listeners: Set<() => void>;
   timer: ReturnType<typeof setInterval> | null;
@@ -10,7 +10,7 @@ interface Ticker {
 
 const tickers = new Map<number, Ticker>();
 
-function tickerFor(periodMs: number): Ticker {
+export function tickerFor(periodMs: number): Ticker {
   let t = tickers.get(periodMs);
   if (!t) {
     t = { now: Date.now(), listeners: new Set(), timer: null };
@@ -19,7 +19,8 @@ function tickerFor(periodMs: number): Ticker {
   return t;
 }
 
-function subscribe(periodMs: number, listener: () => void): () => void {
+/** Exported for tests: one interval per period however many listeners, stopped with the last one. */
+export function subscribe(periodMs: number, listener: () => void): () => void {
   const t = tickerFor(periodMs);
   t.listeners.add(listener);
   if (t.timer === null) {
