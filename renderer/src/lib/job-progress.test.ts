@@ -17,7 +17,8 @@ describe('progressView', () => {
     expect(v.setup).toBe(true);
     expect(v.percent).toBeNull();
     expect(v.percentText).toBe('');
-    expect(v.detail).toBe('Provisioning volumes · creating volume 1 of 2');
+    expect(v.detail).toBe('creating volume 1 of 2');
+    expect(progressView({ status: 'attaching', phase: '', bytesTransferred: 0, totalBytes: 1 }).detail).toBe('Attaching volumes');
   });
   it('does not claim 100% before the last byte', () => {
     expect(percentText(99.96)).toBe('99.9%');

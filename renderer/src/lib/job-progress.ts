@@ -31,7 +31,8 @@ export const percentText = (p: number): string => `${(Math.floor(p * 10) / 10).t
 export function progressView(p: ProgressInput): ProgressView {
   const terminal = (TERMINAL_JOB_STATUSES as readonly JobStatus[]).includes(p.status);
   if (SETUP.includes(p.status)) {
-    return { setup: true, percent: null, percentText: '', detail: p.phase ? `${statusText(p.status)} · ${p.phase}` : statusText(p.status) };
+    // The engine's phase names the step ("Publish NBD exports"); the status word is the fallback, and the badge beside it.
+    return { setup: true, percent: null, percentText: '', detail: p.phase || statusText(p.status) };
   }
   const bytes = Math.max(0, Number.isFinite(p.bytesTransferred) ? p.bytesTransferred : 0);
   const total = Math.max(0, Number.isFinite(p.totalBytes) ? p.totalBytes : 0);
