@@ -73,12 +73,15 @@ export class Core {
     this.jobs = new JobRepository(db);
     this.volumes = new VolumeRepository(db);
     const channel = new ChangeIdChannel(db, this.jobs, {
-      accepted: (jobId, diskKey, outcome, changeId) =>
+      accepted: (jobId, diskKey, outcome, changeId) => {
         this.logbook.event(
           jobId,
           outcome === 'recorded' ? 'info' : 'warn',
           outcome === 'recorded' ? `${diskKey} finished; change id ${changeId} stored` : `${diskKey} finished but the VMA sent an empty change id; the previous one is kept`,
-        ),
+        );
+        // A finished disk may be the last one: ask the VMA now rather than at the next poll.
+        void this.engine.poller.pollSoon(jobId);
+      },
       refused: (applianceId, reason, jobId) => {
         if (jobId && this.logbook.operation(jobId)) this.logbook.event(jobId, 'warn', `Callback refused: ${reason}`);
         else this.logger.warn(`change-ID callback refused on appliance ${applianceId}: ${reason}`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isAppError } from '../../shared/errors';
-import { normaliseDiscoveredVm, normaliseDiscovery, normaliseDiskKey, pickDiscoveredVm } from './normalise';
+import { normaliseDiscoveredVm, normaliseDiscovery, normaliseDiskKey, pickManagedVm } from './normalise';
 
 // The shape from the seeds (000): a real VMA answer, with `cpus`/`os_type` aliases and a `"name": ""` NIC.
 const seedVm = () => ({
@@ -243,22 +243,42 @@ describe('normaliseDiscovery', () => {
   });
 });
 
-describe('pickDiscoveredVm', () => {
-  const vms = normaliseDiscovery({
-    vcenter: { host: 'h', datacenter: 'd' },
-    vms: [
-      { ...seedVm(), id: 'id-10', name: 'web10' },
-      { ...seedVm(), id: 'id-1', name: 'web1' },
-    ],
-  }).vms;
+describe('pickManagedVm', () => {
+  const answer = (...entries: { id: string; name: string; path?: string }[]) =>
+    normaliseDiscovery({ vcenter: { host: 'h', datacenter: 'd' }, vms: entries.map((e) => ({ ...seedVm(), ...e, path: e.path ?? `/d/vm/${e.name}` })) });
 
-  it('picks the exact name, not a substring match', () => {
-    expect(pickDiscoveredVm(vms, { name: 'web1' })?.vmwareVmId).toBe('id-1');
-    expect(pickDiscoveredVm(vms, { name: 'web' })).toBeUndefined();
+  it('picks the exact name with the id, not a substring match of the filter', () => {
+    const pick = pickManagedVm(answer({ id: 'id-10', name: 'web10' }, { id: 'id-1', name: 'web1' }), { name: 'web1', vmwareVmId: 'id-1' });
+    expect(pick).toMatchObject({ kind: 'found', vm: { name: 'web1', vmwareVmId: 'id-1' }, renamedFrom: null });
   });
 
-  it('prefers the VMware id and does not take a namesake with another id', () => {
-    expect(pickDiscoveredVm(vms, { name: 'old-name', vmwareVmId: 'id-10' })?.name).toBe('web10');
-    expect(pickDiscoveredVm(vms, { name: 'web1', vmwareVmId: 'id-gone' })).toBeUndefined();
+  it('never takes a clone sharing the BIOS uuid whose name contains the VM name, even when it comes first', () => {
+    const a = answer({ id: 'id-1', name: 'web10' }, { id: 'id-1', name: 'web1' });
+    expect(a.vms.map((v) => v.name)).toEqual(['web10']);
+    expect(a.sharedIdVms.map((v) => v.name)).toEqual(['web1']);
+    expect(pickManagedVm(a, { name: 'web1', vmwareVmId: 'id-1' })).toMatchObject({ kind: 'found', vm: { name: 'web1' } });
+  });
+
+  it('a VM found only by id is a rename only when it is the only one and the old name is gone', () => {
+    expect(pickManagedVm(answer({ id: 'id-1', name: 'web1-new' }), { name: 'web1', vmwareVmId: 'id-1' })).toMatchObject({ kind: 'found', vm: { name: 'web1-new' }, renamedFrom: 'web1' });
+    const clones = pickManagedVm(answer({ id: 'id-1', name: 'web1-a' }, { id: 'id-1', name: 'web1-b' }), { name: 'web1', vmwareVmId: 'id-1' });
+    expect(clones).toMatchObject({ kind: 'conflict' });
+    expect(clones.kind === 'conflict' && clones.reason).toMatch(/shared by web1-a, web1-b/);
+  });
+
+  it('a namesake with another id is a conflict, not a match, whether or not the id is elsewhere', () => {
+    const recreated = pickManagedVm(answer({ id: 'id-2', name: 'web1' }), { name: 'web1', vmwareVmId: 'id-1' });
+    expect(recreated.kind === 'conflict' && recreated.reason).toMatch(/web1 in vCenter has VMware id id-2, not id-1/);
+    const swapped = pickManagedVm(answer({ id: 'id-2', name: 'web1' }, { id: 'id-1', name: 'web1-clone' }), { name: 'web1', vmwareVmId: 'id-1' });
+    expect(swapped.kind === 'conflict' && swapped.reason).toMatch(/id id-1 belongs to web1-clone/);
+  });
+
+  it('two VMs with the same name and id in different folders are ambiguous', () => {
+    const pick = pickManagedVm(answer({ id: 'id-1', name: 'web1', path: '/d/vm/a/web1' }, { id: 'id-1', name: 'web1', path: '/d/vm/b/web1' }), { name: 'web1', vmwareVmId: 'id-1' });
+    expect(pick.kind === 'conflict' && pick.reason).toMatch(/2 VMs named web1/);
+  });
+
+  it('missing when neither the name nor the id is there', () => {
+    expect(pickManagedVm(answer({ id: 'id-9', name: 'db1' }), { name: 'web1', vmwareVmId: 'id-1' })).toEqual({ kind: 'missing' });
   });
 });

@@ -28,6 +28,11 @@ export interface NormalisedDiscovery {
   vcenterHost: string;
   datacenter: string;
   vms: DiscoveredVm[];
+  /**
+   * VMs that share a VMware id with an earlier entry (clones can share the BIOS uuid). Listings show
+   * one VM per id; the pre-sync pick must see every one of them to refuse an ambiguous match.
+   */
+  sharedIdVms: DiscoveredVm[];
   warnings: DiscoveryWarning[];
 }
 
@@ -221,28 +226,57 @@ export function normaliseDiscovery(body: unknown): NormalisedDiscovery {
   if (vcenterHost === '') warnings.push({ vm: null, message: 'VMA discovery answer does not name the vCenter host' });
 
   const vms: DiscoveredVm[] = [];
+  const sharedIdVms: DiscoveredVm[] = [];
   const seenIds = new Set<string>();
   for (const raw of rawVms ?? []) {
     const result = normaliseDiscoveredVm(raw, datacenter);
     warnings.push(...result.warnings);
     if (result.vm === null) continue;
     if (seenIds.has(result.vm.vmwareVmId)) {
-      warnings.push({ vm: result.vm.name, message: `duplicate VMware id ${result.vm.vmwareVmId}; the second entry was skipped` });
+      warnings.push({ vm: result.vm.name, message: `duplicate VMware id ${result.vm.vmwareVmId} (a clone?); only the first entry is listed` });
+      sharedIdVms.push(result.vm);
       continue;
     }
     seenIds.add(result.vm.vmwareVmId);
     vms.push(result.vm);
   }
-  return { vcenterHost, datacenter, vms, warnings };
+  return { vcenterHost, datacenter, vms, sharedIdVms, warnings };
 }
 
+/** What the pre-sync discovery found for a managed VM. */
+export type VmPick =
+  | { kind: 'found'; vm: DiscoveredVm; renamedFrom: string | null }
+  | { kind: 'missing' }
+  | { kind: 'conflict'; reason: string };
+
 /**
- * The VMA's filter is a case-insensitive substring match (`web1` also returns `web10`), so the
- * caller picks the exact name itself; when the VMware id is known it decides (a renamed VM is still
- * found, a new VM that reuses the name is not).
+ * Picks the managed VM from a discovery answer (listed and id-sharing entries alike). The VMA's filter
+ * is a case-insensitive substring match (`web1` also returns `web10`) and clones can share a VMware id,
+ * so a match needs the exact name AND the id. A VM found only by id under another name is a rename
+ * only when it is the only one with that id and no VM with the old name exists in the answer;
+ * anything else is a conflict: one VM's disks must never be written into another's replica.
  */
-export function pickDiscoveredVm(vms: readonly DiscoveredVm[], want: { name: string; vmwareVmId?: string }): DiscoveredVm | undefined {
-  // With a known id, a different VM that merely carries the same name is not a match.
-  if (want.vmwareVmId !== undefined && want.vmwareVmId !== '') return vms.find((v) => v.vmwareVmId === want.vmwareVmId);
-  return vms.find((v) => v.name === want.name);
+export function pickManagedVm(answer: Pick<NormalisedDiscovery, 'vms' | 'sharedIdVms'>, want: { name: string; vmwareVmId: string }): VmPick {
+  const all = [...answer.vms, ...(answer.sharedIdVms ?? [])];
+  const exact = all.filter((v) => v.name === want.name && v.vmwareVmId === want.vmwareVmId);
+  if (exact.length === 1) return { kind: 'found', vm: exact[0]!, renamedFrom: null };
+  if (exact.length > 1) {
+    return { kind: 'conflict', reason: `vCenter has ${exact.length} VMs named ${want.name} with VMware id ${want.vmwareVmId} (${exact.map((v) => v.path).join(', ')}); the console cannot tell which one it manages` };
+  }
+  const namesakes = all.filter((v) => v.name === want.name);
+  const byId = all.filter((v) => v.vmwareVmId === want.vmwareVmId);
+  if (namesakes.length > 0 && byId.length > 0) {
+    return {
+      kind: 'conflict',
+      reason: `${want.name} now has VMware id ${namesakes.map((v) => v.vmwareVmId).join(', ')} while id ${want.vmwareVmId} belongs to ${byId.map((v) => v.name).join(', ')} (a clone or a re-created VM); resolve it in vCenter or add the VM again from Discovery`,
+    };
+  }
+  if (namesakes.length > 0) {
+    return { kind: 'conflict', reason: `${want.name} in vCenter has VMware id ${namesakes.map((v) => v.vmwareVmId).join(', ')}, not ${want.vmwareVmId}: it is another VM with the same name (re-created?); add it again from Discovery` };
+  }
+  if (byId.length === 1) return { kind: 'found', vm: byId[0]!, renamedFrom: want.name };
+  if (byId.length > 1) {
+    return { kind: 'conflict', reason: `${want.name} is gone and VMware id ${want.vmwareVmId} is shared by ${byId.map((v) => v.name).join(', ')} (clones); the console cannot tell which one it manages` };
+  }
+  return { kind: 'missing' };
 }

@@ -434,3 +434,52 @@ describe('ProgressPoller: one failing pass does not stop polling', () => {
     }
   });
 });
+
+describe('ProgressPoller: pollSoon', () => {
+  it('asks the VMA about that job at once, without waiting for a pass, and completes it', async () => {
+    jobs.recordChangeId(jobId, 'disk-2000', 'aa/1');
+    jobs.recordChangeId(jobId, 'disk-2001', 'bb/1');
+    vma.progressAnswer = { found: true, progress: transfer(24 * MiB, 24 * MiB, 'completed') };
+    await poller.pollSoon(jobId);
+    expect(poller.ticks).toBe(0);
+    expect(vma.progressCalls).toBe(1);
+    expect(finished.map((f) => f.outcome)).toEqual(['completed']);
+  });
+
+  it('respects an error backoff: a job not due is not asked', async () => {
+    vma.progressAnswer = new AppError('unreachable', 'connection refused');
+    await tickAt(1_000);
+    expect(vma.progressCalls).toBe(1);
+    await poller.pollSoon(jobId);
+    expect(vma.progressCalls).toBe(1);
+  });
+
+  it('a pollSoon that arrives while the job is being asked about asks again right after, never twice at once', async () => {
+    let release!: () => void;
+    let concurrent = 0;
+    let maxConcurrent = 0;
+    const answer = vma.progress.bind(vma);
+    vma.progress = async () => {
+      concurrent++;
+      maxConcurrent = Math.max(maxConcurrent, concurrent);
+      try {
+        // The first question is answered with what the VMA knew when it was asked.
+        const asked = answer();
+        if (vma.progressCalls === 1) await new Promise<void>((r) => (release = r));
+        return await asked;
+      } finally {
+        concurrent--;
+      }
+    };
+    vma.progressAnswer = { found: true, progress: transfer(12 * MiB, 24 * MiB) };
+    const pass = tickAt(1_000);
+    await new Promise((r) => setImmediate(r));
+    // A callback arrives while the pass waits for the VMA's answer.
+    const soon = poller.pollSoon(jobId);
+    release();
+    await Promise.all([pass, soon]);
+    expect(maxConcurrent).toBe(1);
+    expect(vma.progressCalls).toBe(2);
+    expect(poller.ticks).toBe(1);
+  });
+});

@@ -60,6 +60,10 @@ export class ProgressPoller {
   ticks = 0;
   /** Passes (or jobs within a pass) that threw; polling went on after each. */
   failedPasses = 0;
+  /** Jobs being asked about right now (by a pass or by pollSoon): one question per job at a time. */
+  private readonly inFlight = new Set<string>();
+  /** pollSoon calls that arrived while their job was in flight: asked again right after. */
+  private readonly again = new Set<string>();
 
   constructor(private readonly deps: PollerDeps, options: Partial<PollerOptions> = {}) {
     this.opts = { ...DEFAULT_POLLER_OPTIONS, ...options };
@@ -105,16 +109,11 @@ export class ProgressPoller {
       this.ticks++;
       await this.deps.beforeTick?.().catch(() => {});
       const now = this.now();
-      const due = this.deps.jobs.polled().filter((p) => !p.nextPollAt || ms(p.nextPollAt) <= now);
+      const due = this.deps.jobs.polled().filter((p) => (!p.nextPollAt || ms(p.nextPollAt) <= now) && !this.inFlight.has(p.jobId));
       let i = 0;
       const worker = async () => {
         while (i < due.length) {
-          const p = due[i++]!;
-          try {
-            await this.pollOne(p);
-          } catch (e) {
-            this.passFailed(e, p.jobId);
-          }
+          await this.pollGuarded(due[i++]!);
         }
       };
       await Promise.all(Array.from({ length: Math.min(this.opts.concurrency, due.length) }, worker));
@@ -124,6 +123,34 @@ export class ProgressPoller {
     } finally {
       this.running = false;
     }
+  }
+
+  /**
+   * Asks the VMA about one job now instead of at the next pass: a change-ID callback said a disk
+   * finished, so the job may be complete (completion is then noticed within one VMA round trip, not
+   * up to one interval later). Backoff from errors is respected; a job already being asked about is
+   * asked once more right after, so a callback that raced an answer is never lost.
+   */
+  async pollSoon(jobId: string): Promise<void> {
+    if (this.inFlight.has(jobId)) {
+      this.again.add(jobId);
+      return;
+    }
+    const p = this.deps.jobs.polled().find((x) => x.jobId === jobId);
+    if (!p || (p.nextPollAt && ms(p.nextPollAt) > this.now())) return;
+    await this.pollGuarded(p);
+  }
+
+  private async pollGuarded(p: PolledJob): Promise<void> {
+    this.inFlight.add(p.jobId);
+    try {
+      await this.pollOne(p);
+    } catch (e) {
+      this.passFailed(e, p.jobId);
+    } finally {
+      this.inFlight.delete(p.jobId);
+    }
+    if (this.again.delete(p.jobId)) await this.pollSoon(p.jobId);
   }
 
   /** Reports a failed pass without letting the report itself (a log write) fail the loop. */

@@ -34,12 +34,15 @@ let replicateImpl: (r: ReplicateRequest) => Promise<{ status?: string }>;
 let replicated: ReplicateRequest[];
 let csVolumes: Map<string, CsVolume>;
 let createVolumeError: AppError | null;
+let discoveredVms: DiscoveredVm[];
+let sharedIdVms: DiscoveredVm[];
+let vmaStatusRunning: Set<string>;
 
 const discovered = (): DiscoveredVm => twoDiskVm();
 
 function ports(): EnginePorts {
   const vma: VmaApi = {
-    discover: async () => ({ vcenterHost: 'vc.test.invalid', datacenter: 'DC', vms: [discovered()], warnings: [] }),
+    discover: async () => ({ vcenterHost: 'vc.test.invalid', datacenter: 'DC', vms: discoveredVms, sharedIdVms, warnings: [] }),
     replicate: (r) => {
       replicated.push(r);
       return replicateImpl(r);
@@ -48,7 +51,7 @@ function ports(): EnginePorts {
       if (vmaUnreachable) throw new AppError('unreachable', 'SSH tunnel to app-vma is down');
       return vmaProgressFound.has(jobId) ? { found: true, progress: { status: 'in_progress', phase: 'Transfer' } } : { found: false };
     },
-    status: async () => ({ found: false }),
+    status: async (jobId) => (vmaStatusRunning.has(jobId) ? { found: true, status: { status: 'running' } } : { found: false }),
     cleanup: async (jobId) => void cleanups.push(jobId),
   };
   // In-memory stand-ins with the behaviour the engine relies on (ids, attachment, export naming).
@@ -107,6 +110,9 @@ beforeEach(() => {
   replicated = [];
   csVolumes = new Map();
   createVolumeError = null;
+  discoveredVms = [discovered()];
+  sharedIdVms = [];
+  vmaStatusRunning = new Set();
   replicateImpl = async () => ({ status: 'started' });
   const now = new Date().toISOString();
   for (const [id, kind] of [['app-vma', 'vma'], ['app-oma', 'oma']]) {
@@ -301,5 +307,56 @@ describe('ReplicationEngine setup path', () => {
     expect(jobs.require(jobId)).toMatchObject({ status: 'failed', error: 'CloudStack answered 530: volume limit reached' });
     expect(cleanups).toEqual([]);
     expect(replicated).toEqual([]);
+  });
+});
+
+describe('ReplicationEngine: the right VM, one copier', () => {
+  it('a clone sharing the VMware id whose name contains the VM name is never synced in its place', async () => {
+    const vm = discovered();
+    const clone = { ...discovered(), name: `${vm.name}0`, path: `${vm.path}0` };
+    // The VMA's substring filter returns the clone first; the normaliser lists one VM per id.
+    discoveredVms = [clone];
+    sharedIdVms = [vm];
+    const { jobId } = await engine.start(ctxId, { trigger: 'ui' });
+    await engine.drain();
+    expect(replicated[0]).toMatchObject({ job_id: jobId, vm_paths: [vm.path] });
+  });
+
+  it('a VM of the same name with another VMware id is a conflict: no job, nothing written', async () => {
+    discoveredVms = [{ ...discovered(), vmwareVmId: 'another-id' }];
+    await expect(engine.start(ctxId, { trigger: 'ui' })).rejects.toMatchObject({ code: 'conflict', message: expect.stringMatching(/has VMware id another-id, not .*Nothing was written/) });
+    expect(jobs.list({ contextId: ctxId })).toEqual([]);
+    expect(csVolumes.size).toBe(0);
+  });
+
+  it("no new job while the VMA still runs the previous job's copier; the conflict names it and cleanup is asked again", async () => {
+    replicateImpl = () => Promise.reject(new AppError('timeout', 'The VMA did not answer POST /api/v1/replicate within 30 s'));
+    const { jobId: first } = await engine.start(ctxId, { trigger: 'ui' });
+    await engine.drain();
+    expect(jobs.require(first).status).toBe('failed');
+    cleanups = [];
+    vmaStatusRunning.add(first);
+    await expect(engine.start(ctxId, { trigger: 'ui' })).rejects.toMatchObject({ code: 'conflict', message: expect.stringContaining(`previous job ${first}`) });
+    await engine.drain();
+    expect(cleanups).toEqual([first]);
+    expect(jobs.list({ contextId: ctxId })).toHaveLength(1);
+    // Once the VMA no longer knows the copy, the next start goes ahead.
+    vmaStatusRunning.clear();
+    replicateImpl = async () => ({ status: 'started' });
+    const { jobId: second } = await engine.start(ctxId, { trigger: 'ui' });
+    await engine.drain();
+    expect(jobs.require(second).status).toBe('replicating');
+  });
+
+  it('a previous job that failed before asking the VMA to copy needs no check', async () => {
+    createVolumeError = new AppError('remote_error', 'CloudStack answered 530: volume limit reached');
+    const { jobId: first } = await engine.start(ctxId, { trigger: 'ui' });
+    await engine.drain();
+    vmaStatusRunning.add(first);
+    createVolumeError = null;
+    const { jobId: second } = await engine.start(ctxId, { trigger: 'ui' });
+    await engine.drain();
+    expect(second).not.toBe(first);
+    expect(jobs.require(second).status).toBe('replicating');
   });
 });

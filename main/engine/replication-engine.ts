@@ -1,9 +1,11 @@
 import type { JobTrigger, ReplicationJob, TerminalJobStatus, VmContextSummary } from '../../shared/domain';
+import { TERMINAL_JOB_STATUSES } from '../../shared/domain';
 import type { DiscoveredVm } from '../../shared/discovery';
 import { AppError } from '../../shared/errors';
 import type { AppLogger } from '../core/app-log';
 import type { VmContextRepository } from '../db/repositories/vm-contexts';
-import { pickDiscoveredVm } from '../discovery/normalise';
+import { pickManagedVm } from '../discovery/normalise';
+import { REPLICATION_STEP } from '../../shared/steps';
 import type { EventBus } from '../ipc/event-bus';
 import type { Logbook } from '../logbook/logbook';
 import type { JobDiskRow, JobRepository } from './job-repository';
@@ -91,6 +93,7 @@ export class ReplicationEngine {
     // Fail on missing configuration before touching anything (credentials resolved now, not cached).
     this.deps.ports.target();
     const vm = await this.discoverOne(ctx);
+    await this.ensurePreviousCopierGone(ctx);
     if (vm.disks.length === 0) throw new AppError('validation', `${vm.name} has no disks in vCenter; nothing to replicate`);
     this.deps.contexts.refreshSpecs(ctx.id, vm);
     const job = this.deps.jobs.claim({ contextId: ctx.id, ...options });
@@ -102,16 +105,41 @@ export class ReplicationEngine {
     return { jobId: job.id };
   }
 
+  /**
+   * One writer per export: a job the console gave up on may still have its copier running on the VMA
+   * (cleanup is asked for, but the VMA may not have acted yet). Its status says `running` for the life
+   * of the copy process (reference/vma-api.md), so a new job waits until it is gone.
+   */
+  private async ensurePreviousCopierGone(ctx: VmContextSummary): Promise<void> {
+    const previous = this.deps.jobs.list({ contextId: ctx.id, limit: 1 })[0];
+    if (!previous || previous.status === 'completed' || !(TERMINAL_JOB_STATUSES as readonly string[]).includes(previous.status)) return;
+    // Only a job that asked the VMA to copy can have left a copier behind.
+    if (!this.deps.logbook.steps(previous.id).some((s) => s.name === REPLICATION_STEP.startCopy)) return;
+    const answer = await this.deps.ports.vma(ctx.vmaApplianceId!).status(previous.id);
+    if (answer.found && answer.status.status === 'running') {
+      this.track(this.requestVmaCleanup(previous.id, ctx.vmaApplianceId!));
+      throw new AppError(
+        'conflict',
+        `The VMA still runs the copy of ${ctx.name}'s previous job ${previous.id} (${previous.status}); it was asked again to stop it. Start the sync once that copy has stopped, so two copies never write the same volumes.`,
+        { jobId: previous.id },
+      );
+    }
+  }
+
   private async discoverOne(ctx: VmContextSummary): Promise<DiscoveredVm> {
     const vma = this.deps.ports.vma(ctx.vmaApplianceId!);
     const login = this.deps.ports.login(ctx.credentialId!);
-    const byName = await vma.discover(login, ctx.name, this.opts.discoveryTimeoutMs);
-    const found = pickDiscoveredVm(byName.vms, { name: ctx.name, vmwareVmId: ctx.vmwareVmId });
-    if (found) return found;
+    const want = { name: ctx.name, vmwareVmId: ctx.vmwareVmId };
+    const byName = pickManagedVm(await vma.discover(login, ctx.name, this.opts.discoveryTimeoutMs), want);
+    if (byName.kind === 'found') return byName.vm;
+    if (byName.kind === 'conflict') throw new AppError('conflict', `${byName.reason}. Nothing was written.`);
     // Renamed in vCenter: look the VM up by its VMware id in the whole inventory.
-    const all = await vma.discover(login, undefined, this.opts.fullDiscoveryTimeoutMs);
-    const renamed = pickDiscoveredVm(all.vms, { name: ctx.name, vmwareVmId: ctx.vmwareVmId });
-    if (renamed) return renamed;
+    const all = pickManagedVm(await vma.discover(login, undefined, this.opts.fullDiscoveryTimeoutMs), want);
+    if (all.kind === 'found') {
+      this.deps.logger.info(`${ctx.name} was renamed in vCenter to ${all.vm.name}; syncing it under its VMware id`);
+      return all.vm;
+    }
+    if (all.kind === 'conflict') throw new AppError('conflict', `${all.reason}. Nothing was written.`);
     throw new AppError('not_found', `${ctx.name} (VMware id ${ctx.vmwareVmId}) is no longer in vCenter ${ctx.vcenterHost}`);
   }
 
@@ -127,7 +155,7 @@ export class ReplicationEngine {
       const disks = this.deps.jobs.jobDisks(jobId);
       const vmDisks = new Map(this.deps.contexts.disks(ctx.id).map((d) => [d.id, d]));
 
-      await this.step(jobId, 'provisioning', 'Provision volumes', async (note) => {
+      await this.step(jobId, 'provisioning', REPLICATION_STEP.provision, async (note) => {
         for (const d of disks) {
           const disk = vmDisks.get(d.vmDiskId)!;
           const existing = this.deps.volumes.forDisk(d.vmDiskId);
@@ -155,7 +183,7 @@ export class ReplicationEngine {
         this.refreshJobType(jobId);
       });
 
-      await this.step(jobId, 'attaching', 'Attach volumes to the OMA appliance', async (note) => {
+      await this.step(jobId, 'attaching', REPLICATION_STEP.attach, async (note) => {
         for (const d of this.deps.jobs.jobDisks(jobId)) {
           const live = await cs.getVolume(d.volumeId!);
           if (live?.virtualmachineid === target.omaVmId) {
@@ -171,7 +199,7 @@ export class ReplicationEngine {
         }
       });
 
-      await this.step(jobId, 'exporting', 'Publish NBD exports', async (note) => {
+      await this.step(jobId, 'exporting', REPLICATION_STEP.export, async (note) => {
         await oma.ensureNbdkitRunning();
         // Disks are independent here (each its own device, link and check), so they are published in
         // parallel: each remote command costs a round trip and a verify takes several.
@@ -198,7 +226,7 @@ export class ReplicationEngine {
         }
       });
 
-      await this.step(jobId, 'starting', 'Start the copy on the VMA', async (note) => {
+      await this.step(jobId, 'starting', REPLICATION_STEP.startCopy, async (note) => {
         const rows = this.deps.jobs.jobDisks(jobId);
         this.verifyMapping(rows);
         const login = this.deps.ports.login(ctx.credentialId!);

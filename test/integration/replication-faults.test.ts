@@ -57,7 +57,7 @@ afterEach(() => {
   rig.cloudstack.faults.clear();
 });
 
-async function waitFor<T>(what: string, probe: () => T | null | undefined | false, timeoutMs = 15_000): Promise<T> {
+async function waitFor<T>(what: string, probe: () => T | null | undefined | false, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = probe();
@@ -223,7 +223,7 @@ describe('replication under faults', () => {
     expect(e.message).toContain(jobId);
     expect(rig.core.jobs.list({ contextId: ids.twin1! })).toHaveLength(1);
     const job = await rig.core.engine.whenSettled(jobId);
-    expect(job.status).toBe('completed');
+    expect({ status: job.status, error: job.error }).toEqual({ status: 'completed', error: null });
     expect(rig.core.contexts.require(ids.twin1!)).toMatchObject({ totalJobs: 1, currentJobId: null });
   });
 

@@ -36,9 +36,9 @@ function ConnectionIndicator() {
 }
 
 export function tunnelText(t: TunnelState): string {
-  const forward = callbackForwardText(t.callbackForward);
-  // A ready link whose callback forward is refused cannot start copies: say so beside "ready".
-  if (t.state === 'ready' && forward) return `ready · ${forward}`;
+  // A ready link whose callback forward is not (yet) bound cannot start copies: say so beside "ready".
+  // A bound forward is the normal case and reads plain "ready" (its detail is in the tooltip).
+  if (t.state === 'ready' && t.callbackForward && t.callbackForward.state !== 'bound') return `ready · ${callbackForwardText(t.callbackForward)}`;
   switch (t.state) {
     case 'backoff':
       return `backoff, next attempt ${formatTime(t.nextAttemptAt)}${t.reason ? ` (${t.reason})` : ''}`;
@@ -47,6 +47,13 @@ export function tunnelText(t: TunnelState): string {
     default:
       return t.state;
   }
+}
+
+/** The tooltip: the header text plus the callback forward even when it is bound. */
+export function tunnelTitle(t: TunnelState): string {
+  const text = tunnelText(t);
+  const forward = callbackForwardText(t.callbackForward);
+  return forward && !text.includes(forward) ? `${text} · ${forward}` : text;
 }
 
 function TunnelDots() {
@@ -76,7 +83,7 @@ function TunnelDots() {
   return (
     <div className="tunnels" data-testid="tunnel-states">
       {list.map((t) => (
-        <div key={t.applianceId} className={`tunnel tunnel-${t.state}`} title={tunnelText(t)}>
+        <div key={t.applianceId} className={`tunnel tunnel-${t.state}`} title={tunnelTitle(t)}>
           <span className="dot" />
           <span className="tunnel-name">{names.get(t.applianceId) ?? t.applianceId}</span>
           <span className="tunnel-text">{tunnelText(t)}</span>

@@ -3,14 +3,10 @@ import type { JobStatus, LogStep, StepStatus } from '../../../../shared/domain';
 import { TERMINAL_JOB_STATUSES } from '../../../../shared/domain';
 import type { SeenPhase } from '../../store/contexts-store';
 
-/** The canonical setup steps the engine records, in order, before the VMA copies. */
-export const SETUP_STEPS = [
-  'Provision volumes',
-  'Attach volumes to the OMA appliance',
-  'Publish NBD exports',
-  'Start the copy on the VMA',
-] as const;
-export const COPY_STEP = 'Copy on the VMA';
+import { REPLICATION_STEP, SETUP_STEPS } from '../../../../shared/steps';
+
+export { SETUP_STEPS };
+export const COPY_STEP = REPLICATION_STEP.copy;
 
 export const isTerminal = (s: JobStatus) => (TERMINAL_JOB_STATUSES as readonly JobStatus[]).includes(s);
 
