@@ -404,3 +404,25 @@ describe('colour scheme', () => {
     expect(errors).toEqual([]);
   });
 });
+
+describe('form fields', () => {
+  it('links a field error to its input instead of putting it inside the label', async () => {
+    const a = await app();
+    const { page, errors } = await open(a.url);
+    await page.locator('nav [data-screen="settings"]').click();
+    const form = page.getByRole('form', { name: 'Add vCenter credential' });
+    await form.getByRole('button', { name: 'Add credential' }).click();
+    await form.locator('.field-error').first().waitFor();
+    // The field's name stays "Name": the message is its description, and the input says it is invalid.
+    const name = form.getByRole('textbox', { name: 'Name', exact: true });
+    await expect(name.getAttribute('aria-invalid')).resolves.toBe('true');
+    const describedBy = (await name.getAttribute('aria-describedby')) ?? '';
+    expect(describedBy).not.toBe('');
+    await expect(page.locator(`[id="${describedBy}"]`).textContent()).resolves.toBe('Name is required');
+    await expect(page.locator(`label:has(.field-error)`).count()).resolves.toBe(0);
+    await name.fill('vc-1');
+    await expect(form.getByRole('textbox', { name: 'vCenter host', exact: true }).getAttribute('aria-invalid')).resolves.toBe('true');
+    await screenshot(page, 'ui-settings-field-errors');
+    expect(errors).toEqual([]);
+  });
+});
