@@ -159,7 +159,8 @@ describe('renderer over the dev bridge', () => {
           status: 'replicating',
           phase: 'copying',
           progressPercent: 42.5,
-          bytesTransferred: 10 * 1024 ** 3,
+          // The row's percent is computed from these bytes (17 of 40 GiB), so it agrees with them.
+          bytesTransferred: 17 * 1024 ** 3,
           totalBytes: 40 * 1024 ** 3,
           rateBps: 100 * 1024 ** 2,
           etaSeconds: 300,
@@ -311,9 +312,10 @@ describe('renderer over the dev bridge', () => {
     await page.evaluate(() => {
       for (const ws of (window as unknown as { __sockets: WebSocket[] }).__sockets) ws.close(4000, 'test drop');
     });
+    // Added at once: the first reconnect comes 500 ms later, and a slow screenshot must not let it win the race.
+    a.core.contexts.add({ vm: makeDiscoveredVm('added-while-away'), vcenterHost: 'vc.test', credentialId: null, vmaApplianceId: null });
     await status.getByText(/reconnecting/).waitFor();
     await screenshot(page, 'reconnecting');
-    a.core.contexts.add({ vm: makeDiscoveredVm('added-while-away'), vcenterHost: 'vc.test', credentialId: null, vmaApplianceId: null });
     await status.getByText('connected').waitFor({ timeout: 10_000 });
     await page.getByRole('table', { name: 'Virtual machines' }).getByText('added-while-away').waitFor();
   });

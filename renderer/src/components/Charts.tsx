@@ -10,20 +10,28 @@ export function Sparkline({ samples, width = 220, height = 36 }: { samples: numb
       </div>
     );
   }
-  const max = Math.max(...samples, 1);
+  const peak = Math.max(...samples);
+  // Until a byte has moved there is no throughput to show: no "peak 1 B/s" from a flat line of zeros.
+  if (peak <= 0) {
+    return (
+      <div className="sparkline-empty muted" data-testid="sparkline" data-samples={samples.length}>
+        waiting for the first bytes…
+      </div>
+    );
+  }
   const step = width / (samples.length - 1);
-  const y = (v: number) => height - 2 - (v / max) * (height - 4);
+  const y = (v: number) => height - 2 - (v / peak) * (height - 4);
   const points = samples.map((v, i) => `${(i * step).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
   const last = samples.at(-1) ?? 0;
   return (
     <figure className="sparkline" data-testid="sparkline" data-samples={samples.length}>
-      <svg width={width} height={height} viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`Throughput, now ${formatRate(last)}, peak ${formatRate(max)}`}>
+      <svg width={width} height={height} viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`Throughput, now ${formatRate(last)}, peak ${formatRate(peak)}`}>
         <polygon className="spark-area" points={`0,${height} ${points} ${width},${height}`} />
         <polyline className="spark-line" points={points} fill="none" />
       </svg>
       <figcaption>
-        <span>{formatRate(last)}</span>
-        <span className="muted">peak {formatRate(max)}</span>
+        <span>now {formatRate(last)}</span>
+        <span className="muted" data-testid="sparkline-peak">peak {formatRate(peak)}</span>
       </figcaption>
     </figure>
   );

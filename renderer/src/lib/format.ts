@@ -1,4 +1,9 @@
-// Display formatting in one place so every screen shows sizes, rates and ages the same way.
+// Display formatting in one place so every screen shows sizes, rates, times and ages the same way.
+// Times and durations come from shared/format so the CLI prints the same words.
+import { formatDateTime } from '../../../shared/format';
+
+export { formatAge, formatDateTimeLong, formatDuration, formatMs } from '../../../shared/format';
+
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 
 export function formatBytes(bytes: number | null | undefined): string {
@@ -15,27 +20,10 @@ export function formatBytes(bytes: number | null | undefined): string {
 export const formatRate = (bps: number | null | undefined): string =>
   bps && bps > 0 ? `${formatBytes(bps)}/s` : '—';
 
-export { formatDuration } from '../../../shared/format';
-import { formatDuration } from '../../../shared/format';
+/** An absolute time in the operator's locale with the month as a word ("2 Dec 2026, 01:23:45"). */
+export const formatTime = (iso: string | null | undefined): string => formatDateTime(iso);
 
-export const formatMs = (ms: number | null | undefined): string =>
-  ms === null || ms === undefined ? '—' : ms < 1000 ? `${ms} ms` : formatDuration(ms / 1000);
-
-/** "3h 5m ago" from an ISO time; "never" when absent. */
-export function formatAge(iso: string | null | undefined, now: number = Date.now()): string {
-  if (!iso) return 'never';
-  const t = Date.parse(iso);
-  if (Number.isNaN(t)) return '—';
-  const s = (now - t) / 1000;
-  return s < 5 ? 'just now' : `${formatDuration(s)} ago`;
-}
-
-export function formatTime(iso: string | null | undefined): string {
-  if (!iso) return '—';
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? '—' : d.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'medium' });
-}
+/** The same without seconds, for narrow table columns (the hover title has the full time). */
+export const formatTimeShort = (iso: string | null | undefined): string => formatDateTime(iso, { seconds: false });
 
 export const formatMemory = (mb: number): string => (mb >= 1024 ? `${+(mb / 1024).toFixed(1)} GiB` : `${mb} MiB`);
-
-export const humanize = (status: string): string => status.replace(/_/g, ' ');

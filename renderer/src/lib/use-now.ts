@@ -1,13 +1,6 @@
-import { useEffect, useState } from 'react';
+import { useClock } from './clock';
 
-/** The current time, refreshed every `intervalMs` (null: frozen, for things that no longer change). */
+/** The current time, refreshed every `intervalMs` from the shared clock (null: frozen, for things that no longer change). */
 export function useNow(intervalMs: number | null): number {
-  const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
-    if (intervalMs === null) return;
-    setNow(Date.now());
-    const t = setInterval(() => setNow(Date.now()), intervalMs);
-    return () => clearInterval(t);
-  }, [intervalMs]);
-  return now;
+  return useClock(intervalMs);
 }

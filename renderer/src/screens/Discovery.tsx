@@ -1,4 +1,4 @@
-import { useMemo, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import type { AddContextsResult, DiscoveryResult, DiscoveryRow } from '../../../shared/discovery';
 import type { AppErrorShape } from '../../../shared/errors';
@@ -7,17 +7,34 @@ import { useLive } from '../store/contexts-store';
 import { api } from '../transport/api';
 import { ErrorBox } from '../components/ErrorBox';
 import { formatBytes, formatMemory, formatMs } from '../lib/format';
+import { diskBytes, pruneSelection, visibleDiscoveryRows, type DiscoverySort, type DiscoverySortKey } from '../lib/discovery-list';
 
 const ROW_HEIGHT = 32;
+
+const COLUMNS: { key: DiscoverySortKey; label: string; className: string }[] = [
+  { key: 'name', label: 'Name', className: '' },
+  { key: 'path', label: 'Path', className: '' },
+  { key: 'power', label: 'Power', className: '' },
+  { key: 'cpus', label: 'CPU', className: 'num' },
+  { key: 'memory', label: 'Memory', className: 'num' },
+  { key: 'os', label: 'OS', className: '' },
+  { key: 'disks', label: 'Disks', className: 'num' },
+  { key: 'nics', label: 'NICs', className: 'num' },
+  { key: 'managed', label: 'Managed', className: '' },
+];
 
 function ResultsTable({
   rows,
   selected,
+  sort,
+  onSort,
   toggle,
   toggleAll,
 }: {
   rows: DiscoveryRow[];
-  selected: Set<string>;
+  selected: ReadonlySet<string>;
+  sort: DiscoverySort;
+  onSort: (key: DiscoverySortKey) => void;
   toggle: (id: string) => void;
   toggleAll: (on: boolean) => void;
 }) {
@@ -31,33 +48,42 @@ function ResultsTable({
   const selectable = rows.filter((r) => !r.managedContextId);
   const allOn = selectable.length > 0 && selectable.every((r) => selected.has(r.vmwareVmId));
   return (
-    <div className="vtable discovery-table" role="table" aria-label="Discovered VMs" aria-rowcount={rows.length}>
+    <div className="vtable discovery-table" role="table" aria-label="Discovered VMs" aria-rowcount={rows.length + 1}>
       <div role="row" className="vrow vhead">
         <div role="columnheader" className="cell">
           <input
             type="checkbox"
-            aria-label="Select all unmanaged"
+            aria-label="Select all shown unmanaged"
             checked={allOn}
             disabled={selectable.length === 0}
             onChange={(e) => toggleAll(e.target.checked)}
           />
         </div>
-        <div role="columnheader" className="cell">Name</div>
-        <div role="columnheader" className="cell">Path</div>
-        <div role="columnheader" className="cell">Power</div>
-        <div role="columnheader" className="cell num">CPU</div>
-        <div role="columnheader" className="cell num">Memory</div>
-        <div role="columnheader" className="cell">OS</div>
-        <div role="columnheader" className="cell num">Disks</div>
-        <div role="columnheader" className="cell num">NICs</div>
-        <div role="columnheader" className="cell">Managed</div>
+        {COLUMNS.map((col) => {
+          const sorted = sort.key === col.key;
+          return (
+            <div
+              key={col.key}
+              role="columnheader"
+              className={`cell ${col.className}`}
+              aria-sort={sorted ? (sort.dir === 'asc' ? 'ascending' : 'descending') : 'none'}
+            >
+              <button type="button" className="sort-button" data-sort={col.key} onClick={() => onSort(col.key)}>
+                {col.label}
+                <span className="sort-mark" aria-hidden>
+                  {sorted ? (sort.dir === 'asc' ? '▲' : '▼') : ''}
+                </span>
+              </button>
+            </div>
+          );
+        })}
       </div>
       <div className="vbody" ref={scrollRef}>
         <div className="vspacer" style={{ height: virtualizer.getTotalSize() }}>
           {virtualizer.getVirtualItems().map((item) => {
             const vm = rows[item.index];
             if (!vm) return null;
-            const total = vm.disks.reduce((s, d) => s + d.capacityBytes, 0);
+            const disks = `${vm.disks.length} · ${formatBytes(diskBytes(vm))}`;
             return (
               <div
                 key={vm.vmwareVmId}
@@ -75,18 +101,18 @@ function ResultsTable({
                     onChange={() => toggle(vm.vmwareVmId)}
                   />
                 </div>
-                <div role="cell" className="cell name">{vm.name}</div>
+                <div role="cell" className="cell name" title={vm.name}>{vm.name}</div>
                 <div role="cell" className="cell muted" title={vm.path}>{vm.path}</div>
                 <div role="cell" className="cell">{vm.powerState}</div>
                 <div role="cell" className="cell num">{vm.cpus}</div>
                 <div role="cell" className="cell num">{formatMemory(vm.memoryMb)}</div>
                 <div role="cell" className="cell" title={vm.osType}>{vm.osType}</div>
-                <div role="cell" className="cell num">
-                  {vm.disks.length} · {formatBytes(total)}
+                <div role="cell" className="cell num" title={disks}>
+                  {disks}
                 </div>
                 <div role="cell" className="cell num">{vm.networks.length}</div>
                 <div role="cell" className="cell">
-                  {vm.managedContextId ? <span className="badge badge-managed">managed</span> : <span className="muted">no</span>}
+                  {vm.managedContextId ? <span className="badge badge-managed">Managed</span> : <span className="muted">no</span>}
                 </div>
               </div>
             );
@@ -106,7 +132,9 @@ export function DiscoveryScreen() {
   const [running, setRunning] = useState(false);
   const [error, setError] = useState<AppErrorShape | null>(null);
   const [result, setResult] = useState<DiscoveryResult | null>(null);
-  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [selected, setSelected] = useState<ReadonlySet<string>>(new Set<string>());
+  const [localFilter, setLocalFilter] = useState('');
+  const [sort, setSort] = useState<DiscoverySort>({ key: 'name', dir: 'asc' });
   const [adding, setAdding] = useState(false);
   const [addResult, setAddResult] = useState<AddContextsResult | null>(null);
   const [addError, setAddError] = useState<AppErrorShape | null>(null);
@@ -127,6 +155,12 @@ export function DiscoveryScreen() {
         : [],
     [result, managedByKey],
   );
+
+  const shown = useMemo(() => visibleDiscoveryRows(rows, localFilter, sort), [rows, localFilter, sort]);
+  // A ticked VM that became managed elsewhere (another window, a conflict) leaves the selection.
+  useEffect(() => {
+    setSelected((s) => pruneSelection(s, rows));
+  }, [rows]);
 
   if (appliances.result && !appliances.result.ok) return <div className="screen-pad"><ErrorBox error={appliances.result.error} what="Discovery" /></div>;
   if (credentials.result && !credentials.result.ok) return <div className="screen-pad"><ErrorBox error={credentials.result.error} what="Discovery" /></div>;
@@ -182,8 +216,18 @@ export function DiscoveryScreen() {
       else n.add(id);
       return n;
     });
+  // "Select all" acts on the rows shown: a filter narrows what gets added.
   const toggleAll = (on: boolean) =>
-    setSelected(on ? new Set(rows.filter((v) => !v.managedContextId).map((v) => v.vmwareVmId)) : new Set());
+    setSelected((s) => {
+      const n = new Set(s);
+      for (const v of shown) {
+        if (v.managedContextId) continue;
+        if (on) n.add(v.vmwareVmId);
+        else n.delete(v.vmwareVmId);
+      }
+      return n;
+    });
+  const onSort = (key: DiscoverySortKey) => setSort((s) => ({ key, dir: s.key === key && s.dir === 'asc' ? 'desc' : 'asc' }));
 
   const loadingLists = appliances.loading || credentials.loading;
   const missing =
@@ -234,9 +278,18 @@ export function DiscoveryScreen() {
       {result && (
         <>
           <div className="toolbar secondary">
-            <span>
-              {result.vms.length} VMs in {result.datacenter} on {result.vcenterHost} ({formatMs(result.durationMs)})
+            <span data-testid="discovery-count">
+              {shown.length === rows.length ? `${rows.length} VMs` : `${shown.length} of ${rows.length} VMs`} in {result.datacenter} on{' '}
+              {result.vcenterHost} ({formatMs(result.durationMs)})
             </span>
+            <input
+              type="search"
+              className="vm-search"
+              aria-label="Filter discovered VMs by name, path, OS or power state"
+              placeholder="Filter these results"
+              value={localFilter}
+              onChange={(e) => setLocalFilter(e.target.value)}
+            />
             <button type="button" className="btn primary" disabled={selected.size === 0 || adding} onClick={() => void add()}>
               {adding ? 'Adding…' : `Add to management (${selected.size})`}
             </button>
@@ -259,7 +312,7 @@ export function DiscoveryScreen() {
           {result.vms.length === 0 ? (
             <div className="empty-state small">No VMs matched.</div>
           ) : (
-            <ResultsTable rows={rows} selected={selected} toggle={toggle} toggleAll={toggleAll} />
+            <ResultsTable rows={shown} selected={selected} sort={sort} onSort={onSort} toggle={toggle} toggleAll={toggleAll} />
           )}
         </>
       )}

@@ -7,11 +7,8 @@ import { useInvoke } from '../lib/use-invoke';
 import { useLive } from '../store/contexts-store';
 import { api } from '../transport/api';
 import { ErrorBox, fieldErrors } from '../components/ErrorBox';
+import { Field } from '../components/Field';
 import { formatTime } from '../lib/format';
-
-function FieldError({ errors, name }: { errors: Record<string, string>; name: string }) {
-  return errors[name] ? <span className="field-error">{errors[name]}</span> : null;
-}
 
 type TextFieldProps = {
   label: string;
@@ -22,14 +19,12 @@ type TextFieldProps = {
   className?: string;
 } & Omit<InputHTMLAttributes<HTMLInputElement>, 'value' | 'onChange' | 'name' | 'className'>;
 
-/** A labelled input with its validation message under it. */
+/** A labelled input with its validation message under it (linked, not inside the label). */
 function TextField({ label, name, value, onValue, errors, className, ...input }: TextFieldProps) {
   return (
-    <label className={className}>
-      {label}
+    <Field label={label} error={errors[name]} {...(className ? { className } : {})}>
       <input value={value} onChange={(e) => onValue(e.target.value)} {...input} />
-      <FieldError errors={errors} name={name} />
-    </label>
+    </Field>
   );
 }
 
@@ -108,32 +103,29 @@ function ApplianceForm({ onAdded }: { onAdded: () => void }) {
   return (
     <form className="form" onSubmit={(e) => void submit(e)} aria-label="Add appliance">
       <div className="form-row">
-        <label>
-          Kind
+        <Field label="Kind">
           <select value={kind} onChange={(e) => setKind(e.target.value as ApplianceKind)}>
             <option value="vma">VMA (VMware side)</option>
             <option value="oma">OMA (CloudStack side)</option>
           </select>
-        </label>
+        </Field>
         <TextField label="Name" name="name" value={name} onValue={setName} errors={errors} />
         <TextField label="Host" name="host" value={host} onValue={setHost} errors={errors} placeholder="host name or IP" />
         <TextField label="SSH port" name="port" value={port} onValue={setPort} errors={errors} className="narrow" inputMode="numeric" />
         <TextField label="Username" name="username" value={username} onValue={setUsername} errors={errors} autoComplete="off" />
       </div>
       <div className="form-row">
-        <label>
-          Authentication
+        <Field label="Authentication">
           <select value={authMethod} onChange={(e) => setAuthMethod(e.target.value as SshAuthMethod)}>
             <option value="password">Password</option>
             <option value="private_key">Private key</option>
           </select>
-        </label>
+        </Field>
         {authMethod === 'password' ? (
           <TextField label="Password" name="password" value={password} onValue={setPassword} errors={errors} type="password" autoComplete="new-password" />
         ) : (
           <>
-            <label className="wide">
-              Private key
+            <Field label="Private key" className="wide" error={errors.privateKey}>
               <textarea
                 value={privateKey}
                 onChange={(e) => setPrivateKey(e.target.value)}
@@ -141,8 +133,7 @@ function ApplianceForm({ onAdded }: { onAdded: () => void }) {
                 spellCheck={false}
                 placeholder="-----BEGIN OPENSSH PRIVATE KEY-----"
               />
-              <FieldError errors={errors} name="privateKey" />
-            </label>
+            </Field>
             <TextField label="Passphrase" name="passphrase" value={passphrase} onValue={setPassphrase} errors={errors} type="password" autoComplete="new-password" />
           </>
         )}

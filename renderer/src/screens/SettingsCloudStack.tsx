@@ -3,6 +3,7 @@ import type { CloudStackConfigInput, CloudStackConfigView, CloudStackOption, Clo
 import type { AppErrorShape } from '../../../shared/errors';
 import { useInvoke } from '../lib/use-invoke';
 import { api } from '../transport/api';
+import { Field } from '../components/Field';
 import { ErrorBox, fieldErrors } from '../components/ErrorBox';
 
 type SelectKey = 'zoneId' | 'diskOfferingId' | 'serviceOfferingId' | 'templateId' | 'defaultNetworkId' | 'omaVmId';
@@ -75,21 +76,15 @@ function CloudStackForm({ config, onSaved }: { config: CloudStackConfigView; onS
   return (
     <form className="form" onSubmit={(e) => void save(e)} aria-label="CloudStack connection">
       <div className="form-row">
-        <label className="wide">
-          API URL
+        <Field label="API URL" className="wide" error={errors.apiUrl}>
           <input value={apiUrl} onChange={(e) => (setSaved(false), setApiUrl(e.target.value))} placeholder="https://cloud.example/client/api" />
-          {errors.apiUrl && <span className="field-error">{errors.apiUrl}</span>}
-        </label>
-        <label>
-          API key
+        </Field>
+        <Field label="API key" error={errors.apiKey}>
           <input type="password" value={apiKey} onChange={(e) => (setSaved(false), setApiKey(e.target.value))} placeholder={config.hasKeys ? 'stored (leave empty to keep)' : ''} autoComplete="off" />
-          {errors.apiKey && <span className="field-error">{errors.apiKey}</span>}
-        </label>
-        <label>
-          Secret key
+        </Field>
+        <Field label="Secret key" error={errors.secretKey}>
           <input type="password" value={secretKey} onChange={(e) => (setSaved(false), setSecretKey(e.target.value))} placeholder={config.hasKeys ? 'stored (leave empty to keep)' : ''} autoComplete="off" />
-          {errors.secretKey && <span className="field-error">{errors.secretKey}</span>}
-        </label>
+        </Field>
       </div>
       {options.result && !options.result.ok && <ErrorBox error={options.result.error} what="CloudStack options" />}
       {!config.hasKeys && <p className="muted small">Save the API URL and keys first; the zone, offerings and networks are then loaded from CloudStack.</p>}
@@ -97,8 +92,7 @@ function CloudStackForm({ config, onSaved }: { config: CloudStackConfigView; onS
         {SELECTS.map(([k, label, list]) => {
           const items: CloudStackOption[] = opts ? opts[list] : [];
           return (
-            <label key={k}>
-              {label}
+            <Field key={k} label={label} error={errors[k]}>
               <select value={picks[k]} disabled={!opts} onChange={(e) => (setSaved(false), setPicks((p) => ({ ...p, [k]: e.target.value })))}>
                 <option value="">— not set —</option>
                 {items.map((o) => (
@@ -111,8 +105,7 @@ function CloudStackForm({ config, onSaved }: { config: CloudStackConfigView; onS
                   <option value={picks[k]}>{known?.[list].find((o) => o.id === picks[k])?.name ?? picks[k]}</option>
                 )}
               </select>
-              {errors[k] && <span className="field-error">{errors[k]}</span>}
-            </label>
+            </Field>
           );
         })}
       </div>

@@ -3,6 +3,7 @@ import type { AppErrorShape } from '../../../shared/errors';
 import { useInvoke } from '../lib/use-invoke';
 import { api } from '../transport/api';
 import { ErrorBox, fieldErrors } from '../components/ErrorBox';
+import { Field as FormField } from '../components/Field';
 import { formatTime } from '../lib/format';
 
 const FIELDS = [
@@ -45,16 +46,14 @@ function CredentialForm({ onAdded }: { onAdded: () => void }) {
     <form className="form" onSubmit={(e) => void submit(e)} aria-label="Add vCenter credential">
       <div className="form-row">
         {FIELDS.map(([k, label, type]) => (
-          <label key={k}>
-            {label}
+          <FormField key={k} label={label} error={errors[k]}>
             <input
               type={type}
               value={values[k]}
               autoComplete={type === 'password' ? 'new-password' : 'off'}
               onChange={(e) => setValues((v) => ({ ...v, [k]: e.target.value }))}
             />
-            {errors[k] && <span className="field-error">{errors[k]}</span>}
-          </label>
+          </FormField>
         ))}
       </div>
       {error && (error.code === 'validation' ? <div className="field-error block">{error.message}</div> : <ErrorBox error={error} />)}

@@ -1,29 +1,21 @@
-import { FAILOVER_BUSY_STATUSES } from '../../../shared/domain';
 import { useEffect, useState, type ReactNode } from 'react';
-import type { CbtHistoryEntry, ReplicationJob, VmContextDetail, VmContextStatus, VmContextSummary } from '../../../shared/domain';
+import type { CbtHistoryEntry, ReplicationJob, VmContextDetail, VmContextSummary } from '../../../shared/domain';
 import type { AppErrorShape } from '../../../shared/errors';
 import { useLive } from '../store/contexts-store';
 import { uiActions } from '../store/ui-store';
 import { useInvoke } from '../lib/use-invoke';
 import { api } from '../transport/api';
-import { StatusBadge } from '../components/StatusBadge';
+import { StatusBadge, VmStatusBadge } from '../components/StatusBadge';
 import { ErrorBox } from '../components/ErrorBox';
-import { formatAge, formatBytes, formatMemory, formatMs, formatTime } from '../lib/format';
+import { Age, Time } from '../components/Age';
+import { formatBytes, formatMemory, formatMs, formatTime } from '../lib/format';
 import { adviceFor } from '../lib/error-advice';
+import { startBlockedReason } from '../lib/start-blocked';
 import { BarChart, type Bar } from '../components/Charts';
 import { JobSection } from './vm-detail/JobSection';
 import { replicaTornText } from '../../../shared/replica-state-text';
 
-// Failover owns the VM in these statuses (the same list the core's conflict rule uses).
-const FAILOVER_STATES: readonly VmContextStatus[] = FAILOVER_BUSY_STATUSES;
-
-/** Why a sync cannot start right now, or null when it can. */
-export function startBlockedReason(c: VmContextSummary): string | null {
-  if (c.currentJobId) return `Job ${c.currentJobId} is already running for this VM.`;
-  if (FAILOVER_STATES.includes(c.status)) return `The VM is ${c.status.replace(/_/g, ' ')}; replication is not possible in this state.`;
-  if (!c.enabled) return 'This VM is disabled.';
-  return null;
-}
+export { startBlockedReason };
 
 function Section({ title, children }: { title: string; children: ReactNode }) {
   return (
@@ -40,7 +32,8 @@ function KeyValues({ rows }: { rows: [string, ReactNode][] }) {
       {rows.map(([k, v]) => (
         <div key={k}>
           <dt>{k}</dt>
-          <dd>{v}</dd>
+          {/* Values are cut to one line; the full text is on hover. */}
+          <dd title={typeof v === 'string' ? v : undefined}>{v}</dd>
         </div>
       ))}
     </dl>
@@ -127,7 +120,8 @@ function DetailBody({ detail }: { detail: VmContextDetail }) {
       <Section title={c.currentJobId ? 'Running job' : 'Last job'}>
         {jobId ? <JobSection key={jobId} jobId={jobId} /> : <p className="muted">No replication jobs yet.</p>}
       </Section>
-      {c.lastError && !c.currentJobId && (
+      {/* One failure appears once: the last job's box already shows its error with advice. */}
+      {c.lastError && !c.currentJobId && c.lastError !== detail.jobs[0]?.error && (
         <Section title="Last error">
           <div className="error-box" data-testid="last-error">
             {c.lastError}
@@ -150,7 +144,9 @@ function DetailBody({ detail }: { detail: VmContextDetail }) {
             <span className="counter-label">failed</span>
           </div>
           <div className="counter">
-            <span className="counter-value small-value">{c.lastSuccessfulSyncAt ? formatAge(c.lastSuccessfulSyncAt) : 'none'}</span>
+            <span className="counter-value small-value" data-testid="panel-age">
+              <Age iso={c.lastSuccessfulSyncAt} none="none" />
+            </span>
             <span className="counter-label">replica age</span>
           </div>
         </div>
@@ -166,9 +162,10 @@ function DetailBody({ detail }: { detail: VmContextDetail }) {
             ['Memory', formatMemory(c.specs.memoryMb)],
             ['Guest OS', c.specs.osType],
             ['Power', c.specs.powerState],
+            ['Capacity', `${formatBytes(c.totalBytes)} in ${c.diskCount} ${c.diskCount === 1 ? 'disk' : 'disks'}`],
             ['VMX version', c.specs.vmxVersion],
-            ['Last discovered', formatTime(c.lastDiscoveredAt)],
-            ['Last sync', formatTime(c.lastSuccessfulSyncAt)],
+            ['Last discovered', <Time key="d" iso={c.lastDiscoveredAt} short />],
+            ['Last sync', <Time key="s" iso={c.lastSuccessfulSyncAt} short none="never" />],
             ['Last good job', c.lastSuccessfulJobId ?? '—'],
             ['Replica', c.replicaTornJobId ? `torn by ${c.replicaTornJobId}` : c.lastSuccessfulJobId ? 'consistent (last sync completed)' : 'none yet'],
           ]}
@@ -265,7 +262,7 @@ function DetailBody({ detail }: { detail: VmContextDetail }) {
                   </td>
                   <td className="num">{formatBytes(j.bytesTransferred)}</td>
                   <td className="num">{formatMs(jobDuration(j))}</td>
-                  <td>{formatTime(j.startedAt ?? j.createdAt)}</td>
+                  <td className="nowrap"><Time iso={j.startedAt ?? j.createdAt} short /></td>
                 </tr>
                 {j.error && (
                   <tr className="error-row">
@@ -314,7 +311,7 @@ function DetailBody({ detail }: { detail: VmContextDetail }) {
                     </td>
                     <td className="num">{formatBytes(h.bytesTransferred)}</td>
                     <td className="num">{formatMs(h.durationMs)}</td>
-                    <td className="nowrap">{formatTime(h.createdAt)}</td>
+                    <td className="nowrap"><Time iso={h.createdAt} short /></td>
                   </tr>
                 ))}
               </tbody>
@@ -344,7 +341,7 @@ export function VmDetailPanel({ id }: { id: string }) {
       <div className="panel-head">
         <div>
           <div className="panel-title">{summary?.name ?? id}</div>
-          {summary && <StatusBadge status={summary.status} />}
+          {summary && <VmStatusBadge context={summary} />}
         </div>
         <button type="button" className="btn ghost" aria-label="Close detail" onClick={() => uiActions.selectContext(null)}>
           ✕

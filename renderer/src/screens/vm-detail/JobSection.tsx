@@ -4,6 +4,7 @@ import { useEffect, useState } from 'react';
 import type { JobDetail, JobProgressUpdate } from '../../../../shared/contract';
 import type { JobDiskProgress, StepStatus } from '../../../../shared/domain';
 import { buildPipeline, isTerminal, type PipelineStep } from './pipeline';
+import { progressView } from '../../lib/job-progress';
 import type { AppErrorShape } from '../../../../shared/errors';
 import { useLive, type SeenPhase } from '../../store/contexts-store';
 
@@ -17,6 +18,7 @@ import { ErrorBox } from '../../components/ErrorBox';
 import { ProgressBar, Sparkline } from '../../components/Charts';
 import { formatBytes, formatDuration, formatMs, formatRate } from '../../lib/format';
 import { adviceFor } from '../../lib/error-advice';
+import { statusText } from '../../../../shared/status-text';
 
 const STEP_ICON: Record<StepStatus, string> = {
   pending: '○',
@@ -36,7 +38,7 @@ function Pipeline({ steps }: { steps: PipelineStep[] }) {
             {STEP_ICON[s.status]}
           </span>
           <span className="pipe-name">{s.name}</span>
-          <span className="pipe-status">{s.status === 'skipped' ? 'not reached' : s.status}</span>
+          <span className="pipe-status">{statusText(s.status)}</span>
           <span className="pipe-duration num">{s.durationMs !== null ? formatMs(s.durationMs) : ''}</span>
           {s.error && <div className="pipe-error err-text">{s.error}</div>}
           {s.phases && s.phases.length > 0 && (
@@ -142,14 +144,16 @@ function JobBody({ detail, live }: { detail: JobDetail; live: JobProgressUpdate 
   const samples = useLive((s) => s.rateSamplesByJobId[job.id] ?? EMPTY_SAMPLES);
   const phases = useLive((s) => s.phasesByJobId[job.id] ?? EMPTY_PHASES);
   const now = useNow(terminal ? null : 1000);
-  const percent = live?.progressPercent ?? job.progressPercent;
   const bytes = live?.bytesTransferred ?? job.bytesTransferred;
   const total = live?.totalBytes ?? job.totalBytes;
   const rate = live?.rateBps ?? job.rateBps;
   const eta = live?.etaSeconds ?? job.etaSeconds;
   const phase = live?.phase ?? job.phase;
   const error = live?.error ?? job.error;
+  // Percent, bytes and setup wording from one helper so the bar, the number and the text agree.
+  const view = progressView({ status, phase, bytesTransferred: bytes, totalBytes: total });
   const pipeline = buildPipeline(status, detail.steps, job.completedAt, phases, now);
+  const took = terminal && job.startedAt && job.completedAt ? Date.parse(job.completedAt) - Date.parse(job.startedAt) : null;
   return (
     <div className="job-section" data-testid="job-section" data-job-id={job.id} data-status={status}>
       <div className="job-head">
@@ -162,23 +166,34 @@ function JobBody({ detail, live }: { detail: JobDetail; live: JobProgressUpdate 
         </div>
       </div>
       <div className="job-overall">
-        <ProgressBar percent={percent} label="Job progress" className="wide big" />
-        <span className="job-percent num" data-testid="job-percent">
-          {percent.toFixed(1)}%
-        </span>
+        {view.setup ? (
+          <span className="job-setup" data-testid="job-setup">
+            Setting up: {view.detail}
+          </span>
+        ) : (
+          <>
+            <ProgressBar percent={view.percent ?? 0} label="Job progress" className="wide big" />
+            <span className="job-percent num" data-testid="job-percent">
+              {view.percentText || '—'}
+            </span>
+          </>
+        )}
       </div>
-      <div className="job-numbers muted" data-testid="job-bytes">
-        {movedText(bytes, total, status)} · capacity {formatBytes(job.capacityBytes)}
-        {!terminal && (
+      <div className="job-numbers muted" data-testid="job-numbers">
+        {!view.setup && view.detail}
+        {!terminal && !view.setup && (
           <>
             {' '}
             · {formatRate(rate)} · ETA {formatDuration(eta)}
           </>
         )}
-        {phase && <> · {phase}</>}
-        {terminal && job.startedAt && job.completedAt && <> · took {formatMs(Date.parse(job.completedAt) - Date.parse(job.startedAt))}</>}
+        {/* The badge already says Completed/Failed/Cancelled: the phase is only news while running. */}
+        {!view.setup && !terminal && phase && <> · {phase}</>}
+        {took !== null && <> · took {formatMs(took)}</>}
+        {/* Capacity is not what this sync moves: shown apart so neither reads as the other. */}
+        {job.capacityBytes > 0 && <> · capacity {formatBytes(job.capacityBytes)}</>}
       </div>
-      {(!terminal || samples.length > 1) && <Sparkline samples={samples} />}
+      {!view.setup && (!terminal || samples.length > 1) && <Sparkline samples={samples} />}
       {error && status === 'failed' && (
         <div className="error-box" role="alert">
           {error}

@@ -53,4 +53,8 @@ describe('buildPipeline', () => {
     expect(p.map((s) => s.status)).toEqual(['completed', 'failed', 'skipped', 'skipped', 'skipped']);
     expect(p[1]?.error).toBe('attach failed');
   });
+  it('never gives a running step a negative duration when the page clock is behind the core', () => {
+    const p = buildPipeline('provisioning', [step(1, 'running', 10, null)], null, [], T0 + 9_611);
+    expect(p[0]!.durationMs).toBe(0);
+  });
 });

@@ -33,7 +33,13 @@ export function buildPipeline(
   const out: PipelineStep[] = steps.map((s) => ({
     name: s.name,
     status: s.status,
-    durationMs: s.durationMs ?? (s.startedAt && s.status === 'running' ? nowMs - Date.parse(s.startedAt) : null),
+    // A running step lasts until now; clocks that disagree (the page's and the core's) must not make it negative.
+    durationMs:
+      s.durationMs !== null
+        ? Math.max(0, s.durationMs)
+        : s.startedAt && s.status === 'running'
+          ? Math.max(0, nowMs - Date.parse(s.startedAt))
+          : null,
     error: s.error,
   }));
   const seen = new Set(steps.map((s) => s.name));

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import type { VmContextSummary, VmContextStatus } from '../../../shared/domain';
+import { matchesSearch, sortContexts, statusSummary, summaryText, visibleContexts } from './vm-list';
+
+let n = 0;
+function ctx(name: string, status: VmContextStatus, lastSync: string | null, extra: Partial<VmContextSummary> = {}): VmContextSummary {
+  n++;
+  return {
+    id: `ctx-${n}`,
+    vmwareVmId: `vm-${n}`,
+    vcenterHost: 'vc',
+    name,
+    path: `/dc/vm/prod/${name}`,
+    datacenter: 'dc',
+    status,
+    currentJobId: null,
+    replicaTornJobId: null,
+    specs: { cpus: 2, memoryMb: 4096, osType: 'linux', powerState: 'poweredOn', vmxVersion: 'vmx-19', networks: [] },
+    diskCount: 1,
+    totalBytes: 10,
+    totalJobs: 0,
+    successfulJobs: 0,
+    failedJobs: 0,
+    lastSuccessfulJobId: null,
+    lastSuccessfulSyncAt: lastSync,
+    lastError: null,
+    enabled: true,
+    credentialId: null,
+    vmaApplianceId: null,
+    lastDiscoveredAt: null,
+    createdAt: '2026-01-01T00:00:00Z',
+    updatedAt: '2026-01-01T00:00:00Z',
+    ...extra,
+  };
+}
+
+const list = [
+  ctx('web-10', 'ready_for_failover', '2026-12-01T10:00:00Z'),
+  ctx('web-2', 'failed', '2026-12-01T08:00:00Z'),
+  ctx('db-1', 'replicating', '2026-12-01T09:00:00Z', { path: '/dc/vm/finance/db-1' }),
+  ctx('new-vm', 'discovered', null),
+  ctx('old-vm', 'ready_for_failover', '2026-11-01T00:00:00Z'),
+];
+const names = (l: VmContextSummary[]) => l.map((c) => c.name);
+
+describe('VM list helpers', () => {
+  it('sorts names naturally (web-2 before web-10) in both directions', () => {
+    expect(names(sortContexts(list, { key: 'name', dir: 'asc' }))).toEqual(['db-1', 'new-vm', 'old-vm', 'web-2', 'web-10']);
+    expect(names(sortContexts(list, { key: 'name', dir: 'desc' }))).toEqual(['web-10', 'web-2', 'old-vm', 'new-vm', 'db-1']);
+  });
+  it('sorts by replica age with VMs that never synced as the oldest', () => {
+    expect(names(sortContexts(list, { key: 'age', dir: 'desc' }))).toEqual(['new-vm', 'old-vm', 'web-2', 'db-1', 'web-10']);
+    expect(names(sortContexts(list, { key: 'lastSync', dir: 'desc' }))).toEqual(['web-10', 'db-1', 'web-2', 'old-vm', 'new-vm']);
+  });
+  it('sorts by status with what needs attention first', () => {
+    expect(names(sortContexts(list, { key: 'status', dir: 'asc' }))[0]).toBe('web-2');
+  });
+  it('searches name, path and status word (shown or stored)', () => {
+    expect(list.filter((c) => matchesSearch(c, 'finance')).map((c) => c.name)).toEqual(['db-1']);
+    expect(list.filter((c) => matchesSearch(c, 'not synced')).map((c) => c.name)).toEqual(['new-vm']);
+    expect(list.filter((c) => matchesSearch(c, 'ready_for_failover')).length).toBe(2);
+    expect(list.filter((c) => matchesSearch(c, 'WEB failed')).map((c) => c.name)).toEqual(['web-2']);
+    expect(list.filter((c) => matchesSearch(c, '  ')).length).toBe(5);
+  });
+  it('summarises by status in reading order', () => {
+    const s = statusSummary(list);
+    expect(summaryText(s)).toBe('1 failed · 1 replicating · 2 ready · 1 not synced');
+  });
+  it('filters by summary group and search together, then sorts', () => {
+    expect(names(visibleContexts(list, '', 'ready', { key: 'name', dir: 'asc' }))).toEqual(['old-vm', 'web-10']);
+    expect(names(visibleContexts(list, 'web', 'ready', { key: 'name', dir: 'asc' }))).toEqual(['web-10']);
+  });
+});
