@@ -79,6 +79,8 @@ export interface ClaimInput {
   scheduleExecutionId?: string | null;
   vmGroupId?: string | null;
   scheduledBy?: string | null;
+  /** Every disk starts from nothing: no previous change id is offered to the copier. */
+  fullSync?: boolean;
   now?: Date;
 }
 
@@ -169,7 +171,8 @@ export class JobRepository {
         .prepare(`SELECT id, disk_key, capacity_bytes, last_change_id FROM vm_disks WHERE vm_context_id = ? AND present = 1 ORDER BY unit_number, disk_key`)
         .all(input.contextId) as Row[];
       if (disks.length === 0) throw new AppError('validation', `${name} has no disks to replicate`);
-      const jobType: JobType = disks.every((d) => d.last_change_id) ? 'incremental' : 'initial';
+      const base = (d: Row) => (input.fullSync ? null : strOrNull(d.last_change_id));
+      const jobType: JobType = disks.every((d) => base(d)) ? 'incremental' : 'initial';
       try {
         this.db
           .prepare(
@@ -206,7 +209,7 @@ export class JobRepository {
         `INSERT INTO job_disks (job_id, vm_disk_id, disk_key, status, sync_type, previous_change_id, total_bytes) VALUES (?,?,?,'pending',?,?,?)`,
       );
       for (const d of disks) {
-        insertDisk.run(id, num(d.id), String(d.disk_key), d.last_change_id ? 'incremental' : 'initial', strOrNull(d.last_change_id), num(d.capacity_bytes));
+        insertDisk.run(id, num(d.id), String(d.disk_key), base(d) ? 'incremental' : 'initial', base(d), num(d.capacity_bytes));
       }
       if (input.trigger !== 'failover') assertTransition(status, 'replicating');
       this.db
