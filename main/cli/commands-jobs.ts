@@ -22,7 +22,8 @@ const line = (j: ReplicationJob) =>
 /** Follows a job in this process (poller included) until it ends or the operator interrupts. */
 async function follow(ctx: CommandContext, jobId: string): Promise<ReplicationJob> {
   const core = ctx.core();
-  await core.startBackground();
+  // Following one job does not make this process the one that runs schedules.
+  await core.startBackground({ schedules: false });
   let last = '';
   const print = () => {
     const j = core.jobs.require(jobId);

@@ -1,7 +1,7 @@
 // The Electron shell: one hardened window over the shared core. Logic lives in the pure modules
 // beside this file (sender-check, security-policy, quit-guard, app-paths) and in main/core.
 import path from 'node:path';
-import { app, BrowserWindow, dialog, ipcMain, safeStorage, session, type WebContents } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, powerMonitor, safeStorage, session, type WebContents } from 'electron';
 import { fileLogger, type AppLogger } from '../core/app-log';
 import { Core } from '../core/core';
 import { createHandlers } from '../ipc/handlers';
@@ -126,6 +126,8 @@ function main(options: ConsoleAppOptions): void {
     await win.loadFile(paths.rendererIndex);
     // Persisted jobs are reconciled with the VMA and polled for as long as the app runs.
     await activeCore.startBackground();
+    // Runs missed while the machine slept follow each schedule's catch-up policy.
+    powerMonitor.on('resume', () => activeCore.scheduler.resume());
     logger.info('console started', { dataDir, version: activeCore.version });
   };
 

@@ -4,6 +4,7 @@ import { AppError } from '../../../shared/errors';
 import { fetchOptions } from '../../cloudstack/options';
 import { testConnection } from '../../cloudstack/connection-test';
 import { exportLog } from '../../logbook/log-export';
+import { createGroup, executionDetail, groupViews, scheduleViews } from '../../scheduler/schedule-views';
 
 const notAvailable = (what: string) => (): never => {
   throw new AppError('not_available', `${what} is not available in this version yet`);
@@ -17,7 +18,7 @@ export function createHandlers(core: Core): HandlerMap {
       transport: core.transport === 'electron' ? 'electron' : 'dev-bridge',
       dataDir: core.dataDir,
       schemaVersion: core.schemaVersion(),
-      schedulesActive: false,
+      schedulesActive: core.scheduler.active,
     }),
     'contexts:list': () => core.contexts.list(),
     'contexts:get': ({ id }) => ({
@@ -61,8 +62,29 @@ export function createHandlers(core: Core): HandlerMap {
     'logs:events': (f) => core.logbook.events(f),
     'logs:steps': ({ operationId }) => core.logbook.steps(operationId),
     'logs:export': (f) => exportLog(core.logbook, f),
-    'schedules:list': notAvailable('Schedules'),
-    'groups:list': notAvailable('Machine groups'),
+    'schedules:list': () => scheduleViews(core),
+    'schedules:create': (input) => core.scheduler.createSchedule(input),
+    'schedules:update': ({ id, ...patch }) => core.scheduler.updateSchedule(id, patch),
+    'schedules:delete': ({ id }) => {
+      core.scheduler.deleteSchedule(id);
+      return { deleted: true as const };
+    },
+    'schedules:run-now': ({ id }) => core.scheduler.runNow(id),
+    'schedules:preview': ({ cronExpression, timezone, count }) => ({
+      runs: core.scheduler.preview(cronExpression, timezone, count ?? 5).map((d) => d.toISOString()),
+    }),
+    'groups:list': () => groupViews(core),
+    'groups:create': (input) => createGroup(core.groups, input),
+    'groups:update': ({ id, ...patch }) => core.groups.update(id, patch),
+    'groups:delete': ({ id }) => {
+      core.groups.remove(id);
+      return { deleted: true as const };
+    },
+    'groups:add-members': ({ groupId, vmContextIds, priority }) => core.groups.addMembers(groupId, vmContextIds, priority),
+    'groups:update-member': ({ groupId, vmContextId, ...patch }) => core.groups.updateMember(groupId, vmContextId, patch),
+    'groups:remove-member': ({ groupId, vmContextId }) => core.groups.removeMember(groupId, vmContextId),
+    'executions:list': (f) => core.executions.list(f),
+    'executions:get': ({ id }) => executionDetail(core, id),
     'failover:list': notAvailable('Failover'),
   };
 }
