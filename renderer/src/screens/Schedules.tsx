@@ -213,7 +213,7 @@ function ExecutionRow({ e }: { e: ScheduleExecution }) {
   const duration = e.endedAt ? (Date.parse(e.endedAt) - Date.parse(e.startedAt)) / 1000 : null;
   return (
     <tbody data-execution-id={e.id} data-status={e.status}>
-      <tr onClick={() => setOpen((o) => !o)} className="vrow">
+      <tr onClick={() => setOpen((o) => !o)}>
         <td>{formatTime(e.startedAt)}</td>
         <td>{humanize(e.trigger)}</td>
         <td>
