@@ -215,9 +215,16 @@ export function GroupsScreen() {
           <div className="section-head">
             <h2>{v.group.name}</h2>
             <span className="muted small">
-              {v.group.description} · schedule {scheduleName(v.group.scheduleId)} · up to {v.group.maxConcurrentVms} VM(s) at once · priority {v.group.priority}
-              {v.group.enabled ? '' : ' · disabled'}
-              {v.overTarget.length > 0 ? ` · ${v.overTarget.length} over age target` : ''}
+              {[
+                v.group.description,
+                `schedule ${scheduleName(v.group.scheduleId)}`,
+                `up to ${v.group.maxConcurrentVms} VM(s) at once`,
+                `priority ${v.group.priority}`,
+                v.group.enabled ? '' : 'disabled',
+                v.overTarget.length > 0 ? `${v.overTarget.length} over age target` : '',
+              ]
+                .filter(Boolean)
+                .join(' · ')}
             </span>
             <button type="button" className="btn small ghost" onClick={() => setEditing(v)}>
               Edit
