@@ -51,6 +51,8 @@ interface Run {
   queue: Entry[];
   /** Entries holding a slot: their job is being created or is running. */
   inFlight: Map<string, Entry>;
+  /** In-flight count per group (kept with inFlight; a scan per queued VM would be quadratic). */
+  inFlightByGroup: Map<string, number>;
   retryTimers: Set<unknown>;
   groupLimits: Map<string, number>;
   outcomes: Map<string, VmOutcome>;
@@ -250,6 +252,7 @@ export class SchedulerService {
       scheduledBy: `${trigger}:${s.name}`,
       queue: this.collect(groups),
       inFlight: new Map(),
+      inFlightByGroup: new Map(),
       retryTimers: new Set(),
       groupLimits: new Map(groups.map((g) => [g.id, g.maxConcurrentVms])),
       outcomes: new Map(),
@@ -287,13 +290,14 @@ export class SchedulerService {
     while (i < run.queue.length && run.inFlight.size < scheduleLimit) {
       const entry = run.queue[i]!;
       const groupLimit = run.groupLimits.get(entry.groupId) ?? 1;
-      const inGroup = [...run.inFlight.values()].filter((e) => e.groupId === entry.groupId).length;
+      const inGroup = run.inFlightByGroup.get(entry.groupId) ?? 0;
       if (inGroup >= groupLimit) {
         i++; // this group is full; a VM of another group may still start
         continue;
       }
       run.queue.splice(i, 1);
       run.inFlight.set(entry.contextId, entry);
+      run.inFlightByGroup.set(entry.groupId, inGroup + 1);
       run.maxRunning = Math.max(run.maxRunning, run.inFlight.size);
       this.maxObserved.set(run.scheduleId, Math.max(this.maxObserved.get(run.scheduleId) ?? 0, run.inFlight.size));
       void this.dispatch(run, entry, schedule);
@@ -335,6 +339,7 @@ export class SchedulerService {
       }
     }
     run.inFlight.delete(entry.contextId);
+    run.inFlightByGroup.set(entry.groupId, (run.inFlightByGroup.get(entry.groupId) ?? 1) - 1);
     if (outcome.kind === 'skipped') {
       this.deps.executions.addSkip(run.executionId, outcome.reason, entry.contextId);
       run.outcomes.set(entry.contextId, 'skipped');
