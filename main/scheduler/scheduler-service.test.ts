@@ -295,6 +295,21 @@ describe('a run', () => {
     expect(done).toMatchObject({ status: 'skipped', skipped: { active_job: [a] }, failed: 0 });
   });
 
+  it('a failover begun between the check and the claim is recorded as a failover skip, not a failure', async () => {
+    const a = vm('a');
+    const s = schedule({ retryAttempts: 3 });
+    group(s.id, [a]);
+    const original = jobs.claim.bind(jobs);
+    jobs.claim = (input) => {
+      db.prepare(`UPDATE vm_contexts SET current_status = 'failing_over' WHERE id = ?`).run(input.contextId);
+      return original(input);
+    };
+    const e = svc.runNow(s.id);
+    await settle();
+    const done = await svc.whenExecutionEnds(e.id);
+    expect(done).toMatchObject({ status: 'skipped', skipped: { failing_over: [a] }, failed: 0, retried: 0 });
+  });
+
   it('sync type full asks the engine for full copies', async () => {
     const a = vm('a');
     db.prepare(`UPDATE vm_disks SET last_change_id = 'cid/1' WHERE vm_context_id = ?`).run(a);

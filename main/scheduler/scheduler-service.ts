@@ -324,6 +324,10 @@ export class SchedulerService {
         } catch (e) {
           // A job started by someone else between the check and the claim is the same skip as before it.
           if (e instanceof AppError && e.code === 'conflict' && e.details?.jobId) throw new SkipSignal('active_job');
+          // Likewise a failover that began in between (the claim names the VM's status).
+          if (e instanceof AppError && e.code === 'conflict' && typeof e.details?.status === 'string') {
+            throw new SkipSignal(String(e.details.status).startsWith('failed_over') ? 'failed_over' : 'failing_over');
+          }
           throw e;
         }
         this.deps.executions.recount(run.executionId);
