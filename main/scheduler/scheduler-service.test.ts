@@ -565,6 +565,28 @@ describe('validation and restart', () => {
     expect(executions.require(open.id)).toMatchObject({ status: 'completed', started: 2, completed: 2, note: expect.stringMatching(/console stopped/) });
   });
 
+  it('missed slots wait for a run left open to end, then get their one catch-up run', async () => {
+    const [a, b] = [vm('a'), vm('b')];
+    const s = schedule({ cronExpression: '0 * * * *', timezone: 'UTC', catchUp: 'run_once' });
+    const g = group(s.id, [a, b]);
+    db.prepare(`UPDATE schedules SET last_slot_at = '2026-06-01T06:00:00.000Z' WHERE id = ?`).run(s.id);
+    const open = executions.open({ scheduleId: s.id, trigger: 'scheduled', scheduledFor: '2026-06-01T06:00:00.000Z', now: '2026-06-01T06:00:00.000Z' });
+    executions.setEligible(open.id, 1);
+    const live = jobs.claim({ contextId: a, trigger: 'scheduler', scheduleExecutionId: open.id, vmGroupId: g.id });
+    await svc.start();
+    await settle();
+    expect(executions.list({ scheduleId: s.id })).toHaveLength(1);
+    await end(live.id, 'completed');
+    const list = executions.list({ scheduleId: s.id });
+    expect(list.map((x) => [x.trigger, x.status])).toEqual([
+      ['catch_up', 'running'],
+      ['scheduled', 'completed'],
+    ]);
+    expect(list[0]!.scheduledFor).toBe('2026-06-01T10:00:00.000Z');
+    await settle();
+    await endAll();
+  });
+
   it('final status rules', () => {
     expect(finalStatus([])).toBe('skipped');
     expect(finalStatus(['skipped'])).toBe('skipped');

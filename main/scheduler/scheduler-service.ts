@@ -220,12 +220,14 @@ export class SchedulerService {
     // a slot that catch-up already took.
     const missed = cron.missedBetween(after, now, 1);
     if (!missed.latest) return null;
+    // A run still going (one a stopped process left open is being followed) leaves the missed slots
+    // for the next check, so they are not marked as handled without a run.
+    if (s.catchUp === 'run_once' && (this.runs.has(scheduleId) || this.deps.executions.running(scheduleId))) return null;
     this.deps.schedules.markSlot(scheduleId, missed.latest.toISOString());
     if (s.catchUp === 'skip') {
       this.deps.logger.info(`schedule ${s.name}: ${missed.count} missed run(s) passed over (catch-up: skip)`);
       return null;
     }
-    if (this.runs.has(scheduleId) || this.deps.executions.running(scheduleId)) return null;
     this.deps.logger.info(`schedule ${s.name}: ${missed.count} missed run(s); one catch-up run now`);
     return this.beginRun(scheduleId, 'catch_up', missed.latest);
   }
@@ -433,6 +435,8 @@ export class SchedulerService {
         for (const ids of Object.values(e.skipped)) for (let i = 0; i < (ids?.length ?? 0); i++) outcomes.push('skipped');
         while (outcomes.length < e.eligible) outcomes.push('skipped');
         this.deps.executions.finish(e.id, finalStatus(outcomes), this.now().toISOString(), note);
+        // Slots missed while this run was still open were left for now.
+        if (this.started) this.catchUp(e.scheduleId);
       };
       if (active.length === 0) {
         close();
