@@ -9,20 +9,24 @@ import type {
   LogEvent,
   LogOperation,
   LogStep,
-  MachineGroup,
   ReplicationJob,
   Schedule,
   SecretStoreStatus,
+  ScheduleExecution,
   TunnelState,
   VcenterCredential,
   VmContextDetail,
   VmContextSummary,
+  VmGroup,
+  VmGroupMember,
 } from './domain';
 import {
   APPLIANCE_KINDS,
   JOB_STATUSES,
   LOG_LEVELS,
   OPERATION_KINDS,
+  SCHEDULE_CATCH_UP_POLICIES,
+  SCHEDULE_SYNC_TYPES,
   SSH_AUTH_METHODS,
 } from './domain';
 import type { AddContextsResult, DiscoveryResult } from './discovery';
@@ -123,6 +127,70 @@ export const cloudstackConfigInputSchema = z
   })
   .strict();
 export type CloudStackConfigInput = z.infer<typeof cloudstackConfigInputSchema>;
+
+// Cron syntax and zones are judged by the scheduler's cron module (the one owner of cron semantics);
+// here only shape and bounds.
+const cronExpression = z.string().trim().min(1, 'must not be empty').max(200);
+const timezone = z.string().trim().min(1, 'must not be empty').max(100);
+const scheduleFields = {
+  name,
+  cronExpression,
+  timezone,
+  enabled: z.boolean(),
+  syncType: z.enum(SCHEDULE_SYNC_TYPES),
+  maxConcurrentJobs: z.number().int().min(1).max(1000),
+  skipIfRunning: z.boolean(),
+  retryAttempts: z.number().int().min(0).max(20),
+  retryDelaySeconds: z.number().int().min(0).max(7 * 86400),
+  catchUp: z.enum(SCHEDULE_CATCH_UP_POLICIES),
+};
+export const scheduleInputSchema = z
+  .object({ ...scheduleFields, timezone: timezone.optional() })
+  .partial()
+  .required({ name: true, cronExpression: true })
+  .strict();
+export type ScheduleInput = z.infer<typeof scheduleInputSchema>;
+export const scheduleUpdateSchema = z.object({ id, ...scheduleFields }).partial().required({ id: true }).strict();
+export type ScheduleUpdate = z.infer<typeof scheduleUpdateSchema>;
+
+const groupFields = {
+  name,
+  description: z.string().trim().max(2000),
+  scheduleId: id.nullable(),
+  maxConcurrentVms: z.number().int().min(1).max(1000),
+  priority: z.number().int().min(0).max(100000),
+  enabled: z.boolean(),
+  replicaAgeTargetSeconds: z.number().int().min(60).max(365 * 86400).nullable(),
+};
+export const groupInputSchema = z.object(groupFields).partial().required({ name: true }).strict();
+export type GroupInput = z.infer<typeof groupInputSchema>;
+export const groupUpdateSchema = z.object({ id, ...groupFields }).partial().required({ id: true }).strict();
+export type GroupUpdate = z.infer<typeof groupUpdateSchema>;
+const memberPriority = z.number().int().min(0).max(100000);
+
+export interface ScheduleView {
+  schedule: Schedule;
+  /** The next runs as they will fire (empty when disabled). */
+  nextRuns: string[];
+  running: boolean;
+  lastExecution: ScheduleExecution | null;
+  groupIds: string[];
+  vmCount: number;
+  /** Member VMs whose last good sync is older than their group's replica-age target (or that never synced). */
+  overTarget: number;
+}
+
+export interface VmGroupView {
+  group: VmGroup;
+  members: VmGroupMember[];
+  /** Context ids of enabled members over the group's replica-age target. */
+  overTarget: string[];
+}
+
+export interface ExecutionDetail {
+  execution: ScheduleExecution;
+  jobs: ReplicationJob[];
+}
 
 export interface AppInfo {
   version: string;
@@ -240,8 +308,21 @@ export interface InvokeMap {
     request: { operationId?: string; vmContextId?: string; level?: (typeof LOG_LEVELS)[number] };
     response: { filename: string; content: string };
   };
-  'schedules:list': { request: Record<string, never>; response: Schedule[] };
-  'groups:list': { request: Record<string, never>; response: MachineGroup[] };
+  'schedules:list': { request: Record<string, never>; response: ScheduleView[] };
+  'schedules:create': { request: ScheduleInput; response: Schedule };
+  'schedules:update': { request: ScheduleUpdate; response: Schedule };
+  'schedules:delete': { request: { id: string }; response: { deleted: true } };
+  'schedules:run-now': { request: { id: string }; response: ScheduleExecution };
+  'schedules:preview': { request: { cronExpression: string; timezone: string; count?: number }; response: { runs: string[] } };
+  'groups:list': { request: Record<string, never>; response: VmGroupView[] };
+  'groups:create': { request: GroupInput; response: VmGroup };
+  'groups:update': { request: GroupUpdate; response: VmGroup };
+  'groups:delete': { request: { id: string }; response: { deleted: true } };
+  'groups:add-members': { request: { groupId: string; vmContextIds: string[]; priority?: number }; response: VmGroupMember[] };
+  'groups:update-member': { request: { groupId: string; vmContextId: string; priority?: number; enabled?: boolean }; response: VmGroupMember[] };
+  'groups:remove-member': { request: { groupId: string; vmContextId: string }; response: VmGroupMember[] };
+  'executions:list': { request: { scheduleId?: string; limit?: number }; response: ScheduleExecution[] };
+  'executions:get': { request: { id: string }; response: ExecutionDetail };
   'failover:list': { request: Record<string, never>; response: FailoverJob[] };
 }
 
@@ -294,7 +375,20 @@ export const invokeRequestSchemas: { [C in InvokeChannel]: z.ZodType<InvokeReque
     .object({ operationId: id.optional(), vmContextId: id.optional(), level: z.enum(LOG_LEVELS).optional() })
     .strict(),
   'schedules:list': empty,
+  'schedules:create': scheduleInputSchema,
+  'schedules:update': scheduleUpdateSchema,
+  'schedules:delete': z.object({ id }).strict(),
+  'schedules:run-now': z.object({ id }).strict(),
+  'schedules:preview': z.object({ cronExpression, timezone, count: z.number().int().min(1).max(50).optional() }).strict(),
   'groups:list': empty,
+  'groups:create': groupInputSchema,
+  'groups:update': groupUpdateSchema,
+  'groups:delete': z.object({ id }).strict(),
+  'groups:add-members': z.object({ groupId: id, vmContextIds: z.array(id).min(1).max(10000), priority: memberPriority.optional() }).strict(),
+  'groups:update-member': z.object({ groupId: id, vmContextId: id, priority: memberPriority.optional(), enabled: z.boolean().optional() }).strict(),
+  'groups:remove-member': z.object({ groupId: id, vmContextId: id }).strict(),
+  'executions:list': z.object({ scheduleId: id.optional(), limit }).strict(),
+  'executions:get': z.object({ id }).strict(),
   'failover:list': empty,
 };
 

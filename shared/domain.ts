@@ -66,14 +66,30 @@ export type SshAuthMethod = (typeof SSH_AUTH_METHODS)[number];
 export const TUNNEL_STATES = ['disconnected', 'connecting', 'ready', 'backoff', 'failed'] as const;
 export type TunnelStateName = (typeof TUNNEL_STATES)[number];
 
-export const SCHEDULE_CATCH_UP_POLICIES = ['skip', 'run_once', 'run_all'] as const;
+/** What a schedule does about runs missed while no owner process ran or the machine slept. */
+export const SCHEDULE_CATCH_UP_POLICIES = ['skip', 'run_once'] as const;
 export type ScheduleCatchUpPolicy = (typeof SCHEDULE_CATCH_UP_POLICIES)[number];
 
-export const EXECUTION_STATUSES = ['running', 'completed', 'partial', 'failed', 'skipped', 'cancelled'] as const;
+/** `auto`: the engine decides per disk from stored change ids; `full`: every disk is copied whole. */
+export const SCHEDULE_SYNC_TYPES = ['auto', 'full'] as const;
+export type ScheduleSyncType = (typeof SCHEDULE_SYNC_TYPES)[number];
+
+export const EXECUTION_STATUSES = ['running', 'completed', 'partial', 'failed', 'skipped'] as const;
 export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
 
-export const EXECUTION_TRIGGERS = ['cron', 'manual', 'catch_up', 'retry'] as const;
+export const EXECUTION_TRIGGERS = ['scheduled', 'manual', 'catch_up'] as const;
 export type ExecutionTrigger = (typeof EXECUTION_TRIGGERS)[number];
+
+/** Why a run did not start a VM; recorded per VM in the execution. */
+export const SCHEDULE_SKIP_REASONS = [
+  'schedule_disabled',
+  'vm_disabled',
+  'active_job',
+  'failing_over',
+  'failed_over',
+  'vma_unreachable',
+] as const;
+export type ScheduleSkipReason = (typeof SCHEDULE_SKIP_REASONS)[number];
 
 export const FAILOVER_TYPES = ['test', 'live'] as const;
 export type FailoverType = (typeof FAILOVER_TYPES)[number];
@@ -330,40 +346,66 @@ export interface Schedule {
   cronExpression: string;
   timezone: string;
   enabled: boolean;
-  catchUpPolicy: ScheduleCatchUpPolicy;
+  syncType: ScheduleSyncType;
   maxConcurrentJobs: number;
-  retryAttempts: number;
-  retryDelayMinutes: number;
   skipIfRunning: boolean;
+  retryAttempts: number;
+  retryDelaySeconds: number;
+  catchUp: ScheduleCatchUpPolicy;
   lastRunAt: string | null;
-  nextRunAt: string | null;
+  createdAt: string;
+  updatedAt: string;
 }
 
-export interface MachineGroup {
+export interface VmGroup {
   id: string;
   name: string;
   description: string;
   scheduleId: string | null;
   maxConcurrentVms: number;
+  /** Lower runs first. */
   priority: number;
   enabled: boolean;
+  /** The oldest acceptable last good sync, in seconds; null: no target. */
+  replicaAgeTargetSeconds: number | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface VmGroupMember {
+  groupId: string;
+  vmContextId: string;
+  vmName: string;
+  /** Lower runs first within the group. */
+  priority: number;
+  enabled: boolean;
+  addedAt: string;
+}
+
+export interface ExecutionVmFailure {
+  vmContextId: string;
+  error: string;
 }
 
 export interface ScheduleExecution {
   id: string;
   scheduleId: string;
-  groupId: string | null;
-  status: ExecutionStatus;
   trigger: ExecutionTrigger;
+  status: ExecutionStatus;
+  /** The cron slot this run stands for (the moment of the request for a manual run). */
   scheduledFor: string;
+  eligible: number;
+  started: number;
+  skipped: Partial<Record<ScheduleSkipReason, string[]>>;
+  skippedCount: number;
+  completed: number;
+  failed: number;
+  retried: number;
+  /** VMs whose job could not be created (discovery failed, conflict...), with the reason. */
+  startFailures: ExecutionVmFailure[];
+  note: string | null;
   startedAt: string;
-  completedAt: string | null;
-  vmsEligible: number;
-  jobsCreated: number;
-  jobsCompleted: number;
-  jobsFailed: number;
-  jobsSkipped: number;
-  error: string | null;
+  endedAt: string | null;
 }
 
 export interface FailoverJob {

@@ -81,7 +81,8 @@ async function ownSession(options: SessionOptions, lock: OwnerLock): Promise<Con
       local: c,
       invoke: async (channel, request) => unwrap(await dispatch(handlers, channel, [request], options.logger)),
       on: async (channels, listener) => c.bus.subscribe((channel, payload) => channels.includes(channel) && listener(channel, payload)),
-      runBackground: () => c.startBackground(),
+      // Schedules run only in a long-running owner (`mkc serve`, the app), never in a one-off command.
+      runBackground: () => c.startBackground({ schedules: options.mustOwn === true }),
       onLost: () => {},
       close: async () => {
         try {

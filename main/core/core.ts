@@ -16,6 +16,11 @@ import { VolumeRepository } from '../engine/volume-repository';
 import { ReplicationEngine, type EngineOptions } from '../engine/replication-engine';
 import { createEnginePorts } from '../engine/engine-ports';
 import { ChangeIdChannel } from '../engine/change-id-channel';
+import { ScheduleRepository } from '../db/repositories/schedules';
+import { VmGroupRepository } from '../db/repositories/vm-groups';
+import { ScheduleExecutionRepository } from '../db/repositories/schedule-executions';
+import { SchedulerService, type SchedulerOptions } from '../scheduler/scheduler-service';
+import { systemClock, type SchedulerClock } from '../scheduler/ports';
 import { silentLogger, type AppLogger } from './app-log';
 import { secureDataDir } from './data-dir';
 import pkg from '../../package.json';
@@ -32,6 +37,12 @@ export interface CoreOptions {
   engine?: Partial<EngineOptions>;
   discovery?: Partial<DiscoveryOptions>;
   cloudstack?: ClientTuning;
+  scheduler?: Partial<SchedulerOptions> & { clock?: SchedulerClock };
+}
+
+export interface BackgroundOptions {
+  /** Run schedules (the owner process: the app, the dev bridge, `mkc serve`); off for a CLI following one job. */
+  schedules?: boolean;
 }
 
 /** The services every transport shares, built once per process over one data directory. */
@@ -54,6 +65,10 @@ export class Core {
   readonly jobs: JobRepository;
   readonly volumes: VolumeRepository;
   readonly engine: ReplicationEngine;
+  readonly schedules: ScheduleRepository;
+  readonly groups: VmGroupRepository;
+  readonly executions: ScheduleExecutionRepository;
+  readonly scheduler: SchedulerService;
   private backgroundStarted = false;
   private readonly closers: (() => void | Promise<void>)[] = [];
 
@@ -105,6 +120,34 @@ export class Core {
       options.engine,
     );
     this.appliances.setChangeIdStore((vmaApplianceId) => channel.storeFor(vmaApplianceId));
+    this.schedules = new ScheduleRepository(db);
+    this.groups = new VmGroupRepository(db);
+    this.executions = new ScheduleExecutionRepository(db);
+    const { clock, ...schedulerOptions } = options.scheduler ?? {};
+    this.scheduler = new SchedulerService(
+      {
+        schedules: this.schedules,
+        groups: this.groups,
+        executions: this.executions,
+        contexts: this.contexts,
+        logger: this.logger,
+        ports: {
+          clock: clock ?? systemClock,
+          // The canonical path: the same engine entry as the UI button, fresh discovery included.
+          startReplication: (contextId, o) => this.engine.start(contextId, o),
+          whenJobEnds: async (jobId) => {
+            const j = await this.engine.whenSettled(jobId);
+            return { status: j.status, error: j.error };
+          },
+          vmaProblem: async (applianceId) => {
+            const s = await this.appliances.connect(applianceId);
+            return s.state === 'ready' ? null : (s.reason ?? s.state);
+          },
+          arm: (cron, handlers) => cron.startFiring(handlers),
+        },
+      },
+      schedulerOptions,
+    );
   }
 
   schemaVersion(): number {
@@ -119,15 +162,21 @@ export class Core {
    * Long-running hosts (the app, the dev bridge, `mkc serve`/`watch`) reconcile persisted jobs with
    * the VMA and start the poller; one-shot CLI commands do not.
    */
-  async startBackground(): Promise<void> {
-    if (this.backgroundStarted) return;
-    this.backgroundStarted = true;
-    const vmaIds = new Set(this.jobs.active().map((j) => this.contexts.get(j.vmContextId)?.vmaApplianceId).filter((x): x is string => Boolean(x)));
-    // The change-ID callbacks must be served before the VMA finishes a disk: connect the VMAs of active jobs.
-    for (const id of vmaIds) void this.appliances.connect(id).catch(() => {});
-    const r = await this.engine.reconcile();
-    if (r.resumed || r.failed) this.logger.info('reconciled active jobs after start', r);
-    this.engine.poller.start();
+  async startBackground(options: BackgroundOptions = {}): Promise<void> {
+    if (!this.backgroundStarted) {
+      this.backgroundStarted = true;
+      const vmaIds = new Set(this.jobs.active().map((j) => this.contexts.get(j.vmContextId)?.vmaApplianceId).filter((x): x is string => Boolean(x)));
+      // The change-ID callbacks must be served before the VMA finishes a disk: connect the VMAs of active jobs.
+      for (const id of vmaIds) void this.appliances.connect(id).catch(() => {});
+      const r = await this.engine.reconcile();
+      if (r.resumed || r.failed) this.logger.info('reconciled active jobs after start', r);
+      this.engine.poller.start();
+    }
+    // Schedules run only in a long-running owner, after the poller: their jobs must end to free slots.
+    if ((options.schedules ?? true) && !this.scheduler.active) {
+      await this.scheduler.start();
+      this.logger.info('scheduler started');
+    }
   }
 
   /** Services register their shutdown here; close() runs them in reverse order. */
@@ -136,6 +185,7 @@ export class Core {
   }
 
   async close(): Promise<void> {
+    this.scheduler.stop();
     this.engine.poller.stop();
     await this.engine.drain();
     for (const fn of this.closers.reverse()) await fn();

@@ -28,14 +28,14 @@ const now = '2026-01-01T00:00:00.000Z';
 describe('openDatabase', () => {
   it('creates a fresh database at the latest schema with WAL, foreign keys and busy timeout', () => {
     const { db, migration } = openDatabase(file());
-    expect(migration).toEqual({ from: 0, to: MIGRATIONS.length, applied: MIGRATIONS.map((m) => m.version), backupPath: null });
+    expect(migration).toEqual({ from: 0, to: MIGRATIONS.at(-1)!.version, applied: MIGRATIONS.map((m) => m.version), backupPath: null });
     expect(schemaVersion(db)).toBe(MIGRATIONS.at(-1)!.version);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
     expect(db.pragma('busy_timeout', { simple: true })).toBe(5000);
     const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type='table' ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
     for (const t of ['vm_contexts', 'replication_jobs', 'vm_disks', 'cloudstack_volumes', 'nbd_exports', 'cbt_history', 'schedules',
-      'machine_groups', 'group_memberships', 'schedule_executions', 'failover_jobs', 'log_operations', 'log_steps', 'log_events',
+      'vm_groups', 'vm_group_members', 'schedule_executions', 'failover_jobs', 'log_operations', 'log_steps', 'log_events',
       'appliances', 'cloudstack_configs', 'vcenter_credentials', 'network_mappings', 'polled_jobs', 'job_disks']) {
       expect(tables).toContain(t);
     }
@@ -168,9 +168,9 @@ describe('schema constraints match the TypeScript unions', () => {
     expect(() => db.prepare(`INSERT INTO failover_jobs (id, vm_context_id, failover_type, status, created_at) VALUES ('x','f','test','done',?)`).run(now)).toThrow(/CHECK/);
     db.prepare(`INSERT INTO schedules (id, name, cron_expression, created_at, updated_at) VALUES ('s','s','0 * * * *',?,?)`).run(now, now);
     EXECUTION_STATUSES.forEach((s, i) =>
-      db.prepare(`INSERT INTO schedule_executions (id, schedule_id, status, trigger, scheduled_for, started_at) VALUES (?,?,?,?,?,?)`).run(`e${i}`, 's', s, 'cron', now, now),
+      db.prepare(`INSERT INTO schedule_executions (id, schedule_id, status, trigger, scheduled_for, started_at, ended_at) VALUES (?,?,?,?,?,?,?)`).run(`e${i}`, 's', s, 'scheduled', now, now, s === 'running' ? null : now),
     );
-    expect(() => db.prepare(`INSERT INTO schedule_executions (id, schedule_id, status, trigger, scheduled_for, started_at) VALUES ('ex','s','done','cron',?,?)`).run(now, now)).toThrow(/CHECK/);
+    expect(() => db.prepare(`INSERT INTO schedule_executions (id, schedule_id, status, trigger, scheduled_for, started_at, ended_at) VALUES ('ex','s','done','scheduled',?,?,?)`).run(now, now, now)).toThrow(/CHECK/);
     OPERATION_STATUSES.forEach((s, i) =>
       db.prepare(`INSERT INTO log_operations (id, kind, status, title, started_at) VALUES (?,?,?,?,?)`).run(`op${i}`, 'replication', s, 't', now),
     );

@@ -1,7 +1,7 @@
 // The Electron shell: one hardened window over the shared core. Logic lives in the pure modules
 // beside this file (sender-check, security-policy, quit-guard, app-paths) and in main/core.
 import path from 'node:path';
-import { app, BrowserWindow, dialog, ipcMain, safeStorage, session, type BrowserWindowConstructorOptions, type WebContents } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, powerMonitor, safeStorage, session, type BrowserWindowConstructorOptions, type WebContents } from 'electron';
 import { fileLogger, type AppLogger } from '../core/app-log';
 import { Core } from '../core/core';
 import { createHandlers } from '../ipc/handlers';
@@ -47,11 +47,10 @@ export function secureWebPreferences(preload: string, devTools: boolean): NonNul
 
 /** Quit steps in order: nothing new starts, the WAL is folded into the database, the tunnels close. */
 function shutdownSteps(core: Core, afterClose?: () => Promise<void>, control?: ControlServer | null): ShutdownStep[] {
-  const scheduler = (core as { scheduler?: { stop?: () => void | Promise<void> } }).scheduler;
   return [
     // `mkc` clients are told first: the owner is going away (they take over or stop following).
     ...(control ? [{ name: 'control socket', run: () => control.close() }] : []),
-    { name: 'scheduler', run: async () => void (await scheduler?.stop?.()) },
+    { name: 'scheduler', run: () => core.scheduler.stop() },
     {
       name: 'poller',
       run: async () => {
@@ -243,6 +242,8 @@ function main(options: ConsoleAppOptions): void {
     await loading;
     // Persisted jobs are reconciled with the VMA and polled for as long as the app runs.
     await activeCore.startBackground();
+    // Runs missed while the machine slept follow each schedule's catch-up policy.
+    powerMonitor.on('resume', () => activeCore.scheduler.resume());
     logger.info('console started', { dataDir, version: activeCore.version });
   };
 

@@ -38,12 +38,17 @@ describe('coreDesktopState', () => {
     expect(state.nextScheduledRun()).toBeNull();
   });
 
-  it('reads the scheduler once the core has one', () => {
-    const at = new Date('2026-12-02T22:00:00Z');
-    Object.assign(core, { scheduler: { enabledCount: () => 2, nextRun: () => ({ scheduleName: 'nightly', at: at.toISOString() }) } });
+  it('counts enabled schedules and names the soonest next run, as the scheduler computes it', () => {
     const state = coreDesktopState(core);
+    expect(state.enabledScheduleCount()).toBe(0);
+    expect(state.nextScheduledRun()).toBeNull();
+    const nightly = core.scheduler.createSchedule({ name: 'nightly', cronExpression: '0 2 * * *', timezone: 'UTC' });
+    const hourly = core.scheduler.createSchedule({ name: 'hourly', cronExpression: '0 * * * *', timezone: 'UTC' });
+    core.scheduler.createSchedule({ name: 'off', cronExpression: '* * * * *', timezone: 'UTC', enabled: false });
     expect(state.enabledScheduleCount()).toBe(2);
-    expect(state.nextScheduledRun()).toEqual({ scheduleName: 'nightly', at });
+    const next = state.nextScheduledRun()!;
+    const soonest = [nightly, hourly].map((x) => ({ name: x.name, at: core.scheduler.nextRun(x)! })).sort((a, b) => a.at.getTime() - b.at.getTime())[0]!;
+    expect(next).toEqual({ scheduleName: soonest.name, at: soonest.at });
   });
 });
 
@@ -58,7 +63,7 @@ describe('resumeDepsFor', () => {
     expect(deps.activeJobIds()).toEqual([job.id]);
   });
 
-  it('has no schedule catch-up until the scheduler exists', async () => {
+  it('applies no schedule catch-up in a process whose scheduler does not run', async () => {
     await expect(resumeDepsFor(core).catchUp(null, new Date())).resolves.toBeNull();
   });
 });

@@ -18,26 +18,13 @@ export interface NextScheduledRun {
 
 export interface DesktopStatePort {
   runningJobs(): RunningJobView[];
-  /**
-   * Enabled schedules: the app stays in the tray for them. Returns 0 until the scheduler exists
-   * (issue "scheduler"), which then implements this port.
-   */
+  /** Enabled schedules: the app stays in the tray for them (they run only while it runs). */
   enabledScheduleCount(): number;
   nextScheduledRun(): NextScheduledRun | null;
   vmName(vmContextId: string): string | null;
 }
 
-/** Optional scheduler surface; the core gains it with the scheduler. */
-interface SchedulerLike {
-  enabledCount?: () => number;
-  nextRun?: () => { scheduleName: string; at: Date | string } | null;
-}
-
 export function coreDesktopState(core: Core): DesktopStatePort {
-  const scheduler = (): SchedulerLike | null => {
-    const s = (core as { scheduler?: unknown }).scheduler;
-    return s && typeof s === 'object' ? (s as SchedulerLike) : null;
-  };
   return {
     runningJobs: () =>
       core.jobs.active().map((j) => ({
@@ -47,15 +34,15 @@ export function coreDesktopState(core: Core): DesktopStatePort {
         status: j.status,
         progressPercent: j.progressPercent,
       })),
-    enabledScheduleCount: () => {
-      const n = scheduler()?.enabledCount?.();
-      return typeof n === 'number' && n > 0 ? n : 0;
-    },
+    enabledScheduleCount: () => core.schedules.list().filter((x) => x.enabled).length,
     nextScheduledRun: () => {
-      const r = scheduler()?.nextRun?.();
-      if (!r) return null;
-      const at = r.at instanceof Date ? r.at : new Date(r.at);
-      return Number.isNaN(at.getTime()) ? null : { scheduleName: r.scheduleName, at };
+      let next: NextScheduledRun | null = null;
+      for (const x of core.schedules.list()) {
+        if (!x.enabled) continue;
+        const at = core.scheduler.nextRun(x);
+        if (at && (!next || at < next.at)) next = { scheduleName: x.name, at };
+      }
+      return next;
     },
     vmName: (id) => core.contexts.get(id)?.name ?? null,
   };
@@ -63,7 +50,6 @@ export function coreDesktopState(core: Core): DesktopStatePort {
 
 /** The core's side of resume handling (main/electron/resume.ts). */
 export function resumeDepsFor(core: Core): ResumeDeps {
-  const scheduler = (core as { scheduler?: { catchUp?: (from: Date | null, now: Date) => Promise<string | null> } }).scheduler;
   return {
     activeJobIds: () => core.jobs.active().map((j) => j.id),
     appliancesToReconnect: () => {
@@ -82,7 +68,12 @@ export function resumeDepsFor(core: Core): ResumeDeps {
       return { ok: s.state === 'ready', detail: s.reason ?? s.state };
     },
     reconcile: () => core.engine.reconcile(),
-    catchUp: async (from, now) => (typeof scheduler?.catchUp === 'function' ? scheduler.catchUp(from, now) : null),
+    // Runs missed while the machine slept follow each schedule's catch-up policy.
+    catchUp: async () => {
+      if (!core.scheduler.active) return null;
+      core.scheduler.resume();
+      return "schedules' catch-up policy applied to runs missed during sleep";
+    },
     logJob: (jobId, level, message) => {
       if (core.logbook.operation(jobId)) core.logbook.event(jobId, level, message);
     },

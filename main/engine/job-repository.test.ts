@@ -131,6 +131,20 @@ describe('JobRepository.claim', () => {
       ['initial', null],
     ]);
   });
+
+  it('a full sync offers no previous change id for any disk, so every disk is copied whole', () => {
+    const ctxId = addVm();
+    db.prepare(`UPDATE vm_disks SET last_change_id = 'aa/1' WHERE vm_context_id = ?`).run(ctxId);
+    const auto = jobs.claim({ contextId: ctxId, trigger: 'scheduler' });
+    expect(auto.jobType).toBe('incremental');
+    jobs.finish(auto.id, 'cancelled', null);
+    const full = jobs.claim({ contextId: ctxId, trigger: 'scheduler', fullSync: true });
+    expect(full.jobType).toBe('initial');
+    expect(jobs.jobDisks(full.id).map((d) => [d.syncType, d.previousChangeId])).toEqual([
+      ['initial', null],
+      ['initial', null],
+    ]);
+  });
 });
 
 describe('JobRepository.finish', () => {

@@ -81,6 +81,8 @@ export interface ClaimInput {
   scheduleExecutionId?: string | null;
   vmGroupId?: string | null;
   scheduledBy?: string | null;
+  /** Every disk starts from nothing: no previous change id is offered to the copier. */
+  fullSync?: boolean;
   now?: Date;
 }
 
@@ -172,8 +174,9 @@ export class JobRepository {
         .all(input.contextId) as Row[];
       if (disks.length === 0) throw new AppError('validation', `${name} has no disks to replicate`);
       const torn = this.tornDiskIds(strOrNull(ctx.replica_torn_job_id));
-      // The base each disk starts from: none (a full copy) for a disk the torn job may have half written.
-      const base = (d: Row): string | null => (torn === 'all' || torn.has(num(d.id)) ? null : strOrNull(d.last_change_id));
+      // The base each disk starts from: none (a full copy) when the schedule asks for full syncs, or for
+      // a disk the torn job may have half written.
+      const base = (d: Row): string | null => (input.fullSync || torn === 'all' || torn.has(num(d.id)) ? null : strOrNull(d.last_change_id));
       const jobType: JobType = disks.every((d) => base(d)) ? 'incremental' : 'initial';
       try {
         this.db

@@ -48,6 +48,8 @@ export interface StartOptions {
   scheduleExecutionId?: string | null;
   vmGroupId?: string | null;
   scheduledBy?: string | null;
+  /** Copy every disk whole, ignoring stored change ids (a schedule with sync type `full`). */
+  fullSync?: boolean;
 }
 
 /**

@@ -6,7 +6,9 @@ import { VirtualMachinesScreen } from './screens/VirtualMachines';
 import { DiscoveryScreen } from './screens/Discovery';
 import { LogsScreen } from './screens/Logs';
 import { SettingsScreen } from './screens/Settings';
-import { FailoverScreen, GroupsScreen, SchedulesScreen } from './screens/ListScreens';
+import { FailoverScreen } from './screens/ListScreens';
+import { SchedulesScreen } from './screens/Schedules';
+import { GroupsScreen } from './screens/Groups';
 
 function Screen({ id }: { id: ScreenId }) {
   switch (id) {

@@ -1,6 +1,7 @@
 import { migration001 } from './001_initial';
 import { migration002 } from './002_callback_tokens';
 import { migration003 } from './003_replica_torn';
+import { migration004 } from './004_scheduler';
 
 export interface Migration {
   version: number;
@@ -13,4 +14,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: migration001 },
   { version: 2, name: 'per-job callback tokens', sql: migration002 },
   { version: 3, name: 'torn replica marker, copy start, job capacity', sql: migration003 },
+  { version: 4, name: 'scheduler: schedules, VM groups, executions', sql: migration004 },
 ];

@@ -20,6 +20,7 @@ function ownerInfo(core: Core): { state: string; detail: string | null } {
   if (d && typeof d.state === 'string') return { state: d.state, detail: typeof d.detail === 'string' ? d.detail : null };
   return { state: 'unknown', detail: 'Ownership of the data directory is not tracked in this version' };
 }
+import { createGroup, executionDetail, groupViews, scheduleViews } from '../../scheduler/schedule-views';
 
 const notAvailable = (what: string) => (): never => {
   throw new AppError('not_available', `${what} is not available in this version yet`);
@@ -40,7 +41,7 @@ export function createHandlers(core: Core, options: HandlerOptions = {}): Handle
       dataDir: core.dataDir,
       logFile: fs.existsSync(appLogFile(core.dataDir)) ? appLogFile(core.dataDir) : null,
       schemaVersion: core.schemaVersion(),
-      schedulesActive: false,
+      schedulesActive: core.scheduler.active,
       secretStore: describeSecretStore(core.secrets),
       owner: ownerInfo(core),
     }),
@@ -89,8 +90,29 @@ export function createHandlers(core: Core, options: HandlerOptions = {}): Handle
     'logs:events': (f) => core.logbook.events(f),
     'logs:steps': ({ operationId }) => core.logbook.steps(operationId),
     'logs:export': (f) => exportLog(core.logbook, f),
-    'schedules:list': notAvailable('Schedules'),
-    'groups:list': notAvailable('Machine groups'),
+    'schedules:list': () => scheduleViews(core),
+    'schedules:create': (input) => core.scheduler.createSchedule(input),
+    'schedules:update': ({ id, ...patch }) => core.scheduler.updateSchedule(id, patch),
+    'schedules:delete': ({ id }) => {
+      core.scheduler.deleteSchedule(id);
+      return { deleted: true as const };
+    },
+    'schedules:run-now': ({ id }) => core.scheduler.runNow(id),
+    'schedules:preview': ({ cronExpression, timezone, count }) => ({
+      runs: core.scheduler.preview(cronExpression, timezone, count ?? 5).map((d) => d.toISOString()),
+    }),
+    'groups:list': () => groupViews(core),
+    'groups:create': (input) => createGroup(core.groups, input),
+    'groups:update': ({ id, ...patch }) => core.groups.update(id, patch),
+    'groups:delete': ({ id }) => {
+      core.groups.remove(id);
+      return { deleted: true as const };
+    },
+    'groups:add-members': ({ groupId, vmContextIds, priority }) => core.groups.addMembers(groupId, vmContextIds, priority),
+    'groups:update-member': ({ groupId, vmContextId, ...patch }) => core.groups.updateMember(groupId, vmContextId, patch),
+    'groups:remove-member': ({ groupId, vmContextId }) => core.groups.removeMember(groupId, vmContextId),
+    'executions:list': (f) => core.executions.list(f),
+    'executions:get': ({ id }) => executionDetail(core, id),
     'failover:list': notAvailable('Failover'),
   };
 }
