@@ -1,5 +1,6 @@
 import { migration001 } from './001_initial';
 import { migration002 } from './002_callback_tokens';
+import { migration006 } from './006_failovers';
 
 export interface Migration {
   version: number;
@@ -11,4 +12,5 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: migration001 },
   { version: 2, name: 'per-job callback tokens', sql: migration002 },
+  { version: 6, name: 'failovers, network mappings, boot disk choices', sql: migration006 },
 ];

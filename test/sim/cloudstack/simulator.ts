@@ -360,6 +360,13 @@ export async function startCloudStackSimulator(options: CloudStackSimulatorOptio
         let deviceid: number;
         if (deviceParam !== undefined) {
           deviceid = Number(deviceParam);
+          // VolumeApiServiceImpl: device 0 is the root disk; attaching one needs a stopped VM without a root.
+          if (deviceid === 0) {
+            if (vm.state !== 'Stopped') throw invalidParam('Root volume detach can only be done if VM is in stopped state');
+            if ([...state.volumes.values()].some((v) => v.virtualmachineid === vm.id && v.deviceid === 0)) {
+              throw invalidParam('Vm already has root volume attached to it');
+            }
+          }
           const taken = [...state.volumes.values()].some((v) => v.virtualmachineid === vm.id && v.deviceid === deviceid);
           if (taken) throw invalidParam(`deviceId ${deviceid} is used by vm ${vm.name}`);
         } else {
@@ -369,6 +376,8 @@ export async function startCloudStackSimulator(options: CloudStackSimulatorOptio
         volume.state = 'Ready';
         volume.virtualmachineid = vm.id;
         volume.deviceid = deviceid;
+        // VolumeDaoImpl.attachVolume: a volume attached at device 0 becomes the VM's ROOT volume.
+        if (deviceid === 0) volume.type = 'ROOT';
         if (vm.id === state.omaVmId) {
           if (faults.byIdLinkDelayMs <= 0) await createLink(volume);
           else {
@@ -386,14 +395,19 @@ export async function startCloudStackSimulator(options: CloudStackSimulatorOptio
     detachVolume: (p, lc) => {
       const volume = live(lc, 'id', required(lc, p, 'id'), state.volumes, 'volume');
       const jobid = submitJob('detachVolume', async () => {
-        if (volume.type === 'ROOT') throw invalidParam('Please specify a data volume.');
         if (!volume.virtualmachineid) throw invalidParam('Please specify a volume that is attached to a VM.');
+        const owner = state.vms.get(volume.virtualmachineid);
+        // KVM allows a root volume to be detached only from a stopped VM; it becomes a data disk again.
+        if (volume.type === 'ROOT' && owner?.state !== 'Stopped') {
+          throw invalidParam('Root volume detach can only be done if VM is in stopped state');
+        }
         const fromOma = volume.virtualmachineid === state.omaVmId;
         const view = volumeView(volume);
         volume.virtualmachineid = undefined;
         volume.deviceid = undefined;
+        volume.type = 'DATADISK';
         if (fromOma) await removeLink(volume.id);
-        return { volume: { ...view, virtualmachineid: undefined, deviceid: undefined, vmname: undefined, vmstate: undefined } };
+        return { volume: { ...view, type: volume.type, virtualmachineid: undefined, deviceid: undefined, vmname: undefined, vmstate: undefined } };
       });
       return { jobid };
     },
@@ -514,7 +528,13 @@ export async function startCloudStackSimulator(options: CloudStackSimulatorOptio
     revertSnapshot: (p, lc) => {
       const snap = live(lc, 'id', required(lc, p, 'id'), state.snapshots, 'snapshot');
       const jobid = submitJob('revertSnapshot', async () => {
-        if (!state.volumes.has(snap.volumeid)) throw invalidParam('The volume of this snapshot no longer exists');
+        const volume = state.volumes.get(snap.volumeid);
+        if (!volume) throw invalidParam('The volume of this snapshot no longer exists');
+        // SnapshotManagerImpl.revertSnapshot: the volume must be detached or its VM stopped.
+        const owner = volume.virtualmachineid ? state.vms.get(volume.virtualmachineid) : undefined;
+        if (owner && owner.state !== 'Stopped') {
+          throw invalidParam('The VM the specified disk is attached to is not in the shape where we can revert the volume');
+        }
         await sparseCopy(join(snapshotsDir, `${snap.id}.img`), volumeFile(snap.volumeid));
         return { snapshot: snapshotView(snap.id) ?? {} };
       });
