@@ -15,6 +15,9 @@ import { VolumeRepository } from '../engine/volume-repository';
 import { ReplicationEngine, type EngineOptions } from '../engine/replication-engine';
 import { createEnginePorts } from '../engine/engine-ports';
 import { ChangeIdChannel } from '../engine/change-id-channel';
+import { FailoverRepository } from '../db/repositories/failovers';
+import { NetworkMappingRepository } from '../db/repositories/network-mappings';
+import { FailoverService, type FailoverOptions } from '../failover/failover-service';
 import { silentLogger, type AppLogger } from './app-log';
 import pkg from '../../package.json';
 
@@ -30,6 +33,7 @@ export interface CoreOptions {
   engine?: Partial<EngineOptions>;
   discovery?: Partial<DiscoveryOptions>;
   cloudstack?: ClientTuning;
+  failover?: Partial<FailoverOptions>;
 }
 
 /** The services every transport shares, built once per process over one data directory. */
@@ -51,6 +55,8 @@ export class Core {
   readonly jobs: JobRepository;
   readonly volumes: VolumeRepository;
   readonly engine: ReplicationEngine;
+  readonly networkMappings: NetworkMappingRepository;
+  readonly failover: FailoverService;
   private backgroundStarted = false;
   private readonly closers: (() => void | Promise<void>)[] = [];
 
@@ -84,17 +90,36 @@ export class Core {
         else this.logger.warn(`change-ID callback refused on appliance ${applianceId}: ${reason}`);
       },
     });
+    const ports = createEnginePorts({ appliances: this.appliances, credentials: this.credentials.repo, secrets: this.secrets, cloudstack: this.cloudstack, channel });
     this.engine = new ReplicationEngine(
+      { contexts: this.contexts, jobs: this.jobs, volumes: this.volumes, logbook: this.logbook, bus: this.bus, logger: this.logger, ports },
+      options.engine,
+    );
+    this.networkMappings = new NetworkMappingRepository(db);
+    this.failover = new FailoverService(
       {
         contexts: this.contexts,
-        jobs: this.jobs,
+        failovers: new FailoverRepository(db),
+        mappings: this.networkMappings,
         volumes: this.volumes,
         logbook: this.logbook,
-        bus: this.bus,
         logger: this.logger,
-        ports: createEnginePorts({ appliances: this.appliances, credentials: this.credentials.repo, secrets: this.secrets, cloudstack: this.cloudstack, channel }),
+        ports: {
+          cloudstack: () => this.cloudstack.client(),
+          settings: () => {
+            const v = this.cloudstack.view();
+            const omaVmId = v.omaVmId ?? (v.omaApplianceId ? this.appliances.record(v.omaApplianceId).cloudstackVmId : null);
+            return { zoneId: v.zoneId, templateId: v.templateId, serviceOfferingId: v.serviceOfferingId, omaVmId, omaApplianceId: v.omaApplianceId };
+          },
+          oma: (applianceId) => ports.oma(applianceId),
+          shell: (applianceId) => this.appliances.shell(applianceId),
+        },
+        onContextChanged: (id) => {
+          const c = this.contexts.get(id);
+          if (c) this.bus.emit('contexts:changed', { contexts: [c], removedIds: [] });
+        },
       },
-      options.engine,
+      options.failover,
     );
     this.appliances.setChangeIdStore((vmaApplianceId) => channel.storeFor(vmaApplianceId));
   }
@@ -120,6 +145,8 @@ export class Core {
     const r = await this.engine.reconcile();
     if (r.resumed || r.failed) this.logger.info('reconciled active jobs after start', r);
     this.engine.poller.start();
+    const failovers = await this.failover.reconcile();
+    if (failovers) this.logger.info('compensating failovers interrupted by a restart', { failovers });
   }
 
   /** Services register their shutdown here; close() runs them in reverse order. */
@@ -130,6 +157,7 @@ export class Core {
   async close(): Promise<void> {
     this.engine.poller.stop();
     await this.engine.drain();
+    await this.failover.drain();
     for (const fn of this.closers.reverse()) await fn();
     await this.appliances.stopAll();
     this.bus.flush();

@@ -1,6 +1,6 @@
 // Issue "Failover": one row per failover with its phase, what it created (VM, snapshots), the boot
 // evidence, the validation findings and the operator's override; per-VM network mappings (source
-// network → live and test CloudStack network) and the operator's boot-disk choice. The unused
+// network → live and test CloudStack network; the global table of 001 has no VM) and the operator's boot-disk choice. The unused
 // failover_jobs table of 001 stays: a shipped migration is never edited.
 export const migration006 = `
 CREATE TABLE failovers (
@@ -30,7 +30,7 @@ CREATE INDEX failovers_context ON failovers(vm_context_id, started_at);
 CREATE UNIQUE INDEX failovers_one_open ON failovers(vm_context_id)
   WHERE status NOT IN ('failed','rolled_back');
 
-CREATE TABLE network_mappings (
+CREATE TABLE vm_network_mappings (
   vm_context_id TEXT NOT NULL REFERENCES vm_contexts(id) ON DELETE CASCADE,
   source_network TEXT NOT NULL,
   live_network_id TEXT,

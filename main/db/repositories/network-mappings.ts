@@ -24,7 +24,7 @@ export class NetworkMappingRepository {
   constructor(private readonly db: Db) {}
 
   forContext(contextId: string): NetworkMapping[] {
-    return (this.db.prepare(`SELECT * FROM network_mappings WHERE vm_context_id = ? ORDER BY source_network`).all(contextId) as Row[]).map(map);
+    return (this.db.prepare(`SELECT * FROM vm_network_mappings WHERE vm_context_id = ? ORDER BY source_network`).all(contextId) as Row[]).map(map);
   }
 
   set(contextId: string, sourceNetwork: string, targets: MappingTargets): NetworkMapping {
@@ -35,7 +35,7 @@ export class NetworkMappingRepository {
     const test = targets.testNetworkId === undefined ? (cur?.testNetworkId ?? null) : targets.testNetworkId;
     this.db
       .prepare(
-        `INSERT INTO network_mappings (vm_context_id, source_network, live_network_id, test_network_id, updated_at) VALUES (?,?,?,?,?)
+        `INSERT INTO vm_network_mappings (vm_context_id, source_network, live_network_id, test_network_id, updated_at) VALUES (?,?,?,?,?)
          ON CONFLICT (vm_context_id, source_network) DO UPDATE SET live_network_id = excluded.live_network_id,
            test_network_id = excluded.test_network_id, updated_at = excluded.updated_at`,
       )

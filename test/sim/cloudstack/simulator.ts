@@ -44,6 +44,8 @@ export interface SimFaults {
   failHttp(command: string, status: number, times?: number): void;
   /** The next `times` requests for this command have their connection destroyed. */
   dropConnection(command: string, times?: number): void;
+  /** Address CloudStack gives a deployed VM's NIC (default 10.1.1.x); lets a test point boot checks at a real listener. */
+  guestIp: ((vmCount: number, nicIndex: number) => string) | null;
   clear(): void;
 }
 
@@ -123,6 +125,7 @@ export async function startCloudStackSimulator(options: CloudStackSimulatorOptio
     failAsync: (command, errortext, times = Infinity) => void asyncFailures.set(command, { errortext, times }),
     failHttp: (command, status, times = 1) => void httpFailures.set(command, { status, times }),
     dropConnection: (command, times = 1) => void drops.set(command, times),
+    guestIp: null,
     clear: () => {
       asyncFailures.clear();
       httpFailures.clear();
@@ -448,7 +451,7 @@ export async function startCloudStackSimulator(options: CloudStackSimulatorOptio
         id: randomUUID(), name, displayname: p.get('displayname') ?? name, state: 'Stopped', zoneid: zone.id, templateid: template.id,
         serviceofferingid: offering.id, cpunumber, memory, details, created: nowIso(),
         nic: networks.map((n, i) => ({
-          id: randomUUID(), networkid: n.id, networkname: n.name, ipaddress: `10.1.1.${100 + state.vms.size + i}`,
+          id: randomUUID(), networkid: n.id, networkname: n.name, ipaddress: faults.guestIp?.(state.vms.size, i) ?? `10.1.1.${100 + state.vms.size + i}`,
           macaddress: `02:00:00:00:${String(state.vms.size).padStart(2, '0')}:${String(i).padStart(2, '0')}`, isdefault: i === 0,
         })),
       };
