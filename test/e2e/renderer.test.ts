@@ -163,7 +163,6 @@ describe('renderer over the dev bridge', () => {
     await expect(notice.textContent()).resolves.toContain('Schedules is not available in this version yet');
     for (const [screen, text] of [
       ['groups', 'Machine groups is not available in this version yet'],
-      ['failover', 'Failover is not available in this version yet'],
     ]) {
       await page.locator(`nav [data-screen="${screen}"]`).click();
       await page.getByTestId('not-available').filter({ hasText: text! }).waitFor();

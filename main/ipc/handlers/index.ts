@@ -9,6 +9,15 @@ const notAvailable = (what: string) => (): never => {
   throw new AppError('not_available', `${what} is not available in this version yet`);
 };
 
+function failoverNetworks(core: Core, contextId: string) {
+  const ctx = core.contexts.require(contextId);
+  return {
+    sourceNetworks: [...new Set(ctx.specs.networks.map((n) => n.networkName))],
+    mappings: core.networkMappings.forContext(contextId),
+    bootDisk: core.networkMappings.bootDisk(contextId),
+  };
+}
+
 /** The one handler map every transport serves. */
 export function createHandlers(core: Core): HandlerMap {
   return {
@@ -63,6 +72,22 @@ export function createHandlers(core: Core): HandlerMap {
     'logs:export': (f) => exportLog(core.logbook, f),
     'schedules:list': notAvailable('Schedules'),
     'groups:list': notAvailable('Machine groups'),
-    'failover:list': notAvailable('Failover'),
+    'failover:list': (f) => core.failover.list(f),
+    'failover:validate': ({ contextId, kind }) => core.failover.validate(contextId, kind),
+    'failover:start': ({ contextId, ...input }) => core.failover.start(contextId, input),
+    'failover:rollback': ({ failoverId }) => core.failover.rollback(failoverId),
+    'failover:networks': ({ contextId }) => failoverNetworks(core, contextId),
+    'failover:map-network': ({ contextId, sourceNetwork, liveNetworkId, testNetworkId }) => {
+      const targets = { liveNetworkId, testNetworkId };
+      if (contextId) {
+        core.networkMappings.set(contextId, sourceNetwork, targets);
+        return { contextIds: [contextId] };
+      }
+      return { contextIds: core.networkMappings.setByName(sourceNetwork, targets) };
+    },
+    'failover:boot-disk': ({ contextId, diskKey }) => {
+      core.networkMappings.setBootDisk(contextId, diskKey);
+      return failoverNetworks(core, contextId);
+    },
   };
 }

@@ -12,6 +12,7 @@ import { formatAge, formatBytes, formatMemory, formatMs, formatTime } from '../l
 import { adviceFor } from '../lib/error-advice';
 import { BarChart, type Bar } from '../components/Charts';
 import { JobSection } from './vm-detail/JobSection';
+import { FailoverSection } from './vm-detail/FailoverSection';
 
 // Failover owns the VM in these statuses (the same list the core's conflict rule uses).
 const FAILOVER_STATES: readonly VmContextStatus[] = FAILOVER_BUSY_STATUSES;
@@ -117,6 +118,9 @@ function DetailBody({ detail }: { detail: VmContextDetail }) {
     <>
       <Section title={c.currentJobId ? 'Running job' : 'Last job'}>
         {jobId ? <JobSection key={jobId} jobId={jobId} /> : <p className="muted">No replication jobs yet.</p>}
+      </Section>
+      <Section title="Test failover">
+        <FailoverSection context={c} disks={detail.disks} />
       </Section>
       {c.lastError && !c.currentJobId && (
         <Section title="Last error">
