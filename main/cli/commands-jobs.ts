@@ -7,7 +7,7 @@ import { flag, int, onePositional, reqStr, secretFromStdin, str } from './option
 import { formatBytes, table } from './table';
 import { formatDuration } from '../../shared/format';
 
-function resolveContext(core: Core, nameOrId: string): VmContextSummary {
+export function resolveContext(core: Core, nameOrId: string): VmContextSummary {
   const byId = core.contexts.get(nameOrId);
   if (byId) return byId;
   const byName = core.contexts.findByName(nameOrId);

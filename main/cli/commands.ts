@@ -2,6 +2,7 @@ import type { CliCommand } from './command';
 import { coreCommands } from './commands-core';
 import { applianceCommands } from './commands-appliances';
 import { jobCommands } from './commands-jobs';
+import { failoverCommands } from './commands-failover';
 
 /** Every command mkc knows; later capabilities append their lists here. */
-export const ALL_COMMANDS: readonly CliCommand[] = [...coreCommands, ...applianceCommands, ...jobCommands];
+export const ALL_COMMANDS: readonly CliCommand[] = [...coreCommands, ...applianceCommands, ...jobCommands, ...failoverCommands];

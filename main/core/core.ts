@@ -157,6 +157,7 @@ export class Core {
   async close(): Promise<void> {
     this.engine.poller.stop();
     await this.engine.drain();
+    this.failover.interrupt();
     await this.failover.drain();
     for (const fn of this.closers.reverse()) await fn();
     await this.appliances.stopAll();

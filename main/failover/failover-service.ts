@@ -87,6 +87,7 @@ interface DiskPlan {
 export class FailoverService {
   private readonly options: FailoverOptions;
   private readonly running = new Map<string, Promise<void>>();
+  private stopping = false;
 
   constructor(private readonly deps: FailoverDeps, options: Partial<FailoverOptions> = {}) {
     this.options = { ...DEFAULTS, ...options };
@@ -227,6 +228,18 @@ export class FailoverService {
   }
 
   /**
+   * The owner is shutting down: running failovers stop at their next checkpoint and keep their
+   * working status, so the next owner compensates them (reconcile) like after a crash.
+   */
+  interrupt(): void {
+    this.stopping = true;
+  }
+
+  private checkpoint(): void {
+    if (this.stopping) throw new Interrupted();
+  }
+
+  /**
    * After a restart nobody drives a failover that was working: compensate it (or finish its
    * rollback), so none is left half-done without a truthful status.
    */
@@ -258,6 +271,7 @@ export class FailoverService {
   // ---------------------------------------------------------------- phases
 
   private async phase<T>(opId: string, failoverId: string, phase: FailoverPhase, status: FailoverStatus | null, fn: (stepId: number) => Promise<T>): Promise<T> {
+    this.checkpoint();
     const step = this.deps.logbook.startStep(opId, phase);
     this.deps.failovers.update(failoverId, { phase, ...(status ? { status } : {}) });
     try {
@@ -265,6 +279,10 @@ export class FailoverService {
       this.deps.logbook.finishStep(step.id, 'completed');
       return r;
     } catch (e) {
+      if (e instanceof Interrupted) {
+        this.deps.logbook.finishStep(step.id, 'cancelled', e.message);
+        throw e;
+      }
       this.deps.logbook.finishStep(step.id, 'failed', message(e));
       throw new PhaseFailure(phase, e);
     }
@@ -348,6 +366,7 @@ export class FailoverService {
       await this.phase(id, id, FAILOVER_PHASES.moveVolumes, 'creating_vm', async (stepId) => {
         const oma = this.deps.ports.oma(s.omaApplianceId);
         for (const [i, d] of [boot, ...data].entries()) {
+          this.checkpoint();
           // The export points at the by-id link that disappears with the detach: withdraw it first.
           await oma.withdrawExport(d.volumeId);
           this.deps.volumes.markExportRemoved(d.volumeId);
@@ -379,9 +398,15 @@ export class FailoverService {
       log('info', `Test failover complete: ${vm.name} ${evidence.state}`);
       this.changed(ctx.id);
     } catch (e) {
+      if (e instanceof Interrupted) return this.leaveForRestart(id);
       const phase = e instanceof PhaseFailure ? e.phase : 'preparation';
       await this.compensate(id, phase, message(e instanceof PhaseFailure ? e.cause : e));
     }
+  }
+
+  private leaveForRestart(id: string): void {
+    const f = this.deps.failovers.require(id);
+    this.deps.logbook.event(f.status === 'rolling_back' ? this.rollbackOpId(id) : id, 'warn', `Interrupted by shutdown while ${f.status}; the next start of the console compensates it`);
   }
 
   /** Records that a volume is leaving the OMA appliance before the detach is even asked for. */
@@ -436,6 +461,7 @@ export class FailoverService {
       this.deps.failovers.settle(id, 'failed', 'ready_for_failover', error);
       this.deps.logbook.finishOperation(id, 'failed', error);
     } catch (e) {
+      if (e instanceof Interrupted) return this.leaveForRestart(id);
       const why = `${error}; compensation failed at ${e instanceof PhaseFailure ? e.phase : 'cleanup'}: ${message(e instanceof PhaseFailure ? e.cause : e)}`;
       this.deps.failovers.settle(id, 'cleanup_required', 'cleanup_required', why);
       this.deps.logbook.finishOperation(id, 'failed', why);
@@ -451,6 +477,7 @@ export class FailoverService {
       this.deps.failovers.settle(id, 'rolled_back', 'ready_for_failover');
       this.deps.logbook.finishOperation(op, 'completed');
     } catch (e) {
+      if (e instanceof Interrupted) return this.leaveForRestart(id);
       const why = `rollback failed at ${e instanceof PhaseFailure ? e.phase : 'cleanup'}: ${message(e instanceof PhaseFailure ? e.cause : e)}`;
       this.deps.failovers.settle(id, 'cleanup_required', 'cleanup_required', why);
       this.deps.logbook.finishOperation(op, 'failed', why);
@@ -550,6 +577,13 @@ export class FailoverService {
         log(`${d.diskKey}: export ${name} published`, stepId);
       }
     });
+  }
+}
+
+/** The owner is shutting down: not a failure of the failover, nothing is compensated now. */
+class Interrupted extends Error {
+  constructor() {
+    super('interrupted by shutdown');
   }
 }
 

@@ -59,7 +59,8 @@ afterAll(async () => {
   await new Promise<void>((r) => (listener ? listener.close(() => r()) : r()));
 });
 
-describe('test failover and rollback', () => {
+// SSH commands to the OMA appliance dominate; on a shared, loaded machine each can take seconds.
+describe('test failover and rollback', { timeout: 300_000 }, () => {
   it('blocks while NICs are unmapped, naming each, and starts nothing', async () => {
     const v = await rig.core.failover.validate(ctxId, 'test');
     expect(v.blocked).toBe(true);
@@ -214,5 +215,31 @@ describe('test failover and rollback', () => {
     expect(rig.core.contexts.require(ctxId).status).toBe('ready_for_failover');
     expect(onOma()).toEqual([true, true]);
     rig.core.networkMappings.set(ctxId, 'DVS-PG-dvportgroup-42', { testNetworkId: testNet2 });
+  });
+
+  it('an owner restart in the middle of moving the volumes is compensated by the next owner', async () => {
+    const started = await rig.core.failover.start(ctxId, { kind: 'test' });
+    const deadline = Date.now() + 120_000;
+    while (rig.core.failover.get(started.id).phase !== FAILOVER_PHASES.moveVolumes) {
+      if (Date.now() > deadline) throw new Error('the failover never reached the volume move');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await rig.restartCore();
+    const left = rig.core.failover.get(started.id);
+    // The old owner stopped without pretending: still working, nothing settled.
+    expect(left.status).toBe('creating_vm');
+    expect(left.cloudstackVmId).toBeTruthy();
+    expect(rig.core.contexts.require(ctxId).status).toBe('failing_over');
+    await rig.core.startBackground();
+    const f = await rig.core.failover.whenSettled(started.id);
+    expect(f.status).toBe('failed');
+    expect(f.error).toContain('restarted');
+    expect(rig.core.contexts.require(ctxId).status).toBe('ready_for_failover');
+    expect(rig.cloudstack.state.vms.has(left.cloudstackVmId!)).toBe(false);
+    expect(rig.cloudstack.state.snapshots.size).toBe(0);
+    expect(onOma()).toEqual([true, true]);
+    const exported = fs.readdirSync(rig.exportsDir).filter((n) => n.startsWith('migration-vol-')).sort();
+    expect(exported).toEqual(rig.core.contexts.disks(ctxId).map((d) => `migration-vol-${d.cloudstackVolumeId}`).sort());
+    await expectTargetsEqualSources(rig, ctxId, 'pgtest1');
   });
 });
