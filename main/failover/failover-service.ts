@@ -38,11 +38,13 @@ export interface FailoverOptions {
   portIntervalMs: number;
   /** Limit of one connection attempt (the appliance's shell must start within it too). */
   portAttemptSeconds: number;
+  /** Pause before another try of an undo phase after a timeout (multiplied by the try number). */
+  retryDelayMs: number;
   /** Sent with custom service offerings, which need a CPU speed besides count and memory. */
   cpuSpeedMhz: number;
 }
 
-const DEFAULTS: FailoverOptions = { runningWaitMs: 5 * 60_000, pollIntervalMs: 2_000, portWaitMs: 120_000, portIntervalMs: 3_000, portAttemptSeconds: 10, cpuSpeedMhz: 1000 };
+const DEFAULTS: FailoverOptions = { runningWaitMs: 5 * 60_000, pollIntervalMs: 2_000, portWaitMs: 120_000, portIntervalMs: 3_000, portAttemptSeconds: 10, retryDelayMs: 2_000, cpuSpeedMhz: 1000 };
 
 export interface StartFailoverInput {
   kind: FailoverType;
@@ -66,6 +68,8 @@ export interface FailoverDeps {
   onContextChanged?: (contextId: string) => void;
 }
 
+/** Undo phases are idempotent, so a transient failure gets this many tries in all. */
+const UNDO_ATTEMPTS = 3;
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -270,21 +274,40 @@ export class FailoverService {
 
   // ---------------------------------------------------------------- phases
 
-  private async phase<T>(opId: string, failoverId: string, phase: FailoverPhase, status: FailoverStatus | null, fn: (stepId: number) => Promise<T>): Promise<T> {
+  /**
+   * Runs one phase as a recorded step. `attempts` > 1 only for phases that look at the current state
+   * before acting (the undo phases): a timed-out or unreachable appliance gets another try.
+   */
+  private async phase<T>(
+    opId: string,
+    failoverId: string,
+    phase: FailoverPhase,
+    status: FailoverStatus | null,
+    fn: (stepId: number) => Promise<T>,
+    attempts = 1,
+  ): Promise<T> {
     this.checkpoint();
     const step = this.deps.logbook.startStep(opId, phase);
     this.deps.failovers.update(failoverId, { phase, ...(status ? { status } : {}) });
-    try {
-      const r = await fn(step.id);
-      this.deps.logbook.finishStep(step.id, 'completed');
-      return r;
-    } catch (e) {
-      if (e instanceof Interrupted) {
-        this.deps.logbook.finishStep(step.id, 'cancelled', e.message);
-        throw e;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const r = await fn(step.id);
+        this.deps.logbook.finishStep(step.id, 'completed');
+        return r;
+      } catch (e) {
+        if (e instanceof Interrupted) {
+          this.deps.logbook.finishStep(step.id, 'cancelled', e.message);
+          throw e;
+        }
+        const transient = isAppError(e) && (e.code === 'timeout' || e.code === 'unreachable');
+        if (transient && attempt < attempts && !this.stopping) {
+          this.deps.logbook.event(opId, 'warn', `${phase}: ${message(e)}; trying again (${attempt + 1} of ${attempts})`, undefined, step.id);
+          await sleep(this.options.retryDelayMs * attempt);
+          continue;
+        }
+        this.deps.logbook.finishStep(step.id, 'failed', message(e));
+        throw new PhaseFailure(phase, e);
       }
-      this.deps.logbook.finishStep(step.id, 'failed', message(e));
-      throw new PhaseFailure(phase, e);
     }
   }
 
@@ -517,7 +540,7 @@ export class FailoverService {
       }
       await cs.destroyVirtualMachine(vm.id, true);
       log(`Destroyed and expunged ${vm.name}`, stepId);
-    });
+    }, UNDO_ATTEMPTS);
 
     const reattached = new Set<string>();
     const current = new Map<string, string | undefined>();
@@ -535,7 +558,7 @@ export class FailoverService {
         await cs.revertSnapshot(snap.snapshotId);
         log(`${snap.diskKey}: volume ${snap.volumeId} reverted to snapshot ${snap.snapshotId}`, stepId);
       }
-    });
+    }, UNDO_ATTEMPTS);
 
     await this.phase(op, id, FAILOVER_PHASES.deleteSnapshots, null, async (stepId) => {
       for (const snap of this.deps.failovers.require(id).snapshots) {
@@ -545,7 +568,7 @@ export class FailoverService {
         await cs.deleteSnapshot(snap.snapshotId);
         log(`Snapshot ${snap.snapshotId} deleted`, stepId);
       }
-    });
+    }, UNDO_ATTEMPTS);
 
     await this.phase(op, id, FAILOVER_PHASES.reattach, null, async (stepId) => {
       for (const d of disks) {
@@ -558,7 +581,7 @@ export class FailoverService {
         this.deps.volumes.setState(vid, 'attached', s.omaVmId);
         log(`${d.diskKey}: volume ${vid} attached to the OMA appliance again`, stepId);
       }
-    });
+    }, UNDO_ATTEMPTS);
 
     await this.phase(op, id, FAILOVER_PHASES.republish, null, async (stepId) => {
       // Only exports this failover withdrew (its volumes left the OMA appliance) need publishing again.
@@ -576,7 +599,7 @@ export class FailoverService {
         this.deps.volumes.recordExport(vid, name, s.omaApplianceId, device);
         log(`${d.diskKey}: export ${name} published`, stepId);
       }
-    });
+    }, UNDO_ATTEMPTS);
   }
 }
 

@@ -36,8 +36,11 @@ beforeAll(async () => {
   listenPort = (listener.address() as net.AddressInfo).port;
   rig = await startRig({
     inventory: smallInventory(),
-    core: { failover: { pollIntervalMs: 25, runningWaitMs: 10_000, portWaitMs: 3_000, portIntervalMs: 200 } },
+    core: { failover: { pollIntervalMs: 25, runningWaitMs: 10_000, portWaitMs: 3_000, portIntervalMs: 200, retryDelayMs: 100 } },
   });
+  // Helpers share this machine's two cores: give the OMA appliance's commands room to finish.
+  const oma = rig.core.appliances.record(rig.omaAppliance.id).settings;
+  rig.core.appliances.setSettings(rig.omaAppliance.id, { ...oma, oma: { ...(oma.oma as object), commandTimeoutMs: 60_000 } });
   ctxId = (await rig.manage(['pgtest1'])).pgtest1!;
   await rig.core.startBackground();
   // Isolated test networks, as an administrator would have created them for test failovers.
