@@ -40,7 +40,7 @@ beforeAll(async () => {
   });
   // Helpers share this machine's two cores: give the OMA appliance's commands room to finish.
   const oma = rig.core.appliances.record(rig.omaAppliance.id).settings;
-  rig.core.appliances.setSettings(rig.omaAppliance.id, { ...oma, oma: { ...(oma.oma as object), commandTimeoutMs: 60_000 } });
+  rig.core.appliances.setSettings(rig.omaAppliance.id, { ...oma, oma: { ...(oma.oma as object), commandTimeoutMs: 60_000, nbdkitStartTimeoutMs: 60_000 } });
   ctxId = (await rig.manage(['pgtest1'])).pgtest1!;
   await rig.core.startBackground();
   // Isolated test networks, as an administrator would have created them for test failovers.
