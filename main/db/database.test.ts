@@ -28,7 +28,7 @@ const now = '2026-01-01T00:00:00.000Z';
 describe('openDatabase', () => {
   it('creates a fresh database at the latest schema with WAL, foreign keys and busy timeout', () => {
     const { db, migration } = openDatabase(file());
-    expect(migration).toEqual({ from: 0, to: MIGRATIONS.length, applied: MIGRATIONS.map((m) => m.version), backupPath: null });
+    expect(migration).toEqual({ from: 0, to: MIGRATIONS.at(-1)!.version, applied: MIGRATIONS.map((m) => m.version), backupPath: null });
     expect(schemaVersion(db)).toBe(MIGRATIONS.at(-1)!.version);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
