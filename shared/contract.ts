@@ -107,8 +107,11 @@ export const failoverStartSchema = z
       .optional(),
     ports: z.array(port).max(20).optional(),
     override: z.object({ by: name, findings: z.array(findingRefSchema).min(1).max(100) }).strict().optional(),
+    /** Live failover powers the source off: the operator types the VM's name to confirm. */
+    confirmName: name.optional(),
   })
-  .strict();
+  .strict()
+  .refine((v) => v.kind !== 'live' || v.confirmName !== undefined, { path: ['confirmName'], message: "type the VM's name to confirm a live failover" });
 export type FailoverStartInput = z.infer<typeof failoverStartSchema>;
 
 export const networkMapSchema = z

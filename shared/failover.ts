@@ -5,6 +5,8 @@ import type { FailoverStatus, FailoverType } from './domain';
 /** Phases of a test failover and of its rollback, in order; each is one recorded step of the job log. */
 export const FAILOVER_PHASES = {
   validate: 'Validate',
+  powerOff: 'Power off the source VM',
+  finalSync: 'Final incremental sync',
   snapshot: 'Snapshot every volume',
   deploy: 'Deploy the VM stopped',
   replaceRoot: 'Detach and delete the default root volume',
@@ -16,6 +18,7 @@ export const FAILOVER_PHASES = {
   deleteSnapshots: 'Delete the snapshots',
   reattach: 'Reattach the volumes to the OMA appliance',
   republish: 'Republish the NBD exports',
+  powerOn: 'Power the source VM back on',
 } as const;
 export type FailoverPhaseKey = keyof typeof FAILOVER_PHASES;
 export type FailoverPhase = (typeof FAILOVER_PHASES)[FailoverPhaseKey];
@@ -49,7 +52,7 @@ export const FINDING_CODES = [
   'boot_disk_unknown',
   'boot_disk_assumed',
   'cloudstack_unreachable',
-  'kind_unsupported',
+  'source_unreachable',
 ] as const;
 export type FindingCode = (typeof FINDING_CODES)[number];
 

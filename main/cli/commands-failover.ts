@@ -97,6 +97,36 @@ export const failoverCommands: CliCommand[] = [
     },
     human: (v) => describe(v as Failover),
   },
+  {
+    path: ['failover', 'live'],
+    usage: '<vm name or context id>',
+    summary: 'Live failover: power off the source, final incremental sync, then create and start the CloudStack VM on the live networks',
+    options: [
+      { name: 'confirm', type: 'string', description: "the VM's name, typed again (the source is powered off)" },
+      { name: 'ports', type: 'string', description: 'TCP ports to check from the OMA appliance, comma separated' },
+      { name: 'override-by', type: 'string', description: 'your name, recorded with the override' },
+      { name: 'accept', type: 'string', description: 'error findings to override (code or code:subject, comma separated)' },
+    ],
+    run: async (ctx) => {
+      const core = ctx.core();
+      const c = resolveContext(core, onePositional(ctx, 'VM name or context id'));
+      const accept = list(str(ctx, 'accept'));
+      const ports = list(str(ctx, 'ports'))?.map(Number);
+      const req = parse('failover:start', {
+        contextId: c.id,
+        kind: 'live',
+        confirmName: str(ctx, 'confirm'),
+        ...(ports ? { ports } : {}),
+        ...(accept ? { override: { by: reqStr(ctx, 'override-by'), findings: accept } } : {}),
+      });
+      const { contextId, ...input } = req;
+      await core.startBackground();
+      const f = await core.failover.start(contextId, input);
+      if (!ctx.json) ctx.out(`Started ${f.id}: live failover of ${c.name}`);
+      return follow(ctx, core, f.id);
+    },
+    human: (v) => describe(v as Failover),
+  },
   ...(['rollback', 'cleanup'] as const).map(
     (verb): CliCommand => ({
       path: ['failover', verb],

@@ -19,6 +19,7 @@ import { FailoverRepository } from '../db/repositories/failovers';
 import { NetworkMappingRepository } from '../db/repositories/network-mappings';
 import { FailoverService, type FailoverOptions } from '../failover/failover-service';
 import { silentLogger, type AppLogger } from './app-log';
+import { AppError } from '../../shared/errors';
 import pkg from '../../package.json';
 
 export type CoreTransport = 'electron' | 'dev-bridge' | 'cli';
@@ -113,6 +114,27 @@ export class Core {
           },
           oma: (applianceId) => ports.oma(applianceId),
           shell: (applianceId) => this.appliances.shell(applianceId),
+          power: (contextId) => {
+            const ctx = this.contexts.require(contextId);
+            if (!ctx.vmaApplianceId || !ctx.credentialId) throw new AppError('validation', `${ctx.name} has no VMA or vCenter credential to reach it`);
+            const { vcenter, username, password } = ports.login(ctx.credentialId);
+            const creds = { vcenter, username, password };
+            const vma = () => this.appliances.vma(ctx.vmaApplianceId!);
+            return {
+              state: async () => (await (await vma()).powerState(ctx.vmwareVmId, creds)).new_state,
+              off: async (force, timeout) => (await (await vma()).powerOff(ctx.vmwareVmId, { ...creds, force, timeout })).new_state,
+              on: async () => (await (await vma()).powerOn(ctx.vmwareVmId, creds)).new_state,
+            };
+          },
+          finalSync: async (contextId, timeoutMs) => {
+            const { jobId } = await this.engine.start(contextId, { trigger: 'failover' });
+            let timer: NodeJS.Timeout | undefined;
+            const timedOut = new Promise<null>((r) => (timer = setTimeout(() => r(null), timeoutMs)));
+            const job = await Promise.race([this.engine.whenSettled(jobId), timedOut]).finally(() => clearTimeout(timer));
+            if (job) return { jobId, status: job.status, error: job.error };
+            const cancelled = await this.engine.cancel(jobId).catch(() => this.jobs.require(jobId));
+            return { jobId, status: 'timed_out', error: `did not complete within ${Math.round(timeoutMs / 60_000)} min (job ${cancelled.status})` };
+          },
         },
         onContextChanged: (id) => {
           const c = this.contexts.get(id);

@@ -40,11 +40,16 @@ export interface FailoverOptions {
   portAttemptSeconds: number;
   /** Pause before another try of an undo phase after a timeout (multiplied by the try number). */
   retryDelayMs: number;
+  /** Live: how long a graceful shutdown of the source may take before it is forced. */
+  powerOffTimeoutMs: number;
+  powerPollMs: number;
+  /** Live: how long the final sync may take (it is cancelled after that and the failover fails). */
+  finalSyncTimeoutMs: number;
   /** Sent with custom service offerings, which need a CPU speed besides count and memory. */
   cpuSpeedMhz: number;
 }
 
-const DEFAULTS: FailoverOptions = { runningWaitMs: 5 * 60_000, pollIntervalMs: 2_000, portWaitMs: 120_000, portIntervalMs: 3_000, portAttemptSeconds: 10, retryDelayMs: 2_000, cpuSpeedMhz: 1000 };
+const DEFAULTS: FailoverOptions = { runningWaitMs: 5 * 60_000, pollIntervalMs: 2_000, portWaitMs: 120_000, portIntervalMs: 3_000, portAttemptSeconds: 10, retryDelayMs: 2_000, powerOffTimeoutMs: 5 * 60_000, powerPollMs: 2_000, finalSyncTimeoutMs: 30 * 60_000, cpuSpeedMhz: 1000 };
 
 export interface StartFailoverInput {
   kind: FailoverType;
@@ -54,6 +59,8 @@ export interface StartFailoverInput {
   ports?: number[];
   /** Accepts these error findings (`code` or `code:subject`), recorded with who did it. */
   override?: { by: string; findings: string[] };
+  /** Live only: the VM's name as the operator typed it. */
+  confirmName?: string;
 }
 
 export interface FailoverDeps {
@@ -80,6 +87,12 @@ export function testVmName(vmName: string, now: Date): string {
   const suffix = `-test-${stamp}`;
   const head = /^[a-z]/.test(base) ? base : `vm-${base}`;
   return `${head.slice(0, 63 - suffix.length).replace(/-+$/, '')}${suffix}`;
+}
+
+/** The live VM keeps the VM's real name, as a valid CloudStack host name. */
+export function liveVmName(vmName: string): string {
+  const base = vmName.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '') || 'vm';
+  return (/^[a-z]/.test(base) ? base : `vm-${base}`).slice(0, 63).replace(/-+$/, '');
 }
 
 /** Where each disk's replica volume is and what it is called. */
@@ -141,6 +154,14 @@ export class FailoverService {
       networkIds: null,
       offering: null,
     };
+    if (kind === 'live') {
+      try {
+        facts.sourcePower = await this.deps.ports.power(contextId).state();
+      } catch (e) {
+        facts.sourcePower = null;
+        facts.sourcePowerError = message(e);
+      }
+    }
     try {
       const cs = this.deps.ports.cloudstack();
       const volumes: VolumeFacts[] = [];
@@ -179,8 +200,10 @@ export class FailoverService {
    * finding that the override does not name stops it here, before anything is touched.
    */
   async start(contextId: string, input: StartFailoverInput): Promise<Failover> {
-    if (input.kind !== 'test') throw new AppError('not_available', 'Live failover is not available in this version yet');
     const ctx = this.deps.contexts.require(contextId);
+    if (input.kind === 'live' && input.confirmName !== ctx.name) {
+      throw new AppError('validation', `Live failover powers ${ctx.name} off: confirm it by typing the VM's name exactly`);
+    }
     const validation = await this.validate(contextId, input.kind);
     const open = uncovered(validation.findings, input.override?.findings ?? []);
     if (open.length > 0) {
@@ -193,16 +216,16 @@ export class FailoverService {
     const failover = this.deps.failovers.open({
       vmContextId: contextId,
       kind: input.kind,
-      vmName: input.vmName ?? testVmName(ctx.name, new Date()),
+      vmName: input.vmName ?? (input.kind === 'live' ? liveVmName(ctx.name) : testVmName(ctx.name, new Date())),
       findings: validation.findings,
       override: input.override && overridden.length > 0 ? { by: input.override.by, at: isoNow(), findings: overridden } : null,
       ports: input.ports ?? [],
       // The override may accept "not ready" (e.g. a VM whose last job failed after a good sync).
       from: overridden.some((r) => r.startsWith('not_ready')) ? ['ready_for_failover', 'failed'] : ['ready_for_failover'],
     });
-    this.deps.logbook.startOperation(failover.id, 'failover', `Test failover of ${ctx.name}`, contextId);
+    this.deps.logbook.startOperation(failover.id, 'failover', `${input.kind === 'live' ? 'Live' : 'Test'} failover of ${ctx.name}`, contextId);
     this.changed(contextId);
-    this.launch(failover.id, () => this.runTest(failover.id));
+    this.launch(failover.id, () => this.runFailover(failover.id));
     return failover;
   }
 
@@ -330,7 +353,7 @@ export class FailoverService {
     return s as Required<{ [K in keyof FailoverSettings]: string }>;
   }
 
-  private async runTest(id: string): Promise<void> {
+  private async runFailover(id: string): Promise<void> {
     const f0 = this.deps.failovers.require(id);
     const log = (level: 'info' | 'warn', text: string, details?: Record<string, unknown>, stepId?: number) =>
       this.deps.logbook.event(id, level, text, details, stepId ?? null);
@@ -343,6 +366,21 @@ export class FailoverService {
         for (const finding of f0.findings) log(finding.severity === 'error' ? 'warn' : 'info', `${finding.severity}: ${finding.message}`, { code: finding.code }, stepId);
         if (f0.override) log('warn', `Errors overridden by ${f0.override.by} at ${f0.override.at}: ${f0.override.findings.join(', ')}`, undefined, stepId);
       });
+
+      if (f0.kind === 'live') {
+        await this.phase(id, id, FAILOVER_PHASES.powerOff, 'powering_off', (stepId) => this.powerOffSource(ctx.id, (t) => log('info', t, undefined, stepId)));
+        await this.phase(id, id, FAILOVER_PHASES.finalSync, 'final_sync', async (stepId) => {
+          // Through the canonical path; the VM's failing_over status does not refuse its own final sync (lesson 3).
+          const r = await this.deps.ports.finalSync(ctx.id, this.options.finalSyncTimeoutMs);
+          if (r.status !== 'completed') {
+            throw new AppError('remote_error', `final sync ${r.jobId} ${r.status}${r.error ? `: ${r.error}` : ''}; the source is powered back on and the replica is as of the previous sync — fix the cause and fail over again`);
+          }
+          log('info', `Final sync ${r.jobId} completed`, { jobId: r.jobId }, stepId);
+        });
+        // Only now, after the final sync earned it, the VM is failed_over_live (lesson 3).
+        this.deps.contexts.transition(ctx.id, 'failed_over_live');
+        this.changed(ctx.id);
+      }
 
       await this.phase(id, id, FAILOVER_PHASES.snapshot, 'snapshotting', async (stepId) => {
         const snaps: FailoverSnapshot[] = disks.map((d) => ({ diskKey: d.disk.diskKey, volumeId: d.volumeId, snapshotId: null, moved: false }));
@@ -362,7 +400,7 @@ export class FailoverService {
 
       const mappings = this.deps.mappings.forContext(ctx.id);
       const vm = await this.phase(id, id, FAILOVER_PHASES.deploy, 'creating_vm', async (stepId) => {
-        const networkids = this.networkIds(ctx, mappings, 'test');
+        const networkids = this.networkIds(ctx, mappings, f0.kind);
         const offering = (await cs.listServiceOfferings()).find((o) => o.id === s.serviceOfferingId);
         const details = offering?.iscustomized
           ? { cpuNumber: String(ctx.specs.cpus), memory: String(ctx.specs.memoryMb), cpuSpeed: String(offering.cpuspeed ?? this.options.cpuSpeedMhz) }
@@ -416,9 +454,9 @@ export class FailoverService {
       });
 
       // Only now, after the step that earns it, the VM is failed_over_test (lesson 3).
-      this.deps.failovers.settle(id, 'completed', 'failed_over_test');
+      this.deps.failovers.settle(id, 'completed', f0.kind === 'live' ? 'failed_over_live' : 'failed_over_test');
       this.deps.logbook.finishOperation(id, 'completed');
-      log('info', `Test failover complete: ${vm.name} ${evidence.state}`);
+      log('info', `${f0.kind === 'live' ? 'Live' : 'Test'} failover complete: ${vm.name} ${evidence.state}`);
       this.changed(ctx.id);
     } catch (e) {
       if (e instanceof Interrupted) return this.leaveForRestart(id);
@@ -430,6 +468,27 @@ export class FailoverService {
   private leaveForRestart(id: string): void {
     const f = this.deps.failovers.require(id);
     this.deps.logbook.event(f.status === 'rolling_back' ? this.rollbackOpId(id) : id, 'warn', `Interrupted by shutdown while ${f.status}; the next start of the console compensates it`);
+  }
+
+  /** Graceful first; poll until the VMA reports poweredOff; forced after the configured timeout. */
+  private async powerOffSource(contextId: string, note: (text: string) => void): Promise<void> {
+    const power = this.deps.ports.power(contextId);
+    if ((await power.state()) === 'poweredOff') return note('The source is already powered off');
+    const waitOff = async (ms: number) => {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        if ((await power.state()) === 'poweredOff') return true;
+        if (Date.now() + this.options.powerPollMs > deadline) return false;
+        await sleep(this.options.powerPollMs);
+      }
+    };
+    const seconds = Math.max(1, Math.round(this.options.powerOffTimeoutMs / 1000));
+    note(`Graceful shutdown requested (${(await power.off(false, seconds))})`);
+    if (await waitOff(this.options.powerOffTimeoutMs)) return note('The source is powered off');
+    note(`Still on after ${seconds} s: forcing power off`);
+    await power.off(true, 60);
+    if (!(await waitOff(60_000))) throw new AppError('timeout', 'The source VM did not power off even when forced');
+    note('The source is powered off (forced)');
   }
 
   /** Records that a volume is leaving the OMA appliance before the detach is even asked for. */
@@ -481,6 +540,7 @@ export class FailoverService {
     const error = `${phase}: ${reason}`;
     try {
       await this.undo(id, id);
+      if (this.deps.contexts.require(f.vmContextId).status === 'failed_over_live') this.deps.contexts.transition(f.vmContextId, 'rolling_back');
       this.deps.failovers.settle(id, 'failed', 'ready_for_failover', error);
       this.deps.logbook.finishOperation(id, 'failed', error);
     } catch (e) {
@@ -600,6 +660,20 @@ export class FailoverService {
         log(`${d.diskKey}: export ${name} published`, stepId);
       }
     }, UNDO_ATTEMPTS);
+
+    if (f.kind === 'live') {
+      await this.phase(op, id, FAILOVER_PHASES.powerOn, null, async (stepId) => {
+        const power = this.deps.ports.power(f.vmContextId);
+        if ((await power.state()) === 'poweredOn') return log('The source is on', stepId);
+        await power.on();
+        const deadline = Date.now() + this.options.powerOffTimeoutMs;
+        while ((await power.state()) !== 'poweredOn') {
+          if (Date.now() > deadline) throw new AppError('timeout', 'The source VM did not report poweredOn after power-on');
+          await sleep(this.options.powerPollMs);
+        }
+        log('The source is powered on again', stepId);
+      }, UNDO_ATTEMPTS);
+    }
   }
 }
 

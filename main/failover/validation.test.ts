@@ -75,8 +75,14 @@ describe('failover validation', () => {
     expect(codes(good({ bootDiskChoice: 'disk-2000' }))).toEqual(['error:boot_disk_unknown']);
   });
 
-  it('refuses live failover in this version and reports missing settings', () => {
-    expect(codes(good({ kind: 'live', missingConfig: ['templateId'] }))).toEqual(['error:kind_unsupported', 'error:config_missing']);
+  it('live failover needs the source power state through the VMA and the live networks; missing settings are named', () => {
+    expect(codes(good({ kind: 'live', sourcePower: null, sourcePowerError: 'VM not found', missingConfig: ['templateId'] }))).toEqual([
+      'error:source_unreachable',
+      'error:config_missing',
+    ]);
+    expect(codes(good({ kind: 'live', sourcePower: 'poweredOn' }))).toEqual([]);
+    const mappings = [{ vmContextId: 'c', sourceNetwork: 'LAN', liveNetworkId: null, testNetworkId: 'n-test' }];
+    expect(codes(good({ kind: 'live', sourcePower: 'poweredOn', mappings }))).toEqual(['error:nic_unmapped:LAN', 'error:nic_unmapped:DMZ']);
   });
 
   it('an override covers only the errors it names', () => {

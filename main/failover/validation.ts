@@ -50,6 +50,9 @@ export interface ValidationFacts {
   /** Network ids CloudStack lists; null when unknown. */
   networkIds: string[] | null;
   offering: OfferingFacts | null;
+  /** Live only: the source's power state as the VMA reads it, null when it could not be read. */
+  sourcePower?: string | null;
+  sourcePowerError?: string;
 }
 
 export function validateFailover(f: ValidationFacts): Finding[] {
@@ -59,7 +62,9 @@ export function validateFailover(f: ValidationFacts): Finding[] {
   const warn = (code: Finding['code'], message: string, subject?: string) =>
     out.push({ code, severity: 'warning', message, ...(subject !== undefined ? { subject } : {}) });
 
-  if (f.kind !== 'test') err('kind_unsupported', 'Only test failover is available in this version');
+  if (f.kind === 'live' && !f.sourcePower) {
+    err('source_unreachable', `The VMA cannot read ${f.vm.name}'s power state${f.sourcePowerError ? `: ${f.sourcePowerError}` : ''}`);
+  }
   if (f.missingConfig.length > 0) err('config_missing', `CloudStack settings missing for failover: ${f.missingConfig.join(', ')}`);
 
   // The replica: a completed sync, every disk with its change id. A torn replica is not
