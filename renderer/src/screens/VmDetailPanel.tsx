@@ -119,7 +119,7 @@ function DetailBody({ detail }: { detail: VmContextDetail }) {
       <Section title={c.currentJobId ? 'Running job' : 'Last job'}>
         {jobId ? <JobSection key={jobId} jobId={jobId} /> : <p className="muted">No replication jobs yet.</p>}
       </Section>
-      <Section title="Test failover">
+      <Section title="Failover">
         <FailoverSection context={c} disks={detail.disks} />
       </Section>
       {c.lastError && !c.currentJobId && (

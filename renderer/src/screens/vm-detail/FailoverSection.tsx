@@ -8,11 +8,11 @@ import { StatusBadge } from '../../components/StatusBadge';
 import { ErrorBox } from '../../components/ErrorBox';
 import { formatTime } from '../../lib/format';
 
-// Test failover from the VM panel: network mapping and boot disk, validation findings, start (with
+// Test and live failover from the VM panel: network mapping (test and live) and boot disk, validation findings, start (with
 // a recorded override when errors block), live status through the phases, boot evidence, rollback.
 
 /** Statuses in which a failover is still moving: the panel polls so its phase stays current. */
-const MOVING = new Set(['pending', 'validating', 'snapshotting', 'creating_vm', 'starting_vm', 'rolling_back']);
+const MOVING = new Set(['pending', 'validating', 'snapshotting', 'powering_off', 'final_sync', 'creating_vm', 'starting_vm', 'rolling_back']);
 
 function useFailovers(context: VmContextSummary) {
   const list = useInvoke('failover:list', { contextId: context.id, limit: 5 });
@@ -49,6 +49,7 @@ function Mapping({ context, disks, onChange }: { context: VmContextSummary; disk
           <tr>
             <th>Source network</th>
             <th>Test network</th>
+            <th>Live network</th>
           </tr>
         </thead>
         <tbody>
@@ -61,6 +62,22 @@ function Mapping({ context, disks, onChange }: { context: VmContextSummary; disk
                   value={v.mappings.find((m) => m.sourceNetwork === source)?.testNetworkId ?? ''}
                   onChange={(e) =>
                     void save(api().invoke('failover:map-network', { contextId: context.id, sourceNetwork: source, testNetworkId: e.target.value || null }))
+                  }
+                >
+                  <option value="">— not mapped —</option>
+                  {networks.map((n) => (
+                    <option key={n.id} value={n.id}>
+                      {n.name}
+                    </option>
+                  ))}
+                </select>
+              </td>
+              <td>
+                <select
+                  aria-label={`Live network for ${source}`}
+                  value={v.mappings.find((m) => m.sourceNetwork === source)?.liveNetworkId ?? ''}
+                  onChange={(e) =>
+                    void save(api().invoke('failover:map-network', { contextId: context.id, sourceNetwork: source, liveNetworkId: e.target.value || null }))
                   }
                 >
                   <option value="">— not mapped —</option>
@@ -122,10 +139,12 @@ export function FailoverSection({ context, disks }: { context: VmContextSummary;
   const [ports, setPorts] = useState('');
   const [overrideBy, setOverrideBy] = useState('');
   const [override, setOverride] = useState(false);
+  const [kind, setKind] = useState<'test' | 'live'>('test');
+  const [confirmName, setConfirmName] = useState('');
 
   const validate = async () => {
     setBusy(true);
-    const r = await api().invoke('failover:validate', { contextId: context.id, kind: 'test' });
+    const r = await api().invoke('failover:validate', { contextId: context.id, kind });
     setBusy(false);
     if (r.ok) setValidation(r.value);
     else setError(r.error);
@@ -136,13 +155,19 @@ export function FailoverSection({ context, disks }: { context: VmContextSummary;
     .map(Number);
   const portsValid = portList.every((p) => Number.isInteger(p) && p > 0 && p < 65536);
   const errors = validation?.findings.filter((f) => f.severity === 'error') ?? [];
-  const canStart = validation !== null && portsValid && (errors.length === 0 || (override && overrideBy.trim() !== ''));
+  const canStart =
+    validation !== null &&
+    validation.kind === kind &&
+    portsValid &&
+    (kind === 'test' || confirmName === context.name) &&
+    (errors.length === 0 || (override && overrideBy.trim() !== ''));
   const start = async () => {
     setBusy(true);
     setError(null);
     const r = await api().invoke('failover:start', {
       contextId: context.id,
-      kind: 'test',
+      kind,
+      ...(kind === 'live' ? { confirmName } : {}),
       ...(portList.length ? { ports: portList } : {}),
       ...(errors.length ? { override: { by: overrideBy.trim(), findings: errors.map(findingRef) } } : {}),
     });
@@ -192,14 +217,28 @@ export function FailoverSection({ context, disks }: { context: VmContextSummary;
         <>
           <Mapping context={context} disks={disks} onChange={() => setValidation(null)} />
           <div className="action-block">
+            <label className="field-inline">
+              Kind{' '}
+              <select
+                aria-label="Failover kind"
+                value={kind}
+                onChange={(e) => {
+                  setKind(e.target.value === 'live' ? 'live' : 'test');
+                  setValidation(null);
+                }}
+              >
+                <option value="test">test (source keeps running)</option>
+                <option value="live">live (powers the source off)</option>
+              </select>
+            </label>
             <button type="button" className="btn" disabled={busy} onClick={() => void validate()}>
-              Validate test failover
+              Validate {kind} failover
             </button>
           </div>
           {validation && (
             <div data-testid="failover-findings">
               {validation.findings.length === 0 ? (
-                <div className="success">No findings: ready for a test failover.</div>
+                <div className="success">No findings: ready for a {validation.kind} failover.</div>
               ) : (
                 <ul className="findings">
                   {validation.findings.map((f) => (
@@ -222,8 +261,14 @@ export function FailoverSection({ context, disks }: { context: VmContextSummary;
                   {override && <input aria-label="Your name" placeholder="Your name" value={overrideBy} onChange={(e) => setOverrideBy(e.target.value)} />}
                 </div>
               )}
+              {kind === 'live' && (
+                <label className="field-inline warn-text">
+                  Live failover powers {context.name} off and runs a final sync. Type the VM&apos;s name to confirm{' '}
+                  <input aria-label="Confirm VM name" value={confirmName} onChange={(e) => setConfirmName(e.target.value)} />
+                </label>
+              )}
               <button type="button" className="btn primary" disabled={busy || !canStart} onClick={() => void start()}>
-                Start test failover
+                Start {kind} failover
               </button>
             </div>
           )}
