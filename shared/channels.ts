@@ -52,6 +52,12 @@ const invokeChannelSet: { [C in InvokeChannel]: true } = {
   'executions:list': true,
   'executions:get': true,
   'failover:list': true,
+  'failover:validate': true,
+  'failover:start': true,
+  'failover:rollback': true,
+  'failover:networks': true,
+  'failover:map-network': true,
+  'failover:boot-disk': true,
 };
 
 const eventChannelSet: { [C in EventChannel]: true } = {

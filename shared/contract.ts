@@ -4,7 +4,6 @@
 import { z } from 'zod';
 import type {
   Appliance,
-  FailoverJob,
   JobDiskProgress,
   LogEvent,
   LogOperation,
@@ -22,6 +21,7 @@ import type {
 } from './domain';
 import {
   APPLIANCE_KINDS,
+  FAILOVER_TYPES,
   JOB_STATUSES,
   LOG_LEVELS,
   OPERATION_KINDS,
@@ -30,6 +30,7 @@ import {
   SSH_AUTH_METHODS,
 } from './domain';
 import type { AddContextsResult, DiscoveryResult } from './discovery';
+import { FINDING_CODES, type Failover, type FailoverValidation, type NetworkMapping } from './failover';
 import type { Result } from './errors';
 
 export { EVENT_CHANNELS, INVOKE_CHANNELS, isEventChannel, isInvokeChannel } from './channels';
@@ -191,6 +192,39 @@ export interface ExecutionDetail {
   execution: ScheduleExecution;
   jobs: ReplicationJob[];
 }
+const findingRefSchema = z
+  .string()
+  .max(400)
+  .refine((v) => (FINDING_CODES as readonly string[]).includes(v.split(':')[0]!), 'must name a validation finding (code or code:subject)');
+
+export const failoverStartSchema = z
+  .object({
+    contextId: id,
+    kind: z.enum(FAILOVER_TYPES),
+    vmName: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9-]{0,62}$/, 'must be a host name: a letter, then letters, digits or hyphens (63 at most)')
+      .optional(),
+    ports: z.array(port).max(20).optional(),
+    override: z.object({ by: name, findings: z.array(findingRefSchema).min(1).max(100) }).strict().optional(),
+    /** Live failover powers the source off: the operator types the VM's name to confirm. */
+    confirmName: name.optional(),
+  })
+  .strict()
+  .refine((v) => v.kind !== 'live' || v.confirmName !== undefined, { path: ['confirmName'], message: "type the VM's name to confirm a live failover" });
+export type FailoverStartInput = z.infer<typeof failoverStartSchema>;
+
+export const networkMapSchema = z
+  .object({
+    /** Omitted: every VM with a NIC on this source network (bulk mapping by name). */
+    contextId: id.optional(),
+    sourceNetwork: name,
+    liveNetworkId: id.nullable().optional(),
+    testNetworkId: id.nullable().optional(),
+  })
+  .strict()
+  .refine((v) => v.liveNetworkId !== undefined || v.testNetworkId !== undefined, 'give liveNetworkId or testNetworkId');
+export type NetworkMapInput = z.infer<typeof networkMapSchema>;
 
 export interface AppInfo {
   version: string;
@@ -323,7 +357,20 @@ export interface InvokeMap {
   'groups:remove-member': { request: { groupId: string; vmContextId: string }; response: VmGroupMember[] };
   'executions:list': { request: { scheduleId?: string; limit?: number }; response: ScheduleExecution[] };
   'executions:get': { request: { id: string }; response: ExecutionDetail };
-  'failover:list': { request: Record<string, never>; response: FailoverJob[] };
+  'failover:list': { request: { contextId?: string; limit?: number }; response: Failover[] };
+  'failover:validate': { request: { contextId: string; kind: (typeof FAILOVER_TYPES)[number] }; response: FailoverValidation };
+  'failover:start': { request: FailoverStartInput; response: Failover };
+  'failover:rollback': { request: { failoverId: string }; response: Failover };
+  'failover:networks': { request: { contextId: string }; response: FailoverNetworksView };
+  'failover:map-network': { request: NetworkMapInput; response: { contextIds: string[] } };
+  'failover:boot-disk': { request: { contextId: string; diskKey: string }; response: FailoverNetworksView };
+}
+
+/** A VM's NICs and disks as the failover needs them mapped. */
+export interface FailoverNetworksView {
+  sourceNetworks: string[];
+  mappings: NetworkMapping[];
+  bootDisk: string | null;
 }
 
 export type InvokeChannel = keyof InvokeMap;
@@ -389,7 +436,13 @@ export const invokeRequestSchemas: { [C in InvokeChannel]: z.ZodType<InvokeReque
   'groups:remove-member': z.object({ groupId: id, vmContextId: id }).strict(),
   'executions:list': z.object({ scheduleId: id.optional(), limit }).strict(),
   'executions:get': z.object({ id }).strict(),
-  'failover:list': empty,
+  'failover:list': z.object({ contextId: id.optional(), limit }).strict(),
+  'failover:validate': z.object({ contextId: id, kind: z.enum(FAILOVER_TYPES) }).strict(),
+  'failover:start': failoverStartSchema,
+  'failover:rollback': z.object({ failoverId: id }).strict(),
+  'failover:networks': z.object({ contextId: id }).strict(),
+  'failover:map-network': networkMapSchema,
+  'failover:boot-disk': z.object({ contextId: id, diskKey: z.string().regex(/^disk-\d+$/, 'must be a VMware disk key (disk-<n>)') }).strict(),
 };
 
 

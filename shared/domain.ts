@@ -40,7 +40,7 @@ export const ACTIVE_JOB_STATUSES = [
 ] as const satisfies readonly JobStatus[];
 
 /** VM statuses in which a failover owns the VM: no replication may start (except its own final sync). */
-export const FAILOVER_BUSY_STATUSES: readonly VmContextStatus[] = ['failing_over', 'rolling_back', 'failed_over_live'];
+export const FAILOVER_BUSY_STATUSES: readonly VmContextStatus[] = ['failing_over', 'failed_over_test', 'rolling_back', 'failed_over_live'];
 
 export const JOB_TYPES = ['initial', 'incremental'] as const;
 export type JobType = (typeof JOB_TYPES)[number];

@@ -9,7 +9,7 @@ import { formatDuration } from '../../shared/format';
 import { replicaTornText } from '../../shared/replica-state-text';
 
 /** A managed VM by context id or exact name, looked up through the same channel the UI lists them with. */
-async function resolveContext(ctx: CommandContext, nameOrId: string): Promise<VmContextSummary> {
+export async function resolveContext(ctx: CommandContext, nameOrId: string): Promise<VmContextSummary> {
   const all = await ctx.invoke('contexts:list', {});
   const byId = all.find((c) => c.id === nameOrId);
   if (byId) return byId;

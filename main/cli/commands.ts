@@ -3,6 +3,7 @@ import { coreCommands } from './commands-core';
 import { applianceCommands } from './commands-appliances';
 import { jobCommands } from './commands-jobs';
 import { scheduleCommands } from './commands-schedules';
+import { failoverCommands } from './commands-failover';
 
 /** Every command mkc knows; later capabilities append their lists here. */
-export const ALL_COMMANDS: readonly CliCommand[] = [...coreCommands, ...applianceCommands, ...jobCommands, ...scheduleCommands];
+export const ALL_COMMANDS: readonly CliCommand[] = [...coreCommands, ...applianceCommands, ...jobCommands, ...scheduleCommands, ...failoverCommands];

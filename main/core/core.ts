@@ -23,6 +23,10 @@ import { SchedulerService, type SchedulerOptions } from '../scheduler/scheduler-
 import { systemClock, type SchedulerClock } from '../scheduler/ports';
 import { silentLogger, type AppLogger } from './app-log';
 import { secureDataDir } from './data-dir';
+import { FailoverRepository } from '../db/repositories/failovers';
+import { NetworkMappingRepository } from '../db/repositories/network-mappings';
+import { FailoverService, type FailoverOptions } from '../failover/failover-service';
+import { AppError } from '../../shared/errors';
 import pkg from '../../package.json';
 
 export type CoreTransport = 'electron' | 'dev-bridge' | 'cli';
@@ -38,6 +42,7 @@ export interface CoreOptions {
   discovery?: Partial<DiscoveryOptions>;
   cloudstack?: ClientTuning;
   scheduler?: Partial<SchedulerOptions> & { clock?: SchedulerClock };
+  failover?: Partial<FailoverOptions>;
 }
 
 export interface BackgroundOptions {
@@ -69,6 +74,8 @@ export class Core {
   readonly groups: VmGroupRepository;
   readonly executions: ScheduleExecutionRepository;
   readonly scheduler: SchedulerService;
+  readonly networkMappings: NetworkMappingRepository;
+  readonly failover: FailoverService;
   private backgroundStarted = false;
   private readonly closers: (() => void | Promise<void>)[] = [];
 
@@ -107,17 +114,57 @@ export class Core {
         else this.logger.warn(`change-ID callback refused on appliance ${applianceId}: ${reason}`);
       },
     });
+    const ports = createEnginePorts({ appliances: this.appliances, credentials: this.credentials.repo, secrets: this.secrets, cloudstack: this.cloudstack, channel });
     this.engine = new ReplicationEngine(
+      { contexts: this.contexts, jobs: this.jobs, volumes: this.volumes, logbook: this.logbook, bus: this.bus, logger: this.logger, ports },
+      options.engine,
+    );
+    this.networkMappings = new NetworkMappingRepository(db);
+    this.failover = new FailoverService(
       {
         contexts: this.contexts,
-        jobs: this.jobs,
+        failovers: new FailoverRepository(db),
+        mappings: this.networkMappings,
         volumes: this.volumes,
         logbook: this.logbook,
-        bus: this.bus,
         logger: this.logger,
-        ports: createEnginePorts({ appliances: this.appliances, credentials: this.credentials.repo, secrets: this.secrets, cloudstack: this.cloudstack, channel }),
+        ports: {
+          cloudstack: () => this.cloudstack.client(),
+          settings: () => {
+            const v = this.cloudstack.view();
+            const omaVmId = v.omaVmId ?? (v.omaApplianceId ? this.appliances.record(v.omaApplianceId).cloudstackVmId : null);
+            return { zoneId: v.zoneId, templateId: v.templateId, serviceOfferingId: v.serviceOfferingId, omaVmId, omaApplianceId: v.omaApplianceId };
+          },
+          oma: (applianceId) => ports.oma(applianceId),
+          shell: (applianceId) => this.appliances.shell(applianceId),
+          power: (contextId) => {
+            const ctx = this.contexts.require(contextId);
+            if (!ctx.vmaApplianceId || !ctx.credentialId) throw new AppError('validation', `${ctx.name} has no VMA or vCenter credential to reach it`);
+            const { vcenter, username, password } = ports.login(ctx.credentialId);
+            const creds = { vcenter, username, password };
+            const vma = () => this.appliances.vma(ctx.vmaApplianceId!);
+            return {
+              state: async () => (await (await vma()).powerState(ctx.vmwareVmId, creds)).new_state,
+              off: async (force, timeout) => (await (await vma()).powerOff(ctx.vmwareVmId, { ...creds, force, timeout })).new_state,
+              on: async () => (await (await vma()).powerOn(ctx.vmwareVmId, creds)).new_state,
+            };
+          },
+          finalSync: async (contextId, timeoutMs) => {
+            const { jobId } = await this.engine.start(contextId, { trigger: 'failover' });
+            let timer: NodeJS.Timeout | undefined;
+            const timedOut = new Promise<null>((r) => (timer = setTimeout(() => r(null), timeoutMs)));
+            const job = await Promise.race([this.engine.whenSettled(jobId), timedOut]).finally(() => clearTimeout(timer));
+            if (job) return { jobId, status: job.status, error: job.error };
+            const cancelled = await this.engine.cancel(jobId).catch(() => this.jobs.require(jobId));
+            return { jobId, status: 'timed_out', error: `did not complete within ${Math.round(timeoutMs / 60_000)} min (job ${cancelled.status})` };
+          },
+        },
+        onContextChanged: (id) => {
+          const c = this.contexts.get(id);
+          if (c) this.bus.emit('contexts:changed', { contexts: [c], removedIds: [] });
+        },
       },
-      options.engine,
+      options.failover,
     );
     this.appliances.setChangeIdStore((vmaApplianceId) => channel.storeFor(vmaApplianceId));
     this.schedules = new ScheduleRepository(db);
@@ -171,6 +218,8 @@ export class Core {
       const r = await this.engine.reconcile();
       if (r.resumed || r.failed) this.logger.info('reconciled active jobs after start', r);
       this.engine.poller.start();
+      const failovers = await this.failover.reconcile();
+      if (failovers) this.logger.info('compensating failovers interrupted by a restart', { failovers });
     }
     // Schedules run only in a long-running owner, after the poller: their jobs must end to free slots.
     if ((options.schedules ?? true) && !this.scheduler.active) {
@@ -188,6 +237,8 @@ export class Core {
     this.scheduler.stop();
     this.engine.poller.stop();
     await this.engine.drain();
+    this.failover.interrupt();
+    await this.failover.drain();
     for (const fn of this.closers.reverse()) await fn();
     await this.appliances.stopAll();
     this.bus.flush();

@@ -190,13 +190,6 @@ describe('renderer over the dev bridge', () => {
     expect(errors).toEqual([]);
   });
 
-  it('says honestly when a feature is not available', async () => {
-    const a = await app();
-    const { page } = await open(a.url);
-    await page.locator('nav [data-screen="failover"]').click();
-    await page.getByTestId('not-available').filter({ hasText: 'Failover is not available in this version yet' }).waitFor();
-  });
-
   it('refuses a wrong token with a clear not-authorised state', async () => {
     const a = await app((core) => {
       core.contexts.add({ vm: makeDiscoveredVm('secret-vm'), vcenterHost: 'vc.test', credentialId: null, vmaApplianceId: null });

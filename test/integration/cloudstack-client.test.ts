@@ -225,6 +225,10 @@ describe('async jobs', () => {
     const snap = await cs.createSnapshot(v.id);
     expect(snap.volumeid).toBe(v.id);
     await fsp.writeFile(file, 'AFTER!', { flag: 'r+' });
+    // Like SnapshotManagerImpl: no revert while the volume is on a VM that is not stopped.
+    const refused = await rejection(cs.revertSnapshot(snap.id));
+    expect((refused as CloudStackError).errortext).toMatch(/not in the shape where we can revert/);
+    await cs.detachVolume(v.id);
     await cs.revertSnapshot(snap.id);
     const head = Buffer.alloc(6);
     const fh = await fsp.open(file, 'r');
@@ -233,8 +237,32 @@ describe('async jobs', () => {
     expect(head.toString()).toBe('before');
     await cs.deleteSnapshot(snap.id);
     expect(await cs.listSnapshots({ volumeid: v.id })).toEqual([]);
-    await cs.detachVolume(v.id);
     await cs.deleteVolume(v.id);
+  });
+
+  it('swaps a stopped VM\'s root volume for a data volume at device 0, and only while it is stopped', async () => {
+    sim.faults.asyncJobDelayMs = 20;
+    const cs = clientFor();
+    const { zoneid, customOffering, customServiceOffering, templateid, networkid } = ids();
+    const vm = await cs.deployVirtualMachine({
+      zoneid, serviceofferingid: customServiceOffering, templateid, name: `swap-${randomBytes(3).toString('hex')}`, networkids: [networkid],
+      details: { cpuNumber: '1', memory: '1024' },
+    });
+    const [root] = await cs.listVolumes({ virtualmachineid: vm.id });
+    expect(root).toMatchObject({ type: 'ROOT', deviceid: 0 });
+    const data = await cs.createVolume({ name: 'boot', zoneid, diskofferingid: customOffering, sizeGiB: 1 });
+    expect((await rejection(cs.attachVolume(data.id, vm.id, 0)) as CloudStackError).errortext).toBe('Vm already has root volume attached to it');
+    await cs.detachVolume(root!.id);
+    await cs.deleteVolume(root!.id);
+    const attached = await cs.attachVolume(data.id, vm.id, 0);
+    expect(attached).toMatchObject({ type: 'ROOT', deviceid: 0, virtualmachineid: vm.id });
+    await cs.startVirtualMachine(vm.id);
+    expect((await rejection(cs.detachVolume(data.id)) as CloudStackError).errortext).toMatch(/stopped state/);
+    await cs.stopVirtualMachine(vm.id);
+    expect(await cs.detachVolume(data.id)).toMatchObject({ type: 'DATADISK' });
+    await cs.destroyVirtualMachine(vm.id, true);
+    expect(await cs.listVolumes({ id: data.id })).toHaveLength(1);
+    await cs.deleteVolume(data.id);
   });
 });
 

@@ -1,6 +1,5 @@
 import type { Core } from '../../core/core';
 import type { HandlerMap } from '../handler-types';
-import { AppError } from '../../../shared/errors';
 import type { JobTrigger } from '../../../shared/domain';
 import { fetchOptions } from '../../cloudstack/options';
 import { testConnection } from '../../cloudstack/connection-test';
@@ -9,6 +8,8 @@ import { secretStoreStatus } from '../../secrets/secret-store';
 import { appLogFile } from '../../core/app-log';
 import { describeSecretStore } from '../../secrets/describe-store';
 import fs from 'node:fs';
+
+import { createGroup, executionDetail, groupViews, scheduleViews } from '../../scheduler/schedule-views';
 
 /**
  * The owner of the engine over this data directory comes with the issue "one owner"; until the core
@@ -20,15 +21,19 @@ function ownerInfo(core: Core): { state: string; detail: string | null } {
   if (d && typeof d.state === 'string') return { state: d.state, detail: typeof d.detail === 'string' ? d.detail : null };
   return { state: 'unknown', detail: 'Ownership of the data directory is not tracked in this version' };
 }
-import { createGroup, executionDetail, groupViews, scheduleViews } from '../../scheduler/schedule-views';
-
-const notAvailable = (what: string) => (): never => {
-  throw new AppError('not_available', `${what} is not available in this version yet`);
-};
 
 export interface HandlerOptions {
   /** What started a replication through this map: the renderer ('ui') or `mkc` over the control channel ('cli'). */
   trigger?: JobTrigger;
+}
+
+function failoverNetworks(core: Core, contextId: string) {
+  const ctx = core.contexts.require(contextId);
+  return {
+    sourceNetworks: [...new Set(ctx.specs.networks.map((n) => n.networkName))],
+    mappings: core.networkMappings.forContext(contextId),
+    bootDisk: core.networkMappings.bootDisk(contextId),
+  };
 }
 
 /** The one handler map every transport serves. */
@@ -113,6 +118,22 @@ export function createHandlers(core: Core, options: HandlerOptions = {}): Handle
     'groups:remove-member': ({ groupId, vmContextId }) => core.groups.removeMember(groupId, vmContextId),
     'executions:list': (f) => core.executions.list(f),
     'executions:get': ({ id }) => executionDetail(core, id),
-    'failover:list': notAvailable('Failover'),
+    'failover:list': (f) => core.failover.list(f),
+    'failover:validate': ({ contextId, kind }) => core.failover.validate(contextId, kind),
+    'failover:start': ({ contextId, ...input }) => core.failover.start(contextId, input),
+    'failover:rollback': ({ failoverId }) => core.failover.rollback(failoverId),
+    'failover:networks': ({ contextId }) => failoverNetworks(core, contextId),
+    'failover:map-network': ({ contextId, sourceNetwork, liveNetworkId, testNetworkId }) => {
+      const targets = { liveNetworkId, testNetworkId };
+      if (contextId) {
+        core.networkMappings.set(contextId, sourceNetwork, targets);
+        return { contextIds: [contextId] };
+      }
+      return { contextIds: core.networkMappings.setByName(sourceNetwork, targets) };
+    },
+    'failover:boot-disk': ({ contextId, diskKey }) => {
+      core.networkMappings.setBootDisk(contextId, diskKey);
+      return failoverNetworks(core, contextId);
+    },
   };
 }

@@ -1,5 +1,4 @@
-// Failover jobs: a read-only list until the failover engine lands; an honest notice when the core
-// says the feature is not available.
+// Failovers with their evidence; an honest notice when the core says a feature is not available.
 import { ErrorBox } from '../components/ErrorBox';
 import { StatusBadge } from '../components/StatusBadge';
 import { useInvoke } from '../lib/use-invoke';
@@ -14,17 +13,19 @@ export function FailoverScreen() {
   return (
     <div className="screen-pad">
       {r.result.value.length === 0 ? (
-        <div className="empty-state small">No failover jobs yet.</div>
+        <div className="empty-state small">No failovers yet. Start a test failover from a VM's panel.</div>
       ) : (
-        <table className="grid">
+        <table className="grid" data-testid="failover-list">
           <thead>
             <tr>
               <th>VM</th>
-              <th>Type</th>
+              <th>Kind</th>
               <th>Status</th>
+              <th>Phase</th>
               <th>CloudStack VM</th>
-              <th>Created</th>
-              <th>Completed</th>
+              <th>Evidence</th>
+              <th>Started</th>
+              <th>Ended</th>
               <th>Error</th>
             </tr>
           </thead>
@@ -32,13 +33,15 @@ export function FailoverScreen() {
             {r.result.value.map((f) => (
               <tr key={f.id}>
                 <td>{contextsById[f.vmContextId]?.name ?? f.vmContextId}</td>
-                <td>{f.failoverType}</td>
+                <td>{f.kind}</td>
                 <td>
                   <StatusBadge status={f.status} />
                 </td>
-                <td className="mono">{f.cloudstackVmId ?? '—'}</td>
-                <td>{formatTime(f.createdAt)}</td>
-                <td>{formatTime(f.completedAt)}</td>
+                <td>{f.phase ?? '—'}</td>
+                <td className="mono" title={f.cloudstackVmId ?? undefined}>{f.vmName}</td>
+                <td>{f.evidence ? `${f.evidence.state}; ${f.evidence.ips.join(', ') || 'no IP'}` : '—'}</td>
+                <td>{formatTime(f.startedAt)}</td>
+                <td>{formatTime(f.endedAt)}</td>
                 <td className="err-text">{f.error ?? ''}</td>
               </tr>
             ))}

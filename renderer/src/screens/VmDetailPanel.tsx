@@ -14,6 +14,7 @@ import { startBlockedReason } from '../lib/start-blocked';
 import { BarChart, type Bar } from '../components/Charts';
 import { JobSection } from './vm-detail/JobSection';
 import { replicaTornText } from '../../../shared/replica-state-text';
+import { FailoverSection } from './vm-detail/FailoverSection';
 
 export { startBlockedReason };
 
@@ -119,6 +120,9 @@ function DetailBody({ detail }: { detail: VmContextDetail }) {
       )}
       <Section title={c.currentJobId ? 'Running job' : 'Last job'}>
         {jobId ? <JobSection key={jobId} jobId={jobId} /> : <p className="muted">No replication jobs yet.</p>}
+      </Section>
+      <Section title="Failover">
+        <FailoverSection context={c} disks={detail.disks} />
       </Section>
       {/* One failure appears once: the last job's box already shows its error with advice. */}
       {c.lastError && !c.currentJobId && c.lastError !== detail.jobs[0]?.error && (

@@ -44,6 +44,8 @@ export interface SimFaults {
   failHttp(command: string, status: number, times?: number): void;
   /** The next `times` requests for this command have their connection destroyed. */
   dropConnection(command: string, times?: number): void;
+  /** Address CloudStack gives a deployed VM's NIC (default 10.1.1.x); lets a test point boot checks at a real listener. */
+  guestIp: ((vmCount: number, nicIndex: number) => string) | null;
   clear(): void;
 }
 
@@ -123,6 +125,7 @@ export async function startCloudStackSimulator(options: CloudStackSimulatorOptio
     failAsync: (command, errortext, times = Infinity) => void asyncFailures.set(command, { errortext, times }),
     failHttp: (command, status, times = 1) => void httpFailures.set(command, { status, times }),
     dropConnection: (command, times = 1) => void drops.set(command, times),
+    guestIp: null,
     clear: () => {
       asyncFailures.clear();
       httpFailures.clear();
@@ -360,6 +363,13 @@ export async function startCloudStackSimulator(options: CloudStackSimulatorOptio
         let deviceid: number;
         if (deviceParam !== undefined) {
           deviceid = Number(deviceParam);
+          // VolumeApiServiceImpl: device 0 is the root disk; attaching one needs a stopped VM without a root.
+          if (deviceid === 0) {
+            if (vm.state !== 'Stopped') throw invalidParam('Root volume detach can only be done if VM is in stopped state');
+            if ([...state.volumes.values()].some((v) => v.virtualmachineid === vm.id && v.deviceid === 0)) {
+              throw invalidParam('Vm already has root volume attached to it');
+            }
+          }
           const taken = [...state.volumes.values()].some((v) => v.virtualmachineid === vm.id && v.deviceid === deviceid);
           if (taken) throw invalidParam(`deviceId ${deviceid} is used by vm ${vm.name}`);
         } else {
@@ -369,6 +379,8 @@ export async function startCloudStackSimulator(options: CloudStackSimulatorOptio
         volume.state = 'Ready';
         volume.virtualmachineid = vm.id;
         volume.deviceid = deviceid;
+        // VolumeDaoImpl.attachVolume: a volume attached at device 0 becomes the VM's ROOT volume.
+        if (deviceid === 0) volume.type = 'ROOT';
         if (vm.id === state.omaVmId) {
           if (faults.byIdLinkDelayMs <= 0) await createLink(volume);
           else {
@@ -386,14 +398,19 @@ export async function startCloudStackSimulator(options: CloudStackSimulatorOptio
     detachVolume: (p, lc) => {
       const volume = live(lc, 'id', required(lc, p, 'id'), state.volumes, 'volume');
       const jobid = submitJob('detachVolume', async () => {
-        if (volume.type === 'ROOT') throw invalidParam('Please specify a data volume.');
         if (!volume.virtualmachineid) throw invalidParam('Please specify a volume that is attached to a VM.');
+        const owner = state.vms.get(volume.virtualmachineid);
+        // KVM allows a root volume to be detached only from a stopped VM; it becomes a data disk again.
+        if (volume.type === 'ROOT' && owner?.state !== 'Stopped') {
+          throw invalidParam('Root volume detach can only be done if VM is in stopped state');
+        }
         const fromOma = volume.virtualmachineid === state.omaVmId;
         const view = volumeView(volume);
         volume.virtualmachineid = undefined;
         volume.deviceid = undefined;
+        volume.type = 'DATADISK';
         if (fromOma) await removeLink(volume.id);
-        return { volume: { ...view, virtualmachineid: undefined, deviceid: undefined, vmname: undefined, vmstate: undefined } };
+        return { volume: { ...view, type: volume.type, virtualmachineid: undefined, deviceid: undefined, vmname: undefined, vmstate: undefined } };
       });
       return { jobid };
     },
@@ -434,7 +451,7 @@ export async function startCloudStackSimulator(options: CloudStackSimulatorOptio
         id: randomUUID(), name, displayname: p.get('displayname') ?? name, state: 'Stopped', zoneid: zone.id, templateid: template.id,
         serviceofferingid: offering.id, cpunumber, memory, details, created: nowIso(),
         nic: networks.map((n, i) => ({
-          id: randomUUID(), networkid: n.id, networkname: n.name, ipaddress: `10.1.1.${100 + state.vms.size + i}`,
+          id: randomUUID(), networkid: n.id, networkname: n.name, ipaddress: faults.guestIp?.(state.vms.size, i) ?? `10.1.1.${100 + state.vms.size + i}`,
           macaddress: `02:00:00:00:${String(state.vms.size).padStart(2, '0')}:${String(i).padStart(2, '0')}`, isdefault: i === 0,
         })),
       };
@@ -514,7 +531,13 @@ export async function startCloudStackSimulator(options: CloudStackSimulatorOptio
     revertSnapshot: (p, lc) => {
       const snap = live(lc, 'id', required(lc, p, 'id'), state.snapshots, 'snapshot');
       const jobid = submitJob('revertSnapshot', async () => {
-        if (!state.volumes.has(snap.volumeid)) throw invalidParam('The volume of this snapshot no longer exists');
+        const volume = state.volumes.get(snap.volumeid);
+        if (!volume) throw invalidParam('The volume of this snapshot no longer exists');
+        // SnapshotManagerImpl.revertSnapshot: the volume must be detached or its VM stopped.
+        const owner = volume.virtualmachineid ? state.vms.get(volume.virtualmachineid) : undefined;
+        if (owner && owner.state !== 'Stopped') {
+          throw invalidParam('The VM the specified disk is attached to is not in the shape where we can revert the volume');
+        }
         await sparseCopy(join(snapshotsDir, `${snap.id}.img`), volumeFile(snap.volumeid));
         return { snapshot: snapshotView(snap.id) ?? {} };
       });

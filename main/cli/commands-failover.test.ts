@@ -1,0 +1,81 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCli, type CliIo } from './run-cli';
+import { ALL_COMMANDS } from './commands';
+import type { SecretStore } from '../secrets/secret-store';
+import { Core } from '../core/core';
+import type { DiscoveredVm } from '../../shared/discovery';
+
+const noSecrets: SecretStore = { unavailableReason: () => 'none in this test', set() { throw new Error('no'); }, get: () => null, delete() {} };
+
+let dir: string;
+let out: string[];
+let err: string[];
+let io: CliIo;
+
+const vm = (id: string, name: string, networks: string[]): DiscoveredVm => ({
+  vmwareVmId: id, name, path: `/DC/vm/${name}`, datacenter: 'DC', cpus: 2, memoryMb: 2048, osType: 'linux', powerState: 'poweredOn', vmxVersion: 'vmx-19',
+  disks: [
+    { diskKey: 'disk-2000', label: 'd1', vmdkPath: '[ds] a.vmdk', datastore: 'ds', capacityBytes: 1024, provisioningType: 'thin', unitNumber: 0 },
+    { diskKey: 'disk-3000', label: 'd2', vmdkPath: '[ds] b.vmdk', datastore: 'ds', capacityBytes: 1024, provisioningType: 'thin', unitNumber: 1 },
+  ],
+  networks: networks.map((n) => ({ label: n, networkName: n, adapterType: 'vmxnet3', macAddress: '', connected: true })),
+});
+
+beforeEach(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mkc-cli-fo-'));
+  out = [];
+  err = [];
+  io = { out: (t) => out.push(t), err: (t) => err.push(t), env: {}, secrets: () => noSecrets };
+  const core = new Core({ dataDir: dir, transport: 'cli', secrets: noSecrets });
+  core.contexts.add({ vm: vm('id-1', 'web01', ['LAN', 'DMZ']), vcenterHost: 'vc', credentialId: null, vmaApplianceId: null });
+  core.contexts.add({ vm: vm('id-2', 'web02', ['DMZ']), vcenterHost: 'vc', credentialId: null, vmaApplianceId: null });
+  await core.close();
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const mappingsOf = async (name: string) => {
+  const core = new Core({ dataDir: dir, transport: 'cli', secrets: noSecrets });
+  try {
+    return core.networkMappings.forContext(core.contexts.findByName(name)[0]!.id);
+  } finally {
+    await core.close();
+  }
+};
+
+describe('mkc networks map and failover', () => {
+  it('maps a source network on every VM that has it, or on one VM', async () => {
+    expect(await runCli(['networks', 'map', '--source', 'DMZ', '--test', 'iso-net-1', '--data-dir', dir], ALL_COMMANDS, io)).toBe(0);
+    expect(out.join('\n')).toContain('Mapped on 2 VM(s).');
+    expect(await runCli(['networks', 'map', '--source', 'LAN', '--vm', 'web01', '--live', 'prod-net', '--data-dir', dir], ALL_COMMANDS, io)).toBe(0);
+    expect(await mappingsOf('web01')).toEqual([
+      expect.objectContaining({ sourceNetwork: 'DMZ', testNetworkId: 'iso-net-1', liveNetworkId: null }),
+      expect.objectContaining({ sourceNetwork: 'LAN', testNetworkId: null, liveNetworkId: 'prod-net' }),
+    ]);
+    expect(await mappingsOf('web02')).toEqual([expect.objectContaining({ sourceNetwork: 'DMZ', testNetworkId: 'iso-net-1' })]);
+  });
+
+  it('refuses a mapping without a target and a bad disk key through the contract schemas (exit 2)', async () => {
+    expect(await runCli(['networks', 'map', '--source', 'DMZ', '--data-dir', dir], ALL_COMMANDS, io)).toBe(2);
+    expect(err.join('\n')).toMatch(/give liveNetworkId or testNetworkId/);
+    expect(await runCli(['failover', 'boot-disk', 'web01', 'scsi0:1', '--data-dir', dir], ALL_COMMANDS, io)).toBe(2);
+    expect(err.join('\n')).toMatch(/VMware disk key/);
+    expect(await runCli(['failover', 'boot-disk', 'web01', 'disk-3000', '--data-dir', dir], ALL_COMMANDS, io)).toBe(0);
+    expect(out.join('\n')).toContain('Boot disk: disk-3000');
+  });
+
+  it('validation blocks a VM that was never replicated, and test failover refuses it without touching anything', async () => {
+    expect(await runCli(['failover', 'validate', 'web02', '--data-dir', dir], ALL_COMMANDS, io)).toBe(0);
+    const text = out.join('\n');
+    expect(text).toMatch(/^Blocked:/);
+    expect(text).toMatch(/error\s+no_completed_sync/);
+    expect(text).toMatch(/error\s+config_missing/);
+    expect(await runCli(['failover', 'test', 'web02', '--data-dir', dir], ALL_COMMANDS, io)).toBe(2);
+    expect(err.join('\n')).toMatch(/blocked/);
+    out.length = 0;
+    expect(await runCli(['failover', 'list', '--data-dir', dir], ALL_COMMANDS, io)).toBe(0);
+    expect(out.join('\n')).toBe('No failovers.');
+  });
+});

@@ -1,0 +1,215 @@
+import { invokeRequestSchemas, type InvokeChannel, type InvokeRequest } from '../../shared/contract';
+import { AppError } from '../../shared/errors';
+import { FAILOVER_WORKING_STATUSES, type Failover, type FailoverValidation } from '../../shared/failover';
+import type { CliCommand, CommandContext } from './command';
+import { resolveContext } from './commands-jobs';
+import { onePositional, reqStr, str } from './options';
+import { table } from './table';
+
+// mkc failover validate|test|rollback|cleanup|list|show and mkc networks map: every input goes
+// through the same zod schemas as the IPC channels.
+
+function parse<C extends InvokeChannel>(channel: C, value: unknown): InvokeRequest<C> {
+  const r = invokeRequestSchemas[channel].safeParse(value);
+  if (r.success) return r.data;
+  throw new AppError('validation', r.error.issues.map((i) => `${i.path.map(String).join('.') || 'input'}: ${i.message}`).join('; '));
+}
+
+const list = (v: string | undefined) => (v ? v.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
+
+const describe = (f: Failover) =>
+  [
+    `${f.id}  ${f.kind} failover of ${f.vmName}: ${f.status}${f.phase ? ` (${f.phase})` : ''}`,
+    f.override ? `override by ${f.override.by} at ${f.override.at}: ${f.override.findings.join(', ')}` : null,
+    f.evidence ? `evidence: ${f.evidence.state}; IPs ${f.evidence.ips.join(', ') || 'none'}` : null,
+    ...(f.evidence?.portChecks ?? []).map((p) => `  ${p.ip}:${p.port} ${p.open ? 'open' : 'closed'} (${p.detail})`),
+    f.error ? `error: ${f.error}` : null,
+  ]
+    .filter(Boolean)
+    .join('\n');
+
+const describeValidation = (v: FailoverValidation) =>
+  v.findings.length === 0
+    ? `No findings: ready for a ${v.kind} failover.`
+    : `${v.blocked ? 'Blocked' : 'Not blocked'}:\n${v.findings.map((f) => `  ${f.severity.padEnd(7)} ${f.subject ? `${f.code}:${f.subject}` : f.code}  ${f.message}`).join('\n')}`;
+
+/** How often a followed failover is read again. */
+const FAILOVER_RECHECK_MS = 2000;
+
+async function getFailover(ctx: CommandContext, contextId: string, id: string): Promise<Failover> {
+  const f = (await ctx.invoke('failover:list', { contextId, limit: 100 })).find((x) => x.id === id);
+  if (!f) throw new AppError('not_found', `No failover ${id}`);
+  return f;
+}
+
+/**
+ * Follows a failover run by whoever owns the data directory (this process when it does) to its one
+ * terminal state; Ctrl-C leaves it running there (or, in-process, for the next owner to compensate).
+ */
+async function follow(ctx: CommandContext, f: Failover): Promise<Failover> {
+  let interrupted = false;
+  void ctx.interrupted.then(() => (interrupted = true));
+  for (;;) {
+    const now = await getFailover(ctx, f.vmContextId, f.id);
+    if (!FAILOVER_WORKING_STATUSES.includes(now.status)) {
+      if (now.status === 'failed' || now.status === 'cleanup_required') {
+        throw new AppError('remote_error', `Failover ${f.id} ${now.status}: ${now.error ?? 'no reason recorded'}`, { failover: now });
+      }
+      return now;
+    }
+    if (interrupted) {
+      ctx.err(`Stopped following ${f.id}; it goes on where the console runs, or is compensated the next time one starts.`);
+      return now;
+    }
+    await Promise.race([new Promise((r) => setTimeout(r, FAILOVER_RECHECK_MS)), ctx.interrupted]);
+  }
+}
+
+async function resolveFailover(ctx: CommandContext, idOrVm: string): Promise<Failover> {
+  if (idOrVm.startsWith('failover-')) {
+    const f = (await ctx.invoke('failover:list', { limit: 1000 })).find((x) => x.id === idOrVm);
+    if (!f) throw new AppError('not_found', `No failover ${idOrVm}`);
+    return f;
+  }
+  const [latest] = await ctx.invoke('failover:list', { contextId: (await resolveContext(ctx, idOrVm)).id, limit: 1 });
+  if (!latest) throw new AppError('not_found', `${idOrVm} has no failover`);
+  return latest;
+}
+
+export const failoverCommands: CliCommand[] = [
+  {
+    path: ['failover', 'validate'],
+    usage: '<vm name or context id>',
+    summary: 'Run the failover validation and print its findings',
+    options: [{ name: 'kind', type: 'string', choices: ['test', 'live'], description: 'failover kind (default test)' }],
+    run: async (ctx) => {
+      const c = await resolveContext(ctx, onePositional(ctx, 'VM name or context id'));
+      return ctx.invoke('failover:validate', parse('failover:validate', { contextId: c.id, kind: str(ctx, 'kind') ?? 'test' }));
+    },
+    human: (v) => describeValidation(v as FailoverValidation),
+  },
+  {
+    path: ['failover', 'test'],
+    usage: '<vm name or context id>',
+    summary: 'Test failover: snapshot, create the CloudStack VM from the replicas on the test networks, start it, record boot evidence',
+    options: [
+      { name: 'name', type: 'string', description: 'CloudStack VM name (default <vm>-test-<timestamp>)' },
+      { name: 'ports', type: 'string', description: 'TCP ports to check from the OMA appliance, comma separated' },
+      { name: 'override-by', type: 'string', description: 'your name, recorded with the override' },
+      { name: 'accept', type: 'string', description: 'error findings to override (code or code:subject, comma separated)' },
+    ],
+    run: async (ctx) => {
+      const c = await resolveContext(ctx, onePositional(ctx, 'VM name or context id'));
+      const accept = list(str(ctx, 'accept'));
+      const ports = list(str(ctx, 'ports'))?.map(Number);
+      const req = parse('failover:start', {
+        contextId: c.id,
+        kind: 'test',
+        ...(str(ctx, 'name') ? { vmName: str(ctx, 'name') } : {}),
+        ...(ports ? { ports } : {}),
+        ...(accept ? { override: { by: reqStr(ctx, 'override-by'), findings: accept } } : {}),
+      });
+      await (await ctx.session()).runBackground();
+      const f = await ctx.invoke('failover:start', req);
+      if (!ctx.json) ctx.out(`Started ${f.id}: test failover of ${c.name} as ${f.vmName}`);
+      return follow(ctx, f);
+    },
+    human: (v) => describe(v as Failover),
+  },
+  {
+    path: ['failover', 'live'],
+    usage: '<vm name or context id>',
+    summary: 'Live failover: power off the source, final incremental sync, then create and start the CloudStack VM on the live networks',
+    options: [
+      { name: 'confirm', type: 'string', description: "the VM's name, typed again (the source is powered off)" },
+      { name: 'ports', type: 'string', description: 'TCP ports to check from the OMA appliance, comma separated' },
+      { name: 'override-by', type: 'string', description: 'your name, recorded with the override' },
+      { name: 'accept', type: 'string', description: 'error findings to override (code or code:subject, comma separated)' },
+    ],
+    run: async (ctx) => {
+      const c = await resolveContext(ctx, onePositional(ctx, 'VM name or context id'));
+      const accept = list(str(ctx, 'accept'));
+      const ports = list(str(ctx, 'ports'))?.map(Number);
+      const req = parse('failover:start', {
+        contextId: c.id,
+        kind: 'live',
+        confirmName: str(ctx, 'confirm'),
+        ...(ports ? { ports } : {}),
+        ...(accept ? { override: { by: reqStr(ctx, 'override-by'), findings: accept } } : {}),
+      });
+      await (await ctx.session()).runBackground();
+      const f = await ctx.invoke('failover:start', req);
+      if (!ctx.json) ctx.out(`Started ${f.id}: live failover of ${c.name}`);
+      return follow(ctx, f);
+    },
+    human: (v) => describe(v as Failover),
+  },
+  ...(['rollback', 'cleanup'] as const).map(
+    (verb): CliCommand => ({
+      path: ['failover', verb],
+      usage: '<failover id, or vm name / context id for its latest failover>',
+      summary: verb === 'rollback' ? 'Roll back a test failover: remove the VM, revert, reattach and republish the volumes' : 'Clean up a failover left in cleanup_required',
+      run: async (ctx) => {
+        const f = await resolveFailover(ctx, onePositional(ctx, 'failover id or VM'));
+        if (verb === 'cleanup' && f.status !== 'cleanup_required') throw new AppError('conflict', `Failover ${f.id} is ${f.status}, not cleanup_required`);
+        await (await ctx.session()).runBackground();
+        return follow(ctx, await ctx.invoke('failover:rollback', parse('failover:rollback', { failoverId: f.id })));
+      },
+      human: (v) => describe(v as Failover),
+    }),
+  ),
+  {
+    path: ['failover', 'list'],
+    summary: 'List failovers',
+    options: [{ name: 'vm', type: 'string', description: 'only this VM (name or context id)' }],
+    run: async (ctx) => {
+      const vm = str(ctx, 'vm');
+      return ctx.invoke('failover:list', parse('failover:list', vm ? { contextId: (await resolveContext(ctx, vm)).id } : {}));
+    },
+    human: (v) =>
+      (v as Failover[]).length === 0
+        ? 'No failovers.'
+        : table(['FAILOVER', 'KIND', 'VM', 'STATUS', 'PHASE', 'STARTED', 'ENDED', 'ERROR'], (v as Failover[]).map((f) => [f.id, f.kind, f.vmName, f.status, f.phase, f.startedAt, f.endedAt, f.error])),
+  },
+  {
+    path: ['failover', 'show'],
+    usage: '<failover id, or vm name / context id>',
+    summary: 'Show one failover with its findings, override and boot evidence',
+    run: (ctx) => resolveFailover(ctx, onePositional(ctx, 'failover id or VM')),
+    human: (v) => describe(v as Failover),
+  },
+  {
+    path: ['failover', 'boot-disk'],
+    usage: '<vm name or context id> <disk key>',
+    summary: 'Choose the disk the CloudStack VM boots from (when discovery cannot tell)',
+    run: async (ctx) => {
+      if (ctx.positionals.length !== 2) throw new AppError('validation', 'Give the VM and the disk key (e.g. disk-2001)');
+      const req = parse('failover:boot-disk', { contextId: (await resolveContext(ctx, ctx.positionals[0]!)).id, diskKey: ctx.positionals[1] });
+      const view = await ctx.invoke('failover:boot-disk', req);
+      return { contextId: req.contextId, bootDisk: view.bootDisk };
+    },
+    human: (v) => `Boot disk: ${(v as { bootDisk: string }).bootDisk}`,
+  },
+  {
+    path: ['networks', 'map'],
+    summary: 'Map a source network to CloudStack networks for live and/or test failover, for one VM or (without --vm) every VM on it',
+    options: [
+      { name: 'source', type: 'string', description: 'source network name as discovered' },
+      { name: 'vm', type: 'string', description: 'only this VM (name or context id)' },
+      { name: 'live', type: 'string', description: 'CloudStack network id for live failover ("none" clears)' },
+      { name: 'test', type: 'string', description: 'CloudStack network id for test failover ("none" clears)' },
+    ],
+    run: async (ctx) => {
+      const vm = str(ctx, 'vm');
+      const target = (name: string) => (str(ctx, name) === undefined ? {} : { [`${name}NetworkId`]: str(ctx, name) === 'none' ? null : str(ctx, name) });
+      const req = parse('failover:map-network', {
+        ...(vm ? { contextId: (await resolveContext(ctx, vm)).id } : {}),
+        sourceNetwork: reqStr(ctx, 'source'),
+        ...target('live'),
+        ...target('test'),
+      });
+      return ctx.invoke('failover:map-network', req);
+    },
+    human: (v) => `Mapped on ${(v as { contextIds: string[] }).contextIds.length} VM(s).`,
+  },
+];
