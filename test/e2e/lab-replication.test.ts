@@ -73,10 +73,13 @@ describe('replication against the lab', () => {
     }
     await expect(pipeline.locator(`[data-step="${COPY_STEP}"]`).getAttribute('data-status')).resolves.toBe('running');
     await expect(job.getByTestId('disk-progress').locator('tr').count()).resolves.toBe(2);
-    // The table row shows the same job moving, with rate and ETA.
+    // The table row shows the same job replicating. With the panel open the row keeps the columns an
+    // operator scans (status, last sync, replica age); its progress cell, hidden beside the panel, moves too.
     const row = page.getByRole('table', { name: 'Virtual machines' }).getByRole('row').filter({ hasText: 'pgtest1' });
     await expect(row.locator('.badge').getAttribute('data-status')).resolves.toBe('replicating');
-    await row.getByRole('progressbar').waitFor();
+    const rowBar = row.getByRole('progressbar', { includeHidden: true });
+    await rowBar.waitFor({ state: 'attached' });
+    await expect(rowBar.getAttribute('aria-valuenow').then(Number)).resolves.toBeGreaterThan(0);
     await page.waitForTimeout(1200);
     await screenshot(page, 'lab-replication-running');
     // The bar keeps moving (the next frame is further on) and throughput samples accumulate.

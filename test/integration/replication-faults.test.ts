@@ -242,7 +242,8 @@ describe('replication under faults', () => {
     expect(rig.vma.requests.some((r) => r.endpoint === 'cleanup' && (r.body as { job_id?: string }).job_id === jobId)).toBe(true);
     expect(rig.vma.jobs.get(jobId)?.state).not.toBe('running');
     expectFree('cancel1');
-    expect(rig.core.contexts.require(ids.cancel1!).status).toBe('ready_for_failover');
+    // The cancelled incremental had written blocks: the replica is torn, not ready for failover.
+    expect(rig.core.contexts.require(ids.cancel1!)).toMatchObject({ status: 'failed', replicaTornJobId: jobId });
     // A late poll cannot turn the cancelled job into anything else.
     await new Promise((r) => setTimeout(r, 600));
     expect(rig.core.jobs.require(jobId).status).toBe('cancelled');
