@@ -268,10 +268,19 @@ export interface Appliance {
   nbdHost: string | null;
   nbdPort: number | null;
   cloudstackVmId: string | null;
+  /** OMA appliances: where nbdkit listens and whom its ip filter admits (from the appliance's settings). */
+  nbdAccess?: NbdAccess | null;
   reportedIdentity: Record<string, unknown> | null;
   identityCheckedAt: string | null;
   createdAt: string;
   updatedAt: string;
+}
+
+export interface NbdAccess {
+  /** nbdkit's listen address; null = the default (127.0.0.1). */
+  listenAddress: string | null;
+  /** Addresses nbdkit's ip filter admits besides the appliance's loopback. */
+  allowedClients: string[];
 }
 
 export interface TunnelState {

@@ -4,6 +4,7 @@ import type { DiscoveryResult } from '../../shared/discovery';
 import type { Appliance, TunnelState, VcenterCredential } from '../../shared/domain';
 import { AppError } from '../../shared/errors';
 import type { CliCommand, CommandContext } from './command';
+import { nbdAccessText } from '../../shared/nbd-access-text';
 import { callbackForwardText } from '../../shared/callback-forward-text';
 import { flag, num, onePositional, reqStr, secretFromStdin, str } from './options';
 import { formatBytes, table } from './table';
@@ -111,7 +112,12 @@ export const applianceCommands: CliCommand[] = [
               a.kind === 'vma' ? (callbackForwardText(a.tunnel?.callbackForward) ?? `127.0.0.1:${a.callbackPort} not requested`) : '-',
               a.reportedIdentity ? JSON.stringify(a.reportedIdentity).slice(0, 60) : '-',
             ]),
-          ),
+          ) +
+          // Who can reach the replicas over NBD, per OMA appliance (nbdkit serves them read-write).
+          (v as Appliance[])
+            .filter((a) => a.kind === 'oma' && a.nbdAccess)
+            .map((a) => `\n${a.name}: ${nbdAccessText(a.nbdAccess!)}`)
+            .join(''),
   },
   {
     path: ['appliances', 'connect'],

@@ -186,6 +186,14 @@ describe('mkc input passes the same schemas as the UI', () => {
     expect((secrets as unknown as { values: Map<string, string> }).values.size).toBe(0);
   });
 
+  it('lists who can reach an OMA appliance\'s replicas over NBD, as stored from --oma-settings', async () => {
+    expect(await runCli(omaArgs('{"nbdListenAddress": "0.0.0.0", "nbdAllowedClients": ["10.0.0.9"]}'), ALL_COMMANDS, io)).toBe(0);
+    out.length = 0;
+    expect(await runCli(['appliances', 'list', '--data-dir', dir], ALL_COMMANDS, io)).toBe(0);
+    expect(out.join('\n')).toContain('oma1: nbdkit on 0.0.0.0 admits only 10.0.0.9 and the appliance itself');
+    expect((await listAppliances())[0]).toMatchObject({ nbdAccess: { listenAddress: '0.0.0.0', allowedClients: ['10.0.0.9'] } });
+  });
+
   it('stores valid --oma-settings with the appliance', async () => {
     expect(await runCli(omaArgs('{"byIdDir": "/srv/by-id", "nbdPort": 10810}'), ALL_COMMANDS, io)).toBe(0);
     const core = new Core({ dataDir: dir, transport: 'cli', secrets });

@@ -216,6 +216,10 @@ describe('settings against the lab', () => {
     // The header names the new appliance's tunnel too (its list was loaded before the appliance existed).
     await page.getByTestId('tunnel-states').locator('.tunnel', { hasText: 'vma-ui' }).locator('.tunnel-text', { hasText: /^ready$/ }).waitFor();
     await screenshot(page, 'lab-settings-trusted');
+    // The OMA row says who can reach its replicas over NBD (the lab's nbdkit listens on loopback, no filter).
+    await expect(page.locator('tr[data-appliance="lab-oma"]').getByTestId('appliance-nbd-access').textContent()).resolves.toBe(
+      'nbdkit on 127.0.0.1: only the appliance itself and SSH forwards reach the replicas',
+    );
 
     // The appliance's host key changes; the operator reconnects.
     await sshd.rotateHostKey();

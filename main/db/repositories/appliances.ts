@@ -1,5 +1,5 @@
 import type { Db } from '../database';
-import type { Appliance, ApplianceKind, SshAuthMethod } from '../../../shared/domain';
+import type { Appliance, ApplianceKind, NbdAccess, SshAuthMethod } from '../../../shared/domain';
 import { AppError } from '../../../shared/errors';
 import { isoNow, newId } from '../../core/ids';
 import { num, parseJson, strOrNull } from './rows';
@@ -36,7 +36,17 @@ const map = (r: Row): ApplianceRecord => ({
 });
 
 /** The public view: no secret reference, no settings internals. */
-export const toPublicAppliance = ({ secretRef: _s, settings: _x, ...a }: ApplianceRecord): Appliance => a;
+export const toPublicAppliance = ({ secretRef: _s, settings, ...a }: ApplianceRecord): Appliance =>
+  a.kind === 'oma' ? { ...a, nbdAccess: nbdAccessOf(settings) } : a;
+
+/** Only what an operator must see of the OMA settings: who can reach the replicas over NBD. */
+function nbdAccessOf(settings: Record<string, unknown>): NbdAccess {
+  const oma = (settings.oma ?? {}) as { nbdListenAddress?: unknown; nbdAllowedClients?: unknown };
+  return {
+    listenAddress: typeof oma.nbdListenAddress === 'string' ? oma.nbdListenAddress : null,
+    allowedClients: Array.isArray(oma.nbdAllowedClients) ? oma.nbdAllowedClients.filter((c): c is string => typeof c === 'string') : [],
+  };
+}
 
 export interface NewAppliance {
   kind: ApplianceKind;

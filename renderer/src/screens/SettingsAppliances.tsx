@@ -1,6 +1,7 @@
 import { useState, type FormEvent, type InputHTMLAttributes } from 'react';
 import type { ApplianceInput } from '../../../shared/contract';
 import type { Appliance, ApplianceKind, SshAuthMethod, TunnelState } from '../../../shared/domain';
+import { nbdAccessText } from '../../../shared/nbd-access-text';
 import { callbackForwardText } from '../../../shared/callback-forward-text';
 import type { AppErrorShape } from '../../../shared/errors';
 import { useInvoke } from '../lib/use-invoke';
@@ -269,6 +270,11 @@ function ApplianceRow({ appliance, onChanged }: { appliance: Appliance; onChange
         {appliance.kind === 'oma' && appliance.nbdHost && (
           <div className="muted small">
             NBD {appliance.nbdHost}:{appliance.nbdPort ?? 10809}
+          </div>
+        )}
+        {appliance.kind === 'oma' && appliance.nbdAccess && (
+          <div className="muted small" data-testid="appliance-nbd-access">
+            {nbdAccessText(appliance.nbdAccess)}
           </div>
         )}
       </td>
