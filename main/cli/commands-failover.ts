@@ -1,6 +1,7 @@
 import { invokeRequestSchemas, type InvokeChannel, type InvokeRequest } from '../../shared/contract';
 import { AppError } from '../../shared/errors';
 import { FAILOVER_WORKING_STATUSES, type Failover, type FailoverValidation } from '../../shared/failover';
+import type { OptionSpec } from './args';
 import type { CliCommand, CommandContext } from './command';
 import { resolveContext } from './commands-jobs';
 import { onePositional, reqStr, str } from './options';
@@ -76,6 +77,31 @@ async function resolveFailover(ctx: CommandContext, idOrVm: string): Promise<Fai
   return latest;
 }
 
+/** Options `failover test` and `failover live` share. */
+const START_OPTIONS: readonly OptionSpec[] = [
+  { name: 'ports', type: 'string', description: 'TCP ports to check from the OMA appliance, comma separated' },
+  { name: 'override-by', type: 'string', description: 'your name, recorded with the override' },
+  { name: 'accept', type: 'string', description: 'error findings to override (code or code:subject, comma separated)' },
+];
+
+/** `failover test|live`: the options both share, the one start channel, then follow it to its end. */
+async function startFailover(ctx: CommandContext, kind: 'test' | 'live', extra: Record<string, unknown>): Promise<Failover> {
+  const c = await resolveContext(ctx, onePositional(ctx, 'VM name or context id'));
+  const accept = list(str(ctx, 'accept'));
+  const ports = list(str(ctx, 'ports'))?.map(Number);
+  const req = parse('failover:start', {
+    contextId: c.id,
+    kind,
+    ...extra,
+    ...(ports ? { ports } : {}),
+    ...(accept ? { override: { by: reqStr(ctx, 'override-by'), findings: accept } } : {}),
+  });
+  await (await ctx.session()).runBackground();
+  const f = await ctx.invoke('failover:start', req);
+  if (!ctx.json) ctx.out(kind === 'test' ? `Started ${f.id}: test failover of ${c.name} as ${f.vmName}` : `Started ${f.id}: live failover of ${c.name}`);
+  return follow(ctx, f);
+}
+
 export const failoverCommands: CliCommand[] = [
   {
     path: ['failover', 'validate'],
@@ -94,26 +120,9 @@ export const failoverCommands: CliCommand[] = [
     summary: 'Test failover: snapshot, create the CloudStack VM from the replicas on the test networks, start it, record boot evidence',
     options: [
       { name: 'name', type: 'string', description: 'CloudStack VM name (default <vm>-test-<timestamp>)' },
-      { name: 'ports', type: 'string', description: 'TCP ports to check from the OMA appliance, comma separated' },
-      { name: 'override-by', type: 'string', description: 'your name, recorded with the override' },
-      { name: 'accept', type: 'string', description: 'error findings to override (code or code:subject, comma separated)' },
+      ...START_OPTIONS,
     ],
-    run: async (ctx) => {
-      const c = await resolveContext(ctx, onePositional(ctx, 'VM name or context id'));
-      const accept = list(str(ctx, 'accept'));
-      const ports = list(str(ctx, 'ports'))?.map(Number);
-      const req = parse('failover:start', {
-        contextId: c.id,
-        kind: 'test',
-        ...(str(ctx, 'name') ? { vmName: str(ctx, 'name') } : {}),
-        ...(ports ? { ports } : {}),
-        ...(accept ? { override: { by: reqStr(ctx, 'override-by'), findings: accept } } : {}),
-      });
-      await (await ctx.session()).runBackground();
-      const f = await ctx.invoke('failover:start', req);
-      if (!ctx.json) ctx.out(`Started ${f.id}: test failover of ${c.name} as ${f.vmName}`);
-      return follow(ctx, f);
-    },
+    run: (ctx) => startFailover(ctx, 'test', str(ctx, 'name') ? { vmName: str(ctx, 'name') } : {}),
     human: (v) => describe(v as Failover),
   },
   {
@@ -122,26 +131,9 @@ export const failoverCommands: CliCommand[] = [
     summary: 'Live failover: power off the source, final incremental sync, then create and start the CloudStack VM on the live networks',
     options: [
       { name: 'confirm', type: 'string', description: "the VM's name, typed again (the source is powered off)" },
-      { name: 'ports', type: 'string', description: 'TCP ports to check from the OMA appliance, comma separated' },
-      { name: 'override-by', type: 'string', description: 'your name, recorded with the override' },
-      { name: 'accept', type: 'string', description: 'error findings to override (code or code:subject, comma separated)' },
+      ...START_OPTIONS,
     ],
-    run: async (ctx) => {
-      const c = await resolveContext(ctx, onePositional(ctx, 'VM name or context id'));
-      const accept = list(str(ctx, 'accept'));
-      const ports = list(str(ctx, 'ports'))?.map(Number);
-      const req = parse('failover:start', {
-        contextId: c.id,
-        kind: 'live',
-        confirmName: str(ctx, 'confirm'),
-        ...(ports ? { ports } : {}),
-        ...(accept ? { override: { by: reqStr(ctx, 'override-by'), findings: accept } } : {}),
-      });
-      await (await ctx.session()).runBackground();
-      const f = await ctx.invoke('failover:start', req);
-      if (!ctx.json) ctx.out(`Started ${f.id}: live failover of ${c.name}`);
-      return follow(ctx, f);
-    },
+    run: (ctx) => startFailover(ctx, 'live', { confirmName: str(ctx, 'confirm') }),
     human: (v) => describe(v as Failover),
   },
   ...(['rollback', 'cleanup'] as const).map(

@@ -28,6 +28,20 @@ function useFailovers(context: VmContextSummary) {
   return { latest, reload, error: list.result && !list.result.ok ? list.result.error : null };
 }
 
+/** One source network's CloudStack network (test or live); empty = not mapped. */
+function NetworkSelect({ label, value, networks, onPick }: { label: string; value: string | null; networks: { id: string; name: string }[]; onPick: (id: string | null) => void }) {
+  return (
+    <select aria-label={label} value={value ?? ''} onChange={(e) => onPick(e.target.value || null)}>
+      <option value="">— not mapped —</option>
+      {networks.map((n) => (
+        <option key={n.id} value={n.id}>
+          {n.name}
+        </option>
+      ))}
+    </select>
+  );
+}
+
 function Mapping({ context, disks, onChange }: { context: VmContextSummary; disks: VmDisk[]; onChange: () => void }) {
   const view = useInvoke('failover:networks', { contextId: context.id });
   const options = useInvoke('cloudstack:options', {});
@@ -57,36 +71,20 @@ function Mapping({ context, disks, onChange }: { context: VmContextSummary; disk
             <tr key={source}>
               <td>{source}</td>
               <td>
-                <select
-                  aria-label={`Test network for ${source}`}
-                  value={v.mappings.find((m) => m.sourceNetwork === source)?.testNetworkId ?? ''}
-                  onChange={(e) =>
-                    void save(api().invoke('failover:map-network', { contextId: context.id, sourceNetwork: source, testNetworkId: e.target.value || null }))
-                  }
-                >
-                  <option value="">— not mapped —</option>
-                  {networks.map((n) => (
-                    <option key={n.id} value={n.id}>
-                      {n.name}
-                    </option>
-                  ))}
-                </select>
+                <NetworkSelect
+                  label={`Test network for ${source}`}
+                  value={v.mappings.find((m) => m.sourceNetwork === source)?.testNetworkId ?? null}
+                  networks={networks}
+                  onPick={(id) => void save(api().invoke('failover:map-network', { contextId: context.id, sourceNetwork: source, testNetworkId: id }))}
+                />
               </td>
               <td>
-                <select
-                  aria-label={`Live network for ${source}`}
-                  value={v.mappings.find((m) => m.sourceNetwork === source)?.liveNetworkId ?? ''}
-                  onChange={(e) =>
-                    void save(api().invoke('failover:map-network', { contextId: context.id, sourceNetwork: source, liveNetworkId: e.target.value || null }))
-                  }
-                >
-                  <option value="">— not mapped —</option>
-                  {networks.map((n) => (
-                    <option key={n.id} value={n.id}>
-                      {n.name}
-                    </option>
-                  ))}
-                </select>
+                <NetworkSelect
+                  label={`Live network for ${source}`}
+                  value={v.mappings.find((m) => m.sourceNetwork === source)?.liveNetworkId ?? null}
+                  networks={networks}
+                  onPick={(id) => void save(api().invoke('failover:map-network', { contextId: context.id, sourceNetwork: source, liveNetworkId: id }))}
+                />
               </td>
             </tr>
           ))}
