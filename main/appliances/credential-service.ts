@@ -1,7 +1,7 @@
 import type { CredentialInput } from '../../shared/contract';
 import type { VcenterCredential } from '../../shared/domain';
 import { AppError } from '../../shared/errors';
-import { newId } from '../core/ids';
+import { newId } from '../base/ids';
 import { toPublicCredential, type CredentialRepository } from '../db/repositories/credentials';
 import type { SecretStore } from '../secrets/secret-store';
 

@@ -6,7 +6,7 @@ import { openDatabase, type Db } from '../db/database';
 import { ApplianceRepository } from '../db/repositories/appliances';
 import { CredentialRepository } from '../db/repositories/credentials';
 import { EventBus } from '../ipc/event-bus';
-import { silentLogger } from '../core/app-log';
+import { silentLogger } from '../base/app-log';
 import { CloudStackSettings } from '../settings/cloudstack-settings';
 import { secretStoreFromEnvironment } from '../secrets/secret-store-from-env';
 import type { DataKeySecretStore } from '../secrets/data-key-store';

@@ -1,5 +1,5 @@
 import { AppError } from '../../shared/errors';
-import { defaultDataDir } from '../core/data-dir';
+import { defaultDataDir } from '../base/data-dir';
 import type { SecretStore } from '../secrets/secret-store';
 import { parseArgs, type OptionSpec } from './args';
 import type { CliCommand, CommandContext } from './command';

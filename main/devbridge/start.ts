@@ -3,8 +3,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Core } from '../core/core';
-import { defaultDataDir } from '../core/data-dir';
-import { fileLogger } from '../core/app-log';
+import { defaultDataDir } from '../base/data-dir';
+import { fileLogger } from '../base/app-log';
 import { secretStoreFromEnvironment } from '../secrets/secret-store-from-env';
 import { parseArgs } from '../cli/args';
 import { startDevBridge } from './server';

@@ -2,7 +2,7 @@ import type { AddContextsResult, DiscoveredVm, DiscoveryResult } from '../../sha
 import type { VmContextSummary } from '../../shared/domain';
 import { AppError } from '../../shared/errors';
 import type { ApplianceService } from '../appliances/appliance-service';
-import { newId } from '../core/ids';
+import { newId } from '../base/ids';
 import type { CredentialRepository } from '../db/repositories/credentials';
 import type { VmContextRepository } from '../db/repositories/vm-contexts';
 import type { EventBus } from '../ipc/event-bus';

@@ -2,7 +2,7 @@
 // beside this file (sender-check, security-policy, quit-guard, app-paths) and in main/core.
 import path from 'node:path';
 import { app, BrowserWindow, dialog, ipcMain, powerMonitor, safeStorage, session, type BrowserWindowConstructorOptions, type WebContents } from 'electron';
-import { fileLogger, type AppLogger } from '../core/app-log';
+import { fileLogger, type AppLogger } from '../base/app-log';
 import { Core } from '../core/core';
 import { createHandlers } from '../ipc/handlers';
 import { controlSocketPath } from '../owner/control-protocol';

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Menu, Notification, nativeImage, powerMonitor, powerSaveBlocker, Tray, type MenuItemConstructorOptions } from 'electron';
-import type { AppLogger } from '../core/app-log';
+import type { AppLogger } from '../base/app-log';
 import type { Core } from '../core/core';
 import type { DesktopSettings } from '../../shared/contract';
 import { trayLikelyAvailable, trayMenuModel, type TrayMenuItem } from './close-policy';

@@ -3,7 +3,7 @@
 import type { IpcMainInvokeEvent } from 'electron';
 import { INVOKE_CHANNELS, isEventChannel, type EventChannel, type EventPayload } from '../../shared/contract';
 import type { Result } from '../../shared/errors';
-import type { AppLogger } from '../core/app-log';
+import type { AppLogger } from '../base/app-log';
 import type { EventBus } from '../ipc/event-bus';
 import { dispatch } from '../ipc/dispatch';
 import type { HandlerMap } from '../ipc/handler-types';

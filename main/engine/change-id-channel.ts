@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { isoNow } from '../core/ids';
+import { isoNow } from '../base/ids';
 import type { Db } from '../db/database';
 import type { ChangeIdOutcome, ChangeIdStore } from '../ssh/callback-api';
 import type { JobRepository } from './job-repository';

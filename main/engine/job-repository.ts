@@ -12,8 +12,8 @@ import type {
 } from '../../shared/domain';
 import { ACTIVE_JOB_STATUSES, TERMINAL_JOB_STATUSES } from '../../shared/domain';
 import { AppError } from '../../shared/errors';
-import { assertTransition, FAILOVER_BUSY_STATUSES, statusAfterJob } from '../core/context-state';
-import { isoNow, newJobId } from '../core/ids';
+import { assertTransition, FAILOVER_BUSY_STATUSES, statusAfterJob } from '../base/context-state';
+import { isoNow, newJobId } from '../base/ids';
 import { num, strOrNull } from '../db/repositories/rows';
 
 type Row = Record<string, unknown>;

@@ -43,7 +43,7 @@ export interface ReplicateRequest {
 }
 
 export interface VmaApi {
-  /** Discovery, already through the single normaliser (main/discovery/normalise). */
+  /** Discovery, already through the single normaliser (main/vma/normalise). */
   discover(login: VcenterLogin, filter: string | undefined, timeoutMs: number): Promise<NormalisedDiscovery>;
   replicate(request: ReplicateRequest): Promise<{ status?: string }>;
   progress(jobId: string): Promise<{ found: false } | { found: true; progress: VmaProgress }>;

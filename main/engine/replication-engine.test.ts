@@ -6,7 +6,7 @@ import { openDatabase, type Db } from '../db/database';
 import { VmContextRepository } from '../db/repositories/vm-contexts';
 import { EventBus } from '../ipc/event-bus';
 import { Logbook } from '../logbook/logbook';
-import { silentLogger } from '../core/app-log';
+import { silentLogger } from '../base/app-log';
 import { JobRepository } from './job-repository';
 import { VolumeRepository } from './volume-repository';
 import { ReplicationEngine } from './replication-engine';

@@ -2,9 +2,9 @@ import type { JobTrigger, ReplicationJob, TerminalJobStatus, VmContextSummary } 
 import { TERMINAL_JOB_STATUSES } from '../../shared/domain';
 import type { DiscoveredVm } from '../../shared/discovery';
 import { AppError } from '../../shared/errors';
-import type { AppLogger } from '../core/app-log';
+import type { AppLogger } from '../base/app-log';
 import type { VmContextRepository } from '../db/repositories/vm-contexts';
-import { pickManagedVm } from '../discovery/normalise';
+import { pickManagedVm } from '../vma/normalise';
 import { REPLICATION_STEP } from '../../shared/steps';
 import { replicaTornText } from '../../shared/replica-state-text';
 import type { EventBus } from '../ipc/event-bus';

@@ -1,6 +1,6 @@
 import type { Db } from '../db/database';
 import type { VolumeState } from '../../shared/domain';
-import { isoNow } from '../core/ids';
+import { isoNow } from '../base/ids';
 import { num, strOrNull } from '../db/repositories/rows';
 
 type Row = Record<string, unknown>;

@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from '../db/database';
-import { Logbook, redact } from './logbook';
+import { Logbook } from './logbook';
+import { redact } from '../base/redact';
 import { exportLog } from './log-export';
 
 let dir: string;

@@ -1,6 +1,7 @@
 import type { Db } from '../db/database';
 import type { LogEvent, LogLevel, LogOperation, LogStep, OperationKind, OperationStatus, StepStatus } from '../../shared/domain';
-import { isoNow } from '../core/ids';
+import { isoNow } from '../base/ids';
+import { redact } from '../base/redact';
 import { num, parseJson, strOrNull } from '../db/repositories/rows';
 
 type Row = Record<string, unknown>;
@@ -45,18 +46,6 @@ export interface LogFilter {
 
 const LEVEL_RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
-/** Secrets must never reach the log: known secret-looking keys are redacted from details. */
-const SECRET_KEY = /pass(word|phrase)?|secret|token|apikey|api_key|private_?key|signature/i;
-export function redact(details: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
-  if (!details) return details;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(details)) {
-    if (SECRET_KEY.test(k)) out[k] = '[redacted]';
-    else if (v && typeof v === 'object' && !Array.isArray(v)) out[k] = redact(v as Record<string, unknown>);
-    else out[k] = v;
-  }
-  return out;
-}
 
 /** The job log: operation → steps → events, for every long operation. */
 export class Logbook {

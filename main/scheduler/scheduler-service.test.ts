@@ -8,7 +8,7 @@ import { ScheduleRepository, type ScheduleFields } from '../db/repositories/sche
 import { VmGroupRepository } from '../db/repositories/vm-groups';
 import { ScheduleExecutionRepository } from '../db/repositories/schedule-executions';
 import { JobRepository } from '../engine/job-repository';
-import { silentLogger } from '../core/app-log';
+import { silentLogger } from '../base/app-log';
 import type { DiscoveredVm } from '../../shared/discovery';
 import type { JobStatus, VmContextStatus } from '../../shared/domain';
 import { AppError } from '../../shared/errors';

@@ -8,7 +8,7 @@ import type {
   VmGroup,
 } from '../../shared/domain';
 import { AppError } from '../../shared/errors';
-import type { AppLogger } from '../core/app-log';
+import type { AppLogger } from '../base/app-log';
 import type { ScheduleExecutionRepository } from '../db/repositories/schedule-executions';
 import { SCHEDULE_DEFAULTS, type ScheduleFields, type ScheduleRepository } from '../db/repositories/schedules';
 import type { VmContextRepository } from '../db/repositories/vm-contexts';

@@ -1,7 +1,7 @@
 import type { Db } from '../db/database';
 import type { CloudStackConfigInput, CloudStackConfigView } from '../../shared/contract';
 import { AppError } from '../../shared/errors';
-import { isoNow } from '../core/ids';
+import { isoNow } from '../base/ids';
 import { num, strOrNull } from '../db/repositories/rows';
 import type { SecretStore } from '../secrets/secret-store';
 import { createCloudStackClient, type CloudStackClient, type CloudStackClientOptions } from '../cloudstack/client';

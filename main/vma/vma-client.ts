@@ -4,7 +4,7 @@
 // them as query parameters: there the query never reaches a log line or an error message.
 import { request, type Dispatcher } from 'undici';
 import { AppError } from '../../shared/errors';
-import { normaliseDiscovery, type NormalisedDiscovery } from '../discovery/normalise';
+import { normaliseDiscovery, type NormalisedDiscovery } from './normalise';
 import { VmaHttpError } from './vma-http-error';
 import type {
   VmaCbtStatus,

@@ -1,5 +1,5 @@
 // Benchmark 2: a 10,000-VM discovery answer from the VMA simulator fetched and normalised
-// (main/discovery/normalise.ts), then the same 10,000 VMs as contexts rendered by the real renderer
+// (main/vma/normalise.ts), then the same 10,000 VMs as contexts rendered by the real renderer
 // (dist/renderer behind the in-process dev bridge) in Debian's Chromium: time until the VM table
 // shows rows, and frame times while the virtualised table scrolls.
 import fs from 'node:fs';
@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { request } from 'undici';
 import { Core } from '../../main/core/core';
 import { startDevBridge } from '../../main/devbridge/server';
-import { normaliseDiscovery } from '../../main/discovery/normalise';
+import { normaliseDiscovery } from '../../main/vma/normalise';
 import { InMemorySecretStore } from '../../main/secrets/memory-store';
 import { createVmaClient } from '../../main/vma/vma-client';
 import { generateInventory, startVmaSimulator } from '../sim/vma/index';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as electron from 'electron';
 import { Core } from '../../main/core/core';
-import type { AppLogger } from '../../main/core/app-log';
+import type { AppLogger } from '../../main/base/app-log';
 import { DesktopShell } from '../../main/electron/desktop-shell';
 import type { DesktopStatePort, RunningJobView } from '../../main/electron/desktop-state';
 import { InMemorySecretStore } from '../../main/secrets/memory-store';

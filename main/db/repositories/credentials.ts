@@ -1,7 +1,7 @@
 import type { Db } from '../database';
 import type { VcenterCredential } from '../../../shared/domain';
 import { AppError } from '../../../shared/errors';
-import { isoNow, newId } from '../../core/ids';
+import { isoNow, newId } from '../../base/ids';
 
 type Row = Record<string, unknown>;
 export interface CredentialRecord extends VcenterCredential {

@@ -2,8 +2,8 @@ import type { Db } from '../database';
 import type { FailoverStatus, FailoverType, VmContextStatus } from '../../../shared/domain';
 import type { BootEvidence, Failover, FailoverOverride, FailoverSnapshot, Finding } from '../../../shared/failover';
 import { AppError } from '../../../shared/errors';
-import { assertTransition } from '../../core/context-state';
-import { isoNow, newId } from '../../core/ids';
+import { assertTransition } from '../../base/context-state';
+import { isoNow, newId } from '../../base/ids';
 import { parseJson, strOrNull } from './rows';
 
 type Row = Record<string, unknown>;

@@ -1,7 +1,7 @@
 import type { Db } from '../database';
 import type { NetworkMapping } from '../../../shared/failover';
 import { AppError } from '../../../shared/errors';
-import { isoNow } from '../../core/ids';
+import { isoNow } from '../../base/ids';
 import { strOrNull } from './rows';
 
 type Row = Record<string, unknown>;

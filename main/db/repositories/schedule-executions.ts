@@ -7,7 +7,7 @@ import type {
   ScheduleSkipReason,
 } from '../../../shared/domain';
 import { AppError } from '../../../shared/errors';
-import { newId } from '../../core/ids';
+import { newId } from '../../base/ids';
 import { num, parseJson, strOrNull } from './rows';
 
 type Row = Record<string, unknown>;

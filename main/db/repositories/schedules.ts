@@ -1,7 +1,7 @@
 import type { Db } from '../database';
 import type { Schedule, ScheduleCatchUpPolicy, ScheduleSyncType } from '../../../shared/domain';
 import { AppError } from '../../../shared/errors';
-import { isoNow, newId } from '../../core/ids';
+import { isoNow, newId } from '../../base/ids';
 import { bool, num, strOrNull } from './rows';
 
 type Row = Record<string, unknown>;

@@ -2,8 +2,8 @@ import type { Db } from '../database';
 import type { DiscoveredVm } from '../../../shared/discovery';
 import type { PowerState, VmContextStatus, VmContextSummary, VmDisk, VmNetwork } from '../../../shared/domain';
 import { AppError } from '../../../shared/errors';
-import { assertTransition } from '../../core/context-state';
-import { isoNow, newId } from '../../core/ids';
+import { assertTransition } from '../../base/context-state';
+import { isoNow, newId } from '../../base/ids';
 import { bool, num, parseJson, strOrNull } from './rows';
 
 const SUMMARY_SQL = `

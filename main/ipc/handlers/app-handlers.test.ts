@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Core } from '../../core/core';
-import { appLogFile, fileLogger } from '../../core/app-log';
+import { appLogFile, fileLogger } from '../../base/app-log';
 import { InMemorySecretStore } from '../../secrets/memory-store';
 import { dispatch } from '../dispatch';
 import { createHandlers } from './index';

@@ -5,7 +5,7 @@ import { fetchOptions } from '../../cloudstack/options';
 import { testConnection } from '../../cloudstack/connection-test';
 import { exportLog } from '../../logbook/log-export';
 import { secretStoreStatus } from '../../secrets/secret-store';
-import { appLogFile } from '../../core/app-log';
+import { appLogFile } from '../../base/app-log';
 import { describeSecretStore } from '../../secrets/describe-store';
 import fs from 'node:fs';
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { redact } from '../logbook/logbook';
+import { redact } from './redact';
 
 export interface AppLogger {
   info(message: string, details?: Record<string, unknown>): void;

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fileLogger } from './app-log';
-import { Core } from './core';
+import { Core } from '../core/core';
 import { secureDataDir } from './data-dir';
 import { secretStoreFromEnvironment } from '../secrets/secret-store-from-env';
 
