@@ -1,4 +1,4 @@
-import type { NormalisedDiscovery } from '../discovery/normalise';
+import type { NormalisedDiscovery } from '../vma/normalise';
 
 // What the engine needs from the outside world, as narrow interfaces. Adapters in main/engine/adapters
 // bind them to the real VMA client, CloudStack client and OMA appliance manager; tests use the same
