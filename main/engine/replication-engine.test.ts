@@ -162,7 +162,7 @@ describe('ReplicationEngine.finish', () => {
     const [d0] = contexts.disks(ctxId);
     db.prepare(`UPDATE vm_disks SET last_change_id = 'old/1' WHERE id = ?`).run(d0!.id);
     const jobId = claimed();
-    const poller = ['disk-2000 finished without a change id: its next sync will copy all changes since the previous change id'];
+    const poller = ['disk-2000 finished without a change id: its next sync will copy the whole disk'];
     engine.finish(jobId, 'completed', null, poller);
     const w = warnings(jobId);
     expect(w.filter((m) => m.startsWith('disk-2000'))).toEqual(poller);
