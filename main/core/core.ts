@@ -104,7 +104,7 @@ export class Core {
         this.logbook.event(
           jobId,
           outcome === 'recorded' ? 'info' : 'warn',
-          outcome === 'recorded' ? `${diskKey} finished; change id ${changeId} stored` : `${diskKey} finished but the VMA sent an empty change id; the previous one is kept`,
+          outcome === 'recorded' ? `${diskKey} finished; change id ${changeId} stored` : `${diskKey} finished but the VMA sent an empty change id; it is not stored, and this disk's next sync copies the whole disk`,
         );
         // A finished disk may be the last one: ask the VMA now rather than at the next poll.
         void this.engine.poller.pollSoon(jobId);

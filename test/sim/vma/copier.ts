@@ -36,6 +36,8 @@ export interface CopierEnv {
   speed: SimSpeed;
   /** True while the simulator's global crash fault is on. */
   crashed(): boolean;
+  /** True while the test holds every copier (a pause it later releases; not a VMA behaviour). */
+  held(): boolean;
   log(line: string): void;
   /** Post the change id before pushing the disk's `completed` (default) or after. */
   changeIdAfterCompleted: boolean;
@@ -106,6 +108,12 @@ export class SimCopyJob {
   }
 
   private async checkpoint(): Promise<void> {
+    if (this.abort.signal.aborted) throw new Stopped();
+    while (this.env.held() && !this.abort.signal.aborted) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([new Promise<void>((r) => (timer = setTimeout(r, 20))), this.aborted]);
+      clearTimeout(timer);
+    }
     if (this.abort.signal.aborted) throw new Stopped();
     if (this.frozen || this.env.crashed()) {
       this.frozen = true;

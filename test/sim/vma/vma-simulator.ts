@@ -125,6 +125,12 @@ export interface VmaSimulator {
     crash(jobId?: string): void;
     /** Lets new copiers run again after a global crash (frozen ones stay frozen). */
     recover(): void;
+    /**
+     * Test control, not a VMA behaviour: every copier (running or new) pauses at its next step, its
+     * progress standing still, until release(). Lets a test act at a known point of a live job.
+     */
+    hold(): void;
+    release(): void;
     /** VMA restart: every copy stops and all in-memory progress is forgotten. */
     restart(): void;
     setVcenterReachable(reachable: boolean): void;
@@ -204,6 +210,7 @@ export async function startVmaSimulator(options: VmaSimulatorOptions): Promise<V
   const injected = new Map<SimEndpoint, InjectedError & { times: number }>();
   let vcenterReachable = true;
   let crashed = false;
+  let held = false;
   let startedAt = Date.now();
   let gracefulReturnMs = options.gracefulReturnMs ?? 50;
   let gracefulOffLagMs = options.gracefulOffLagMs ?? 0;
@@ -305,6 +312,7 @@ export async function startVmaSimulator(options: VmaSimulatorOptions): Promise<V
         openTarget,
         speed,
         crashed: () => crashed,
+        held: () => held,
         log,
         changeIdAfterCompleted: options.changeIdAfterCompleted ?? false,
         quirks: () => quirks,
@@ -608,6 +616,12 @@ export async function startVmaSimulator(options: VmaSimulatorOptions): Promise<V
       },
       recover() {
         crashed = false;
+      },
+      hold() {
+        held = true;
+      },
+      release() {
+        held = false;
       },
       restart() {
         for (const c of allCopiers) c.stop();
