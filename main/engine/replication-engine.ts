@@ -3,6 +3,7 @@ import { TERMINAL_JOB_STATUSES } from '../../shared/domain';
 import type { DiscoveredVm } from '../../shared/discovery';
 import { AppError } from '../../shared/errors';
 import type { AppLogger } from '../base/app-log';
+import type { DomainEvents } from '../base/domain-events';
 import type { VmContextRepository } from '../db/repositories/vm-contexts';
 import { pickManagedVm } from '../vma/normalise';
 import { REPLICATION_STEP } from '../../shared/steps';
@@ -21,6 +22,8 @@ export interface EngineDeps {
   volumes: VolumeRepository;
   logbook: Logbook;
   bus: EventBus;
+  /** Internal facts (job started/ended, step changed, active job count) for the core's listeners. */
+  events: DomainEvents;
   ports: EnginePorts;
   logger: AppLogger;
 }
@@ -109,6 +112,8 @@ export class ReplicationEngine {
     const job = this.deps.jobs.claim({ contextId: ctx.id, ...options });
     this.deps.logbook.startOperation(job.id, 'replication', `${job.jobType === 'initial' ? 'Initial' : 'Incremental'} sync of ${vm.name}`, ctx.id);
     this.event(job.id, 'info', `Job created (${options.trigger}); ${vm.disks.length} disk(s): ${vm.disks.map((d) => d.diskKey).join(', ')}`);
+    this.deps.events.emit({ type: 'job-started', jobId: job.id, vmContextId: ctx.id, trigger: options.trigger });
+    this.deps.events.emit({ type: 'active-jobs-changed', count: this.deps.jobs.activeCount() });
     this.contextChanged(ctx.id);
     const runner = this.runSetup(job.id).finally(() => this.runners.delete(job.id));
     this.runners.set(job.id, runner);
@@ -284,6 +289,21 @@ export class ReplicationEngine {
           if (!this.deps.jobs.update(jobId, { status: step.status, phase: step.name })) throw new AppError('conflict', `Job ${jobId} already ended`);
           this.emitJob(jobId);
         },
+        onEvent: (e) => {
+          if (e.type === 'compensated') return;
+          const status = e.type === 'step-started' ? 'running' : e.outcome === 'skipped' ? 'completed' : e.outcome;
+          const ended = e.type === 'step-ended' ? e : null;
+          this.deps.events.emit({
+            type: 'step-changed',
+            kind: 'replication',
+            operationId: jobId,
+            vmContextId: ctx.id,
+            step: e.step,
+            status,
+            durationMs: ended?.durationMs ?? null,
+            error: ended?.error ?? null,
+          });
+        },
       });
       this.deps.jobs.update(jobId, { status: 'replicating', phase: 'Waiting for the VMA' });
       this.contextChanged(ctx.id);
@@ -340,6 +360,8 @@ export class ReplicationEngine {
     this.deps.logbook.finishOperation(jobId, outcome, error);
     this.emitJob(jobId);
     this.contextChanged(job.vmContextId);
+    this.deps.events.emit({ type: 'job-ended', jobId, vmContextId: job.vmContextId, outcome, error });
+    this.deps.events.emit({ type: 'active-jobs-changed', count: this.deps.jobs.activeCount() });
     for (const w of this.settledWaiters.get(jobId) ?? []) w(job);
     this.settledWaiters.delete(jobId);
     return true;
