@@ -63,6 +63,7 @@ const invokeChannelSet: { [C in InvokeChannel]: true } = {
 const eventChannelSet: { [C in EventChannel]: true } = {
   'contexts:changed': true,
   'jobs:progress': true,
+  'jobs:step': true,
   'tunnels:state': true,
   'logs:appended': true,
   'app:open': true,

@@ -11,6 +11,7 @@ import type {
   ReplicationJob,
   Schedule,
   SecretStoreStatus,
+  StepStatus,
   ScheduleExecution,
   TunnelState,
   VcenterCredential,
@@ -461,10 +462,23 @@ export interface JobProgressUpdate {
   disks: Pick<JobDiskProgress, 'diskKey' | 'status' | 'percent' | 'bytesTransferred' | 'totalBytes'>[];
 }
 
+/** A replication job's recorded step started or ended (the engine's step runner says so; nothing infers it). */
+export interface JobStepChange {
+  jobId: string;
+  vmContextId: string;
+  /** One of the names in shared/steps.ts. */
+  step: string;
+  status: Extract<StepStatus, 'running' | 'completed' | 'failed' | 'cancelled'>;
+  durationMs: number | null;
+  error: string | null;
+}
+
 /** Channel → payload for everything the core pushes to the renderer. */
 export interface EventMap {
   'contexts:changed': { contexts: VmContextSummary[]; removedIds: string[] };
   'jobs:progress': { updates: JobProgressUpdate[] };
+  /** Every step change in order (never coalesced away: each one is news). */
+  'jobs:step': { changes: JobStepChange[] };
   'tunnels:state': { states: TunnelState[] };
   'logs:appended': { events: LogEvent[] };
   /** The desktop shell asks the window to show a VM and its job (a clicked notification or tray item). */

@@ -22,6 +22,7 @@ import { ScheduleExecutionRepository } from '../db/repositories/schedule-executi
 import { SchedulerService, type SchedulerOptions } from '../scheduler/scheduler-service';
 import { systemClock, type SchedulerClock } from '../scheduler/ports';
 import { silentLogger, type AppLogger } from '../base/app-log';
+import { DomainEvents } from '../base/domain-events';
 import { secureDataDir } from '../base/data-dir';
 import { FailoverRepository } from '../db/repositories/failovers';
 import { NetworkMappingRepository } from '../db/repositories/network-mappings';
@@ -57,6 +58,8 @@ export class Core {
   readonly contexts: VmContextRepository;
   readonly logbook: Logbook;
   readonly bus: EventBus;
+  /** Internal typed facts (jobs started/ended, steps, active job count); the bus is for windows. */
+  readonly events: DomainEvents;
   readonly secrets: SecretStore;
   readonly logger: AppLogger;
   readonly dataDir: string;
@@ -89,6 +92,12 @@ export class Core {
     this.secrets = options.secrets;
     this.logger = options.logger ?? silentLogger;
     this.bus = options.bus ?? new EventBus();
+    this.events = new DomainEvents((type, e) => this.logger.warn(`a ${type} listener failed: ${e instanceof Error ? e.message : String(e)}`));
+    // Windows are told about step changes as they happen, not left to infer them from progress frames.
+    this.events.on('step-changed', (e) => {
+      if (e.kind !== 'replication' || !e.vmContextId) return;
+      this.bus.emit('jobs:step', { changes: [{ jobId: e.operationId, vmContextId: e.vmContextId, step: e.step, status: e.status, durationMs: e.durationMs, error: e.error }] });
+    });
     this.contexts = new VmContextRepository(db);
     this.logbook = new Logbook(db);
     this.logbook.onEvent((e) => this.bus.emit('logs:appended', { events: [e] }));
@@ -116,7 +125,7 @@ export class Core {
     });
     const ports = createEnginePorts({ appliances: this.appliances, credentials: this.credentials.repo, secrets: this.secrets, cloudstack: this.cloudstack, channel });
     this.engine = new ReplicationEngine(
-      { contexts: this.contexts, jobs: this.jobs, volumes: this.volumes, logbook: this.logbook, bus: this.bus, logger: this.logger, ports },
+      { contexts: this.contexts, jobs: this.jobs, volumes: this.volumes, logbook: this.logbook, bus: this.bus, events: this.events, logger: this.logger, ports },
       options.engine,
     );
     this.networkMappings = new NetworkMappingRepository(db);

@@ -15,6 +15,8 @@ import type { DiscoveredVm } from '../../shared/discovery';
 import { AppError } from '../../shared/errors';
 import type { CloudStackApi, CsVolume, EnginePorts, OmaApi, ReplicateRequest, TargetSettings, VmaApi } from './ports';
 import { twoDiskVm } from '../testing/two-disk-vm';
+import { DomainEvents, type DomainEvent } from '../base/domain-events';
+import { SETUP_STEPS } from '../../shared/steps';
 
 // The engine over a real database. The VMA, CloudStack and the OMA appliance cannot run here: the
 // ports are small in-memory stand-ins (the lab rig tests the same paths against the simulators).
@@ -24,6 +26,8 @@ let contexts: VmContextRepository;
 let jobs: JobRepository;
 let logbook: Logbook;
 let bus: EventBus;
+let events: DomainEvents;
+let seen: DomainEvent[];
 let engine: ReplicationEngine;
 let ctxId: string;
 let vmaProgressFound: Set<string>;
@@ -91,7 +95,7 @@ function ports(): EnginePorts {
 
 function makeEngine(setupLeaseMs = 60_000): ReplicationEngine {
   return new ReplicationEngine(
-    { contexts, jobs, volumes: new VolumeRepository(db), logbook, bus, ports: ports(), logger: silentLogger },
+    { contexts, jobs, volumes: new VolumeRepository(db), logbook, bus, events, ports: ports(), logger: silentLogger },
     { setupLeaseMs, poller: { intervalMs: 1_000 } },
   );
 }
@@ -103,6 +107,9 @@ beforeEach(() => {
   jobs = new JobRepository(db);
   logbook = new Logbook(db);
   bus = new EventBus({ setTimer: () => null });
+  events = new DomainEvents();
+  seen = [];
+  for (const t of ['job-started', 'job-ended', 'step-changed', 'active-jobs-changed'] as const) events.on(t, (e) => seen.push(e));
   vmaProgressFound = new Set();
   vmaUnreachable = false;
   callbackForwardRefused = null;
@@ -299,6 +306,36 @@ describe('ReplicationEngine setup path', () => {
     expect(jobs.require(jobId)).toMatchObject({ status: 'failed', error: callbackForwardRefused });
     expect(replicated).toEqual([]);
     expect(cleanups).toEqual([]);
+  });
+
+  it('tells its listeners, in order: job started, each setup step running then completed, and the active job count', async () => {
+    const jobId = await settle();
+    const summary = seen.map((e) =>
+      e.type === 'step-changed' ? `step ${e.step} ${e.status}` : e.type === 'active-jobs-changed' ? `active ${e.count}` : e.type,
+    );
+    expect(summary).toEqual(['job-started', 'active 1', ...SETUP_STEPS.flatMap((s) => [`step ${s} running`, `step ${s} completed`])]);
+    expect(seen[0]).toEqual({ type: 'job-started', jobId, vmContextId: ctxId, trigger: 'ui' });
+    for (const e of seen) if (e.type === 'step-changed') expect(e).toMatchObject({ kind: 'replication', operationId: jobId, vmContextId: ctxId });
+    // Ending the job is told once, from the one terminal path, whoever calls it.
+    seen = [];
+    engine.finish(jobId, 'completed', null);
+    engine.finish(jobId, 'failed', 'late duplicate');
+    expect(seen).toEqual([
+      { type: 'job-ended', jobId, vmContextId: ctxId, outcome: 'completed', error: null },
+      { type: 'active-jobs-changed', count: 0 },
+    ]);
+  });
+
+  it('a failed setup step is told as failed with its error, then the job as failed', async () => {
+    createVolumeError = new AppError('remote_error', 'CloudStack answered 530: volume limit reached');
+    const jobId = await settle();
+    const tail = seen.slice(-4);
+    expect(tail).toEqual([
+      expect.objectContaining({ type: 'step-changed', step: SETUP_STEPS[0], status: 'running' }),
+      expect.objectContaining({ type: 'step-changed', step: SETUP_STEPS[0], status: 'failed', error: 'CloudStack answered 530: volume limit reached' }),
+      { type: 'job-ended', jobId, vmContextId: ctxId, outcome: 'failed', error: 'CloudStack answered 530: volume limit reached' },
+      { type: 'active-jobs-changed', count: 0 },
+    ]);
   });
 
   it('a setup failure before the VMA is asked sends no cleanup', async () => {

@@ -3,6 +3,7 @@ import { TERMINAL_JOB_STATUSES } from '../../shared/domain';
 import type { DiscoveredVm } from '../../shared/discovery';
 import { AppError } from '../../shared/errors';
 import type { AppLogger } from '../base/app-log';
+import type { DomainEvents } from '../base/domain-events';
 import type { VmContextRepository } from '../db/repositories/vm-contexts';
 import { pickManagedVm } from '../vma/normalise';
 import { REPLICATION_STEP } from '../../shared/steps';
@@ -13,6 +14,7 @@ import type { JobDiskRow, JobRepository } from './job-repository';
 import type { EnginePorts, TargetSettings } from './ports';
 import { missingChangeIdWarning, ProgressPoller, type PollerOptions } from './progress-poller';
 import type { VolumeRepository } from './volume-repository';
+import { runSteps, StepCancelled, type Step } from './step-runner';
 
 export interface EngineDeps {
   contexts: VmContextRepository;
@@ -20,6 +22,8 @@ export interface EngineDeps {
   volumes: VolumeRepository;
   logbook: Logbook;
   bus: EventBus;
+  /** Internal facts (job started/ended, step changed, active job count) for the core's listeners. */
+  events: DomainEvents;
   ports: EnginePorts;
   logger: AppLogger;
 }
@@ -41,6 +45,12 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
 };
 
 const GIB = 1024 ** 3;
+const CANCELLED_TEXT = 'Cancelled by the operator';
+
+/** A setup step of a replication job; while it runs the job's status says which one. */
+interface SetupStep extends Step {
+  status: 'provisioning' | 'attaching' | 'exporting' | 'starting';
+}
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 export interface StartOptions {
@@ -102,6 +112,8 @@ export class ReplicationEngine {
     const job = this.deps.jobs.claim({ contextId: ctx.id, ...options });
     this.deps.logbook.startOperation(job.id, 'replication', `${job.jobType === 'initial' ? 'Initial' : 'Incremental'} sync of ${vm.name}`, ctx.id);
     this.event(job.id, 'info', `Job created (${options.trigger}); ${vm.disks.length} disk(s): ${vm.disks.map((d) => d.diskKey).join(', ')}`);
+    this.deps.events.emit({ type: 'job-started', jobId: job.id, vmContextId: ctx.id, trigger: options.trigger });
+    this.deps.events.emit({ type: 'active-jobs-changed', count: this.deps.jobs.activeCount() });
     this.contextChanged(ctx.id);
     const runner = this.runSetup(job.id).finally(() => this.runners.delete(job.id));
     this.runners.set(job.id, runner);
@@ -158,7 +170,7 @@ export class ReplicationEngine {
       const disks = this.deps.jobs.jobDisks(jobId);
       const vmDisks = new Map(this.deps.contexts.disks(ctx.id).map((d) => [d.id, d]));
 
-      await this.step(jobId, 'provisioning', REPLICATION_STEP.provision, async (note) => {
+      const provision: SetupStep = { name: REPLICATION_STEP.provision, status: 'provisioning', run: async ({ note }) => {
         for (const d of disks) {
           const disk = vmDisks.get(d.vmDiskId)!;
           const existing = this.deps.volumes.forDisk(d.vmDiskId);
@@ -184,9 +196,9 @@ export class ReplicationEngine {
           note(`${d.diskKey}: created volume ${vol.id} (${sizeGiB} GiB)`);
         }
         this.refreshJobType(jobId);
-      });
+      } };
 
-      await this.step(jobId, 'attaching', REPLICATION_STEP.attach, async (note) => {
+      const attach: SetupStep = { name: REPLICATION_STEP.attach, status: 'attaching', run: async ({ note }) => {
         for (const d of this.deps.jobs.jobDisks(jobId)) {
           const live = await cs.getVolume(d.volumeId!);
           if (live?.virtualmachineid === target.omaVmId) {
@@ -200,9 +212,9 @@ export class ReplicationEngine {
           }
           this.deps.volumes.setState(d.volumeId!, 'attached', target.omaVmId);
         }
-      });
+      } };
 
-      await this.step(jobId, 'exporting', REPLICATION_STEP.export, async (note) => {
+      const exportStep: SetupStep = { name: REPLICATION_STEP.export, status: 'exporting', run: async ({ note }) => {
         await oma.ensureNbdkitRunning();
         // Disks are independent here (each its own device, link and check), so they are published in
         // parallel: each remote command costs a round trip and a verify takes several.
@@ -227,9 +239,9 @@ export class ReplicationEngine {
           this.deps.jobs.setJobDiskTarget(jobId, d.vmDiskId, d.volumeId!, exportName);
           note(`${d.diskKey}: ${device} published as ${exportName} (${size} bytes) and opens`);
         }
-      });
+      } };
 
-      await this.step(jobId, 'starting', REPLICATION_STEP.startCopy, async (note) => {
+      const startCopy: SetupStep = { name: REPLICATION_STEP.startCopy, status: 'starting', run: async ({ note }) => {
         const rows = this.deps.jobs.jobDisks(jobId);
         this.verifyMapping(rows);
         const login = this.deps.ports.login(ctx.credentialId!);
@@ -264,12 +276,40 @@ export class ReplicationEngine {
         }
         this.deps.jobs.addPolled(jobId, ctx.vmaApplianceId);
         note(`VMA accepted the job; ${rows.map((d) => `${d.diskKey} → ${d.exportName} (${d.syncType})`).join(', ')}`);
+      } };
+
+      await runSteps([provision, attach, exportStep, startCopy], {
+        operationId: jobId,
+        logbook: this.deps.logbook,
+        isCancelled: () => this.cancelled.has(jobId),
+        cancelledMessage: CANCELLED_TEXT,
+        // The job row carries the step as its status and phase: a job that ended meanwhile (cancelled,
+        // swept) must not be moved back into setup.
+        enter: (step) => {
+          if (!this.deps.jobs.update(jobId, { status: step.status, phase: step.name })) throw new AppError('conflict', `Job ${jobId} already ended`);
+          this.emitJob(jobId);
+        },
+        onEvent: (e) => {
+          if (e.type === 'compensated') return;
+          const status = e.type === 'step-started' ? 'running' : e.outcome === 'skipped' ? 'completed' : e.outcome;
+          const ended = e.type === 'step-ended' ? e : null;
+          this.deps.events.emit({
+            type: 'step-changed',
+            kind: 'replication',
+            operationId: jobId,
+            vmContextId: ctx.id,
+            step: e.step,
+            status,
+            durationMs: ended?.durationMs ?? null,
+            error: ended?.error ?? null,
+          });
+        },
       });
       this.deps.jobs.update(jobId, { status: 'replicating', phase: 'Waiting for the VMA' });
       this.contextChanged(ctx.id);
     } catch (e) {
       const cancelled = this.cancelled.has(jobId);
-      this.finish(jobId, cancelled ? 'cancelled' : 'failed', cancelled ? 'Cancelled by the operator' : errorText(e));
+      this.finish(jobId, cancelled ? 'cancelled' : 'failed', cancelled ? CANCELLED_TEXT : errorText(e));
     }
   }
 
@@ -289,27 +329,8 @@ export class ReplicationEngine {
     this.deps.jobs.setJobType(jobId, initial ? 'initial' : 'incremental');
   }
 
-  private async step(
-    jobId: string,
-    status: 'provisioning' | 'attaching' | 'exporting' | 'starting',
-    name: string,
-    body: (note: (m: string) => void) => Promise<void>,
-  ): Promise<void> {
-    this.throwIfCancelled(jobId);
-    if (!this.deps.jobs.update(jobId, { status, phase: name })) throw new AppError('conflict', `Job ${jobId} already ended`);
-    this.emitJob(jobId);
-    const step = this.deps.logbook.startStep(jobId, name);
-    try {
-      await body((m) => this.deps.logbook.event(jobId, 'info', m, undefined, step.id));
-      this.deps.logbook.finishStep(step.id, 'completed');
-    } catch (e) {
-      this.deps.logbook.finishStep(step.id, this.cancelled.has(jobId) ? 'cancelled' : 'failed', errorText(e));
-      throw e;
-    }
-  }
-
   private throwIfCancelled(jobId: string): void {
-    if (this.cancelled.has(jobId)) throw new AppError('conflict', 'Cancelled by the operator');
+    if (this.cancelled.has(jobId)) throw new StepCancelled(CANCELLED_TEXT);
   }
 
   // ---- step 7 and the one terminal path ---------------------------------------------------------
@@ -339,6 +360,8 @@ export class ReplicationEngine {
     this.deps.logbook.finishOperation(jobId, outcome, error);
     this.emitJob(jobId);
     this.contextChanged(job.vmContextId);
+    this.deps.events.emit({ type: 'job-ended', jobId, vmContextId: job.vmContextId, outcome, error });
+    this.deps.events.emit({ type: 'active-jobs-changed', count: this.deps.jobs.activeCount() });
     for (const w of this.settledWaiters.get(jobId) ?? []) w(job);
     this.settledWaiters.delete(jobId);
     return true;
@@ -387,7 +410,7 @@ export class ReplicationEngine {
         this.event(jobId, 'warn', `VMA cleanup failed: ${errorText(e)}; the copy may still be running on the VMA`);
       }
     }
-    this.finish(jobId, 'cancelled', 'Cancelled by the operator');
+    this.finish(jobId, 'cancelled', CANCELLED_TEXT);
     return this.deps.jobs.require(jobId);
   }
 

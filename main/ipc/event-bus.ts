@@ -15,6 +15,7 @@ const MERGERS: { [C in EventChannel]: Merger<C> } = {
     for (const c of b.contexts) removed.delete(c.id);
     return { contexts: contexts.filter((c) => !b.removedIds.includes(c.id)), removedIds: [...removed] };
   },
+  'jobs:step': (a, b) => ({ changes: [...a.changes, ...b.changes] }),
   'tunnels:state': (a, b) => ({ states: byKey([...a.states, ...b.states], (s) => s.applianceId) }),
   'logs:appended': (a, b) => ({ events: [...a.events, ...b.events].slice(-500) }),
   // Only the latest request to show something matters.

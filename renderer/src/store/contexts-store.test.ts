@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { VmContextSummary } from '../../../shared/domain';
 import type { JobProgressUpdate } from '../../../shared/contract';
-import { RATE_SAMPLES, withContextList, withContextsChanged, withJobProgress, type LiveState } from './contexts-store';
+import { RATE_SAMPLES, withContextList, withContextsChanged, withJobProgress, withJobSteps, type LiveState } from './contexts-store';
 
 const empty: LiveState = {
   contextsById: {},
@@ -11,6 +11,7 @@ const empty: LiveState = {
   progressByJobId: {},
   rateSamplesByJobId: {},
   phasesByJobId: {},
+  stepByJobId: {},
   tunnelsByAppliance: {},
 };
 
@@ -123,5 +124,18 @@ describe('live contexts store', () => {
     const s1 = withJobProgress(empty, { updates: [{ ...progress('j1', 10), disks: [disk] }] });
     const s2 = withJobProgress(s1, { updates: [progress('j1', 10)] });
     expect(s2.progressByJobId.j1?.disks).toEqual([disk]);
+  });
+
+  it('keeps the latest pushed step change per job and counts them, so a view refetches once per change', () => {
+    const change = (jobId: string, step: string, status: 'running' | 'completed') => ({ jobId, vmContextId: 'c1', step, status, durationMs: null, error: null });
+    let s = withJobSteps(empty, { changes: [change('j1', 'Provision volumes', 'running'), change('j1', 'Provision volumes', 'completed'), change('j2', 'Provision volumes', 'running')] });
+    expect(s.stepByJobId.j1).toMatchObject({ step: 'Provision volumes', status: 'completed', revision: 2 });
+    expect(s.stepByJobId.j2).toMatchObject({ status: 'running', revision: 1 });
+    const j2 = s.stepByJobId.j2;
+    s = withJobSteps(s, { changes: [change('j1', 'Attach volumes to the OMA appliance', 'running')] });
+    expect(s.stepByJobId.j1).toMatchObject({ step: 'Attach volumes to the OMA appliance', status: 'running', revision: 3 });
+    // Another job's entry is the same object: its view does not re-render.
+    expect(s.stepByJobId.j2).toBe(j2);
+    expect(withJobSteps(s, { changes: [] })).toBe(s);
   });
 });

@@ -2,7 +2,7 @@
 // id, tunnel states by appliance. Applying an event batch replaces only the entries it names, so a
 // row that selects its own entry re-renders only when that entry changed.
 import { create } from 'zustand';
-import type { JobProgressUpdate, EventPayload } from '../../../shared/contract';
+import type { JobProgressUpdate, JobStepChange, EventPayload } from '../../../shared/contract';
 import type { TunnelState, VmContextSummary } from '../../../shared/domain';
 import type { AppErrorShape } from '../../../shared/errors';
 
@@ -16,6 +16,8 @@ export interface LiveState {
   rateSamplesByJobId: Record<string, number[]>;
   /** VMA copy phases seen for each job, in order, with when this page first and last saw them. */
   phasesByJobId: Record<string, SeenPhase[]>;
+  /** The latest setup step change the core pushed for each job (`jobs:step`) and how many were seen. */
+  stepByJobId: Record<string, JobStepChange & { revision: number }>;
   tunnelsByAppliance: Record<string, TunnelState>;
 }
 
@@ -35,6 +37,7 @@ const initial: LiveState = {
   progressByJobId: {},
   rateSamplesByJobId: {},
   phasesByJobId: {},
+  stepByJobId: {},
   tunnelsByAppliance: {},
 };
 
@@ -101,6 +104,14 @@ export function withJobProgress(state: LiveState, payload: EventPayload<'jobs:pr
   return { ...state, progressByJobId, rateSamplesByJobId, phasesByJobId };
 }
 
+/** Pure: the state after one `jobs:step` batch (changes arrive in the order they happened). */
+export function withJobSteps(state: LiveState, payload: EventPayload<'jobs:step'>): LiveState {
+  if (payload.changes.length === 0) return state;
+  const stepByJobId = { ...state.stepByJobId };
+  for (const c of payload.changes) stepByJobId[c.jobId] = { ...c, revision: (stepByJobId[c.jobId]?.revision ?? 0) + 1 };
+  return { ...state, stepByJobId };
+}
+
 /** Pure: the state after tunnel states arrive (full list or an event batch). */
 export function withTunnelStates(state: LiveState, states: TunnelState[], replaceAll: boolean): LiveState {
   const tunnelsByAppliance = replaceAll ? {} : { ...state.tunnelsByAppliance };
@@ -113,6 +124,7 @@ export const liveActions = {
   setContextsError: (error: AppErrorShape) => useLive.setState({ contextsError: error, contextsLoaded: true }),
   applyContextsChanged: (p: EventPayload<'contexts:changed'>) => useLive.setState((s) => withContextsChanged(s, p)),
   applyJobProgress: (p: EventPayload<'jobs:progress'>) => useLive.setState((s) => withJobProgress(s, p)),
+  applyJobSteps: (p: EventPayload<'jobs:step'>) => useLive.setState((s) => withJobSteps(s, p)),
   setTunnelStates: (states: TunnelState[], replaceAll: boolean) =>
     useLive.setState((s) => withTunnelStates(s, states, replaceAll)),
   reset: () => useLive.setState(initial, true),

@@ -206,10 +206,11 @@ function JobBody({ detail, live }: { detail: JobDetail; live: JobProgressUpdate 
   );
 }
 
-/** The job's detail, refetched whenever its live status or setup step changes (not on every percent). */
+/** The job's detail, refetched whenever its live status changes or the core says a step changed (not on every percent). */
 export function JobSection({ jobId }: { jobId: string }) {
   const live = useLive((s) => s.progressByJobId[jobId]);
-  const stepKey = live ? `${live.status}|${live.status === 'replicating' ? '' : live.phase}` : '';
+  const stepRevision = useLive((s) => s.stepByJobId[jobId]?.revision ?? 0);
+  const stepKey = `${live?.status ?? ''}|${stepRevision}`;
   const detail = useInvoke('jobs:get', { id: jobId });
   const { reload } = detail;
   const [seenKey, setSeenKey] = useState(stepKey);
