@@ -31,7 +31,7 @@ import {
   SSH_AUTH_METHODS,
 } from './domain';
 import type { AddContextsResult, DiscoveryResult } from './discovery';
-import { FINDING_CODES, type Failover, type FailoverValidation, type NetworkMapping } from './failover';
+import { FINDING_CODES, SOURCE_ON_FAILURE, type Failover, type FailoverValidation, type NetworkMapping } from './failover';
 import type { Result } from './errors';
 
 export { EVENT_CHANNELS, INVOKE_CHANNELS, isEventChannel, isInvokeChannel } from './channels';
@@ -210,8 +210,19 @@ export const failoverStartSchema = z
     override: z.object({ by: name, findings: z.array(findingRefSchema).min(1).max(100) }).strict().optional(),
     /** Live failover powers the source off: the operator types the VM's name to confirm. */
     confirmName: name.optional(),
+    /** Live: seconds a graceful shutdown may take before the power-off is forced. */
+    powerOffTimeoutSeconds: z.number().int().min(10).max(3600).optional(),
+    /** Live: false skips the final sync (recorded as a warning with the failover). */
+    finalSync: z.boolean().optional(),
+    /** Live: what the source gets when the failover fails after powering it off. */
+    sourceOnFailure: z.enum(SOURCE_ON_FAILURE).optional(),
+    keepMacAddresses: z.boolean().optional(),
   })
   .strict()
+  .refine((v) => v.kind === 'live' || (v.powerOffTimeoutSeconds === undefined && v.finalSync === undefined && v.sourceOnFailure === undefined), {
+    path: ['kind'],
+    message: 'power-off timeout, final sync and source-on-failure apply to live failover only',
+  })
   .refine((v) => v.kind !== 'live' || v.confirmName !== undefined, { path: ['confirmName'], message: "type the VM's name to confirm a live failover" });
 export type FailoverStartInput = z.infer<typeof failoverStartSchema>;
 
@@ -361,7 +372,7 @@ export interface InvokeMap {
   'failover:list': { request: { contextId?: string; limit?: number }; response: Failover[] };
   'failover:validate': { request: { contextId: string; kind: (typeof FAILOVER_TYPES)[number] }; response: FailoverValidation };
   'failover:start': { request: FailoverStartInput; response: Failover };
-  'failover:rollback': { request: { failoverId: string }; response: Failover };
+  'failover:rollback': { request: { failoverId: string; powerOnSource?: boolean }; response: Failover };
   'failover:networks': { request: { contextId: string }; response: FailoverNetworksView };
   'failover:map-network': { request: NetworkMapInput; response: { contextIds: string[] } };
   'failover:boot-disk': { request: { contextId: string; diskKey: string }; response: FailoverNetworksView };
@@ -440,7 +451,7 @@ export const invokeRequestSchemas: { [C in InvokeChannel]: z.ZodType<InvokeReque
   'failover:list': z.object({ contextId: id.optional(), limit }).strict(),
   'failover:validate': z.object({ contextId: id, kind: z.enum(FAILOVER_TYPES) }).strict(),
   'failover:start': failoverStartSchema,
-  'failover:rollback': z.object({ failoverId: id }).strict(),
+  'failover:rollback': z.object({ failoverId: id, powerOnSource: z.boolean().optional() }).strict(),
   'failover:networks': z.object({ contextId: id }).strict(),
   'failover:map-network': networkMapSchema,
   'failover:boot-disk': z.object({ contextId: id, diskKey: z.string().regex(/^disk-\d+$/, 'must be a VMware disk key (disk-<n>)') }).strict(),

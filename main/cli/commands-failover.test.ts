@@ -78,4 +78,15 @@ describe('mkc networks map and failover', () => {
     expect(await runCli(['failover', 'list', '--data-dir', dir], ALL_COMMANDS, io)).toBe(0);
     expect(out.join('\n')).toBe('No failovers.');
   });
+
+  it('live options pass the same schema: an out-of-range power-off timeout is refused before anything starts', async () => {
+    expect(await runCli(['failover', 'live', 'web01', '--confirm', 'web01', '--power-off-timeout', '5', '--data-dir', dir], ALL_COMMANDS, io)).toBe(2);
+    expect(err.join('\n')).toMatch(/powerOffTimeoutSeconds: .*10/);
+    expect(await runCli(['failover', 'live', 'web01', '--confirm', 'web01', '--skip-final-sync', '--leave-source-off', '--data-dir', dir], ALL_COMMANDS, io)).toBe(2);
+    // Valid options: what stops it is the validation (never replicated), after the no-final-sync warning.
+    expect(err.join('\n')).toMatch(/Warning: no final sync/);
+    expect(err.join('\n')).toMatch(/blocked/);
+    expect(await runCli(['failover', 'test', 'web01', '--skip-final-sync', '--data-dir', dir], ALL_COMMANDS, io)).toBe(2);
+    expect(err.join('\n')).toMatch(/Unknown option --skip-final-sync/);
+  });
 });

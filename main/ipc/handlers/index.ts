@@ -121,7 +121,7 @@ export function createHandlers(core: Core, options: HandlerOptions = {}): Handle
     'failover:list': (f) => core.failover.list(f),
     'failover:validate': ({ contextId, kind }) => core.failover.validate(contextId, kind),
     'failover:start': ({ contextId, ...input }) => core.failover.start(contextId, input),
-    'failover:rollback': ({ failoverId }) => core.failover.rollback(failoverId),
+    'failover:rollback': ({ failoverId, powerOnSource }) => core.failover.rollback(failoverId, powerOnSource === undefined ? {} : { powerOnSource }),
     'failover:networks': ({ contextId }) => failoverNetworks(core, contextId),
     'failover:map-network': ({ contextId, sourceNetwork, liveNetworkId, testNetworkId }) => {
       const targets = { liveNetworkId, testNetworkId };
