@@ -189,6 +189,37 @@ export interface VmGroupView {
   overTarget: string[];
 }
 
+/** Per managed VM, from the scheduler's read model: its groups, its next scheduled sync and its replica-age target. */
+export interface VmSchedulePlan {
+  contextId: string;
+  groups: { id: string; name: string; replicaAgeTargetSeconds: number | null; memberEnabled: boolean }[];
+  /** The next time a schedule will try this VM; null when none will (see noSyncReason). */
+  nextSyncAt: string | null;
+  nextSyncScheduleName: string | null;
+  /** Why no schedule will sync it: no group, groups without an enabled schedule, VM or membership disabled. */
+  noSyncReason: string | null;
+  /** The tightest replica-age target among its enabled memberships; null when none sets one. */
+  replicaAgeTargetSeconds: number | null;
+}
+
+/** What removing a VM from management does to its replica volumes. */
+export const REMOVAL_VOLUME_FATES = ['keep', 'delete'] as const;
+export type RemovalVolumeFate = (typeof REMOVAL_VOLUME_FATES)[number];
+export interface RemovalPlan {
+  contextId: string;
+  name: string;
+  volumes: { id: string; name: string; sizeBytes: number; attached: boolean }[];
+  /** Why removal keeping the volumes is refused now (active job, failover working, test failover up), or null. */
+  refusedKeeping: string | null;
+  /** Why removal deleting the volumes is refused now (also: a live failover's VM owns them), or null. */
+  refusedDeleting: string | null;
+  failedOverLive: boolean;
+}
+export interface RemoveContextResult {
+  removed: true;
+  volumes: { id: string; name: string; outcome: 'kept' | 'deleted' | 'missing' }[];
+}
+
 export interface ExecutionDetail {
   execution: ScheduleExecution;
   jobs: ReplicationJob[];
@@ -313,6 +344,10 @@ export interface InvokeMap {
   'contexts:list': { request: Record<string, never>; response: VmContextSummary[] };
   'contexts:get': { request: { id: string }; response: VmContextDetail };
   'contexts:add': { request: { discoveryId: string; vmwareVmIds: string[] }; response: AddContextsResult };
+  'contexts:set-enabled': { request: { id: string; enabled: boolean }; response: VmContextSummary };
+  'contexts:removal-plan': { request: { ids: string[] }; response: RemovalPlan[] };
+  'contexts:remove': { request: { id: string; volumes: RemovalVolumeFate }; response: RemoveContextResult };
+  'contexts:schedule-plans': { request: Record<string, never>; response: VmSchedulePlan[] };
   'appliances:list': { request: Record<string, never>; response: Appliance[] };
   'appliances:add': { request: ApplianceInput; response: Appliance };
   'appliances:remove': { request: { id: string }; response: { removed: true } };
@@ -399,6 +434,10 @@ export const invokeRequestSchemas: { [C in InvokeChannel]: z.ZodType<InvokeReque
   'contexts:list': empty,
   'contexts:get': z.object({ id }).strict(),
   'contexts:add': z.object({ discoveryId: id, vmwareVmIds: z.array(id).min(1).max(10000) }).strict(),
+  'contexts:set-enabled': z.object({ id, enabled: z.boolean() }).strict(),
+  'contexts:removal-plan': z.object({ ids: z.array(id).min(1).max(10000) }).strict(),
+  'contexts:remove': z.object({ id, volumes: z.enum(REMOVAL_VOLUME_FATES) }).strict(),
+  'contexts:schedule-plans': empty,
   'appliances:list': empty,
   'appliances:add': applianceInputSchema,
   'appliances:remove': z.object({ id }).strict(),

@@ -15,6 +15,7 @@ import { JobRepository } from '../engine/job-repository';
 import { VolumeRepository } from '../engine/volume-repository';
 import { ReplicationEngine, type EngineOptions } from '../engine/replication-engine';
 import { createEnginePorts } from '../engine/engine-ports';
+import { VmManagementService } from '../engine/vm-management';
 import { ChangeIdChannel } from '../engine/change-id-channel';
 import { ScheduleRepository } from '../db/repositories/schedules';
 import { VmGroupRepository } from '../db/repositories/vm-groups';
@@ -73,6 +74,8 @@ export class Core {
   readonly jobs: JobRepository;
   readonly volumes: VolumeRepository;
   readonly engine: ReplicationEngine;
+  /** Disable, enable and remove VMs from management (refused while a job or failover works on them). */
+  readonly management: VmManagementService;
   readonly schedules: ScheduleRepository;
   readonly groups: VmGroupRepository;
   readonly executions: ScheduleExecutionRepository;
@@ -128,6 +131,7 @@ export class Core {
       { contexts: this.contexts, jobs: this.jobs, volumes: this.volumes, logbook: this.logbook, bus: this.bus, events: this.events, logger: this.logger, ports },
       options.engine,
     );
+    this.management = new VmManagementService({ contexts: this.contexts, volumes: this.volumes, logbook: this.logbook, bus: this.bus, ports });
     this.networkMappings = new NetworkMappingRepository(db);
     this.failover = new FailoverService(
       {

@@ -98,6 +98,10 @@ export class ReplicationEngine {
 
   async start(contextId: string, options: StartOptions): Promise<{ jobId: string }> {
     const ctx = this.deps.contexts.require(contextId);
+    // A disabled VM is out of management until enabled again; a failover's final sync is the failover's own step.
+    if (!ctx.enabled && options.trigger !== 'failover') {
+      throw new AppError('conflict', `${ctx.name} is disabled for management; enable it to sync it`, { contextId: ctx.id });
+    }
     if (!ctx.vmaApplianceId) throw new AppError('validation', `${ctx.name} has no VMA appliance; add it again from Discovery`);
     if (!ctx.credentialId) throw new AppError('validation', `${ctx.name} has no vCenter credential; add it again from Discovery`);
     if (ctx.currentJobId) {

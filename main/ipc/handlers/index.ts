@@ -9,7 +9,7 @@ import { appLogFile } from '../../base/app-log';
 import { describeSecretStore } from '../../secrets/describe-store';
 import fs from 'node:fs';
 
-import { createGroup, executionDetail, groupViews, scheduleViews } from '../../scheduler/schedule-views';
+import { createGroup, executionDetail, groupViews, scheduleViews, vmSchedulePlans } from '../../scheduler/schedule-views';
 
 /**
  * The owner of the engine over this data directory comes with the issue "one owner"; until the core
@@ -60,6 +60,10 @@ export function createHandlers(core: Core, options: HandlerOptions = {}): Handle
       cbtHistory: core.jobs.cbtHistory(id, 100),
     }),
     'contexts:add': ({ discoveryId, vmwareVmIds }) => core.discovery.addFromDiscovery(discoveryId, vmwareVmIds),
+    'contexts:set-enabled': ({ id, enabled }) => core.management.setEnabled(id, enabled),
+    'contexts:removal-plan': ({ ids }) => core.management.plan(ids),
+    'contexts:remove': ({ id, volumes }) => core.management.remove(id, volumes),
+    'contexts:schedule-plans': () => vmSchedulePlans(core),
     'appliances:list': () => core.appliances.list(),
     'appliances:add': (input) => core.appliances.add(input),
     'appliances:remove': async ({ id }) => {
