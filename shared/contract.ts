@@ -336,6 +336,28 @@ export interface ConnectionTestResult {
   checks: { name: string; ok: boolean; message: string }[];
 }
 
+/** What the Logs screen searches by; filtered in the core so a large log is never shipped whole. */
+export interface LogSearch {
+  vmContextId?: string;
+  kind?: (typeof OPERATION_KINDS)[number];
+  /** Text in an operation's title, id, error or any of its event messages. */
+  text?: string;
+  /** ISO time: operations started at or after it. */
+  from?: string;
+  /** ISO time: operations started before it. */
+  to?: string;
+}
+const isoTime = z.string().datetime({ offset: true, message: 'must be an ISO date-time (2026-01-31T00:00:00Z)' });
+const logSearchShape = {
+  vmContextId: id.optional(),
+  kind: z.enum(OPERATION_KINDS).optional(),
+  text: z.string().trim().max(200).optional(),
+  from: isoTime.optional(),
+  to: isoTime.optional(),
+};
+const fromBeforeTo = (v: { from?: string; to?: string }): boolean => !v.from || !v.to || Date.parse(v.from) < Date.parse(v.to);
+const fromBeforeToIssue = { message: 'from must be before to', path: ['to'] };
+
 /** Channel → request → response for everything the renderer may ask the core. */
 export interface InvokeMap {
   'app:info': { request: Record<string, never>; response: AppInfo };
@@ -376,18 +398,16 @@ export interface InvokeMap {
   'cloudstack:test': { request: Record<string, never>; response: ConnectionTestResult };
   'cloudstack:options': { request: Record<string, never>; response: CloudStackOptions };
   'secrets:status': { request: Record<string, never>; response: SecretStoreStatus };
-  'logs:operations': {
-    request: { vmContextId?: string; kind?: (typeof OPERATION_KINDS)[number]; limit?: number };
-    response: LogOperation[];
-  };
+  'logs:operations': { request: LogSearch & { limit?: number }; response: LogOperation[] };
   'logs:events': {
     request: { operationId?: string; vmContextId?: string; level?: (typeof LOG_LEVELS)[number]; limit?: number };
     response: LogEvent[];
   };
   'logs:steps': { request: { operationId: string }; response: LogStep[] };
   'logs:export': {
-    request: { operationId?: string; vmContextId?: string; level?: (typeof LOG_LEVELS)[number] };
-    response: { filename: string; content: string };
+    request: LogSearch & { operationId?: string; level?: (typeof LOG_LEVELS)[number] };
+    /** `path` is where the core wrote the file (the data directory's exports folder). */
+    response: { filename: string; path: string; content: string };
   };
   'schedules:list': { request: Record<string, never>; response: ScheduleView[] };
   'schedules:create': { request: ScheduleInput; response: Schedule };
@@ -462,16 +482,15 @@ export const invokeRequestSchemas: { [C in InvokeChannel]: z.ZodType<InvokeReque
   'cloudstack:test': empty,
   'cloudstack:options': empty,
   'secrets:status': empty,
-  'logs:operations': z
-    .object({ vmContextId: id.optional(), kind: z.enum(OPERATION_KINDS).optional(), limit })
-    .strict(),
+  'logs:operations': z.object({ ...logSearchShape, limit }).strict().refine(fromBeforeTo, fromBeforeToIssue),
   'logs:events': z
     .object({ operationId: id.optional(), vmContextId: id.optional(), level: z.enum(LOG_LEVELS).optional(), limit })
     .strict(),
   'logs:steps': z.object({ operationId: id }).strict(),
   'logs:export': z
-    .object({ operationId: id.optional(), vmContextId: id.optional(), level: z.enum(LOG_LEVELS).optional() })
-    .strict(),
+    .object({ ...logSearchShape, operationId: id.optional(), level: z.enum(LOG_LEVELS).optional() })
+    .strict()
+    .refine(fromBeforeTo, fromBeforeToIssue),
   'schedules:list': empty,
   'schedules:create': scheduleInputSchema,
   'schedules:update': scheduleUpdateSchema,

@@ -104,11 +104,12 @@ export class Core {
     this.contexts = new VmContextRepository(db);
     this.logbook = new Logbook(db);
     this.logbook.onEvent((e) => this.bus.emit('logs:appended', { events: [e] }));
-    this.appliances = new ApplianceService(new ApplianceRepository(db), this.secrets, this.bus, this.logger, options.appliances);
-    this.credentials = new CredentialService(new CredentialRepository(db), this.secrets);
-    this.cloudstack = new CloudStackSettings(db, this.secrets, options.cloudstack);
+    // Operator actions are recorded by the service that performs them, whichever transport asked.
+    this.appliances = new ApplianceService(new ApplianceRepository(db), this.secrets, this.bus, this.logger, options.appliances, this.logbook);
+    this.credentials = new CredentialService(new CredentialRepository(db), this.secrets, this.logbook);
+    this.cloudstack = new CloudStackSettings(db, this.secrets, options.cloudstack, this.logbook);
     this.desktop = new DesktopSettingsStore(db);
-    this.discovery = new DiscoveryService(this.appliances, this.credentials.repo, this.secrets, this.contexts, this.bus, options.discovery);
+    this.discovery = new DiscoveryService(this.appliances, this.credentials.repo, this.secrets, this.contexts, this.bus, options.discovery, this.logbook);
     this.jobs = new JobRepository(db);
     this.volumes = new VolumeRepository(db);
     const channel = new ChangeIdChannel(db, this.jobs, {
@@ -191,6 +192,7 @@ export class Core {
         executions: this.executions,
         contexts: this.contexts,
         logger: this.logger,
+        logbook: this.logbook,
         ports: {
           clock: clock ?? systemClock,
           // The canonical path: the same engine entry as the UI button, fresh discovery included.

@@ -3,7 +3,7 @@ import type { HandlerMap } from '../handler-types';
 import type { JobTrigger } from '../../../shared/domain';
 import { fetchOptions } from '../../cloudstack/options';
 import { testConnection } from '../../cloudstack/connection-test';
-import { exportLog } from '../../logbook/log-export';
+import { writeLogExport } from '../../logbook/log-export';
 import { secretStoreStatus } from '../../secrets/secret-store';
 import { appLogFile } from '../../base/app-log';
 import { describeSecretStore } from '../../secrets/describe-store';
@@ -98,7 +98,7 @@ export function createHandlers(core: Core, options: HandlerOptions = {}): Handle
     'logs:operations': (f) => core.logbook.operations(f),
     'logs:events': (f) => core.logbook.events(f),
     'logs:steps': ({ operationId }) => core.logbook.steps(operationId),
-    'logs:export': (f) => exportLog(core.logbook, f),
+    'logs:export': (f) => writeLogExport(core.logbook, core.dataDir, f),
     'schedules:list': () => scheduleViews(core),
     'schedules:create': (input) => core.scheduler.createSchedule(input),
     'schedules:update': ({ id, ...patch }) => core.scheduler.updateSchedule(id, patch),
