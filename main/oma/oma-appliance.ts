@@ -265,9 +265,10 @@ export class OmaAppliance {
    * Publishes the volume's export and checks that it opens, in ONE command when everything is
    * already in place: our nbdkit runs, the device exists, and the link is created or replaced only
    * when it does not already point at the device. An incremental sync whose volumes and exports
-   * exist therefore costs one SSH round trip per disk. Anything else (nbdkit down, device not there
-   * yet, export not opening) falls back to ensureNbdkitRunning + waitForDevice + publishExport +
-   * verifyExport, so waits, starts and error texts stay those of the step-by-step path.
+   * exist therefore costs one SSH round trip per disk. When nbdkit is down it is started
+   * (ensureNbdkitRunning), when the device is not there yet it is waited for (waitForDevice), and the
+   * command runs again; an export that does not open is explained by verifyExport, so waits, starts
+   * and error texts stay those of the step-by-step methods.
    */
   async publishAndVerify(volumeUuid: string, options: WaitOptions = {}): Promise<VerifiedExport & { linked: boolean }> {
     const uuid = normalizeVolumeUuid(volumeUuid);
@@ -275,6 +276,7 @@ export class OmaAppliance {
     const link = this.exportLinkPath(uuid);
     const devicePath = this.devicePathFor(uuid);
     const url = this.localExportUrl(uuid);
+    const details = { volumeUuid: uuid, exportName: name, devicePath };
     const script = [
       ...this.nbdkitCheckLines(NBDKIT_DOWN_EXIT),
       `${shellCommand(['test', '-e', devicePath])} || exit ${DEVICE_MISSING_EXIT}`,
@@ -284,40 +286,36 @@ export class OmaAppliance {
       'fi',
       `${shellCommand([this.config.nbdinfoBinary, '--size', url])} || exit ${EXPORT_UNOPENED_EXIT}`,
     ].join('\n');
-    const r = await this.run(`publish and check export ${name}`, script);
-    const lines = r.stdout.split('\n').filter((l) => l !== '');
-    const linked = lines.includes('linked');
-    if (r.code === 0) {
-      const sizeText = lines.at(-1) ?? '';
-      const sizeBytes = Number(sizeText.trim());
-      if (!Number.isSafeInteger(sizeBytes) || sizeBytes <= 0) {
-        throw new AppError('remote_error', `Export ${name} opens but reports size "${tail(sizeText, 40)}" (expected > 0 bytes)`, {
-          volumeUuid: uuid,
-          exportName: name,
-          devicePath,
-        });
+    let linked = false;
+    // At most: nbdkit down → started, device not there yet → waited for, then the command again.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const r = await this.run(`publish and check export ${name}`, script);
+      const lines = r.stdout.split('\n').filter((l) => l !== '');
+      linked ||= lines.includes('linked');
+      if (r.code === 0) {
+        const sizeText = lines.at(-1) ?? '';
+        const sizeBytes = Number(sizeText.trim());
+        if (!Number.isSafeInteger(sizeBytes) || sizeBytes <= 0) {
+          throw new AppError('remote_error', `Export ${name} opens but reports size "${tail(sizeText, 40)}" (expected > 0 bytes)`, details);
+        }
+        return { exportName: name, volumeUuid: uuid, devicePath, sizeBytes, localUrl: url, linked };
       }
-      return { exportName: name, volumeUuid: uuid, devicePath, sizeBytes, localUrl: url, linked };
+      if (r.code === NBDKIT_DOWN_EXIT) {
+        await this.ensureNbdkitRunning();
+      } else if (r.code === DEVICE_MISSING_EXIT) {
+        await this.waitForDevice(uuid, options);
+      } else if (r.code === EXPORT_UNOPENED_EXIT) {
+        // The link is in place; the step-by-step check says why it does not open (or finds it opens now).
+        return { ...(await this.verifyExport(uuid)), linked };
+      } else if (r.code === 1) {
+        throw new AppError('remote_error', `Publishing export ${name} (link ${link} → ${devicePath}) failed: ${tail(r.stderr) || 'exit 1'}`, details);
+      } else {
+        throw new AppError('remote_error', `OMA appliance: publishing and checking export ${name} failed: ${tail(r.stderr) || `exit ${r.code ?? r.signal}`}`, details);
+      }
     }
-    if (r.code === 1) {
-      throw new AppError('remote_error', `Publishing export ${name} (link ${link} → ${devicePath}) failed: ${tail(r.stderr) || 'exit 1'}`, {
-        volumeUuid: uuid,
-        exportName: name,
-      });
-    }
-    if (r.code === EXPORT_UNOPENED_EXIT) {
-      // The link is in place; the step-by-step check says why it does not open (or finds it opens now).
-      return { ...(await this.verifyExport(uuid)), linked };
-    }
-    if (r.code !== NBDKIT_DOWN_EXIT && r.code !== DEVICE_MISSING_EXIT) {
-      throw new AppError('remote_error', `OMA appliance: publishing and checking export ${name} failed: ${tail(r.stderr) || `exit ${r.code ?? r.signal}`}`, {
-        volumeUuid: uuid,
-        exportName: name,
-      });
-    }
+    // nbdkit or the device went away again between the checks: the step-by-step path says which.
     await this.ensureNbdkitRunning();
-    const device = await this.waitForDevice(uuid, options);
-    await this.publishExport(uuid, device);
+    await this.publishExport(uuid, await this.waitForDevice(uuid, options));
     return { ...(await this.verifyExport(uuid)), linked: true };
   }
 
