@@ -77,6 +77,11 @@ function ports(): EnginePorts {
     publishExport: async (id) => `migration-vol-${id}`,
     verifyExport: async (id) => csVolumes.get(id)!.size,
     withdrawExport: async () => {},
+    publishAndVerify: async (id) => ({
+      devicePath: `/dev/disk/by-id/virtio-${id.replace(/-/g, '').slice(0, 20)}`,
+      exportName: `migration-vol-${id}`,
+      sizeBytes: csVolumes.get(id)!.size,
+    }),
   };
   const target: TargetSettings = { zoneId: 'zone-1', diskOfferingId: 'offering-1', omaVmId: 'oma-vm-1', omaApplianceId: 'app-oma', headroomPercent: 0, nbdHost: '10.0.0.5', nbdPort: 10809 };
   return {
