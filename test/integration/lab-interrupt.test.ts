@@ -106,6 +106,11 @@ describe('npm run lab interrupted with Ctrl-C', () => {
     expect(dataDir.startsWith(tmp)).toBe(true);
     expect(output).toMatch(/^Open http:\/\/127\.0\.0\.1:\d+\//m);
 
+    // The lab owns its (temporary) data directory and says it is the lab: `mkc status` is served by it.
+    const status = JSON.parse((await run(process.execPath, [mkcBundle, 'status', '--json', '--data-dir', dataDir], { env: { PATH: process.env.PATH, HOME: process.env.HOME }, timeout: 30_000 })).stdout);
+    expect(status).toMatchObject({ lab: true, dataDir, owner: { state: 'owned', transport: 'the embedded lab' } });
+    expect(processes().find((p) => p.pid === status.owner.pid)?.cmdline).toContain('dist/lab/start.mjs');
+
     // A copy through the lab (served over its control socket): the OMA side starts nbdkit over SSH.
     const started = await run(process.execPath, [mkcBundle, 'replicate', 'pgtest1', '--detach', '--json', '--data-dir', dataDir], {
       env: { PATH: process.env.PATH, HOME: process.env.HOME },
