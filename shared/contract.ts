@@ -279,8 +279,24 @@ export interface AppInfo {
   schedulesActive: boolean;
   /** Which secret store holds passwords and keys, and why it cannot store any when it cannot. */
   secretStore: { kind: string; label: string; problem: string | null };
-  /** Who runs the engine over this data directory (issue "one owner"); `unknown` until that exists. */
-  owner: { state: string; detail: string | null };
+  /** Who owns this data directory (runs the engine, the poller and the schedules). */
+  owner: OwnerView;
+  /** The embedded lab (simulated appliances in a temporary data directory), labelled wherever it shows. */
+  lab: boolean;
+}
+
+/**
+ * The process holding the owner lock of a data directory: `owned` names it (pid, since, and what it is:
+ * "the desktop app", "mkc serve", ...); `unknown` where the host holds no lock (tools, tests).
+ */
+export interface OwnerView {
+  state: 'owned' | 'unknown';
+  pid: number | null;
+  since: string | null;
+  transport: string | null;
+  hostname: string | null;
+  /** One line for people: "mkc serve, pid 4242, since 2026-…". */
+  detail: string | null;
 }
 
 /** Desktop notifications: none, only failures, or every job end. */

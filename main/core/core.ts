@@ -29,6 +29,7 @@ import { FailoverRepository } from '../db/repositories/failovers';
 import { NetworkMappingRepository } from '../db/repositories/network-mappings';
 import { FailoverService, type FailoverOptions } from '../failover/failover-service';
 import { AppError } from '../../shared/errors';
+import type { OwnerPort } from '../owner/owner-port';
 import pkg from '../../package.json';
 
 export type CoreTransport = 'electron' | 'dev-bridge' | 'cli';
@@ -45,6 +46,10 @@ export interface CoreOptions {
   cloudstack?: ClientTuning;
   scheduler?: Partial<SchedulerOptions> & { clock?: SchedulerClock };
   failover?: Partial<FailoverOptions>;
+  /** Who holds the owner lock of dataDir: the shell that took it hands it in (Settings/About, `mkc status`). */
+  owner?: OwnerPort;
+  /** The embedded lab: every screen labels it. */
+  lab?: boolean;
 }
 
 export interface BackgroundOptions {
@@ -66,6 +71,8 @@ export class Core {
   readonly dataDir: string;
   readonly transport: CoreTransport;
   readonly version: string = pkg.version;
+  readonly owner: OwnerPort | null;
+  readonly lab: boolean;
   readonly appliances: ApplianceService;
   readonly credentials: CredentialService;
   readonly cloudstack: CloudStackSettings;
@@ -88,6 +95,8 @@ export class Core {
   constructor(options: CoreOptions) {
     this.dataDir = path.resolve(options.dataDir);
     this.transport = options.transport;
+    this.owner = options.owner ?? null;
+    this.lab = options.lab === true;
     secureDataDir(this.dataDir);
     const { db, migration } = openDatabase(path.join(this.dataDir, DB_FILE_NAME));
     this.db = db;

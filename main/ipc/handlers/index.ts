@@ -8,19 +8,9 @@ import { secretStoreStatus } from '../../secrets/secret-store';
 import { appLogFile } from '../../base/app-log';
 import { describeSecretStore } from '../../secrets/describe-store';
 import fs from 'node:fs';
+import { ownerView } from '../../owner/owner-port';
 
 import { createGroup, executionDetail, groupViews, scheduleViews, vmSchedulePlans } from '../../scheduler/schedule-views';
-
-/**
- * The owner of the engine over this data directory comes with the issue "one owner"; until the core
- * has one, Settings says so rather than guessing.
- */
-function ownerInfo(core: Core): { state: string; detail: string | null } {
-  const owner = (core as { owner?: { describe?: () => unknown } }).owner;
-  const d = typeof owner?.describe === 'function' ? (owner.describe() as { state?: unknown; detail?: unknown }) : null;
-  if (d && typeof d.state === 'string') return { state: d.state, detail: typeof d.detail === 'string' ? d.detail : null };
-  return { state: 'unknown', detail: 'Ownership of the data directory is not tracked in this version' };
-}
 
 export interface HandlerOptions {
   /** What started a replication through this map: the renderer ('ui') or `mkc` over the control channel ('cli'). */
@@ -48,7 +38,8 @@ export function createHandlers(core: Core, options: HandlerOptions = {}): Handle
       schemaVersion: core.schemaVersion(),
       schedulesActive: core.scheduler.active,
       secretStore: describeSecretStore(core.secrets),
-      owner: ownerInfo(core),
+      owner: ownerView(core.owner),
+      lab: core.lab,
     }),
     'desktop:get-settings': () => core.desktop.get(),
     'desktop:save-settings': (input) => core.desktop.save(input),
