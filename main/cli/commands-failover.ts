@@ -21,6 +21,9 @@ const list = (v: string | undefined) => (v ? v.split(',').map((x) => x.trim()).f
 const describe = (f: Failover) =>
   [
     `${f.id}  ${f.kind} failover of ${f.vmName}: ${f.status}${f.phase ? ` (${f.phase})` : ''}`,
+    f.kind === 'live'
+      ? `options: power-off ${f.options.powerOffTimeoutSeconds !== undefined ? `forced after ${f.options.powerOffTimeoutSeconds} s` : 'forced after the default wait'}; ${f.options.finalSync === false ? 'no final sync' : 'final sync'}; on failure the source is ${f.options.sourceOnFailure === 'keep_off' ? 'left off' : 'powered back on'}${f.options.rollbackPowerOn === false ? '; rollback left the source off' : ''}`
+      : null,
     f.override ? `override by ${f.override.by} at ${f.override.at}: ${f.override.findings.join(', ')}` : null,
     f.evidence ? `evidence: ${f.evidence.state}; IPs ${f.evidence.ips.join(', ') || 'none'}` : null,
     ...(f.evidence?.portChecks ?? []).map((p) => `  ${p.ip}:${p.port} ${p.open ? 'open' : 'closed'} (${p.detail})`),
