@@ -51,16 +51,14 @@ function unionMs(intervals: readonly { start: number; end: number }[], from: num
     .filter((i) => i.end > i.start)
     .sort((a, b) => a.start - b.start);
   let total = 0;
-  let curStart = -Infinity;
-  let curEnd = -Infinity;
+  let current: { start: number; end: number } | null = null;
   for (const i of xs) {
-    if (i.start > curEnd) {
-      total += Math.max(0, curEnd - curStart);
-      curStart = i.start;
-      curEnd = i.end;
-    } else curEnd = Math.max(curEnd, i.end);
+    if (current === null || i.start > current.end) {
+      if (current !== null) total += current.end - current.start;
+      current = { ...i };
+    } else current.end = Math.max(current.end, i.end);
   }
-  return total + Math.max(0, curEnd - curStart);
+  return current === null ? total : total + current.end - current.start;
 }
 
 export async function benchEngineOverhead(cleanup: Cleanup, override: Partial<EngineBenchParams> = {}): Promise<Record<string, unknown>> {
