@@ -96,6 +96,11 @@ export async function benchInventoryRender(cleanup: Cleanup, override: Partial<R
     listMs.push(performance.now() - t);
     if (n !== p.vms) throw new Error(`contexts.list() returned ${n} contexts, expected ${p.vms}`);
   }
+  // The bridge sends that list as JSON: its size and serialisation time are part of the first row.
+  const listed = core.contexts.list();
+  const js0 = performance.now();
+  const listJson = JSON.stringify(listed);
+  const contextsListJson = { bytes: Buffer.byteLength(listJson), stringifyMs: round(performance.now() - js0, 1) };
   const bridge = await startDevBridge({ core, staticDir: path.join(root, 'dist', 'renderer') });
   cleanup.add('dev bridge (bench 2)', () => bridge.close());
   const browser = await openBrowser(cleanup);
@@ -129,6 +134,7 @@ export async function benchInventoryRender(cleanup: Cleanup, override: Partial<R
     fetchAndNormalise: fetchNormalise,
     seedingMs: round(seedMs, 1),
     coreContextsListMs: distribution(listMs),
+    contextsListJson,
     render: {
       navigations,
       navigationToFirstRowMs: distribution(firstRow),

@@ -1,6 +1,6 @@
 // `npm run bench`: runs the benchmark sections in order, each with its own teardown, prints one
 // JSON object on stdout, writes it to bench-results/latest.json and a short summary on stderr.
-// Select sections with `npm run bench -- tunnel render engine poller` (default: all).
+// Select sections with `npm run bench -- tunnel render engine poller idle` (default: all).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +9,7 @@ import { benchTunnelVsDirect } from './tunnel-vs-direct';
 import { benchInventoryRender } from './inventory-render';
 import { benchEngineOverhead } from './engine-overhead';
 import { benchPoller500 } from './poller-500';
+import { benchIdleOwner } from './idle-owner';
 import { summarise } from './summary';
 
 type Section = (cleanup: Cleanup) => Promise<Record<string, unknown>>;
@@ -17,7 +18,8 @@ const SECTIONS: Record<string, { key: string; title: string; run: Section }> = {
   tunnel: { key: 'vmaApiTunnelVsDirect', title: 'VMA API through the SSH tunnel vs direct', run: (c) => benchTunnelVsDirect(c) },
   render: { key: 'inventory10kNormaliseAndRender', title: 'Normalise and render a 10,000-VM inventory', run: (c) => benchInventoryRender(c) },
   engine: { key: 'engineOverheadPerJob', title: 'Replication engine overhead per job', run: (c) => benchEngineOverhead(c) },
-  poller: { key: 'poller500Jobs', title: '500 running jobs polled every 2 s', run: (c) => benchPoller500(c) },
+  poller: { key: 'pollerRunningJobs', title: '1,000 running jobs polled every 2 s', run: (c) => benchPoller500(c) },
+  idle: { key: 'idleOwner', title: 'An idle owner (mkc serve, no jobs)', run: (c) => benchIdleOwner(c) },
 };
 
 function machine(): Record<string, unknown> {

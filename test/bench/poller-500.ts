@@ -1,4 +1,4 @@
-// Benchmark 4: 500 concurrently running jobs polled every 2 s by the real ProgressPoller
+// Benchmark 4: 1,000 (issue 13's target; 500 before) concurrently running jobs polled every 2 s by the real ProgressPoller
 // (core.engine.poller, intervalMs 2000) over the real SSH tunnel to the VMA simulator, which runs in
 // a child process with 500 slow copies of tiny disks. Measured for a fixed window: the console
 // process's CPU share, database writes, events pushed towards the renderer, and the renderer's
@@ -15,6 +15,7 @@ import { createVmaClient } from '../../main/vma/vma-client';
 import { freePort, startSshd } from '../fixtures/sshd';
 import type { Cleanup } from './cleanup';
 import { collectFrames, navigateUntilRows, openBrowser } from './frames';
+import { profileWindow } from './profile';
 import { cpuMsSince, distribution, round, sleep } from './stats';
 import { startSimChild } from './sim-child';
 
@@ -28,11 +29,13 @@ export interface PollerBenchParams {
   blockSize: number;
   initialDataBlocks: number;
   copyBytesPerSecond: number;
+  /** A window of its own after the measured one, with the V8 profiler on: where the CPU goes. */
+  profileSeconds: number;
 }
 
 const KiB = 1024;
 const DEFAULTS: PollerBenchParams = {
-  jobs: 500,
+  jobs: 1000,
   pollIntervalMs: 2_000,
   windowSeconds: 30,
   frameWindowStartSecond: 15,
@@ -42,6 +45,7 @@ const DEFAULTS: PollerBenchParams = {
   initialDataBlocks: 24,
   // ~400 KiB of data per disk at 6 KiB/s: every copy outlasts setup plus the window.
   copyBytesPerSecond: 6 * KiB,
+  profileSeconds: 10,
 };
 
 type Statement = { run: (...args: unknown[]) => unknown };
@@ -135,13 +139,20 @@ export async function benchPoller500(cleanup: Cleanup, override: Partial<PollerB
   let dbRuns = 0;
   const db = core.db as unknown as { prepare: (sql: string) => Statement };
   const prepare = db.prepare.bind(db);
+  // The database reuses one statement per SQL text: wrap each statement's run once.
+  const counted = new WeakSet<Statement>();
+  const uncount: (() => void)[] = [];
   db.prepare = (sql: string) => {
     const st = prepare(sql);
-    const run = st.run.bind(st);
+    if (counted.has(st)) return st;
+    counted.add(st);
+    const original = st.run;
+    const run = original.bind(st);
     st.run = (...args: unknown[]) => {
       dbRuns++;
       return run(...args);
     };
+    uncount.push(() => (st.run = original));
     return st;
   };
   const totalChanges = () => (core.db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
@@ -183,6 +194,12 @@ export async function benchPoller500(cleanup: Cleanup, override: Partial<PollerB
   const changes = totalChanges() - changes0;
   const flushes = core.bus.flushes - flushes0;
   const simCpu1 = await sim.cpu();
+  const measuredTicks = tickMs.slice();
+  // The profiled window runs without the statement counter, so SQLite's time is charged to the
+  // repository that ran the statement, not to the counting wrapper.
+  db.prepare = prepare;
+  for (const f of uncount) f();
+  const profile = p.profileSeconds > 0 ? await profileWindow(p.profileSeconds * 1000) : null;
   poller.stop();
   const frameStats = await frames;
   await tickInFlight.catch(() => {});
@@ -195,9 +212,10 @@ export async function benchPoller500(cleanup: Cleanup, override: Partial<PollerB
   }
   const simCpuMs = (simCpu1.user + simCpu1.system - simCpu0.user - simCpu0.system) / 1000;
   return {
+    runningJobs: p.jobs,
     parameters: {
       ...p,
-      poller: 'core.engine.poller (ProgressPoller) with intervalMs 2000 and its defaults otherwise (concurrency 16); the next tick starts intervalMs after the previous one finished',
+      poller: `core.engine.poller (ProgressPoller) with intervalMs ${p.pollIntervalMs} and its defaults otherwise (concurrency 16); fixed rate: a pass starts intervalMs after the previous one began`,
       vma: 'test/sim/vma simulator in a child process, reached through the real SSH tunnel (OpenSSH sshd → ssh2 forwardOut → undici, product ApplianceService.vma())',
       copies: `one 1-disk VM per job, ${p.initialDataBlocks} random ${p.blockSize / KiB} KiB data blocks per disk, copied at ${p.copyBytesPerSecond / KiB} KiB/s to a discarding target (no NBD server in this benchmark)`,
       jobs: 'seeded with core.jobs.claim + addPolled + update to replicating; the VMA copies started with POST /api/v1/replicate (setup, not measured)',
@@ -214,12 +232,14 @@ export async function benchPoller500(cleanup: Cleanup, override: Partial<PollerB
     },
     window: {
       wallMs: round(wallMs, 1),
-      pollerTicks: tickMs.length,
-      tickMs: distribution(tickMs),
-      // The poller waits intervalMs after a pass ends, so each job is polled every (pass + interval).
-      effectivePollPeriodPerJobMs: round(distribution(tickMs).mean + p.pollIntervalMs, 1),
+      pollerTicks: measuredTicks.length,
+      tickMs: distribution(measuredTicks),
+      // Fixed rate: a pass starts intervalMs after the previous one began, or when it ended if it took longer.
+      effectivePollPeriodPerJobMs: round(Math.max(p.pollIntervalMs, distribution(measuredTicks).mean), 1),
     },
-    consoleProcess: { cpuMs: cpu, cpuSharePercent: round((cpu.totalMs / wallMs) * 100, 1) },
+    target: `${p.jobs} running jobs at a ${p.pollIntervalMs / 1000} s interval under 10 % of one core (issue 13; 500 jobs measured 17.8 % when filed)`,
+    consoleProcess: { cpuMs: cpu, cpuSharePercent: round((cpu.totalMs / wallMs) * 100, 1), cpuMsPerPoll: round(cpu.totalMs / Math.max(1, events.jobProgressUpdates), 3) },
+    whereTheCpuGoes: profile,
     simulatorChildProcess: { cpuMs: round(simCpuMs, 1), cpuSharePercent: round((simCpuMs / wallMs) * 100, 1) },
     database: {
       statementRuns: runs,
@@ -244,6 +264,7 @@ export async function benchPoller500(cleanup: Cleanup, override: Partial<PollerB
       'The console process (this one) runs the core, the poller, the SSH client side of the tunnel, the dev bridge WebSocket server and the benchmark counters; the VMA simulator is in a child process and reported separately; sshd and Chromium are separate processes and not included.',
       'Polls go through the product path: core.engine.poller → engine ports → ApplianceService.vma() → VmaClient over the SSH tunnel; the simulator child answers GET /api/v1/progress/{job_id} from live copier state.',
       'The counters themselves (prepare wrapper, bus subscriber, tick timer) add a little CPU to the console figure.',
+      'whereTheCpuGoes is a separate window after the measured one, with the V8 sampling profiler on (which costs CPU itself); native calls (SQLite, socket writes, crypto) are charged to the module that made them. cpuMsPerPoll is console CPU ÷ job progress updates emitted (one per successful poll).',
     ],
   };
 }

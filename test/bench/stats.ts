@@ -1,5 +1,7 @@
 // Small statistics helpers for the benchmark report. Every number leaves here rounded and with its
 // unit named by the caller's key (…Ms, …PerSecond, …Percent).
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 
 export interface Distribution {
   count: number;
@@ -46,3 +48,22 @@ export function cpuMsSince(since: NodeJS.CpuUsage): { userMs: number; systemMs: 
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+const CLK_TCK = (() => {
+  const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+  const n = Number(r.stdout?.trim());
+  return Number.isInteger(n) && n > 0 ? n : 100;
+})();
+
+/** utime+stime of a process in ms, from /proc (0 once it is gone). */
+export function processCpuMs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) / CLK_TCK) * 1000;
+  } catch {
+    return 0;
+  }
+}
+

@@ -15,7 +15,7 @@ import { createVmaClient, type VmaClient } from '../../main/vma/vma-client';
 import { freePort, startSshd } from '../fixtures/sshd';
 import type { Cleanup } from './cleanup';
 import { startSimChild } from './sim-child';
-import { distribution, median, round, sleep } from './stats';
+import { distribution, median, processCpuMs, round, sleep } from './stats';
 
 export interface TunnelBenchParams {
   requests: number;
@@ -71,24 +71,6 @@ async function drive(n: number, concurrency: number, call: () => Promise<unknown
     latencyMs: distribution(latencies),
     clientCpuUsPerRequest: round((cpuMs * 1000) / n, 0),
   };
-}
-
-const CLK_TCK = (() => {
-  const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
-  const n = Number(r.stdout?.trim());
-  return Number.isInteger(n) && n > 0 ? n : 100;
-})();
-
-/** utime+stime of a process in ms, from /proc (0 once it is gone). */
-function processCpuMs(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) / CLK_TCK) * 1000;
-  } catch {
-    return 0;
-  }
 }
 
 async function waitForPort(port: number, timeoutMs: number, proc: ChildProcess): Promise<void> {
