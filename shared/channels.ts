@@ -71,6 +71,7 @@ const eventChannelSet: { [C in EventChannel]: true } = {
   'tunnels:state': true,
   'logs:appended': true,
   'app:open': true,
+  'executions:changed': true,
 };
 
 export const INVOKE_CHANNELS = Object.keys(invokeChannelSet) as InvokeChannel[];

@@ -568,6 +568,8 @@ export interface EventMap {
   'logs:appended': { events: LogEvent[] };
   /** The desktop shell asks the window to show a VM and its job (a clicked notification or tray item). */
   'app:open': { vmContextId: string; jobId: string | null };
+  /** A schedule execution opened, counted a start, skip, retry or job end, or became final (latest state of each). */
+  'executions:changed': { executions: ScheduleExecution[] };
 }
 export type EventChannel = keyof EventMap;
 export type EventPayload<C extends EventChannel> = EventMap[C];

@@ -12,6 +12,13 @@ import { Core } from '../core/core';
 import { createHandlers } from '../ipc/handlers';
 import { dispatch } from '../ipc/dispatch';
 import type { InvokeChannel } from '../../shared/contract';
+import type { ScheduleExecution } from '../../shared/domain';
+import type { HandlerMap } from '../ipc/handler-types';
+import { EventBus } from '../ipc/event-bus';
+import { acquireOwnerLock } from '../owner/owner-lock';
+import { ownerPortOf } from '../owner/owner-port';
+import { startControlServer } from '../owner/control-server';
+import { controlSocketPath } from '../owner/control-protocol';
 
 const noSecrets: SecretStore = { unavailableReason: () => 'none in this test', set() { throw new Error('no'); }, get: () => null, delete() {} };
 
@@ -219,5 +226,37 @@ describe('mkc groups list|add|edit|members', () => {
     expect(await mkc('groups', 'members', 'add', 'web', 'ghost')).toBe(1);
     expect(err.join('\n')).toMatch(/No managed VM named ghost/);
     expect(await withCore((core) => core.groups.members(groupId))).toEqual(before);
+  });
+});
+
+describe('mkc schedules run follows pushed executions', () => {
+  it('returns when the owner pushes the final state, without re-reading on a timer', { timeout: 10_000 }, async () => {
+    // An owner whose run-now opens an execution the test ends by hand, so the run lasts as long as the test says.
+    const lock = acquireOwnerLock(dir, 'test owner');
+    const core = new Core({ dataDir: dir, transport: 'cli', secrets: noSecrets, owner: ownerPortOf(lock), bus: new EventBus({ intervalMs: 20 }) });
+    const s = core.scheduler.createSchedule({ name: 'nightly', cronExpression: '30 2 * * *' });
+    const real = createHandlers(core, { trigger: 'cli' });
+    const gets: string[] = [];
+    let opened: ScheduleExecution | null = null;
+    const handlers = {
+      ...real,
+      'schedules:run-now': () => (opened = core.executions.open({ scheduleId: s.id, trigger: 'manual', scheduledFor: new Date().toISOString(), now: new Date().toISOString() })),
+      'executions:get': (req: { id: string }) => {
+        gets.push(req.id);
+        // The first read sees it running; the run then ends and the owner pushes that.
+        if (gets.length === 1) setTimeout(() => core.executions.finish(req.id, 'completed', new Date().toISOString()), 50);
+        return (real['executions:get'] as (r: { id: string }) => unknown)(req);
+      },
+    } as HandlerMap;
+    const server = await startControlServer({ socketPath: controlSocketPath(dir), handlers, bus: core.bus, hello: { pid: process.pid, since: lock.info.since, transport: 'test owner', dataDir: dir } });
+    try {
+      expect(await mkc('schedules', 'run', 'nightly', '--json')).toBe(0);
+      expect(json()).toMatchObject({ id: opened!.id, status: 'completed' });
+      expect(gets).toEqual([opened!.id, opened!.id]);
+    } finally {
+      await server.close();
+      await core.close();
+      lock.release();
+    }
   });
 });

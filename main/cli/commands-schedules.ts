@@ -1,4 +1,4 @@
-import type { ScheduleInput, ScheduleUpdate, ScheduleView } from '../../shared/contract';
+import type { EventMap, ScheduleInput, ScheduleUpdate, ScheduleView } from '../../shared/contract';
 import { SCHEDULE_CATCH_UP_POLICIES, SCHEDULE_SYNC_TYPES, type Schedule, type ScheduleExecution } from '../../shared/domain';
 import { AppError } from '../../shared/errors';
 import type { OptionSpec } from './args';
@@ -13,8 +13,8 @@ export async function resolveSchedule(ctx: CommandContext, nameOrId: string): Pr
   return s.schedule;
 }
 
-/** How often `schedules run` reads its execution again. */
-const EXECUTION_RECHECK_MS = 2000;
+/** `schedules run` follows pushed events; it reads its execution again this often only as a safety net. */
+const EXECUTION_RECHECK_MS = 15_000;
 
 const outcome = (e: ScheduleExecution) =>
   `${e.status}: ${e.started} started, ${e.completed} completed, ${e.failed} failed, ${e.skippedCount} skipped${e.retried ? `, ${e.retried} retried` : ''}`;
@@ -121,19 +121,39 @@ export const scheduleCommands: CliCommand[] = [
     run: async (ctx) => {
       const s = await resolveSchedule(ctx, onePositional(ctx, 'schedule name or id'));
       // Its jobs must be polled to their end here when no owner runs them (this process runs no schedules).
-      await (await ctx.session()).runBackground();
-      const e = await ctx.invoke('schedules:run-now', { id: s.id });
-      if (!ctx.json) ctx.out(`Started execution ${e.id} of ${s.name} (${e.eligible} VM(s) eligible)`);
-      let interrupted = false;
-      void ctx.interrupted.then(() => (interrupted = true));
-      for (;;) {
-        const { execution } = await ctx.invoke('executions:get', { id: e.id });
-        if (execution.status !== 'running') return execution;
-        if (interrupted) {
-          ctx.err(`Stopped following ${e.id}; jobs already started go on and are followed where a console runs.`);
-          return execution;
+      const session = await ctx.session();
+      await session.runBackground();
+      // The run is followed from the pushed executions:changed events (served by an owner or by this
+      // process); a slow re-read only covers an owner that went away meanwhile.
+      let current = '';
+      let ended = false;
+      let wake: () => void = () => {};
+      const off = await session.on(['executions:changed'], (_channel, payload) => {
+        if ((payload as EventMap['executions:changed']).executions.some((x) => x.id === current && x.status !== 'running')) {
+          ended = true;
+          wake();
         }
-        await Promise.race([new Promise((r) => setTimeout(r, EXECUTION_RECHECK_MS)), ctx.interrupted]);
+      });
+      try {
+        const e = await ctx.invoke('schedules:run-now', { id: s.id });
+        current = e.id;
+        if (!ctx.json) ctx.out(`Started execution ${e.id} of ${s.name} (${e.eligible} VM(s) eligible)`);
+        let interrupted = false;
+        void ctx.interrupted.then(() => (interrupted = true));
+        for (;;) {
+          const { execution } = await ctx.invoke('executions:get', { id: e.id });
+          if (execution.status !== 'running') return execution;
+          if (interrupted) {
+            ctx.err(`Stopped following ${e.id}; jobs already started go on and are followed where a console runs.`);
+            return execution;
+          }
+          if (ended) continue;
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([new Promise<void>((r) => ((wake = r), (timer = setTimeout(r, EXECUTION_RECHECK_MS)))), ctx.interrupted]);
+          clearTimeout(timer);
+        }
+      } finally {
+        off();
       }
     },
     human: (v) => `${(v as ScheduleExecution).id} ${outcome(v as ScheduleExecution)}`,

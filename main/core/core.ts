@@ -192,7 +192,7 @@ export class Core {
     this.appliances.setChangeIdStore((vmaApplianceId) => channel.storeFor(vmaApplianceId));
     this.schedules = new ScheduleRepository(db);
     this.groups = new VmGroupRepository(db);
-    this.executions = new ScheduleExecutionRepository(db);
+    this.executions = new ScheduleExecutionRepository(db, (e) => this.bus.emit('executions:changed', { executions: [e] }));
     const { clock, ...schedulerOptions } = options.scheduler ?? {};
     this.scheduler = new SchedulerService(
       {

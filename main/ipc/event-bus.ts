@@ -20,6 +20,7 @@ const MERGERS: { [C in EventChannel]: Merger<C> } = {
   'logs:appended': (a, b) => ({ events: [...a.events, ...b.events].slice(-500) }),
   // Only the latest request to show something matters.
   'app:open': (_a, b) => b,
+  'executions:changed': (a, b) => ({ executions: byKey([...a.executions, ...b.executions], (e) => e.id) }),
 };
 
 export interface EventBusOptions {

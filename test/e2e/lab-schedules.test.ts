@@ -20,6 +20,18 @@ afterAll(async () => {
 describe('schedules against the lab', () => {
   it('creates a schedule and a group, runs now, and shows the execution with its completed jobs', async () => {
     const { page, errors } = await browser.newPage();
+    // Every request the page sends over the bridge, to see that a run is followed from pushes, not polled.
+    const sent: { channel: string; at: number }[] = [];
+    const pushes: number[] = [];
+    page.on('websocket', (ws) => {
+      ws.on('framesent', (f) => {
+        const m = JSON.parse(String(f.payload)) as { type: string; channel?: string };
+        if (m.type === 'invoke' && m.channel) sent.push({ channel: m.channel, at: Date.now() });
+      });
+      ws.on('framereceived', (f) => {
+        if (String(f.payload).includes('"executions:changed"')) pushes.push(Date.now());
+      });
+    });
     await page.goto(lab.url);
     await page.locator('nav [data-screen="schedules"]').click();
     await expect(page.getByTestId('schedules-note').textContent()).resolves.toContain('Schedules run only while the console');
@@ -62,15 +74,26 @@ describe('schedules against the lab', () => {
 
     // Run now: one execution, its jobs go through the engine one at a time (limit 1) and complete.
     await page.locator('nav [data-screen="schedules"]').click();
+    const runClicked = Date.now();
     await row.getByRole('button', { name: 'Run now' }).click();
     const history = page.getByTestId('execution-history');
     await history.locator('tbody[data-status="running"]').first().waitFor();
+    // The history is loaded (on selection and after the click); from here on it moves only by pushes.
+    const historyShown = Date.now();
     await screenshot(page, 'schedules-running');
     await history.locator('tbody[data-status="completed"]').waitFor({ timeout: 100_000 }).catch((err: unknown) => {
       // Say where the run stands: a lab step that timed out on a loaded machine reads differently from a stuck run.
       const states = lab.rig.core.jobs.list({}).map((j) => `${j.id} ${j.status}${j.error ? ` (${j.error})` : ''}`);
       throw new Error(`${String(err)}\nexecutions: ${JSON.stringify(lab.rig.core.executions.list({}))}\njobs: ${states.join('; ')}`);
     });
+    const runEnded = Date.now();
+    // The history moved from pushed executions: it was loaded once after "Run now" and never polled
+    // (a 1.5 s poll would have sent one executions:list per tick); the list was read once per pushed batch.
+    const during = sent.filter((r) => r.at >= runClicked && r.at <= runEnded);
+    expect(runEnded - historyShown).toBeGreaterThan(3000);
+    expect(pushes.filter((t) => t >= runClicked).length).toBeGreaterThan(1);
+    expect(sent.filter((r) => r.at > historyShown + 500 && r.at <= runEnded && r.channel === 'executions:list')).toEqual([]);
+    expect(during.filter((r) => r.channel === 'schedules:list').length).toBeLessThanOrEqual(pushes.filter((t) => t >= runClicked).length + 1);
     const executions = lab.rig.core.executions.list({ scheduleId: schedule.id });
     expect(executions).toHaveLength(1);
     const e = executions[0]!;

@@ -36,7 +36,20 @@ export function mapExecution(r: Row): ScheduleExecution {
 }
 
 export class ScheduleExecutionRepository {
-  constructor(private readonly db: Db) {}
+  /**
+   * @param changed told the new state after every write (the core pushes it as `executions:changed`,
+   * so screens and `mkc` follow a run without polling).
+   */
+  constructor(
+    private readonly db: Db,
+    private readonly changed: (e: ScheduleExecution) => void = () => {},
+  ) {}
+
+  private told(id: string): ScheduleExecution {
+    const e = this.require(id);
+    this.changed(e);
+    return e;
+  }
 
   /**
    * Opens a run. The partial unique index allows one running execution per schedule, so a second
@@ -55,7 +68,7 @@ export class ScheduleExecutionRepository {
       }
       throw e;
     }
-    return this.require(id);
+    return this.told(id);
   }
 
   /** A fire that did not run (the previous run was still going): recorded, and final at once. */
@@ -66,7 +79,7 @@ export class ScheduleExecutionRepository {
         `INSERT INTO schedule_executions (id, schedule_id, trigger, status, scheduled_for, note, started_at, ended_at) VALUES (?,?,?,'skipped',?,?,?,?)`,
       )
       .run(id, input.scheduleId, input.trigger, input.scheduledFor, input.note, input.now, input.now);
-    return this.require(id);
+    return this.told(id);
   }
 
   get(id: string): ScheduleExecution | null {
@@ -107,6 +120,7 @@ export class ScheduleExecutionRepository {
 
   setEligible(id: string, eligible: number): void {
     this.db.prepare(`UPDATE schedule_executions SET eligible = ? WHERE id = ?`).run(eligible, id);
+    this.told(id);
   }
 
   addSkip(id: string, reason: ScheduleSkipReason, vmContextId: string): void {
@@ -131,6 +145,7 @@ export class ScheduleExecutionRepository {
 
   addRetry(id: string): void {
     this.db.prepare(`UPDATE schedule_executions SET retried = retried + 1 WHERE id = ?`).run(id);
+    this.told(id);
   }
 
   /**
@@ -138,6 +153,11 @@ export class ScheduleExecutionRepository {
    * this execution, completed/failed = their terminal outcomes, plus VMs whose job could not be created.
    */
   recount(id: string): ScheduleExecution {
+    this.recountQuietly(id);
+    return this.told(id);
+  }
+
+  private recountQuietly(id: string): void {
     this.db
       .prepare(
         `UPDATE schedule_executions SET
@@ -148,7 +168,6 @@ export class ScheduleExecutionRepository {
          WHERE id = ?`,
       )
       .run(id);
-    return this.require(id);
   }
 
   activeJobCount(id: string): number {
@@ -165,10 +184,10 @@ export class ScheduleExecutionRepository {
   }
 
   finish(id: string, status: Exclude<ExecutionStatus, 'running'>, now: string, note?: string | null): ScheduleExecution {
-    this.recount(id);
+    this.recountQuietly(id);
     this.db
       .prepare(`UPDATE schedule_executions SET status = ?, ended_at = ?, note = COALESCE(?, note) WHERE id = ? AND status = 'running'`)
       .run(status, now, note ?? null, id);
-    return this.require(id);
+    return this.told(id);
   }
 }

@@ -12,6 +12,7 @@ import { formatDuration, formatTime } from '../lib/format';
 import { statusText } from '../../../shared/status-text';
 import { api } from '../transport/api';
 import { useLive } from '../store/contexts-store';
+import { latestById, withPushedExecutions } from '../lib/executions';
 
 const SKIP_TEXT: Record<ScheduleSkipReason, string> = {
   schedule_disabled: 'schedule disabled',
@@ -212,6 +213,12 @@ function ExecutionRow({ e }: { e: ScheduleExecution }) {
   const contexts = useLive((s) => s.contextsById);
   const name = (id: string) => contexts[id]?.name ?? id;
   const duration = e.endedAt ? (Date.parse(e.endedAt) - Date.parse(e.startedAt)) / 1000 : null;
+  // The per-VM list follows the pushed counters: a start, skip or job end changes them.
+  const reloadDetail = detail.reload;
+  const counters = `${e.status}/${e.started}/${e.completed}/${e.failed}/${e.skippedCount}/${e.retried}`;
+  useEffect(() => {
+    if (open) reloadDetail();
+  }, [counters, open, reloadDetail]);
   return (
     <tbody data-execution-id={e.id} data-status={e.status}>
       <tr onClick={() => setOpen((o) => !o)}>
@@ -262,13 +269,14 @@ function ExecutionRow({ e }: { e: ScheduleExecution }) {
   );
 }
 
-function History({ scheduleId, refresh }: { scheduleId: string; refresh: number }) {
+function History({ scheduleId, refresh, pushed }: { scheduleId: string; refresh: number; pushed: ScheduleExecution[] }) {
   const r = useInvoke('executions:list', { scheduleId, limit: 50 });
   const { reload } = r;
   useEffect(reload, [refresh, reload]);
   if (!r.result) return <p className="muted">Loading…</p>;
   if (!r.result.ok) return <ErrorBox error={r.result.error} />;
-  if (r.result.value.length === 0) return <p className="muted">No runs yet.</p>;
+  const executions = withPushedExecutions(r.result.value, pushed, scheduleId);
+  if (executions.length === 0) return <p className="muted">No runs yet.</p>;
   return (
     <table className="grid" aria-label="Execution history" data-testid="execution-history">
       <thead>
@@ -282,7 +290,7 @@ function History({ scheduleId, refresh }: { scheduleId: string; refresh: number 
           <th>Note</th>
         </tr>
       </thead>
-      {r.result.value.map((e) => (
+      {executions.map((e) => (
         <ExecutionRow key={e.id} e={e} />
       ))}
     </table>
@@ -295,17 +303,18 @@ export function SchedulesScreen() {
   const [selected, setSelected] = useState<string | null>(null);
   const [error, setError] = useState<AppErrorShape | null>(null);
   const [tick, setTick] = useState(0);
+  const [pushed, setPushed] = useState<ScheduleExecution[]>([]);
   const { reload } = list;
-  const anyRunning = list.result?.ok ? list.result.value.some((v) => v.running) : false;
-  // While a run is going its counters move as jobs end: refresh the list and the history.
-  useEffect(() => {
-    if (!anyRunning) return;
-    const t = setInterval(() => {
-      reload();
-      setTick((n) => n + 1);
-    }, 1500);
-    return () => clearInterval(t);
-  }, [anyRunning, reload]);
+  // Runs move as the core pushes them (executions:changed): the history takes the pushed rows as they
+  // are; the list (running, last result, next run) is read again once per pushed batch. No polling.
+  useEffect(
+    () =>
+      api().on('executions:changed', (p) => {
+        setPushed((prev) => latestById(prev, p.executions));
+        reload();
+      }),
+    [reload],
+  );
   const act = async (p: Promise<{ ok: boolean; error?: AppErrorShape }>) => {
     setError(null);
     const r = await p;
@@ -423,7 +432,7 @@ export function SchedulesScreen() {
       {current && (
         <section className="card" aria-labelledby="history-title">
           <h2 id="history-title">Runs of {current.schedule.name}</h2>
-          <History scheduleId={current.schedule.id} refresh={tick} />
+          <History scheduleId={current.schedule.id} refresh={tick} pushed={pushed} />
         </section>
       )}
     </div>
