@@ -37,6 +37,8 @@ const INVENTORY = [
   vm('cancel1', 7, [8]),
   vm('cancelstart1', 8, [8]),
   vm('held1', 9, [4]),
+  vm('stallclean1', 10, [8]),
+  vm('lostclean1', 11, [4]),
 ];
 
 beforeAll(async () => {
@@ -52,15 +54,17 @@ afterAll(async () => {
   await rig?.close();
 });
 afterEach(() => {
+  rig.vma.faults.clearErrors();
+  rig.vma.faults.recover();
   rig.vma.speed.bytesPerSecond = 0;
   rig.vma.faults.setLatency(0, 'replicate');
   rig.cloudstack.faults.clear();
 });
 
-async function waitFor<T>(what: string, probe: () => T | null | undefined | false, timeoutMs = 60_000): Promise<T> {
+async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const v = probe();
+    const v = await probe();
     if (v) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
@@ -282,6 +286,63 @@ describe('replication under faults', () => {
     expect(rig.vma.jobs.get(jobId)!.state, `VMA copy of ${sim.jobId} after cancel`).not.toBe('running');
     const cleanups = rig.vma.requests.filter((r) => r.endpoint === 'cleanup' && (r.body as { job_id?: string }).job_id === jobId);
     expect(cleanups.length).toBeGreaterThan(0);
+  });
+
+  /**
+   * The job has ended; its cleanup request reached the VMA and failed there, so the VMA's status still
+   * says `running` (it does until the job is cleaned up): a new start is refused naming the job, and
+   * once a cleanup goes through the next sync runs and is bit-identical.
+   */
+  async function expectCleanupBlocksUntilDone(name: string, jobId: string): Promise<void> {
+    await waitFor('the cleanup request', () => rig.core.logbook.events({ operationId: jobId }).find((e) => /VMA cleanup of the abandoned copy failed/.test(e.message)));
+    const cleanups = () => rig.vma.requests.filter((r) => r.endpoint === 'cleanup' && (r.body as { job_id?: string }).job_id === jobId);
+    expect(cleanups().map((r) => (r.body as { action?: string }).action)).toEqual(['cleanup_all']);
+    expect(rig.vma.jobs.get(jobId)!.state).toBe('running');
+    const refused = (await start(name).catch((e: unknown) => e)) as AppError;
+    expect(refused).toBeInstanceOf(AppError);
+    expect(refused.code).toBe('conflict');
+    expect(refused.message).toMatch(new RegExp(`The VMA still runs the copy of ${name}'s previous job ${jobId} \\(failed\\); it was asked again to stop it`));
+    expect(rig.core.jobs.list({ contextId: ids[name]! }).map((j) => j.id)).toEqual([jobId]);
+    // The VMA cleans up once its errors stop: the conflict's own request, or the next start's.
+    rig.vma.faults.clearErrors();
+    rig.vma.faults.recover();
+    const next = await waitFor('a start the VMA no longer blocks', async () => {
+      const r = await start(name).catch((e: unknown) => e);
+      if (r instanceof AppError && r.code === 'conflict') {
+        await new Promise((res) => setTimeout(res, 200));
+        return null;
+      }
+      if (r instanceof Error) throw r;
+      return r as { jobId: string };
+    });
+    expect(rig.vma.jobs.get(jobId)!.state).toBe('failed');
+    expect(cleanups().length).toBeGreaterThanOrEqual(2);
+    const job = await rig.core.engine.whenSettled(next.jobId);
+    expect({ status: job.status, error: job.error }).toEqual({ status: 'completed', error: null });
+    await expectTargetsEqualSources(name);
+  }
+
+  it('a stalled job asks the VMA to clean it up; while the VMA still runs that copier a new start is refused naming it', async () => {
+    await fill('stallclean1', 5);
+    rig.vma.speed.bytesPerSecond = SLOW;
+    rig.vma.faults.injectError('cleanup', { status: 500, text: 'Cleanup failed: vCenter session expired', times: Infinity });
+    const { jobId } = await start('stallclean1');
+    await midTransfer(jobId);
+    rig.vma.faults.crash(jobId);
+    const job = await rig.core.engine.whenSettled(jobId);
+    expectEnded(job, 'failed', /^stalled: /);
+    rig.vma.speed.bytesPerSecond = 0;
+    await expectCleanupBlocksUntilDone('stallclean1', jobId);
+  });
+
+  it('a lost job (the copy never reported progress) asks the VMA to clean it up; while the VMA still runs that copier a new start is refused naming it', async () => {
+    rig.vma.faults.injectError('cleanup', { status: 500, text: 'Cleanup failed: vCenter session expired', times: Infinity });
+    // Every new copier freezes before its first progress push: progress stays 404, status says running.
+    rig.vma.faults.crash();
+    const { jobId } = await start('lostclean1');
+    const job = await rig.core.engine.whenSettled(jobId);
+    expectEnded(job, 'failed', /^lost: the VMA never reported progress for this job/);
+    await expectCleanupBlocksUntilDone('lostclean1', jobId);
   });
 
   // Last: it replaces rig.core.

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHANGE_ID_PATTERN } from '../../main/ssh/callback-api';
@@ -219,5 +220,60 @@ describe('forged change-ID callbacks through the VMA tunnel', () => {
       ['disk-2001', 'full'],
     ]);
     await expectTargetsEqualSources(rig, ctxId, VM);
+  });
+
+  // Last: it replaces rig.core with one whose stall period is short.
+  it('change-ID callbacks lost while our forward is down: the copy ending is never taken for completion; the job fails as stalled, the replica is torn, and the next sync copies in full, bit-identical', async () => {
+    await rig.restartCore({ engine: { poller: { stallMs: 3_000 } } });
+    await rig.core.startBackground();
+    const vmaId = rig.vmaAppliance.id;
+    const port = rig.vmaAppliance.callbackPort!;
+    await rig.vma.mutateDisk(VM, 2000, { blocks: 80, seed: 71 });
+    await rig.vma.mutateDisk(VM, 2001, { blocks: 40, seed: 72 });
+    rig.vma.speed.bytesPerSecond = 1024 * 1024;
+    const holder = net.createServer((sock) => sock.destroy());
+    let holding = false;
+    let jobId: string;
+    try {
+      ({ jobId } = await rig.core.engine.start(ctxId, { trigger: 'cli' }));
+      await waitFor('mid-transfer', () => {
+        const j = rig.core.jobs.get(jobId);
+        return j?.status === 'replicating' && j.bytesTransferred > 0;
+      });
+      // The console's link drops and another process takes the VMA's callback port before it is back:
+      // the copier's callbacks reach that process, not us.
+      await rig.core.appliances.disconnect(vmaId);
+      await new Promise<void>((resolve, reject) => holder.once('error', reject).listen(port, '127.0.0.1', () => resolve()));
+      holding = true;
+      await rig.core.appliances.connect(vmaId);
+      await waitFor('the copy to end on the VMA', () => rig.vma.jobs.get(jobId)?.state === 'completed');
+      rig.vma.speed.bytesPerSecond = 0;
+      const job = await rig.core.engine.whenSettled(jobId);
+      expect(job.status).toBe('failed');
+      expect(job.error).toMatch(/^stalled: no progress for \d+ s \(last: Transfer 100 %\)/);
+    } finally {
+      rig.vma.speed.bytesPerSecond = 0;
+      if (holding) await new Promise<void>((resolve) => holder.close(() => resolve()));
+    }
+    // The copier did finish both disks and did send both callbacks; neither reached the console.
+    expect(rig.vma.logs.filter((l) => l.includes(jobId) && /storing change id for disk-200[01] (failed|answered)/.test(l))).toHaveLength(2);
+    expect(rig.core.jobs.jobDisks(jobId).map((d) => [d.status, d.changeId])).toEqual([
+      ['failed', null],
+      ['failed', null],
+    ]);
+    expect(rig.core.contexts.require(ctxId)).toMatchObject({ status: 'failed', replicaTornJobId: jobId, currentJobId: null });
+    // Giving up asked the VMA to clean the job up, so the next start is not blocked by it.
+    await waitFor('cleanup sent', () => rig.vma.requests.some((r) => r.endpoint === 'cleanup' && (r.body as { job_id?: string }).job_id === jobId));
+
+    await waitFor('our callback forward bound again', () => rig.core.appliances.callbackForward(vmaId)?.state === 'active', 30_000);
+    const next = await sync();
+    expect(rig.core.jobs.jobDisks(next).map((d) => [d.syncType, d.previousChangeId])).toEqual([
+      ['initial', null],
+      ['initial', null],
+    ]);
+    const done = rig.vma.jobs.get(next)!.history.filter((h) => h.phase === 'Transfer' && h.status === 'completed');
+    expect(done.map((h) => h.syncType)).toEqual(['full', 'full']);
+    await expectTargetsEqualSources(rig, ctxId, VM);
+    expect(rig.core.contexts.require(ctxId)).toMatchObject({ status: 'ready_for_failover', replicaTornJobId: null });
   });
 });

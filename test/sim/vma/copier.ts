@@ -80,6 +80,8 @@ export class SimCopyJob {
   constructor(
     readonly jobId: string,
     readonly vm: SimVm,
+    /** Which VM's disks these are in the disk store (clones share a BIOS uuid, not disks). */
+    private readonly diskOwnerKey: string,
     private readonly targets: VmaNbdTarget[],
     private readonly omaUrl: string,
     private readonly env: CopierEnv,
@@ -216,7 +218,7 @@ export class SimCopyJob {
     this.push({ phase: 'Creating Snapshot', percentage: 10, operation: 'Creating VM snapshot' });
     const disks: { spec: SimVm['disks'][number]; diskId: string; state: SimDiskState; snapshot: { changeId: string; epoch: number } }[] = [];
     for (const spec of vm.disks) {
-      const state = await env.store.disk(vm.id, spec.key, spec.capacityBytes);
+      const state = await env.store.disk(this.diskOwnerKey, spec.key, spec.capacityBytes);
       disks.push({ spec, diskId: `disk-${spec.key}`, state, snapshot: env.store.snapshot(state) });
     }
     await this.sleep(env.speed.phaseDelayMs);

@@ -193,12 +193,22 @@ export async function startVmaSimulator(options: VmaSimulatorOptions): Promise<V
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'vma-sim-')));
   const store = new SimDiskStore(dataDir, options.blockSize ?? DEFAULT_BLOCK_SIZE, options.initialDataBlocks ?? 4);
   const speed: SimSpeed = { ...DEFAULT_SPEED, ...options.speed };
-  const vms = new Map<string, SimVm>(); // by id
-  for (const spec of options.inventory ?? []) {
+  // Keyed by an internal per-VM key, not the BIOS uuid: clones can share a BIOS uuid
+  // (reference/vma-api.md), and each clone has its own disks.
+  const vms = new Map<string, SimVm>();
+  const diskOwner = new WeakMap<SimVm, string>();
+  let nextVmKey = 1;
+  const addVm = (spec: SimVmSpec): SimVm => {
     const vm = resolveVm(spec);
-    if (vms.has(vm.id)) throw new Error(`duplicate simulated VM id ${vm.id}`);
-    vms.set(vm.id, vm);
-  }
+    // The first VM with a BIOS uuid keeps it as its disk key (stable file names); later clones get their own.
+    const key = [...vms.values()].some((v) => v.id === vm.id) ? `${vm.id}-clone${nextVmKey}` : vm.id;
+    nextVmKey += 1;
+    vms.set(key, vm);
+    diskOwner.set(vm, key);
+    return vm;
+  };
+  const diskKeyOf = (vm: SimVm): string => diskOwner.get(vm) ?? vm.id;
+  for (const spec of options.inventory ?? []) addVm(spec);
   const datacenters = new Set(options.datacenters ?? []);
   const requests: RecordedRequest[] = [];
   const logs: string[] = [];
@@ -232,7 +242,7 @@ export async function startVmaSimulator(options: VmaSimulatorOptions): Promise<V
     const n = diskKeyNumber(key);
     const d = vm.disks.find((x) => x.key === n);
     if (d === undefined) throw new Error(`VM ${vmName} has no disk ${key}`);
-    return store.disk(vm.id, d.key, d.capacityBytes);
+    return store.disk(diskKeyOf(vm), d.key, d.capacityBytes);
   };
 
   // Checks the vCenter connection a request asks for, as the VMA does on each call.
@@ -307,7 +317,7 @@ export async function startVmaSimulator(options: VmaSimulatorOptions): Promise<V
     } else if (omaUrl === '') {
       log(`job ${jobId}: no oma_url; copy not started`);
     } else {
-      const job = new SimCopyJob(jobId, vm, targets, omaUrl, {
+      const job = new SimCopyJob(jobId, vm, diskKeyOf(vm), targets, omaUrl, {
         store,
         openTarget,
         speed,
@@ -354,7 +364,8 @@ export async function startVmaSimulator(options: VmaSimulatorOptions): Promise<V
   }
 
   const vmById = (id: string): SimVm => {
-    const vm = vms.get(id);
+    // Like a lookup by BIOS uuid in vCenter: the first VM with that uuid.
+    const vm = [...vms.values()].find((v) => v.id === id);
     if (vm === undefined) throw new HttpFailure(404, `VM not found: ${id}`);
     return vm;
   };
@@ -568,13 +579,11 @@ export async function startVmaSimulator(options: VmaSimulatorOptions): Promise<V
       list: () => [...vms.values()],
       get: (name) => [...vms.values()].find((v) => v.name === name),
       add(spec) {
-        const vm = resolveVm(spec);
-        if (vms.has(vm.id)) throw new Error(`duplicate simulated VM id ${vm.id}`);
-        vms.set(vm.id, vm);
-        return vm;
+        return addVm(spec);
       },
       remove(name) {
-        vms.delete(byName(name).id);
+        const vm = byName(name);
+        vms.delete(diskKeyOf(vm));
       },
       rename(name, newName) {
         const vm = byName(name);
