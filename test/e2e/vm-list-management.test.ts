@@ -128,6 +128,8 @@ describe('columns', () => {
     // Beside the open panel the scan columns (status, last sync, replica age with its target) still fit.
     await rowOf(page, s.ids['web-stale']!).click();
     await page.getByTestId('detail-panel').waitFor();
+    // The panel says the same: over the 1h target, in words.
+    await expect(page.getByTestId('panel-age-target').textContent()).resolves.toBe('over target 1h');
     await expect(cut(['.col-status', '.col-lastsync', '.col-age'])).resolves.toEqual([]);
     await screenshot(page, 'ui-vms-columns-panel-1280');
     await page.keyboard.press('Escape');

@@ -15,6 +15,9 @@ import { BarChart, type Bar } from '../components/Charts';
 import { JobSection } from './vm-detail/JobSection';
 import { replicaTornText } from '../../../shared/replica-state-text';
 import { FailoverSection } from './vm-detail/FailoverSection';
+import { useClock } from '../lib/clock';
+import { ageStanding, formatTarget } from '../lib/vm-columns';
+import { usePlans } from '../store/schedule-plans';
 
 export { startBlockedReason };
 
@@ -152,6 +155,7 @@ function DetailBody({ detail }: { detail: VmContextDetail }) {
               <Age iso={c.lastSuccessfulSyncAt} none="none" />
             </span>
             <span className="counter-label">replica age</span>
+            <PanelAgeTarget c={c} />
           </div>
         </div>
       </Section>
@@ -362,5 +366,19 @@ export function VmDetailPanel({ id }: { id: string }) {
         )}
       </div>
     </aside>
+  );
+}
+
+/** The replica age against the VM's tightest group target, in words, under the panel's age counter. */
+function PanelAgeTarget({ c }: { c: VmContextSummary }) {
+  const now = useClock(1000);
+  const target = usePlans((s) => s.byContextId[c.id]?.replicaAgeTargetSeconds ?? null);
+  if (target === null) return null;
+  const standing = ageStanding(c.lastSuccessfulSyncAt, target, now);
+  const word = standing === 'within' ? 'within' : standing === 'near' ? 'near' : 'over';
+  return (
+    <span className={`age-flag age-flag-${standing === 'within' ? 'within' : standing === 'near' ? 'near' : 'over'}`} data-testid="panel-age-target">
+      {word} target {formatTarget(target)}
+    </span>
   );
 }
