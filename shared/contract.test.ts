@@ -54,3 +54,17 @@ describe('contract', () => {
     ).toBe(true);
   });
 });
+
+describe('failover start options', () => {
+  const ok = (v: unknown) => invokeRequestSchemas['failover:start'].safeParse(v).success;
+  const base = { contextId: 'ctx-1', kind: 'live', confirmName: 'web01' };
+  it('takes the live options on a live failover only, within their ranges', () => {
+    expect(ok({ ...base, powerOffTimeoutSeconds: 120, finalSync: false, sourceOnFailure: 'keep_off', keepMacAddresses: true })).toBe(true);
+    expect(ok({ ...base, powerOffTimeoutSeconds: 9 })).toBe(false);
+    expect(ok({ ...base, powerOffTimeoutSeconds: 1.5 })).toBe(false);
+    expect(ok({ ...base, sourceOnFailure: 'reboot' })).toBe(false);
+    expect(ok({ contextId: 'ctx-1', kind: 'test', finalSync: false })).toBe(false);
+    expect(ok({ contextId: 'ctx-1', kind: 'test', keepMacAddresses: true })).toBe(true);
+    expect(invokeRequestSchemas['failover:rollback'].safeParse({ failoverId: 'f', powerOnSource: 'yes' }).success).toBe(false);
+  });
+});

@@ -31,7 +31,7 @@ import {
   SSH_AUTH_METHODS,
 } from './domain';
 import type { AddContextsResult, DiscoveryResult } from './discovery';
-import { FINDING_CODES, type Failover, type FailoverValidation, type NetworkMapping } from './failover';
+import { FINDING_CODES, SOURCE_ON_FAILURE, type Failover, type FailoverValidation, type NetworkMapping } from './failover';
 import type { Result } from './errors';
 
 export { EVENT_CHANNELS, INVOKE_CHANNELS, isEventChannel, isInvokeChannel } from './channels';
@@ -189,6 +189,37 @@ export interface VmGroupView {
   overTarget: string[];
 }
 
+/** Per managed VM, from the scheduler's read model: its groups, its next scheduled sync and its replica-age target. */
+export interface VmSchedulePlan {
+  contextId: string;
+  groups: { id: string; name: string; replicaAgeTargetSeconds: number | null; memberEnabled: boolean }[];
+  /** The next time a schedule will try this VM; null when none will (see noSyncReason). */
+  nextSyncAt: string | null;
+  nextSyncScheduleName: string | null;
+  /** Why no schedule will sync it: no group, groups without an enabled schedule, VM or membership disabled. */
+  noSyncReason: string | null;
+  /** The tightest replica-age target among its enabled memberships; null when none sets one. */
+  replicaAgeTargetSeconds: number | null;
+}
+
+/** What removing a VM from management does to its replica volumes. */
+export const REMOVAL_VOLUME_FATES = ['keep', 'delete'] as const;
+export type RemovalVolumeFate = (typeof REMOVAL_VOLUME_FATES)[number];
+export interface RemovalPlan {
+  contextId: string;
+  name: string;
+  volumes: { id: string; name: string; sizeBytes: number; attached: boolean }[];
+  /** Why removal keeping the volumes is refused now (active job, failover working, test failover up), or null. */
+  refusedKeeping: string | null;
+  /** Why removal deleting the volumes is refused now (also: a live failover's VM owns them), or null. */
+  refusedDeleting: string | null;
+  failedOverLive: boolean;
+}
+export interface RemoveContextResult {
+  removed: true;
+  volumes: { id: string; name: string; outcome: 'kept' | 'deleted' | 'missing' }[];
+}
+
 export interface ExecutionDetail {
   execution: ScheduleExecution;
   jobs: ReplicationJob[];
@@ -210,8 +241,19 @@ export const failoverStartSchema = z
     override: z.object({ by: name, findings: z.array(findingRefSchema).min(1).max(100) }).strict().optional(),
     /** Live failover powers the source off: the operator types the VM's name to confirm. */
     confirmName: name.optional(),
+    /** Live: seconds a graceful shutdown may take before the power-off is forced. */
+    powerOffTimeoutSeconds: z.number().int().min(10).max(3600).optional(),
+    /** Live: false skips the final sync (recorded as a warning with the failover). */
+    finalSync: z.boolean().optional(),
+    /** Live: what the source gets when the failover fails after powering it off. */
+    sourceOnFailure: z.enum(SOURCE_ON_FAILURE).optional(),
+    keepMacAddresses: z.boolean().optional(),
   })
   .strict()
+  .refine((v) => v.kind === 'live' || (v.powerOffTimeoutSeconds === undefined && v.finalSync === undefined && v.sourceOnFailure === undefined), {
+    path: ['kind'],
+    message: 'power-off timeout, final sync and source-on-failure apply to live failover only',
+  })
   .refine((v) => v.kind !== 'live' || v.confirmName !== undefined, { path: ['confirmName'], message: "type the VM's name to confirm a live failover" });
 export type FailoverStartInput = z.infer<typeof failoverStartSchema>;
 
@@ -237,8 +279,24 @@ export interface AppInfo {
   schedulesActive: boolean;
   /** Which secret store holds passwords and keys, and why it cannot store any when it cannot. */
   secretStore: { kind: string; label: string; problem: string | null };
-  /** Who runs the engine over this data directory (issue "one owner"); `unknown` until that exists. */
-  owner: { state: string; detail: string | null };
+  /** Who owns this data directory (runs the engine, the poller and the schedules). */
+  owner: OwnerView;
+  /** The embedded lab (simulated appliances in a temporary data directory), labelled wherever it shows. */
+  lab: boolean;
+}
+
+/**
+ * The process holding the owner lock of a data directory: `owned` names it (pid, since, and what it is:
+ * "the desktop app", "mkc serve", ...); `unknown` where the host holds no lock (tools, tests).
+ */
+export interface OwnerView {
+  state: 'owned' | 'unknown';
+  pid: number | null;
+  since: string | null;
+  transport: string | null;
+  hostname: string | null;
+  /** One line for people: "mkc serve, pid 4242, since 2026-…". */
+  detail: string | null;
 }
 
 /** Desktop notifications: none, only failures, or every job end. */
@@ -294,6 +352,28 @@ export interface ConnectionTestResult {
   checks: { name: string; ok: boolean; message: string }[];
 }
 
+/** What the Logs screen searches by; filtered in the core so a large log is never shipped whole. */
+export interface LogSearch {
+  vmContextId?: string;
+  kind?: (typeof OPERATION_KINDS)[number];
+  /** Text in an operation's title, id, error or any of its event messages. */
+  text?: string;
+  /** ISO time: operations started at or after it. */
+  from?: string;
+  /** ISO time: operations started before it. */
+  to?: string;
+}
+const isoTime = z.string().datetime({ offset: true, message: 'must be an ISO date-time (2026-01-31T00:00:00Z)' });
+const logSearchShape = {
+  vmContextId: id.optional(),
+  kind: z.enum(OPERATION_KINDS).optional(),
+  text: z.string().trim().max(200).optional(),
+  from: isoTime.optional(),
+  to: isoTime.optional(),
+};
+const fromBeforeTo = (v: { from?: string; to?: string }): boolean => !v.from || !v.to || Date.parse(v.from) < Date.parse(v.to);
+const fromBeforeToIssue = { message: 'from must be before to', path: ['to'] };
+
 /** Channel → request → response for everything the renderer may ask the core. */
 export interface InvokeMap {
   'app:info': { request: Record<string, never>; response: AppInfo };
@@ -302,6 +382,10 @@ export interface InvokeMap {
   'contexts:list': { request: Record<string, never>; response: VmContextSummary[] };
   'contexts:get': { request: { id: string }; response: VmContextDetail };
   'contexts:add': { request: { discoveryId: string; vmwareVmIds: string[] }; response: AddContextsResult };
+  'contexts:set-enabled': { request: { id: string; enabled: boolean }; response: VmContextSummary };
+  'contexts:removal-plan': { request: { ids: string[] }; response: RemovalPlan[] };
+  'contexts:remove': { request: { id: string; volumes: RemovalVolumeFate }; response: RemoveContextResult };
+  'contexts:schedule-plans': { request: Record<string, never>; response: VmSchedulePlan[] };
   'appliances:list': { request: Record<string, never>; response: Appliance[] };
   'appliances:add': { request: ApplianceInput; response: Appliance };
   'appliances:remove': { request: { id: string }; response: { removed: true } };
@@ -330,18 +414,16 @@ export interface InvokeMap {
   'cloudstack:test': { request: Record<string, never>; response: ConnectionTestResult };
   'cloudstack:options': { request: Record<string, never>; response: CloudStackOptions };
   'secrets:status': { request: Record<string, never>; response: SecretStoreStatus };
-  'logs:operations': {
-    request: { vmContextId?: string; kind?: (typeof OPERATION_KINDS)[number]; limit?: number };
-    response: LogOperation[];
-  };
+  'logs:operations': { request: LogSearch & { limit?: number }; response: LogOperation[] };
   'logs:events': {
     request: { operationId?: string; vmContextId?: string; level?: (typeof LOG_LEVELS)[number]; limit?: number };
     response: LogEvent[];
   };
   'logs:steps': { request: { operationId: string }; response: LogStep[] };
   'logs:export': {
-    request: { operationId?: string; vmContextId?: string; level?: (typeof LOG_LEVELS)[number] };
-    response: { filename: string; content: string };
+    request: LogSearch & { operationId?: string; level?: (typeof LOG_LEVELS)[number] };
+    /** `path` is where the core wrote the file (the data directory's exports folder). */
+    response: { filename: string; path: string; content: string };
   };
   'schedules:list': { request: Record<string, never>; response: ScheduleView[] };
   'schedules:create': { request: ScheduleInput; response: Schedule };
@@ -361,7 +443,7 @@ export interface InvokeMap {
   'failover:list': { request: { contextId?: string; limit?: number }; response: Failover[] };
   'failover:validate': { request: { contextId: string; kind: (typeof FAILOVER_TYPES)[number] }; response: FailoverValidation };
   'failover:start': { request: FailoverStartInput; response: Failover };
-  'failover:rollback': { request: { failoverId: string }; response: Failover };
+  'failover:rollback': { request: { failoverId: string; powerOnSource?: boolean }; response: Failover };
   'failover:networks': { request: { contextId: string }; response: FailoverNetworksView };
   'failover:map-network': { request: NetworkMapInput; response: { contextIds: string[] } };
   'failover:boot-disk': { request: { contextId: string; diskKey: string }; response: FailoverNetworksView };
@@ -388,6 +470,10 @@ export const invokeRequestSchemas: { [C in InvokeChannel]: z.ZodType<InvokeReque
   'contexts:list': empty,
   'contexts:get': z.object({ id }).strict(),
   'contexts:add': z.object({ discoveryId: id, vmwareVmIds: z.array(id).min(1).max(10000) }).strict(),
+  'contexts:set-enabled': z.object({ id, enabled: z.boolean() }).strict(),
+  'contexts:removal-plan': z.object({ ids: z.array(id).min(1).max(10000) }).strict(),
+  'contexts:remove': z.object({ id, volumes: z.enum(REMOVAL_VOLUME_FATES) }).strict(),
+  'contexts:schedule-plans': empty,
   'appliances:list': empty,
   'appliances:add': applianceInputSchema,
   'appliances:remove': z.object({ id }).strict(),
@@ -412,16 +498,15 @@ export const invokeRequestSchemas: { [C in InvokeChannel]: z.ZodType<InvokeReque
   'cloudstack:test': empty,
   'cloudstack:options': empty,
   'secrets:status': empty,
-  'logs:operations': z
-    .object({ vmContextId: id.optional(), kind: z.enum(OPERATION_KINDS).optional(), limit })
-    .strict(),
+  'logs:operations': z.object({ ...logSearchShape, limit }).strict().refine(fromBeforeTo, fromBeforeToIssue),
   'logs:events': z
     .object({ operationId: id.optional(), vmContextId: id.optional(), level: z.enum(LOG_LEVELS).optional(), limit })
     .strict(),
   'logs:steps': z.object({ operationId: id }).strict(),
   'logs:export': z
-    .object({ operationId: id.optional(), vmContextId: id.optional(), level: z.enum(LOG_LEVELS).optional() })
-    .strict(),
+    .object({ ...logSearchShape, operationId: id.optional(), level: z.enum(LOG_LEVELS).optional() })
+    .strict()
+    .refine(fromBeforeTo, fromBeforeToIssue),
   'schedules:list': empty,
   'schedules:create': scheduleInputSchema,
   'schedules:update': scheduleUpdateSchema,
@@ -440,7 +525,7 @@ export const invokeRequestSchemas: { [C in InvokeChannel]: z.ZodType<InvokeReque
   'failover:list': z.object({ contextId: id.optional(), limit }).strict(),
   'failover:validate': z.object({ contextId: id, kind: z.enum(FAILOVER_TYPES) }).strict(),
   'failover:start': failoverStartSchema,
-  'failover:rollback': z.object({ failoverId: id }).strict(),
+  'failover:rollback': z.object({ failoverId: id, powerOnSource: z.boolean().optional() }).strict(),
   'failover:networks': z.object({ contextId: id }).strict(),
   'failover:map-network': networkMapSchema,
   'failover:boot-disk': z.object({ contextId: id, diskKey: z.string().regex(/^disk-\d+$/, 'must be a VMware disk key (disk-<n>)') }).strict(),

@@ -110,7 +110,18 @@ export const FAILOVER_STATUSES = [
 ] as const;
 export type FailoverStatus = (typeof FAILOVER_STATUSES)[number];
 
-export const OPERATION_KINDS = ['replication', 'failover', 'rollback', 'discovery', 'schedule', 'cleanup', 'appliance'] as const;
+export const OPERATION_KINDS = [
+  'replication',
+  'failover',
+  'rollback',
+  'discovery',
+  'schedule',
+  'cleanup',
+  'appliance',
+  'inventory',
+  'credential',
+  'cloudstack',
+] as const;
 export type OperationKind = (typeof OPERATION_KINDS)[number];
 
 export const OPERATION_STATUSES = ['running', 'completed', 'failed', 'cancelled'] as const;

@@ -53,6 +53,8 @@ export const FINDING_CODES = [
   'boot_disk_assumed',
   'cloudstack_unreachable',
   'source_unreachable',
+  'final_sync_skipped',
+  'mac_not_kept',
 ] as const;
 export type FindingCode = (typeof FINDING_CODES)[number];
 
@@ -93,7 +95,36 @@ export interface BootEvidence {
   portChecks: PortCheck[];
   /** Why port checks were not run, when they were not. */
   portChecksSkipped: string | null;
+  /** The VM's NICs in the source's order (older failovers recorded none). */
+  nics?: NicEvidence[];
   observedAt: string;
+}
+
+/** What the source VM gets when a live failover fails after powering it off. */
+export const SOURCE_ON_FAILURE = ['power_on', 'keep_off'] as const;
+export type SourceOnFailure = (typeof SOURCE_ON_FAILURE)[number];
+
+/** The operator's choices for one failover (and its rollback), kept with it so a restart honours them. */
+export interface FailoverRunOptions {
+  /** Live: graceful shutdown time before the power-off is forced (the console's default when absent). */
+  powerOffTimeoutSeconds?: number;
+  /** Live: false skips the final incremental sync (writes since the last sync are lost). Default true. */
+  finalSync?: boolean;
+  /** Live: power the source back on when the failover fails (default), or leave it off. */
+  sourceOnFailure?: SourceOnFailure;
+  /** Ask CloudStack to give each NIC the source NIC's MAC address. */
+  keepMacAddresses?: boolean;
+  /** Live rollback: power the source back on and wait until it is on (default true). */
+  rollbackPowerOn?: boolean;
+}
+
+/** One NIC of the created VM beside the source NIC it stands for, in the source's order. */
+export interface NicEvidence {
+  sourceNetwork: string;
+  sourceMac: string;
+  networkId: string;
+  mac: string | null;
+  ip: string | null;
 }
 
 export interface Failover {
@@ -109,6 +140,7 @@ export interface Failover {
   findings: Finding[];
   override: FailoverOverride | null;
   ports: number[];
+  options: FailoverRunOptions;
   error: string | null;
   startedAt: string;
   endedAt: string | null;

@@ -6,6 +6,7 @@ import type { AppLogger } from '../base/app-log';
 import { newId } from '../base/ids';
 import { type ApplianceRepository, toPublicAppliance, type ApplianceRecord } from '../db/repositories/appliances';
 import type { EventBus } from '../ipc/event-bus';
+import type { AuditLog } from '../logbook/logbook';
 import type { SecretStore } from '../secrets/secret-store';
 import { SshTunnelManager, type RemoteForwardStatus, type SshTunnelOptions, type TunnelStatus } from '../ssh/tunnel-manager';
 import { createTunnelDispatcher } from '../ssh/tunnel-dispatcher';
@@ -42,6 +43,8 @@ export class ApplianceService {
   private readonly links = new Map<string, Link>();
   private readonly states = new Map<string, TunnelState>();
   private changeIds: ((vmaApplianceId: string) => ChangeIdStore) | null = null;
+  /** The last link outcome written to the log per appliance: a reconnect loop with the same reason is one entry. */
+  private readonly loggedLink = new Map<string, string>();
 
   constructor(
     repo: ApplianceRepository,
@@ -49,6 +52,7 @@ export class ApplianceService {
     private readonly bus: EventBus,
     private readonly logger: AppLogger,
     private readonly options: ApplianceServiceOptions = {},
+    private readonly audit: AuditLog | null = null,
   ) {
     this.repo = repo;
   }
@@ -95,6 +99,7 @@ export class ApplianceService {
         cloudstackVmId: input.cloudstackVmId ?? null,
         ...(input.omaSettings ? { settings: { oma: input.omaSettings } } : {}),
       });
+      this.log(`${kindName(record.kind)} ${record.name} added`, `${kindName(record.kind)} ${record.name} added (${record.username}@${record.host}:${record.port}, ${record.authMethod})`);
       return toPublicAppliance(record);
     } catch (e) {
       this.secrets.delete(secretRef);
@@ -113,6 +118,8 @@ export class ApplianceService {
     this.repo.remove(a.id);
     if (a.secretRef) this.secrets.delete(a.secretRef);
     this.states.delete(a.id);
+    this.loggedLink.delete(a.id);
+    this.log(`${kindName(a.kind)} ${a.name} removed`, `${kindName(a.kind)} ${a.name} removed; its SSH secret was deleted from the secret store`);
   }
 
   tunnelStates(): TunnelState[] {
@@ -144,6 +151,8 @@ export class ApplianceService {
       await link.callback?.close().catch(() => {});
       await link.dispatcher?.close().catch(() => {});
       await link.manager.stop();
+      this.loggedLink.delete(a.id);
+      this.log(`Disconnected from ${a.name}`);
     }
     this.setState(idle(a.id));
     return this.state(a.id);
@@ -168,6 +177,7 @@ export class ApplianceService {
       throw new AppError('validation', `${a.name} offered ${offered}, not ${fingerprint}; nothing was trusted`);
     }
     const updated = this.repo.pinHostKey(a.id, fingerprint);
+    this.log(`Host key of ${a.name} trusted`, `Host key of ${a.name} trusted: ${fingerprint}`);
     if (this.links.has(a.id)) {
       await this.disconnect(a.id);
       void this.connect(a.id);
@@ -178,7 +188,9 @@ export class ApplianceService {
   async forgetHostKey(id: string): Promise<Appliance> {
     const a = this.repo.require(id);
     await this.disconnect(a.id);
-    return toPublicAppliance(this.repo.forgetHostKey(a.id));
+    const updated = toPublicAppliance(this.repo.forgetHostKey(a.id));
+    this.log(`Host key of ${a.name} forgotten`, `Host key of ${a.name} forgotten${a.hostKeyFingerprint ? ` (was ${a.hostKeyFingerprint})` : ''}; the next connect asks for trust again`);
+    return updated;
   }
 
   /** The VMA API client over this appliance's tunnel; connects (and waits) as needed. */
@@ -287,6 +299,23 @@ export class ApplianceService {
       void this.recordIdentity(id);
     }
     if (s.state !== 'ready' && link) link.identityRecorded = false;
+    this.logLink(id, s);
+  }
+
+  /** Link outcomes go to the log when they change: connected, or failed/backing off with a new reason. */
+  private logLink(id: string, s: TunnelStatus): void {
+    if (s.state !== 'ready' && s.state !== 'failed' && s.state !== 'backoff') return;
+    const key = s.state === 'ready' ? 'ready' : `down|${s.reason ?? ''}`;
+    if (this.loggedLink.get(id) === key) return;
+    this.loggedLink.set(id, key);
+    const a = this.repo.get(id);
+    if (!a) return;
+    if (s.state === 'ready') this.log(`Connected to ${a.name}`, `Connected to ${a.name} (${a.host}:${a.port})`);
+    else this.log(`Connecting to ${a.name} failed`, undefined, s.reason ?? s.state);
+  }
+
+  private log(title: string, message?: string, error?: string): void {
+    this.audit?.record({ kind: 'appliance', title, ...(message ? { message } : {}), ...(error ? { error } : {}) });
   }
 
   /** Lesson 25: record what the appliance says it is on every connect. */
@@ -313,6 +342,8 @@ export class ApplianceService {
     this.bus.emit('tunnels:state', { states: [s] });
   }
 }
+
+const kindName = (kind: 'vma' | 'oma'): string => kind.toUpperCase();
 
 const idle = (applianceId: string): TunnelState => ({
   applianceId,

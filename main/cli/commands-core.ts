@@ -1,3 +1,4 @@
+import type { AppInfo } from '../../shared/contract';
 import type { VmContextSummary } from '../../shared/domain';
 import { replicaTornText } from '../../shared/replica-state-text';
 import type { MigrationReport } from '../db/database';
@@ -7,6 +8,23 @@ import { formatBytes, table } from './table';
 type MigrateView = Pick<MigrationReport, 'applied' | 'from' | 'to' | 'backupPath'> & { dataDir: string; schemaVersion: number };
 
 export const coreCommands: CliCommand[] = [
+  {
+    path: ['status'],
+    summary: 'Who owns the data directory (pid, since, which program), its schema, secret store and version',
+    run: (ctx) => ctx.invoke('app:info', {}),
+    human: (v) => {
+      const i = v as AppInfo;
+      const rows: [string, string][] = [
+        ['Data directory', i.lab ? `${i.dataDir} (embedded lab, temporary)` : i.dataDir],
+        ['Owner', i.owner.state === 'owned' ? `${i.owner.transport} (pid ${i.owner.pid}, since ${i.owner.since})` : `unknown — ${i.owner.detail ?? ''}`],
+        ['Schema', `v${i.schemaVersion}`],
+        ['Secret store', i.secretStore.problem ? `${i.secretStore.label} — unavailable: ${i.secretStore.problem}` : i.secretStore.label],
+        ['Schedules', i.schedulesActive ? 'running in the owner' : 'not running (they run only in the desktop app, the lab or `mkc serve`)'],
+        ['Version', i.version],
+      ];
+      return rows.map(([k, val]) => `${`${k}:`.padEnd(16)}${val}`).join('\n');
+    },
+  },
   {
     path: ['contexts', 'list'],
     summary: 'List the VMs under management',

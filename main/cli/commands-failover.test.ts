@@ -7,6 +7,7 @@ import { ALL_COMMANDS } from './commands';
 import type { SecretStore } from '../secrets/secret-store';
 import { Core } from '../core/core';
 import type { DiscoveredVm } from '../../shared/discovery';
+import { FailoverRepository } from '../db/repositories/failovers';
 
 const noSecrets: SecretStore = { unavailableReason: () => 'none in this test', set() { throw new Error('no'); }, get: () => null, delete() {} };
 
@@ -77,5 +78,33 @@ describe('mkc networks map and failover', () => {
     out.length = 0;
     expect(await runCli(['failover', 'list', '--data-dir', dir], ALL_COMMANDS, io)).toBe(0);
     expect(out.join('\n')).toBe('No failovers.');
+  });
+
+  it('live options pass the same schema: an out-of-range power-off timeout is refused before anything starts', async () => {
+    expect(await runCli(['failover', 'live', 'web01', '--confirm', 'web01', '--power-off-timeout', '5', '--data-dir', dir], ALL_COMMANDS, io)).toBe(2);
+    expect(err.join('\n')).toMatch(/powerOffTimeoutSeconds: .*10/);
+    expect(await runCli(['failover', 'live', 'web01', '--confirm', 'web01', '--skip-final-sync', '--leave-source-off', '--data-dir', dir], ALL_COMMANDS, io)).toBe(2);
+    // Valid options: what stops it is the validation (never replicated), after the no-final-sync warning.
+    expect(err.join('\n')).toMatch(/Warning: no final sync/);
+    expect(err.join('\n')).toMatch(/blocked/);
+    expect(await runCli(['failover', 'test', 'web01', '--skip-final-sync', '--data-dir', dir], ALL_COMMANDS, io)).toBe(2);
+    expect(err.join('\n')).toMatch(/Unknown option --skip-final-sync/);
+  });
+
+  it("failover show prints a live failover's options and warnings as recorded", async () => {
+    const core = new Core({ dataDir: dir, transport: 'cli', secrets: noSecrets });
+    const c = core.contexts.findByName('web01')[0]!;
+    core.contexts.transition(c.id, 'replicating');
+    core.contexts.transition(c.id, 'ready_for_failover');
+    const f = new FailoverRepository(core.db).open({
+      vmContextId: c.id, kind: 'live', vmName: 'web01', ports: [], from: ['ready_for_failover'], override: null,
+      findings: [{ code: 'final_sync_skipped', severity: 'warning', message: 'No final sync: web01 fails over as of its last completed sync' }],
+      options: { powerOffTimeoutSeconds: 45, finalSync: false, sourceOnFailure: 'keep_off' },
+    });
+    await core.close();
+    expect(await runCli(['failover', 'show', f.id, '--data-dir', dir], ALL_COMMANDS, io)).toBe(0);
+    const text = out.join('\n');
+    expect(text).toContain('options: power-off forced after 45 s; no final sync; on failure the source is left off');
+    expect(text).toContain('warning: No final sync: web01 fails over as of its last completed sync');
   });
 });

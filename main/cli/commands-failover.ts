@@ -4,7 +4,7 @@ import { FAILOVER_WORKING_STATUSES, type Failover, type FailoverValidation } fro
 import type { OptionSpec } from './args';
 import type { CliCommand, CommandContext } from './command';
 import { resolveContext } from './commands-jobs';
-import { onePositional, reqStr, str } from './options';
+import { flag, num, onePositional, reqStr, str } from './options';
 import { table } from './table';
 
 // mkc failover validate|test|rollback|cleanup|list|show and mkc networks map: every input goes
@@ -21,9 +21,14 @@ const list = (v: string | undefined) => (v ? v.split(',').map((x) => x.trim()).f
 const describe = (f: Failover) =>
   [
     `${f.id}  ${f.kind} failover of ${f.vmName}: ${f.status}${f.phase ? ` (${f.phase})` : ''}`,
+    f.kind === 'live'
+      ? `options: power-off ${f.options.powerOffTimeoutSeconds !== undefined ? `forced after ${f.options.powerOffTimeoutSeconds} s` : 'forced after the default wait'}; ${f.options.finalSync === false ? 'no final sync' : 'final sync'}; on failure the source is ${f.options.sourceOnFailure === 'keep_off' ? 'left off' : 'powered back on'}${f.options.rollbackPowerOn === false ? '; rollback left the source off' : ''}`
+      : null,
     f.override ? `override by ${f.override.by} at ${f.override.at}: ${f.override.findings.join(', ')}` : null,
     f.evidence ? `evidence: ${f.evidence.state}; IPs ${f.evidence.ips.join(', ') || 'none'}` : null,
     ...(f.evidence?.portChecks ?? []).map((p) => `  ${p.ip}:${p.port} ${p.open ? 'open' : 'closed'} (${p.detail})`),
+    ...(f.evidence?.nics ?? []).map((n, i) => `  nic ${i + 1}: ${n.sourceNetwork} ${n.sourceMac} -> ${n.networkId} ${n.mac ?? '?'} ${n.ip ?? ''}`.trimEnd()),
+    ...f.findings.filter((x) => x.code === 'final_sync_skipped' || x.code === 'mac_not_kept').map((x) => `warning: ${x.message}`),
     f.error ? `error: ${f.error}` : null,
   ]
     .filter(Boolean)
@@ -82,6 +87,7 @@ const START_OPTIONS: readonly OptionSpec[] = [
   { name: 'ports', type: 'string', description: 'TCP ports to check from the OMA appliance, comma separated' },
   { name: 'override-by', type: 'string', description: 'your name, recorded with the override' },
   { name: 'accept', type: 'string', description: 'error findings to override (code or code:subject, comma separated)' },
+  { name: 'keep-macs', type: 'boolean', description: "ask for the source NICs' MAC addresses (a warning says where CloudStack cannot keep them)" },
 ];
 
 /** `failover test|live`: the options both share, the one start channel, then follow it to its end. */
@@ -93,10 +99,12 @@ async function startFailover(ctx: CommandContext, kind: 'test' | 'live', extra: 
     contextId: c.id,
     kind,
     ...extra,
+    ...(flag(ctx, 'keep-macs') ? { keepMacAddresses: true } : {}),
     ...(ports ? { ports } : {}),
     ...(accept ? { override: { by: reqStr(ctx, 'override-by'), findings: accept } } : {}),
   });
   await (await ctx.session()).runBackground();
+  if (req.finalSync === false) ctx.err(`Warning: no final sync — ${c.name} fails over as of its last completed sync; writes since then are lost.`);
   const f = await ctx.invoke('failover:start', req);
   if (!ctx.json) ctx.out(kind === 'test' ? `Started ${f.id}: test failover of ${c.name} as ${f.vmName}` : `Started ${f.id}: live failover of ${c.name}`);
   return follow(ctx, f);
@@ -131,21 +139,36 @@ export const failoverCommands: CliCommand[] = [
     summary: 'Live failover: power off the source, final incremental sync, then create and start the CloudStack VM on the live networks',
     options: [
       { name: 'confirm', type: 'string', description: "the VM's name, typed again (the source is powered off)" },
+      { name: 'power-off-timeout', type: 'number', description: 'seconds a graceful shutdown may take before the power-off is forced (10-3600)' },
+      { name: 'skip-final-sync', type: 'boolean', description: 'no final sync: fail over as of the last completed sync (writes since then are lost)' },
+      { name: 'leave-source-off', type: 'boolean', description: 'if the failover fails, leave the source powered off (default: power it back on)' },
       ...START_OPTIONS,
     ],
-    run: (ctx) => startFailover(ctx, 'live', { confirmName: str(ctx, 'confirm') }),
+    run: (ctx) =>
+      startFailover(ctx, 'live', {
+        confirmName: str(ctx, 'confirm'),
+        ...(num(ctx, 'power-off-timeout') !== undefined ? { powerOffTimeoutSeconds: num(ctx, 'power-off-timeout') } : {}),
+        ...(flag(ctx, 'skip-final-sync') ? { finalSync: false } : {}),
+        ...(flag(ctx, 'leave-source-off') ? { sourceOnFailure: 'keep_off' } : {}),
+      }),
     human: (v) => describe(v as Failover),
   },
   ...(['rollback', 'cleanup'] as const).map(
     (verb): CliCommand => ({
       path: ['failover', verb],
       usage: '<failover id, or vm name / context id for its latest failover>',
-      summary: verb === 'rollback' ? 'Roll back a test failover: remove the VM, revert, reattach and republish the volumes' : 'Clean up a failover left in cleanup_required',
+      summary:
+        verb === 'rollback'
+          ? 'Roll back a failover: remove the CloudStack VM, revert (test), reattach and republish the volumes; live: power the source back on'
+          : 'Clean up a failover left in cleanup_required',
+      options: [{ name: 'leave-source-off', type: 'boolean', description: 'live failover: do not power the source back on' }],
       run: async (ctx) => {
         const f = await resolveFailover(ctx, onePositional(ctx, 'failover id or VM'));
         if (verb === 'cleanup' && f.status !== 'cleanup_required') throw new AppError('conflict', `Failover ${f.id} is ${f.status}, not cleanup_required`);
+        if (flag(ctx, 'leave-source-off') && f.kind !== 'live') throw new AppError('validation', `--leave-source-off applies to a live failover; ${f.id} is a ${f.kind} failover`);
         await (await ctx.session()).runBackground();
-        return follow(ctx, await ctx.invoke('failover:rollback', parse('failover:rollback', { failoverId: f.id })));
+        const req = parse('failover:rollback', { failoverId: f.id, ...(flag(ctx, 'leave-source-off') ? { powerOnSource: false } : {}) });
+        return follow(ctx, await ctx.invoke('failover:rollback', req));
       },
       human: (v) => describe(v as Failover),
     }),

@@ -4,6 +4,7 @@ import { applianceCommands } from './commands-appliances';
 import { jobCommands } from './commands-jobs';
 import { scheduleCommands } from './commands-schedules';
 import { failoverCommands } from './commands-failover';
+import { groupCommands } from './commands-groups';
 
 /** Every command mkc knows; later capabilities append their lists here. */
-export const ALL_COMMANDS: readonly CliCommand[] = [...coreCommands, ...applianceCommands, ...jobCommands, ...scheduleCommands, ...failoverCommands];
+export const ALL_COMMANDS: readonly CliCommand[] = [...coreCommands, ...applianceCommands, ...jobCommands, ...scheduleCommands, ...groupCommands, ...failoverCommands];

@@ -11,6 +11,12 @@ export const reqStr = (ctx: CommandContext, name: string): string => {
 /** A number option as given: its range and whether it must be whole are the contract schema's to judge. */
 export const num = (ctx: CommandContext, name: string): number | undefined =>
   typeof ctx.options[name] === 'number' ? (ctx.options[name] as number) : undefined;
+/** A yes/no option (a plain flag could not turn a setting off in an edit). */
+export const YES_NO = ['yes', 'no'] as const;
+export const yesNo = (ctx: CommandContext, name: string): boolean | undefined => {
+  const v = str(ctx, name);
+  return v === undefined ? undefined : v === 'yes';
+};
 export const flag = (ctx: CommandContext, name: string): boolean => ctx.options[name] === true;
 
 /** One positional argument, with a message that says what was expected. */

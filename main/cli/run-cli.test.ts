@@ -14,6 +14,7 @@ import { startControlServer } from '../owner/control-server';
 import { controlSocketPath } from '../owner/control-protocol';
 import { acquireOwnerLock, ownerLockPath } from '../owner/owner-lock';
 import type { HandlerMap } from '../ipc/handler-types';
+import { ownerPortOf } from '../owner/owner-port';
 import type { DiscoveredVm } from '../../shared/discovery';
 
 const LATEST_SCHEMA = MIGRATIONS[MIGRATIONS.length - 1]!.version;
@@ -217,7 +218,7 @@ describe('mkc input passes the same schemas as the UI', () => {
 /** An owner in this process: the lock, a core and the control server, as the app or `mkc serve` run them. */
 async function startOwnerIn(dataDir: string) {
   const lock = acquireOwnerLock(dataDir, 'test owner');
-  const core = new Core({ dataDir, transport: 'cli', secrets: new InMemorySecretStore() });
+  const core = new Core({ dataDir, transport: 'cli', secrets: new InMemorySecretStore(), owner: ownerPortOf(lock) });
   const calls: string[] = [];
   const real = createHandlers(core, { trigger: 'cli' });
   const handlers = Object.fromEntries(
@@ -235,6 +236,27 @@ async function startOwnerIn(dataDir: string) {
     },
   };
 }
+
+describe('mkc status', () => {
+  it('names this mkc as the owner while it works in-process', async () => {
+    expect(await runCli(['status', '--data-dir', dir, '--json'], ALL_COMMANDS, io)).toBe(0);
+    const info = JSON.parse(out.join(''));
+    expect(info).toMatchObject({ dataDir: dir, lab: false, owner: { state: 'owned', pid: process.pid, transport: 'mkc status', hostname: os.hostname() } });
+    expect(Date.parse(info.owner.since)).not.toBeNaN();
+  });
+
+  it('names the owner that serves it (pid, since, which program)', async () => {
+    const owner = await startOwnerIn(dir);
+    try {
+      expect(await runCli(['status', '--data-dir', dir], ALL_COMMANDS, io)).toBe(0);
+      expect(owner.calls).toEqual(['app:info']);
+      expect(out.join('\n')).toContain(`Owner:          test owner (pid ${process.pid}, since ${owner.lock.info.since})`);
+      expect(out.join('\n')).toContain(`Data directory: ${dir}\n`);
+    } finally {
+      await owner.close();
+    }
+  });
+});
 
 describe('mkc with an owner', () => {
   it('sends commands to the owner, which validates them with the same schemas', async () => {

@@ -11,6 +11,7 @@ import { connectControl, type ControlClient, type EventListener } from '../owner
 import { controlSocketPath } from '../owner/control-protocol';
 import { startControlServer, type ControlServer } from '../owner/control-server';
 import { describeOwner, tryAcquireOwnerLock, type OwnerInfo, type OwnerLock } from '../owner/owner-lock';
+import { ownerPortOf } from '../owner/owner-port';
 import type { SecretStore } from '../secrets/secret-store';
 
 export interface ConsoleSession {
@@ -64,7 +65,7 @@ async function ownSession(options: SessionOptions, lock: OwnerLock): Promise<Con
   let core: Core | null = null;
   let server: ControlServer | null = null;
   try {
-    core = new Core({ dataDir: options.dataDir, transport: 'cli', secrets: options.secrets(options.dataDir) });
+    core = new Core({ dataDir: options.dataDir, transport: 'cli', secrets: options.secrets(options.dataDir), owner: ownerPortOf(lock) });
     const handlers = createHandlers(core, { trigger: 'cli' });
     server = await startControlServer({
       socketPath: controlSocketPath(core.dataDir),

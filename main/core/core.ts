@@ -15,6 +15,7 @@ import { JobRepository } from '../engine/job-repository';
 import { VolumeRepository } from '../engine/volume-repository';
 import { ReplicationEngine, type EngineOptions } from '../engine/replication-engine';
 import { createEnginePorts } from '../engine/engine-ports';
+import { VmManagementService } from '../engine/vm-management';
 import { ChangeIdChannel } from '../engine/change-id-channel';
 import { ScheduleRepository } from '../db/repositories/schedules';
 import { VmGroupRepository } from '../db/repositories/vm-groups';
@@ -28,6 +29,7 @@ import { FailoverRepository } from '../db/repositories/failovers';
 import { NetworkMappingRepository } from '../db/repositories/network-mappings';
 import { FailoverService, type FailoverOptions } from '../failover/failover-service';
 import { AppError } from '../../shared/errors';
+import type { OwnerPort } from '../owner/owner-port';
 import pkg from '../../package.json';
 
 export type CoreTransport = 'electron' | 'dev-bridge' | 'cli';
@@ -44,6 +46,10 @@ export interface CoreOptions {
   cloudstack?: ClientTuning;
   scheduler?: Partial<SchedulerOptions> & { clock?: SchedulerClock };
   failover?: Partial<FailoverOptions>;
+  /** Who holds the owner lock of dataDir: the shell that took it hands it in (Settings/About, `mkc status`). */
+  owner?: OwnerPort;
+  /** The embedded lab: every screen labels it. */
+  lab?: boolean;
 }
 
 export interface BackgroundOptions {
@@ -65,6 +71,8 @@ export class Core {
   readonly dataDir: string;
   readonly transport: CoreTransport;
   readonly version: string = pkg.version;
+  readonly owner: OwnerPort | null;
+  readonly lab: boolean;
   readonly appliances: ApplianceService;
   readonly credentials: CredentialService;
   readonly cloudstack: CloudStackSettings;
@@ -73,6 +81,8 @@ export class Core {
   readonly jobs: JobRepository;
   readonly volumes: VolumeRepository;
   readonly engine: ReplicationEngine;
+  /** Disable, enable and remove VMs from management (refused while a job or failover works on them). */
+  readonly management: VmManagementService;
   readonly schedules: ScheduleRepository;
   readonly groups: VmGroupRepository;
   readonly executions: ScheduleExecutionRepository;
@@ -85,6 +95,8 @@ export class Core {
   constructor(options: CoreOptions) {
     this.dataDir = path.resolve(options.dataDir);
     this.transport = options.transport;
+    this.owner = options.owner ?? null;
+    this.lab = options.lab === true;
     secureDataDir(this.dataDir);
     const { db, migration } = openDatabase(path.join(this.dataDir, DB_FILE_NAME));
     this.db = db;
@@ -101,11 +113,12 @@ export class Core {
     this.contexts = new VmContextRepository(db);
     this.logbook = new Logbook(db);
     this.logbook.onEvent((e) => this.bus.emit('logs:appended', { events: [e] }));
-    this.appliances = new ApplianceService(new ApplianceRepository(db), this.secrets, this.bus, this.logger, options.appliances);
-    this.credentials = new CredentialService(new CredentialRepository(db), this.secrets);
-    this.cloudstack = new CloudStackSettings(db, this.secrets, options.cloudstack);
+    // Operator actions are recorded by the service that performs them, whichever transport asked.
+    this.appliances = new ApplianceService(new ApplianceRepository(db), this.secrets, this.bus, this.logger, options.appliances, this.logbook);
+    this.credentials = new CredentialService(new CredentialRepository(db), this.secrets, this.logbook);
+    this.cloudstack = new CloudStackSettings(db, this.secrets, options.cloudstack, this.logbook);
     this.desktop = new DesktopSettingsStore(db);
-    this.discovery = new DiscoveryService(this.appliances, this.credentials.repo, this.secrets, this.contexts, this.bus, options.discovery);
+    this.discovery = new DiscoveryService(this.appliances, this.credentials.repo, this.secrets, this.contexts, this.bus, options.discovery, this.logbook);
     this.jobs = new JobRepository(db);
     this.volumes = new VolumeRepository(db);
     const channel = new ChangeIdChannel(db, this.jobs, {
@@ -113,7 +126,7 @@ export class Core {
         this.logbook.event(
           jobId,
           outcome === 'recorded' ? 'info' : 'warn',
-          outcome === 'recorded' ? `${diskKey} finished; change id ${changeId} stored` : `${diskKey} finished but the VMA sent an empty change id; the previous one is kept`,
+          outcome === 'recorded' ? `${diskKey} finished; change id ${changeId} stored` : `${diskKey} finished but the VMA sent an empty change id; it is not stored, and this disk's next sync copies the whole disk`,
         );
         // A finished disk may be the last one: ask the VMA now rather than at the next poll.
         void this.engine.poller.pollSoon(jobId);
@@ -128,6 +141,7 @@ export class Core {
       { contexts: this.contexts, jobs: this.jobs, volumes: this.volumes, logbook: this.logbook, bus: this.bus, events: this.events, logger: this.logger, ports },
       options.engine,
     );
+    this.management = new VmManagementService({ contexts: this.contexts, volumes: this.volumes, logbook: this.logbook, bus: this.bus, ports });
     this.networkMappings = new NetworkMappingRepository(db);
     this.failover = new FailoverService(
       {
@@ -187,6 +201,7 @@ export class Core {
         executions: this.executions,
         contexts: this.contexts,
         logger: this.logger,
+        logbook: this.logbook,
         ports: {
           clock: clock ?? systemClock,
           // The canonical path: fresh discovery (batched per VMA and credential), the one normaliser's

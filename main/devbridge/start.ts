@@ -12,6 +12,7 @@ import { createHandlers } from '../ipc/handlers';
 import { controlSocketPath } from '../owner/control-protocol';
 import { startControlServer } from '../owner/control-server';
 import { acquireOwnerLock } from '../owner/owner-lock';
+import { ownerPortOf } from '../owner/owner-port';
 
 const args = parseArgs(process.argv.slice(2), [
   { name: 'data-dir', type: 'string', description: 'data directory' },
@@ -23,7 +24,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const lock = acquireOwnerLock(dataDir, 'the dev bridge');
 const logger = fileLogger(dataDir, true);
 const secrets = secretStoreFromEnvironment(dataDir, process.env, { onNote: (note) => logger.info(note) });
-const core = new Core({ dataDir, transport: 'dev-bridge', secrets, logger });
+const core = new Core({ dataDir, transport: 'dev-bridge', secrets, logger, owner: ownerPortOf(lock) });
 const bridge = await startDevBridge({ core, staticDir: path.resolve(here, '..', 'renderer'), port: args.options.port as number | undefined });
 const control = await startControlServer({
   socketPath: controlSocketPath(core.dataDir),

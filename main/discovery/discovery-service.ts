@@ -6,6 +6,7 @@ import { newId } from '../base/ids';
 import type { CredentialRepository } from '../db/repositories/credentials';
 import type { VmContextRepository } from '../db/repositories/vm-contexts';
 import type { EventBus } from '../ipc/event-bus';
+import type { AuditLog } from '../logbook/logbook';
 import type { SecretStore } from '../secrets/secret-store';
 
 interface CachedDiscovery {
@@ -41,18 +42,42 @@ export class DiscoveryService {
     private readonly contexts: VmContextRepository,
     private readonly bus: EventBus,
     options: Partial<DiscoveryOptions> = {},
+    private readonly audit: AuditLog | null = null,
   ) {
     this.opts = { ...DEFAULTS, ...options };
   }
 
+  /** Every run is logged, with what it found or why it failed. */
   async run(applianceId: string, credentialId: string, filter?: string): Promise<DiscoveryResult> {
     const appliance = this.appliances.record(applianceId);
     const cred = this.credentials.require(credentialId);
+    const trimmed = filter?.trim() || undefined;
+    const title = `Discovery on ${cred.vcenterHost} through ${appliance.name}${trimmed ? ` (filter "${trimmed}")` : ''}`;
+    try {
+      const r = await this.discover(appliance, cred, trimmed);
+      const managed = r.vms.filter((v) => v.managedContextId).length;
+      this.audit?.record({
+        kind: 'discovery',
+        title,
+        message: `${r.vms.length} VM(s) found in ${(r.durationMs / 1000).toFixed(1)} s (${managed} already managed, specs refreshed)`,
+        details: { discoveryId: r.discoveryId, datacenter: r.datacenter },
+      });
+      return r;
+    } catch (e) {
+      this.audit?.record({ kind: 'discovery', title, error: e instanceof Error ? e.message : String(e) });
+      throw e;
+    }
+  }
+
+  private async discover(
+    appliance: ReturnType<ApplianceService['record']>,
+    cred: ReturnType<CredentialRepository['require']>,
+    trimmed: string | undefined,
+  ): Promise<DiscoveryResult> {
     const password = this.secrets.get(cred.secretRef);
     if (!password) throw new AppError('auth', `The password of vCenter credential ${cred.name} is missing from the secret store`);
     const started = Date.now();
     const vma = await this.appliances.vma(appliance.id);
-    const trimmed = filter?.trim() || undefined;
     const result = await vma.discover(
       { vcenter: cred.vcenterHost, username: cred.username, password, datacenter: cred.datacenter, ...(trimmed ? { filter: trimmed } : {}) },
       { timeoutMs: trimmed ? this.opts.filteredTimeoutMs : this.opts.fullTimeoutMs },
@@ -88,6 +113,12 @@ export class DiscoveryService {
         const ctx = this.contexts.add({ vm, vcenterHost: d.vcenterHost, credentialId: d.credentialId, vmaApplianceId: d.applianceId });
         result.added.push({ contextId: ctx.id, name: ctx.name });
         added.push(ctx);
+        this.audit?.record({
+          kind: 'inventory',
+          title: `${ctx.name} added to management`,
+          vmContextId: ctx.id,
+          message: `${ctx.name} added to management from ${d.vcenterHost} (${vm.disks.length} disk(s), ${vm.path})`,
+        });
       } catch (e) {
         if (e instanceof AppError && e.code === 'conflict') result.conflicts.push({ vmwareVmId: id, name: vm.name, message: e.message });
         else throw e;

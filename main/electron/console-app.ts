@@ -8,6 +8,7 @@ import { createHandlers } from '../ipc/handlers';
 import { controlSocketPath } from '../owner/control-protocol';
 import { startControlServer, type ControlServer } from '../owner/control-server';
 import { acquireOwnerLock, type OwnerLock } from '../owner/owner-lock';
+import { ownerPortOf, type OwnerPort } from '../owner/owner-port';
 import { openSecretStore } from '../secrets/open-secret-store';
 import { secretKeySourceFromEnvironment } from '../secrets/secret-store-from-env';
 import { electronAppPaths } from './app-paths';
@@ -68,10 +69,12 @@ function shutdownSteps(core: Core, afterClose?: () => Promise<void>, control?: C
 
 export interface ConsoleAppOptions {
   /** Builds the core; the default opens the operator's data directory with the OS secret store. */
-  createCore?: (context: { dataDir: string; logger: AppLogger }) => Promise<Core>;
+  createCore?: (context: { dataDir: string; logger: AppLogger; owner: OwnerPort }) => Promise<Core>;
   /** Runs after the core closed (the embedded lab stops its simulators here). */
   afterClose?: () => Promise<void>;
   title?: string;
+  /** Names this process in the owner lock (default "the desktop app"). */
+  ownerName?: string;
 }
 
 function hardenWebContents(contents: WebContents): void {
@@ -199,9 +202,10 @@ function main(options: ConsoleAppOptions): void {
     const dataDir = app.getPath('userData');
     logger = fileLogger(dataDir);
     // One owner per data directory: a running `mkc serve` (or mkc working in-process) keeps it.
-    ownerLock = acquireOwnerLock(dataDir, 'the desktop app');
+    ownerLock = acquireOwnerLock(dataDir, options.ownerName ?? 'the desktop app');
+    const owner = ownerPortOf(ownerLock);
     if (options.createCore) {
-      core = await options.createCore({ dataDir, logger });
+      core = await options.createCore({ dataDir, logger, owner });
     } else {
       // The keychain, and the operator's passphrase when one is set: a store opened here with both
       // is also open to mkc and the dev bridge.
@@ -209,7 +213,7 @@ function main(options: ConsoleAppOptions): void {
       for (const note of notes) logger.info(note);
       const secretsProblem = secrets.unavailableReason();
       if (secretsProblem !== null) logger.warn('secret store unavailable', { reason: secretsProblem });
-      core = new Core({ dataDir, transport: 'electron', secrets, logger });
+      core = new Core({ dataDir, transport: 'electron', secrets, logger, owner });
     }
     const activeCore = core;
     registerIpcBridge({ ipcMain, handlers: createHandlers(activeCore), trustedRenderer, logger });

@@ -10,9 +10,10 @@ import type { Core } from '../core/core';
 import type { DesktopSettings } from '../../shared/contract';
 import { trayLikelyAvailable, trayMenuModel, type TrayMenuItem } from './close-policy';
 import { resumeDepsFor, type DesktopStatePort } from './desktop-state';
+import { FailoverActivity, type FailoverEnded } from './failover-activity';
 import { JobActivity, SuspensionBlocker } from './job-activity';
 import { loginItemPlan } from './login-item';
-import { notificationFor } from './notifications';
+import { failoverNotificationFor, notificationFor } from './notifications';
 import { handleResume } from './resume';
 import { trayIconPng } from './tray-icon';
 
@@ -42,6 +43,7 @@ export class DesktopShell {
   readonly trayAvailable: boolean;
   private tray: Tray | null = null;
   private readonly activity: JobActivity;
+  private readonly failovers: FailoverActivity;
   private readonly blocker = new SuspensionBlocker(powerSaveBlocker);
   /** Electron drops click handlers of notifications that were garbage collected: keep them. */
   private readonly shown = new Set<Notification>();
@@ -53,16 +55,29 @@ export class DesktopShell {
   constructor(private readonly deps: DesktopShellDeps) {
     this.trayAvailable = trayLikelyAvailable(process.platform, process.env);
     this.activity = new JobActivity(deps.state.runningJobs().map((j) => j.jobId));
+    this.failovers = new FailoverActivity(deps.state.failovers());
+  }
+
+  /** Replication jobs and failovers (or their rollbacks) both keep the computer awake. */
+  private get busyCount(): number {
+    return this.activity.activeCount + this.failovers.activeCount;
   }
 
   start(): void {
     const { core } = this.deps;
-    this.blocker.update(this.activity.activeCount);
+    this.blocker.update(this.busyCount);
     this.offs.push(
       core.bus.subscribe((channel, payload) => {
+        if (channel === 'contexts:changed') {
+          // A failover's start and end (and its rollback's) each change its VM's status.
+          const change = this.failovers.apply(this.deps.state.failovers());
+          this.blocker.update(this.busyCount);
+          for (const ended of change.ended) this.notifyFailoverEnded(ended);
+          return;
+        }
         if (channel !== 'jobs:progress') return;
         const change = this.activity.apply((payload as { updates: Parameters<JobActivity['apply']>[0] }).updates);
-        this.blocker.update(change.activeCount);
+        this.blocker.update(this.busyCount);
         for (const ended of change.ended) this.notifyEnded(ended);
         if (change.started.length || change.ended.length) this.refreshTray();
       }),
@@ -118,6 +133,15 @@ export class DesktopShell {
 
   private notifyEnded(ended: Parameters<typeof notificationFor>[0]): void {
     const notice = notificationFor(ended, this.deps.core.desktop.get().notifications, this.deps.state.vmName(ended.vmContextId));
+    if (!notice || !Notification.isSupported()) return;
+    const n = new Notification({ title: notice.title, body: notice.body });
+    this.keep(n);
+    n.on('click', () => this.open(notice.open));
+    n.show();
+  }
+
+  private notifyFailoverEnded(ended: FailoverEnded): void {
+    const notice = failoverNotificationFor(ended, this.deps.core.desktop.get().notifications, this.deps.state.vmName(ended.vmContextId));
     if (!notice || !Notification.isSupported()) return;
     const n = new Notification({ title: notice.title, body: notice.body });
     this.keep(n);

@@ -1,6 +1,7 @@
 // What the desktop shell (tray, close and quit decisions, notifications) needs to know about the
 // core, as one small port. The shell's logic is tested against plain objects implementing it.
 import type { Core } from '../core/core';
+import type { FailoverSeen } from './failover-activity';
 import type { ResumeDeps } from './resume';
 
 export interface RunningJobView {
@@ -22,6 +23,8 @@ export interface DesktopStatePort {
   enabledScheduleCount(): number;
   nextScheduledRun(): NextScheduledRun | null;
   vmName(vmContextId: string): string | null;
+  /** The latest failovers, every working one among them (the blocker and notifications follow these). */
+  failovers(): FailoverSeen[];
 }
 
 export function coreDesktopState(core: Core): DesktopStatePort {
@@ -45,6 +48,7 @@ export function coreDesktopState(core: Core): DesktopStatePort {
       return next;
     },
     vmName: (id) => core.contexts.get(id)?.name ?? null,
+    failovers: () => core.failover.list({ limit: 100 }),
   };
 }
 

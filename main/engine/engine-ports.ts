@@ -49,17 +49,19 @@ export function createEnginePorts(deps: PortsDeps): EnginePorts {
       })();
       return manager;
     };
+    const deviceWaitMs = () => Number(deps.appliances.record(applianceId).settings.deviceWaitMs ?? 60_000);
     return {
-      waitForDevice: async (volumeId) => {
-        const waitMs = Number(deps.appliances.record(applianceId).settings.deviceWaitMs ?? 60_000);
-        return (await get()).waitForDevice(volumeId, { timeoutMs: waitMs });
-      },
+      waitForDevice: async (volumeId) => (await get()).waitForDevice(volumeId, { timeoutMs: deviceWaitMs() }),
       ensureNbdkitRunning: async () => {
         await (await get()).ensureNbdkitRunning();
       },
       publishExport: async (volumeId, devicePath) => (await (await get()).publishExport(volumeId, devicePath)).exportName,
       verifyExport: async (volumeId) => (await (await get()).verifyExport(volumeId)).sizeBytes,
       withdrawExport: async (volumeId) => (await get()).withdrawExport(volumeId),
+      publishAndVerify: async (volumeId) => {
+        const v = await (await get()).publishAndVerify(volumeId, { timeoutMs: deviceWaitMs() });
+        return { devicePath: v.devicePath, exportName: v.exportName, sizeBytes: v.sizeBytes };
+      },
     };
   };
 

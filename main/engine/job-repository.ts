@@ -175,9 +175,11 @@ export class JobRepository {
         .all(input.contextId) as Row[];
       if (disks.length === 0) throw new AppError('validation', `${name} has no disks to replicate`);
       const torn = this.tornDiskIds(strOrNull(ctx.replica_torn_job_id));
-      // The base each disk starts from: none (a full copy) when the schedule asks for full syncs, or for
-      // a disk the torn job may have half written.
-      const base = (d: Row): string | null => (input.fullSync || torn === 'all' || torn.has(num(d.id)) ? null : strOrNull(d.last_change_id));
+      // The base each disk starts from: none (a full copy) when the schedule asks for full syncs, for
+      // a disk the torn job may have half written, or for a disk whose latest finished copy reported an
+      // empty change id (see lastCopyLeftNoChangeId).
+      const base = (d: Row): string | null =>
+        input.fullSync || torn === 'all' || torn.has(num(d.id)) || this.lastCopyLeftNoChangeId(num(d.id)) ? null : strOrNull(d.last_change_id);
       const jobType: JobType = disks.every((d) => base(d)) ? 'incremental' : 'initial';
       try {
         this.db
@@ -245,6 +247,22 @@ export class JobRepository {
     if (!this.get(tornJobId)) return 'all';
     const rows = this.db.prepare(`SELECT vm_disk_id FROM job_disks WHERE job_id = ? AND status != 'completed'`).all(tornJobId) as Row[];
     return new Set(rows.map((r) => num(r.vm_disk_id)));
+  }
+
+  /**
+   * True when the latest finished copy of this disk (a job disk that reported back) reported an empty
+   * change id. The copier sends one after some conversions (reference/vma-api.md); the empty id is
+   * never stored, and the good id from before is kept for the record, but the console cannot tell what
+   * that copy did to the disk's change tracking: its next sync is a full copy, correct whatever it did.
+   */
+  private lastCopyLeftNoChangeId(vmDiskId: number): boolean {
+    const r = this.db
+      .prepare(
+        `SELECT jd.change_id FROM job_disks jd JOIN replication_jobs j ON j.id = jd.job_id
+         WHERE jd.vm_disk_id = ? AND jd.status = 'completed' ORDER BY j.created_at DESC, j.id DESC LIMIT 1`,
+      )
+      .get(vmDiskId) as Row | undefined;
+    return r !== undefined && strOrNull(r.change_id) === null;
   }
 
   /** The replicate request is about to be sent: from now on the copier may write this job's volumes. */

@@ -73,6 +73,11 @@ export interface OmaApi {
   publishExport(volumeId: string, devicePath: string): Promise<string>;
   verifyExport(volumeId: string): Promise<number>;
   withdrawExport(volumeId: string): Promise<void>;
+  /**
+   * Publishes the volume's export and checks it opens (size in bytes); one round trip to the
+   * appliance when nbdkit runs and the device is there, the step-by-step path otherwise.
+   */
+  publishAndVerify(volumeId: string): Promise<{ devicePath: string; exportName: string; sizeBytes: number }>;
 }
 
 /** The CloudStack settings a replication needs, resolved at the moment it is needed. */

@@ -31,7 +31,7 @@ export interface MappedProgress {
   allDisksReported: boolean;
   /** The VMA itself says the job failed, with its reason (the real copier never does; handled if it ever does). */
   vmaError: string | null;
-  /** The VMA's own status word says completed (true after the FIRST disk of a multi-disk job: not evidence alone). */
+  /** The frame's status word says completed (true after the FIRST disk of a multi-disk job: never evidence that the job is done). */
   vmaSaysCompleted: boolean;
   /** What "moved": if it stays equal for the stall period, the copy is stalled. */
   fingerprint: string;

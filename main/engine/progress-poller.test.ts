@@ -259,36 +259,75 @@ describe('ProgressPoller: completion needs evidence for every disk', () => {
     expect(contexts.require(ctxId)).toMatchObject({ status: 'ready_for_failover', currentJobId: null });
   });
 
-  it("'completed' after the first disk is not completion while the VMA status says running", async () => {
+  it("'completed' after the first disk is not completion, and the status endpoint is never asked", async () => {
     jobs.recordChangeId(jobId, 'disk-2000', 'aa/1');
     vma.progressAnswer = { found: true, progress: transfer(24 * MiB, 24 * MiB, 'completed') };
     vma.statusAnswer = { found: true, status: { status: 'running', progress_percent: 100 } };
     await tickAt(1_000);
     await tickAt(2_000);
-    expect(vma.statusCalls).toBeGreaterThan(0);
+    expect(vma.statusCalls).toBe(0);
     expect(finished).toHaveLength(0);
     expect(job().status).toBe('replicating');
     expect(job().progressPercent).toBeLessThan(100);
   });
 
-  it("the VMA status 'completed' ends the job, warning about disks without change ids", async () => {
+  it("a status word 'completed' or 'failed' (the real VMA says running for the life of the job) decides nothing: without the last callback the job stalls", async () => {
+    jobs.markCopyRequested(jobId);
     jobs.recordChangeId(jobId, 'disk-2000', 'aa/1');
     vma.progressAnswer = { found: true, progress: transfer(16 * MiB, 16 * MiB, 'completed') };
     vma.statusAnswer = { found: true, status: { status: 'completed', progress_percent: 100 } };
     await tickAt(1_000);
-    expect(finished).toHaveLength(1);
-    expect(finished[0]!.outcome).toBe('completed');
-    expect(finished[0]!.warnings).toHaveLength(1);
-    expect(finished[0]!.warnings[0]).toMatch(/^disk-2001 finished without a change id: its next sync will copy the whole disk/);
+    await tickAt(30_000);
+    expect(finished).toHaveLength(0);
+    vma.statusAnswer = { found: true, status: { status: 'failed' } };
+    await tickAt(40_000);
+    expect(finished).toHaveLength(0);
+    await tickAt(61_000);
+    expect(finished.map((f) => f.outcome)).toEqual(['failed']);
+    expect(job().error).toMatch(/^stalled: no progress for/);
+    expect(vma.statusCalls).toBe(0);
+    // The disk that never reported is torn (its replica may be half written); the one that did keeps its id.
+    expect(contexts.require(ctxId)).toMatchObject({ replicaTornJobId: jobId });
     expect(contexts.disks(ctxId).map((d) => d.lastChangeId)).toEqual(['aa/1', null]);
   });
 
-  it("the VMA status 'failed' fails the job", async () => {
-    vma.progressAnswer = { found: true, progress: transfer(24 * MiB, 24 * MiB, 'completed') };
-    vma.statusAnswer = { found: true, status: { status: 'failed' } };
+  it('an empty change id counts as that disk done: the job completes with a warning, the empty id is never stored, and that disk alone is copied in full next time', async () => {
+    // An earlier sync left both disks a good base.
+    const earlier = jobs.jobDisks(jobId);
+    jobs.recordChangeId(jobId, 'disk-2000', 'aa/1');
+    jobs.recordChangeId(jobId, 'disk-2001', 'bb/1');
+    vma.progressAnswer = { found: true, progress: transfer(16 * MiB, 16 * MiB, 'completed') };
     await tickAt(1_000);
-    expect(job().status).toBe('failed');
-    expect(job().error).toBe('The VMA reported the copy as failed');
+    expect(finished.map((f) => f.outcome)).toEqual(['completed']);
+    expect(earlier).toHaveLength(2);
+
+    const second = jobs.claim({ contextId: ctxId, trigger: 'ui' }).id;
+    expect(jobs.jobDisks(second).map((d) => [d.diskKey, d.syncType, d.previousChangeId])).toEqual([
+      ['disk-2000', 'incremental', 'aa/1'],
+      ['disk-2001', 'incremental', 'bb/1'],
+    ]);
+    jobs.update(second, { status: 'replicating' });
+    jobs.addPolled(second, 'app-vma', new Date(now));
+    expect(jobs.recordChangeId(second, 'disk-2000', 'aa/2')).toBe('recorded');
+    expect(jobs.recordChangeId(second, 'disk-2001', '')).toBe('ignored_empty');
+    await tickAt(2_000);
+    expect(finished.map((f) => [f.jobId, f.outcome])).toEqual([
+      [jobId, 'completed'],
+      [second, 'completed'],
+    ]);
+    expect(finished[1]!.warnings).toEqual(['disk-2001 finished without a change id: its next sync will copy the whole disk']);
+    expect(jobs.require(second)).toMatchObject({ status: 'completed', progressPercent: 100 });
+    expect(jobs.jobDisks(second).map((d) => d.changeId)).toEqual(['aa/2', null]);
+    // The good id from before is not overwritten by the empty one...
+    expect(contexts.disks(ctxId).map((d) => d.lastChangeId)).toEqual(['aa/2', 'bb/1']);
+    expect(contexts.require(ctxId)).toMatchObject({ status: 'ready_for_failover', replicaTornJobId: null });
+    // ...but it is not the next base either: that disk's next sync is full, the other stays incremental.
+    const third = jobs.claim({ contextId: ctxId, trigger: 'ui' }).id;
+    expect(jobs.require(third).jobType).toBe('initial');
+    expect(jobs.jobDisks(third).map((d) => [d.diskKey, d.syncType, d.previousChangeId])).toEqual([
+      ['disk-2000', 'incremental', 'aa/2'],
+      ['disk-2001', 'initial', null],
+    ]);
   });
 });
 

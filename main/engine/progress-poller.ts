@@ -38,9 +38,14 @@ export interface PollerDeps {
   now?: () => number;
 }
 
-/** Lesson 22: say after each sync which disk has no new change id and what its next sync will copy. */
-export function missingChangeIdWarning(d: { diskKey: string; previousChangeId: string | null }): string {
-  return `${d.diskKey} finished without a change id: its next sync will copy ${d.previousChangeId ? 'all changes since the previous change id' : 'the whole disk'}`;
+/**
+ * Lesson 22: say after each sync which disk has no new change id and what its next sync will copy.
+ * A disk that finished without one (the copier sent an empty id, reference/vma-api.md) is copied in
+ * full next time: the console cannot tell what the copier did to that disk's change tracking, and a
+ * full copy is right whatever it did (JobRepository.claim).
+ */
+export function missingChangeIdWarning(d: { diskKey: string }): string {
+  return `${d.diskKey} finished without a change id: its next sync will copy the whole disk`;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -50,6 +55,13 @@ const minutes = (n: number) => (n >= 60_000 ? `${Math.round(n / 60_000)} min` : 
 /**
  * Polls the VMA for every job in the persisted list and drives each to exactly one terminal state:
  * completed only with evidence for every disk, failed as stalled / lost / unreachable otherwise.
+ *
+ * The evidence is the change-ID callback of every disk (an empty id included: the copier sends it when
+ * that disk's copy has finished). Neither the progress frame's `completed` (shown after the FIRST disk
+ * of several) nor the VMA's status endpoint (it says `running` for the life of the job record,
+ * reference/vma-api.md) can say the whole job is done, so neither ends a job. A job whose last callback
+ * never arrived (the console was closed when it was sent) is failed as stalled once its progress stops
+ * moving, and the disks that did not report are copied in full by the next sync.
  */
 export class ProgressPoller {
   private timer: NodeJS.Timeout | null = null;
@@ -267,20 +279,8 @@ export class ProgressPoller {
     if (mapped.allDisksReported) {
       // The last disk's bytes may be known only from this final frame (see mapProgress).
       for (const d of mapped.diskUpdates) this.deps.jobs.recordReportedBytes(job.id, d.diskKey, d.bytesTransferred, d.totalBytes);
-      this.end(job.id, 'completed', null);
+      this.end(job.id, 'completed', null, this.missingChangeIdWarnings(disks));
       return;
-    }
-    if (mapped.vmaSaysCompleted) {
-      // After the first disk of several the progress already says completed: ask the status endpoint.
-      const status = await vma.status(job.id).catch(() => ({ found: false as const }));
-      if (status.found && status.status.status === 'completed') {
-        this.end(job.id, 'completed', null, this.missingChangeIdWarnings(disks));
-        return;
-      }
-      if (status.found && status.status.status === 'failed') {
-        this.end(job.id, 'failed', 'The VMA reported the copy as failed');
-        return;
-      }
     }
     if (now - ms(next.lastChangeAt) >= this.opts.stallMs) {
       this.end(

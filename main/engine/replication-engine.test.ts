@@ -81,6 +81,11 @@ function ports(): EnginePorts {
     publishExport: async (id) => `migration-vol-${id}`,
     verifyExport: async (id) => csVolumes.get(id)!.size,
     withdrawExport: async () => {},
+    publishAndVerify: async (id) => ({
+      devicePath: `/dev/disk/by-id/virtio-${id.replace(/-/g, '').slice(0, 20)}`,
+      exportName: `migration-vol-${id}`,
+      sizeBytes: csVolumes.get(id)!.size,
+    }),
   };
   const target: TargetSettings = { zoneId: 'zone-1', diskOfferingId: 'offering-1', omaVmId: 'oma-vm-1', omaApplianceId: 'app-oma', headroomPercent: 0, nbdHost: '10.0.0.5', nbdPort: 10809 };
   return {
@@ -174,7 +179,7 @@ describe('ReplicationEngine.finish', () => {
     const [d0] = contexts.disks(ctxId);
     db.prepare(`UPDATE vm_disks SET last_change_id = 'old/1' WHERE id = ?`).run(d0!.id);
     const jobId = claimed();
-    const poller = ['disk-2000 finished without a change id: its next sync will copy all changes since the previous change id'];
+    const poller = ['disk-2000 finished without a change id: its next sync will copy the whole disk'];
     engine.finish(jobId, 'completed', null, poller);
     const w = warnings(jobId);
     expect(w.filter((m) => m.startsWith('disk-2000'))).toEqual(poller);

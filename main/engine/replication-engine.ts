@@ -156,6 +156,10 @@ export class ReplicationEngine {
 
   private startable(contextId: string): VmContextSummary {
     const ctx = this.deps.contexts.require(contextId);
+    // A disabled VM is out of management until enabled again; a failover's final sync is the failover's own step.
+    if (!ctx.enabled && options.trigger !== 'failover') {
+      throw new AppError('conflict', `${ctx.name} is disabled for management; enable it to sync it`, { contextId: ctx.id });
+    }
     if (!ctx.vmaApplianceId) throw new AppError('validation', `${ctx.name} has no VMA appliance; add it again from Discovery`);
     if (!ctx.credentialId) throw new AppError('validation', `${ctx.name} has no vCenter credential; add it again from Discovery`);
     if (ctx.currentJobId) {
@@ -345,15 +349,14 @@ export class ReplicationEngine {
       } };
 
       const exportStep: SetupStep = { name: REPLICATION_STEP.export, status: 'exporting', run: async ({ note }) => {
-        await oma.ensureNbdkitRunning();
         // Disks are independent here (each its own device, link and check), so they are published in
-        // parallel: each remote command costs a round trip and a verify takes several.
+        // parallel, each in one remote command when nbdkit runs and the device is there (an
+        // incremental whose exports exist); the OMA manager falls back to the step-by-step path
+        // (start nbdkit, wait for the device) otherwise.
         const published = await Promise.allSettled(
           this.deps.jobs.jobDisks(jobId).map(async (d) => {
-            const device = await oma.waitForDevice(d.volumeId!);
-            const exportName = await oma.publishExport(d.volumeId!, device);
-            const size = await oma.verifyExport(d.volumeId!);
-            return { d, device, exportName, size };
+            const v = await oma.publishAndVerify(d.volumeId!);
+            return { d, device: v.devicePath, exportName: v.exportName, size: v.sizeBytes };
           }),
         );
         const failed = published.find((p): p is PromiseRejectedResult => p.status === 'rejected');

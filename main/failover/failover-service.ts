@@ -2,7 +2,7 @@
 // exactly one truthful state: `completed` (VM failed_over_test), `failed` after its compensations
 // ran (VM back to ready_for_failover), or `cleanup_required` when a compensation failed too
 // (lesson 18). The work runs in the owner, independent of whoever asked for it (lesson 15).
-import type { FailoverStatus, FailoverType, VmContextSummary, VmDisk } from '../../shared/domain';
+import type { FailoverStatus, FailoverType, VmContextSummary, VmDisk, VmNetwork } from '../../shared/domain';
 import { AppError, isAppError } from '../../shared/errors';
 import {
   FAILOVER_PHASES,
@@ -13,7 +13,11 @@ import {
   type FailoverPhase,
   type FailoverSnapshot,
   type FailoverValidation,
+  type FailoverRunOptions,
   type NetworkMapping,
+  type NicEvidence,
+  type SourceOnFailure,
+  type Finding,
 } from '../../shared/failover';
 import type { CloudStackClient } from '../cloudstack/client';
 import type { CsVirtualMachine } from '../cloudstack/types';
@@ -61,6 +65,14 @@ export interface StartFailoverInput {
   override?: { by: string; findings: string[] };
   /** Live only: the VM's name as the operator typed it. */
   confirmName?: string;
+  /** Live: graceful shutdown time before forcing (the service's default when absent). */
+  powerOffTimeoutSeconds?: number;
+  /** Live: false skips the final sync; recorded as a warning finding. */
+  finalSync?: boolean;
+  /** Live: power the source back on if the failover fails (default) or leave it off. */
+  sourceOnFailure?: SourceOnFailure;
+  /** Ask for the source NICs' MAC addresses (see macFindings for what CloudStack allows). */
+  keepMacAddresses?: boolean;
 }
 
 export interface FailoverDeps {
@@ -213,11 +225,18 @@ export class FailoverService {
       });
     }
     const overridden = validation.findings.filter((f) => f.severity === 'error').map(findingRef);
+    const options: FailoverRunOptions = {
+      ...(input.kind === 'live' && input.powerOffTimeoutSeconds !== undefined ? { powerOffTimeoutSeconds: input.powerOffTimeoutSeconds } : {}),
+      ...(input.kind === 'live' ? { finalSync: input.finalSync ?? true, sourceOnFailure: input.sourceOnFailure ?? 'power_on' } : {}),
+      ...(input.keepMacAddresses ? { keepMacAddresses: true } : {}),
+    };
+    const chosen: Finding[] = [...optionFindings(options, ctx.name, ctx.specs.networks)];
     const failover = this.deps.failovers.open({
       vmContextId: contextId,
       kind: input.kind,
       vmName: input.vmName ?? (input.kind === 'live' ? liveVmName(ctx.name) : testVmName(ctx.name, new Date())),
-      findings: validation.findings,
+      findings: [...validation.findings, ...chosen],
+      options,
       override: input.override && overridden.length > 0 ? { by: input.override.by, at: isoNow(), findings: overridden } : null,
       ports: input.ports ?? [],
       // The override may accept "not ready" (e.g. a VM whose last job failed after a good sync).
@@ -230,13 +249,15 @@ export class FailoverService {
   }
 
   /** Rolls back a test failover (or cleans up one that needs it) in the background. */
-  async rollback(failoverId: string): Promise<Failover> {
+  async rollback(failoverId: string, choice: { powerOnSource?: boolean } = {}): Promise<Failover> {
     const f = this.deps.failovers.require(failoverId);
     if (this.running.has(failoverId)) throw new AppError('conflict', `Failover ${failoverId} is still working (${f.status})`);
     if (f.status !== 'completed' && f.status !== 'cleanup_required') {
       throw new AppError('conflict', `Failover ${failoverId} is ${f.status}; only a completed failover or one that needs cleanup can be rolled back`);
     }
     const ctx = this.deps.contexts.require(f.vmContextId);
+    // Kept with the failover: a rollback resumed after a restart powers on (or not) as chosen here.
+    if (f.kind === 'live') this.deps.failovers.update(failoverId, { options: { ...f.options, rollbackPowerOn: choice.powerOnSource ?? true } });
     const next = this.deps.failovers.settle(failoverId, 'rolling_back', 'rolling_back');
     this.deps.logbook.startOperation(this.rollbackOpId(failoverId), 'rollback', `Rollback of ${f.kind} failover of ${ctx.name}`, ctx.id);
     this.changed(ctx.id);
@@ -368,12 +389,18 @@ export class FailoverService {
       });
 
       if (f0.kind === 'live') {
-        await this.phase(id, id, FAILOVER_PHASES.powerOff, 'powering_off', (stepId) => this.powerOffSource(ctx.id, (t) => log('info', t, undefined, stepId)));
+        const offMs = f0.options.powerOffTimeoutSeconds !== undefined ? f0.options.powerOffTimeoutSeconds * 1000 : this.options.powerOffTimeoutMs;
+        await this.phase(id, id, FAILOVER_PHASES.powerOff, 'powering_off', (stepId) => this.powerOffSource(ctx.id, offMs, (t) => log('info', t, undefined, stepId)));
         await this.phase(id, id, FAILOVER_PHASES.finalSync, 'final_sync', async (stepId) => {
+          if (f0.options.finalSync === false) {
+            log('warn', 'Final sync skipped as the operator chose: the CloudStack VM starts from the last completed sync; writes to the source since then are not carried over', undefined, stepId);
+            return;
+          }
           // Through the canonical path; the VM's failing_over status does not refuse its own final sync (lesson 3).
           const r = await this.deps.ports.finalSync(ctx.id, this.options.finalSyncTimeoutMs);
           if (r.status !== 'completed') {
-            throw new AppError('remote_error', `final sync ${r.jobId} ${r.status}${r.error ? `: ${r.error}` : ''}; the source is powered back on and the replica is as of the previous sync — fix the cause and fail over again`);
+            const source = f0.options.sourceOnFailure === 'keep_off' ? 'the source stays powered off as chosen' : 'the source is powered back on';
+            throw new AppError('remote_error', `final sync ${r.jobId} ${r.status}${r.error ? `: ${r.error}` : ''}; ${source} and the replica is as of the previous sync — fix the cause and fail over again`);
           }
           log('info', `Final sync ${r.jobId} completed`, { jobId: r.jobId }, stepId);
         });
@@ -419,7 +446,15 @@ export class FailoverService {
         const roots = (await cs.listVolumes({ virtualmachineid: vm.id })).filter((v) => v.type === 'ROOT' && !ours.has(v.id));
         for (const r of roots) {
           await cs.detachVolume(r.id);
-          await cs.deleteVolume(r.id);
+          try {
+            await cs.deleteVolume(r.id);
+          } catch (e) {
+            // Detached, it would outlive the VM: put it back at device 0 so removing the VM (expunge) deletes it.
+            await cs.attachVolume(r.id, vm.id, 0).catch((again: unknown) => {
+              throw new AppError('remote_error', `${message(e)}; the default root volume ${r.id} is left detached (reattaching it failed: ${message(again)}) — delete it in CloudStack`);
+            });
+            throw e;
+          }
           log('info', `Default root volume ${r.id} detached and deleted`, undefined, stepId);
         }
       });
@@ -445,7 +480,7 @@ export class FailoverService {
       });
 
       const evidence = await this.phase(id, id, FAILOVER_PHASES.evidence, 'starting_vm', async (stepId) => {
-        const e = await this.collectEvidence(cs, vm.id, f0.ports, s.omaApplianceId);
+        const e = await this.collectEvidence(cs, vm.id, f0.ports, s.omaApplianceId, ctx, mappings, f0.kind);
         this.deps.failovers.update(id, { evidence: e });
         log('info', `${vm.name} is ${e.state}; IPs ${e.ips.join(', ') || 'none reported'}`, { ips: e.ips }, stepId);
         for (const p of e.portChecks) log(p.open ? 'info' : 'warn', `${p.ip}:${p.port} ${p.open ? 'open' : 'closed'} (${p.detail})`, undefined, stepId);
@@ -471,7 +506,7 @@ export class FailoverService {
   }
 
   /** Graceful first; poll until the VMA reports poweredOff; forced after the configured timeout. */
-  private async powerOffSource(contextId: string, note: (text: string) => void): Promise<void> {
+  private async powerOffSource(contextId: string, timeoutMs: number, note: (text: string) => void): Promise<void> {
     const power = this.deps.ports.power(contextId);
     if ((await power.state()) === 'poweredOff') return note('The source is already powered off');
     const waitOff = async (ms: number) => {
@@ -482,9 +517,9 @@ export class FailoverService {
         await sleep(this.options.powerPollMs);
       }
     };
-    const seconds = Math.max(1, Math.round(this.options.powerOffTimeoutMs / 1000));
-    note(`Graceful shutdown requested (${(await power.off(false, seconds))})`);
-    if (await waitOff(this.options.powerOffTimeoutMs)) return note('The source is powered off');
+    const seconds = Math.max(1, Math.round(timeoutMs / 1000));
+    note(`Graceful shutdown requested (${(await power.off(false, seconds))}); forced after ${seconds} s`);
+    if (await waitOff(timeoutMs)) return note('The source is powered off');
     note(`Still on after ${seconds} s: forcing power off`);
     await power.off(true, 60);
     if (!(await waitOff(60_000))) throw new AppError('timeout', 'The source VM did not power off even when forced');
@@ -507,7 +542,15 @@ export class FailoverService {
     });
   }
 
-  private async collectEvidence(cs: CloudStackClient, vmId: string, ports: number[], omaApplianceId: string): Promise<BootEvidence> {
+  private async collectEvidence(
+    cs: CloudStackClient,
+    vmId: string,
+    ports: number[],
+    omaApplianceId: string,
+    ctx: VmContextSummary,
+    mappings: NetworkMapping[],
+    kind: FailoverType,
+  ): Promise<BootEvidence> {
     const deadline = Date.now() + this.options.runningWaitMs;
     let vm: CsVirtualMachine | undefined;
     for (;;) {
@@ -519,7 +562,7 @@ export class FailoverService {
       await sleep(this.options.pollIntervalMs);
     }
     const ips = (vm.nic ?? []).map((n) => n.ipaddress).filter((x): x is string => Boolean(x));
-    const evidence: BootEvidence = { state: vm.state, ips, portChecks: [], portChecksSkipped: null, observedAt: isoNow() };
+    const evidence: BootEvidence = { state: vm.state, ips, portChecks: [], portChecksSkipped: null, nics: nicEvidence(ctx, this.networkIds(ctx, mappings, kind), vm), observedAt: isoNow() };
     if (ports.length === 0) evidence.portChecksSkipped = 'no ports were listed';
     else if (ips.length === 0) evidence.portChecksSkipped = 'CloudStack reports no IP address for the VM';
     else {
@@ -539,7 +582,7 @@ export class FailoverService {
     this.deps.logbook.event(id, 'error', `${phase} failed: ${reason}; undoing what was done`);
     const error = `${phase}: ${reason}`;
     try {
-      await this.undo(id, id);
+      await this.undo(id, id, f.options.sourceOnFailure !== 'keep_off');
       if (this.deps.contexts.require(f.vmContextId).status === 'failed_over_live') this.deps.contexts.transition(f.vmContextId, 'rolling_back');
       this.deps.failovers.settle(id, 'failed', 'ready_for_failover', error);
       this.deps.logbook.finishOperation(id, 'failed', error);
@@ -556,7 +599,7 @@ export class FailoverService {
     const f = this.deps.failovers.require(id);
     const op = this.rollbackOpId(id);
     try {
-      await this.undo(id, op);
+      await this.undo(id, op, f.options.rollbackPowerOn !== false);
       this.deps.failovers.settle(id, 'rolled_back', 'ready_for_failover');
       this.deps.logbook.finishOperation(op, 'completed');
     } catch (e) {
@@ -572,7 +615,7 @@ export class FailoverService {
    * Puts everything back, whatever point the failover reached: each step looks at what CloudStack
    * reports now, so running it twice (or after a crash) does no harm.
    */
-  private async undo(id: string, op: string): Promise<void> {
+  private async undo(id: string, op: string, powerOnSource: boolean): Promise<void> {
     const f = this.deps.failovers.require(id);
     const s = this.settings();
     const cs = this.deps.ports.cloudstack();
@@ -611,6 +654,13 @@ export class FailoverService {
         // A volume that never left the OMA appliance was never written by the test VM.
         const left = snap.moved || current.get(snap.volumeId) !== s.omaVmId;
         if (!snap.snapshotId || !left) continue;
+        // Snapshots are deleted only after every revert succeeded: one that is gone was reverted by an
+        // earlier run of this undo (a cleanup after a later phase failed).
+        const still = await cs.listSnapshots({ id: snap.snapshotId }).catch((e: unknown) => {
+          if (isAppError(e) && e.code === 'validation') return [];
+          throw e;
+        });
+        if (!still.some((x) => x.id === snap.snapshotId)) continue;
         if (current.get(snap.volumeId) === s.omaVmId) {
           await cs.detachVolume(snap.volumeId);
           current.set(snap.volumeId, undefined);
@@ -661,7 +711,9 @@ export class FailoverService {
       }
     }, UNDO_ATTEMPTS);
 
-    if (f.kind === 'live') {
+    if (f.kind === 'live' && !powerOnSource) {
+      this.deps.logbook.event(op, 'info', 'The source VM is left as it is (powered off), as the operator chose');
+    } else if (f.kind === 'live') {
       await this.phase(op, id, FAILOVER_PHASES.powerOn, null, async (stepId) => {
         const power = this.deps.ports.power(f.vmContextId);
         if ((await power.state()) === 'poweredOn') return log('The source is on', stepId);
@@ -675,6 +727,41 @@ export class FailoverService {
       }, UNDO_ATTEMPTS);
     }
   }
+}
+
+/**
+ * Warnings the operator's choices earn, recorded with the failover. The CloudStack API the console
+ * follows (../shared/reference/cloudstack-and-oma.md: deployVirtualMachine takes zoneid, serviceofferingid,
+ * templateid, name, displayname, networkids, startvm and details) has no MAC address parameter, so
+ * a request to keep MACs cannot be honoured: each NIC is named with the MAC it will lose.
+ */
+export function optionFindings(o: FailoverRunOptions, vmName: string, nics: readonly VmNetwork[]): Finding[] {
+  const out: Finding[] = [];
+  if (o.finalSync === false) {
+    out.push({ code: 'final_sync_skipped', severity: 'warning', message: `No final sync: ${vmName} fails over as of its last completed sync; writes since then are lost` });
+  }
+  if (o.keepMacAddresses) {
+    nics.forEach((n, i) => {
+      out.push({
+        code: 'mac_not_kept',
+        severity: 'warning',
+        subject: `nic${i}`,
+        message: `NIC ${i + 1} (${n.networkName}) cannot keep MAC ${n.macAddress}: the CloudStack API in use takes no MAC address at deploy; CloudStack assigns one (recorded with the boot evidence)`,
+      });
+    });
+  }
+  return out;
+}
+
+/** The created VM's NICs beside the source NICs, in the source's order (CloudStack lists them in deploy order). */
+export function nicEvidence(ctx: Pick<VmContextSummary, 'specs'>, networkIds: readonly string[], vm: Pick<CsVirtualMachine, 'nic'>): NicEvidence[] {
+  const nics = [...(vm.nic ?? [])];
+  return ctx.specs.networks.map((src, i) => {
+    // Two source NICs may share a network: take the CloudStack NICs on it in order.
+    const at = nics.findIndex((n) => n.networkid === networkIds[i]);
+    const n = at >= 0 ? nics.splice(at, 1)[0] : undefined;
+    return { sourceNetwork: src.networkName, sourceMac: src.macAddress, networkId: networkIds[i] ?? '', mac: n?.macaddress ?? null, ip: n?.ipaddress ?? null };
+  });
 }
 
 /** The owner is shutting down: not a failure of the failover, nothing is compensated now. */

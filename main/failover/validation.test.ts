@@ -54,6 +54,8 @@ describe('failover validation', () => {
       'error:volume_missing:disk-3001',
     ]);
     expect(codes(good({ volumes: null, cloudstackError: 'ECONNREFUSED' }))).toEqual(['error:cloudstack_unreachable']);
+    // Volumes listed, then the network listing failed: still blocked, not silently unchecked.
+    expect(codes(good({ networkIds: null, cloudstackError: 'HTTP 431' }))).toEqual(['error:cloudstack_unreachable']);
   });
 
   it('maps every NIC for the failover kind and knows the target network', () => {

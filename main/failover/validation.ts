@@ -79,9 +79,12 @@ export function validateFailover(f: ValidationFacts): Finding[] {
   if (f.activeJobId) err('job_running', `Replication job ${f.activeJobId} is running`, f.activeJobId);
 
   // The volumes: each disk's replica exists in CloudStack and sits on the OMA appliance.
-  if (f.volumes === null) {
-    err('cloudstack_unreachable', `CloudStack could not be asked about the volumes${f.cloudstackError ? `: ${f.cloudstackError}` : ''}`);
-  } else {
+  // Any CloudStack question that went unanswered blocks: the volumes may have been listed before the
+  // networks or the offering failed, and an unchecked mapping must not pass as a checked one.
+  if (f.volumes === null || f.cloudstackError !== undefined) {
+    err('cloudstack_unreachable', `CloudStack could not be asked about the volumes, networks and offering${f.cloudstackError ? `: ${f.cloudstackError}` : ''}`);
+  }
+  if (f.volumes !== null) {
     for (const d of f.disks) {
       const v = d.volumeId ? f.volumes.find((x) => x.id === d.volumeId) : undefined;
       if (!d.volumeId || !v) {

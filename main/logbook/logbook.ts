@@ -1,6 +1,6 @@
 import type { Db } from '../db/database';
 import type { LogEvent, LogLevel, LogOperation, LogStep, OperationKind, OperationStatus, StepStatus } from '../../shared/domain';
-import { isoNow } from '../base/ids';
+import { isoNow, newId } from '../base/ids';
 import { redact } from '../base/redact';
 import { num, parseJson, strOrNull } from '../db/repositories/rows';
 
@@ -41,14 +41,45 @@ export interface LogFilter {
   vmContextId?: string;
   level?: LogLevel;
   kind?: OperationKind;
+  /** Operations whose title, id, error or any event message contains this text (case-insensitive). */
+  text?: string;
+  /** Operations started at or after this ISO time. */
+  from?: string;
+  /** Operations started before this ISO time. */
+  to?: string;
   limit?: number;
 }
+
+/** One operator action that completes at once (an appliance added, a setting saved): one operation, one event. */
+export interface AuditEntry {
+  kind: OperationKind;
+  title: string;
+  vmContextId?: string | null;
+  /** The event text; defaults to the title. */
+  message?: string;
+  details?: Record<string, unknown>;
+  /** A failed action: the operation ends failed with this error and the event is an error. */
+  error?: string | null;
+  /** A completed action that deserves attention (a connect that ended in backoff). */
+  level?: LogLevel;
+}
+
+/** What services need to record their actions: the logbook's `record`, nothing else. */
+export interface AuditLog {
+  record(entry: AuditEntry): string;
+}
+
+/** The part of the logbook a service that runs multi-step operations uses. */
+export type OperationLog = Pick<Logbook, 'startOperation' | 'event' | 'finishOperation' | 'operation' | 'record'>;
+
+/** LIKE metacharacters in operator text are literal. */
+const likeEscape = (s: string): string => `%${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 const LEVEL_RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
 
-/** The job log: operation → steps → events, for every long operation. */
-export class Logbook {
+/** The job log: operation → steps → events, for every long operation; one-shot entries for operator actions. */
+export class Logbook implements AuditLog {
   private listeners = new Set<(e: LogEvent) => void>();
   constructor(private readonly db: Db) {}
 
@@ -73,6 +104,15 @@ export class Logbook {
       .run(status, isoNow(), error, id);
   }
 
+  record(entry: AuditEntry): string {
+    const id = newId('op');
+    this.startOperation(id, entry.kind, entry.title, entry.vmContextId ?? null);
+    const level: LogLevel = entry.error ? 'error' : (entry.level ?? 'info');
+    this.event(id, level, entry.message ?? (entry.error ? `${entry.title}: ${entry.error}` : entry.title), entry.details);
+    this.finishOperation(id, entry.error ? 'failed' : 'completed', entry.error ?? null);
+    return id;
+  }
+
   operation(id: string): LogOperation | null {
     const r = this.db.prepare(`SELECT * FROM log_operations WHERE id = ?`).get(id) as Row | undefined;
     return r ? mapOp(r) : null;
@@ -92,6 +132,21 @@ export class Logbook {
     if (filter.operationId) {
       where.push('id = ?');
       args.push(filter.operationId);
+    }
+    if (filter.from) {
+      where.push('started_at >= ?');
+      args.push(filter.from);
+    }
+    if (filter.to) {
+      where.push('started_at < ?');
+      args.push(filter.to);
+    }
+    const text = filter.text?.trim();
+    if (text) {
+      const like = likeEscape(text);
+      where.push(`(title LIKE ? ESCAPE '\\' OR id LIKE ? ESCAPE '\\' OR COALESCE(error, '') LIKE ? ESCAPE '\\'
+        OR EXISTS (SELECT 1 FROM log_events e WHERE e.operation_id = log_operations.id AND e.message LIKE ? ESCAPE '\\'))`);
+      args.push(like, like, like, like);
     }
     const sql = `SELECT * FROM log_operations ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id DESC LIMIT ?`;
     return (this.db.prepare(sql).all(...args, filter.limit ?? 200) as Row[]).map(mapOp);

@@ -38,6 +38,8 @@ export interface WaitOptions {
 }
 
 const DEVICE_MISSING_EXIT = 3;
+const NBDKIT_DOWN_EXIT = 4;
+const EXPORT_UNOPENED_EXIT = 5;
 
 function positiveInt(name: string, value: number): number {
   if (!Number.isInteger(value) || value <= 0) throw new AppError('validation', `${name} must be a positive integer, got ${value}`);
@@ -127,13 +129,9 @@ export class OmaAppliance {
     }
     const name = exportName(uuid);
     const link = this.exportLinkPath(uuid);
-    // A unique temporary name, so concurrent publishes of the same volume cannot collide.
-    const tmp = path.posix.join(this.config.exportsDir, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
     const script = [
       `${shellCommand(['test', '-e', expected])} || { echo ${shellQuote(`device ${expected} does not exist`)} >&2; exit ${DEVICE_MISSING_EXIT}; }`,
-      `${this.priv(['mkdir', '-p', '--', this.config.exportsDir])} || exit 1`,
-      `${this.priv(['ln', '-sfn', '--', expected, tmp])} || exit 1`,
-      `${this.priv(['mv', '-Tf', '--', tmp, link])} || { ${this.priv(['rm', '-f', '--', tmp])}; exit 1; }`,
+      ...this.linkLines(name, expected, link),
     ].join('\n');
     const r = await this.run(`publish export ${name}`, script);
     if (r.code === DEVICE_MISSING_EXIT) {
@@ -200,13 +198,7 @@ export class OmaAppliance {
 
   /** Pid of our nbdkit (the one serving our export directory), or null when it does not run. */
   async nbdkitPid(): Promise<number | null> {
-    const script = [
-      `pid=$(cat -- ${shellQuote(this.config.pidFile)} 2>/dev/null) || exit 1`,
-      `case "$pid" in ''|*[!0-9]*) exit 1;; esac`,
-      // The pid must still be nbdkit serving our directory (a stale pid file may name a reused pid).
-      `tr '\\000' '\\n' < "/proc/$pid/cmdline" 2>/dev/null | grep -qxF -e ${shellQuote(`dir=${this.config.exportsDir}`)} || exit 1`,
-      `echo "$pid"`,
-    ].join('\n');
+    const script = [...this.nbdkitCheckLines(1), `echo "$pid"`].join('\n');
     const r = await this.run('check nbdkit', script);
     if (r.code === 1) return null;
     if (r.code !== 0) throw new AppError('remote_error', `Checking nbdkit on the OMA appliance failed: ${tail(r.stderr) || `exit ${r.code ?? r.signal}`}`);
@@ -269,6 +261,64 @@ export class OmaAppliance {
     return { exportName: name, volumeUuid: uuid, devicePath, sizeBytes, localUrl: url };
   }
 
+  /**
+   * Publishes the volume's export and checks that it opens, in ONE command when everything is
+   * already in place: our nbdkit runs, the device exists, and the link is created or replaced only
+   * when it does not already point at the device. An incremental sync whose volumes and exports
+   * exist therefore costs one SSH round trip per disk. When nbdkit is down it is started
+   * (ensureNbdkitRunning), when the device is not there yet it is waited for (waitForDevice), and the
+   * command runs again; an export that does not open is explained by verifyExport, so waits, starts
+   * and error texts stay those of the step-by-step methods.
+   */
+  async publishAndVerify(volumeUuid: string, options: WaitOptions = {}): Promise<VerifiedExport & { linked: boolean }> {
+    const uuid = normalizeVolumeUuid(volumeUuid);
+    const name = exportName(uuid);
+    const link = this.exportLinkPath(uuid);
+    const devicePath = this.devicePathFor(uuid);
+    const url = this.localExportUrl(uuid);
+    const details = { volumeUuid: uuid, exportName: name, devicePath };
+    const script = [
+      ...this.nbdkitCheckLines(NBDKIT_DOWN_EXIT),
+      `${shellCommand(['test', '-e', devicePath])} || exit ${DEVICE_MISSING_EXIT}`,
+      `if [ "$(readlink -- ${shellQuote(link)} 2>/dev/null)" != ${shellQuote(devicePath)} ]; then`,
+      ...this.linkLines(name, devicePath, link),
+      'echo linked',
+      'fi',
+      `${shellCommand([this.config.nbdinfoBinary, '--size', url])} || exit ${EXPORT_UNOPENED_EXIT}`,
+    ].join('\n');
+    let linked = false;
+    // At most: nbdkit down → started, device not there yet → waited for, then the command again.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const r = await this.run(`publish and check export ${name}`, script);
+      const lines = r.stdout.split('\n').filter((l) => l !== '');
+      linked ||= lines.includes('linked');
+      if (r.code === 0) {
+        const sizeText = lines.at(-1) ?? '';
+        const sizeBytes = Number(sizeText.trim());
+        if (!Number.isSafeInteger(sizeBytes) || sizeBytes <= 0) {
+          throw new AppError('remote_error', `Export ${name} opens but reports size "${tail(sizeText, 40)}" (expected > 0 bytes)`, details);
+        }
+        return { exportName: name, volumeUuid: uuid, devicePath, sizeBytes, localUrl: url, linked };
+      }
+      if (r.code === NBDKIT_DOWN_EXIT) {
+        await this.ensureNbdkitRunning();
+      } else if (r.code === DEVICE_MISSING_EXIT) {
+        await this.waitForDevice(uuid, options);
+      } else if (r.code === EXPORT_UNOPENED_EXIT) {
+        // The link is in place; the step-by-step check says why it does not open (or finds it opens now).
+        return { ...(await this.verifyExport(uuid)), linked };
+      } else if (r.code === 1) {
+        throw new AppError('remote_error', `Publishing export ${name} (link ${link} → ${devicePath}) failed: ${tail(r.stderr) || 'exit 1'}`, details);
+      } else {
+        throw new AppError('remote_error', `OMA appliance: publishing and checking export ${name} failed: ${tail(r.stderr) || `exit ${r.code ?? r.signal}`}`, details);
+      }
+    }
+    // nbdkit or the device went away again between the checks: the step-by-step path says which.
+    await this.ensureNbdkitRunning();
+    await this.publishExport(uuid, await this.waitForDevice(uuid, options));
+    return { ...(await this.verifyExport(uuid)), linked: true };
+  }
+
   private async ensureOnce(): Promise<NbdkitStatus> {
     const existing = await this.nbdkitPid();
     if (existing !== null) {
@@ -315,6 +365,27 @@ export class OmaAppliance {
 
   private nbdAddress(): string {
     return `${probeAddress(this.config.nbdListenAddress)}:${this.config.nbdPort}`;
+  }
+
+  /** Shell lines that leave our nbdkit's pid in $pid, or exit with `failCode` when it does not run. */
+  private nbdkitCheckLines(failCode: number): string[] {
+    return [
+      `pid=$(cat -- ${shellQuote(this.config.pidFile)} 2>/dev/null) || exit ${failCode}`,
+      `case "$pid" in ''|*[!0-9]*) exit ${failCode};; esac`,
+      // The pid must still be nbdkit serving our directory (a stale pid file may name a reused pid).
+      `tr '\\000' '\\n' < "/proc/$pid/cmdline" 2>/dev/null | grep -qxF -e ${shellQuote(`dir=${this.config.exportsDir}`)} || exit ${failCode}`,
+    ];
+  }
+
+  /** Lines that atomically create or replace `link` → `device` (a unique temporary name, then mv). */
+  private linkLines(name: string, device: string, link: string): string[] {
+    // A unique temporary name, so concurrent publishes of the same volume cannot collide.
+    const tmp = path.posix.join(this.config.exportsDir, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
+    return [
+      `${this.priv(['mkdir', '-p', '--', this.config.exportsDir])} || exit 1`,
+      `${this.priv(['ln', '-sfn', '--', device, tmp])} || exit 1`,
+      `${this.priv(['mv', '-Tf', '--', tmp, link])} || { ${this.priv(['rm', '-f', '--', tmp])}; exit 1; }`,
+    ];
   }
 
   private priv(argv: string[]): string {

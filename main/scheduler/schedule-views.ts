@@ -1,4 +1,4 @@
-import type { ExecutionDetail, GroupInput, ScheduleView, VmGroupView } from '../../shared/contract';
+import type { ExecutionDetail, GroupInput, ScheduleView, VmGroupView, VmSchedulePlan } from '../../shared/contract';
 import type { VmContextSummary, VmGroup } from '../../shared/domain';
 import type { ScheduleExecutionRepository } from '../db/repositories/schedule-executions';
 import type { ScheduleRepository } from '../db/repositories/schedules';
@@ -52,6 +52,61 @@ export function scheduleViews(d: ViewDeps, previewCount = 5): ScheduleView[] {
       groupIds: own.map((g) => g.group.id),
       vmCount: vms.size,
       overTarget: over.size,
+    };
+  });
+}
+
+/**
+ * Per managed VM: its groups, the next time a schedule will try it (the earliest next run among the
+ * enabled schedules of its enabled groups where its membership is enabled) and the tightest replica-age
+ * target of those memberships. The same preview as the Schedules screen, so both say the same time.
+ */
+export function vmSchedulePlans(d: ViewDeps): VmSchedulePlan[] {
+  const now = (d.now ?? (() => new Date()))();
+  const schedules = new Map(d.schedules.list().map((s) => [s.id, s]));
+  const nextRun = new Map<string, Date | null>();
+  const nextOf = (scheduleId: string): Date | null => {
+    if (!nextRun.has(scheduleId)) {
+      const s = schedules.get(scheduleId);
+      nextRun.set(scheduleId, s?.enabled ? (d.scheduler.preview(s.cronExpression, s.timezone, 1, now)[0] ?? null) : null);
+    }
+    return nextRun.get(scheduleId) ?? null;
+  };
+  const groups = new Map(d.groups.list().map((g) => [g.id, g]));
+  const byVm = new Map<string, VmSchedulePlan['groups']>();
+  for (const m of d.groups.allMembers()) {
+    const g = groups.get(m.groupId);
+    if (!g) continue;
+    const list = byVm.get(m.vmContextId) ?? [];
+    list.push({ id: g.id, name: g.name, replicaAgeTargetSeconds: g.replicaAgeTargetSeconds, memberEnabled: m.enabled && g.enabled });
+    byVm.set(m.vmContextId, list);
+  }
+  return d.contexts.list().map((c) => {
+    const own = (byVm.get(c.id) ?? []).sort((a, b) => a.name.localeCompare(b.name));
+    const active = own.filter((g) => g.memberEnabled);
+    const targets = active.map((g) => g.replicaAgeTargetSeconds).filter((t): t is number => t !== null);
+    let best: { at: Date; name: string } | null = null;
+    for (const g of active) {
+      const sid = groups.get(g.id)?.scheduleId;
+      const at = sid ? nextOf(sid) : null;
+      if (at && (!best || at < best.at)) best = { at, name: schedules.get(sid!)!.name };
+    }
+    const noSyncReason = !c.enabled
+      ? 'VM disabled'
+      : own.length === 0
+        ? 'in no group'
+        : active.length === 0
+          ? 'membership disabled'
+          : best
+            ? null
+            : 'no enabled schedule';
+    return {
+      contextId: c.id,
+      groups: own,
+      nextSyncAt: c.enabled && best ? best.at.toISOString() : null,
+      nextSyncScheduleName: c.enabled && best ? best.name : null,
+      noSyncReason,
+      replicaAgeTargetSeconds: targets.length > 0 ? Math.min(...targets) : null,
     };
   });
 }

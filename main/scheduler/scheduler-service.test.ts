@@ -167,6 +167,8 @@ function group(scheduleId: string, members: string[], over: Partial<{ priority: 
 
 /** Ends a job the way the engine does (one terminal write) and tells the scheduler. */
 async function end(jobId: string, status: 'completed' | 'failed' | 'cancelled', error: string | null = null): Promise<void> {
+  // A copy that completes reports every disk's change id first, as the copier does.
+  if (status === 'completed') for (const d of jobs.jobDisks(jobId)) jobs.recordChangeId(jobId, d.diskKey, '52 0a 1b 2c/7');
   jobs.finish(jobId, status, status === 'completed' ? null : (error ?? `job ${status}`));
   running.delete(jobId);
   const w = waiters.get(jobId);

@@ -13,6 +13,7 @@ import type { ScheduleExecutionRepository } from '../db/repositories/schedule-ex
 import { SCHEDULE_DEFAULTS, type ScheduleFields, type ScheduleRepository } from '../db/repositories/schedules';
 import type { VmContextRepository } from '../db/repositories/vm-contexts';
 import type { VmGroupRepository } from '../db/repositories/vm-groups';
+import type { OperationLog } from '../logbook/logbook';
 import { CronSchedule, type CronFiring } from './cron-schedule';
 import type { SchedulerPorts } from './ports';
 import type { DiscoveryOutcome, FreshDiscovery } from '../engine/replication-engine';
@@ -24,6 +25,8 @@ export interface SchedulerDeps {
   contexts: VmContextRepository;
   ports: SchedulerPorts;
   logger: AppLogger;
+  /** The job log: each run is an operation (id = execution id), schedule changes are one-shot entries. */
+  logbook?: OperationLog;
 }
 
 export interface SchedulerOptions {
@@ -149,6 +152,7 @@ export class SchedulerService {
     // Slots before creation are not "missed".
     this.deps.schedules.markSlot(s.id, s.createdAt);
     this.arm(s);
+    this.deps.logbook?.record({ kind: 'schedule', title: `Schedule ${s.name} created`, message: `Schedule ${s.name} created: ${s.cronExpression} (${s.timezone})${s.enabled ? '' : ', disabled'}` });
     return s;
   }
 
@@ -160,6 +164,8 @@ export class SchedulerService {
     // Re-enabling does not replay slots that passed while the schedule was off.
     if (patch.enabled === true && !current.enabled) this.deps.schedules.markSlot(id, this.now().toISOString());
     this.arm(s);
+    const changed = Object.keys(stripUndefined(patch)).filter((k) => k !== 'id');
+    this.deps.logbook?.record({ kind: 'schedule', title: `Schedule ${s.name} changed`, message: `Schedule ${s.name} changed: ${changed.join(', ') || 'nothing'}`, details: stripUndefined(patch) });
     return s;
   }
 
@@ -167,7 +173,9 @@ export class SchedulerService {
     if (this.runs.has(id)) throw new AppError('conflict', 'The schedule is running; wait for its run to end before deleting it');
     this.armed.get(id)?.stop();
     this.armed.delete(id);
+    const s = this.deps.schedules.require(id);
     this.deps.schedules.remove(id);
+    this.deps.logbook?.record({ kind: 'schedule', title: `Schedule ${s.name} deleted` });
   }
 
   /** Next runs of an expression in its zone, exactly as they will fire. */
@@ -205,13 +213,15 @@ export class SchedulerService {
     this.deps.schedules.markSlot(scheduleId, slot.toISOString());
     if (this.runs.has(scheduleId) || this.deps.executions.running(scheduleId)) {
       if (s.skipIfRunning) {
-        return this.deps.executions.recordSkippedRun({
+        const skipped = this.deps.executions.recordSkippedRun({
           scheduleId,
           trigger,
           scheduledFor: slot.toISOString(),
           now: this.now().toISOString(),
           note: 'Skipped: the previous run of this schedule was still running (skip if running is on)',
         });
+        this.deps.logbook?.record({ kind: 'schedule', title: `Run of schedule ${s.name} skipped`, message: skipped.note ?? 'Skipped', level: 'warn', details: { executionId: skipped.id } });
+        return skipped;
       }
       // Runs never overlap; with skip-if-running off the fire waits for the current run (coalesced to one).
       this.queuedFires.set(scheduleId, { trigger, slot });
@@ -281,6 +291,8 @@ export class SchedulerService {
     };
     this.runs.set(scheduleId, run);
     this.deps.executions.setEligible(execution.id, run.queue.length);
+    this.deps.logbook?.startOperation(execution.id, 'schedule', `${TRIGGER_TITLE[trigger]} run of schedule ${s.name}`, null);
+    this.deps.logbook?.event(execution.id, 'info', `${run.queue.length} VM(s) eligible from ${groups.length} enabled group(s)`);
     this.pump(run);
     return this.deps.executions.require(execution.id);
   }
@@ -352,6 +364,7 @@ export class SchedulerService {
           throw e;
         }
         this.deps.executions.recount(run.executionId);
+        this.runEvent(run, 'info', `${this.vmName(entry.contextId)}: job ${jobId} started`);
         const end = await this.deps.ports.whenJobEnds(jobId);
         if (end.status === 'completed') outcome = { kind: 'completed' };
         else outcome = { kind: 'failed', error: end.error ?? end.status, retry: end.status === 'failed' };
@@ -365,6 +378,10 @@ export class SchedulerService {
     }
     run.inFlight.delete(entry.contextId);
     run.inFlightByGroup.set(entry.groupId, (run.inFlightByGroup.get(entry.groupId) ?? 1) - 1);
+    const vm = this.vmName(entry.contextId);
+    if (outcome.kind === 'skipped') this.runEvent(run, 'info', `${vm}: skipped (${outcome.reason.replace(/_/g, ' ')})`);
+    else if (outcome.kind === 'completed') this.runEvent(run, 'info', `${vm}: sync completed`);
+    else this.runEvent(run, 'warn', `${vm}: ${outcome.error}`);
     if (outcome.kind === 'skipped') {
       this.deps.executions.addSkip(run.executionId, outcome.reason, entry.contextId);
       run.outcomes.set(entry.contextId, 'skipped');
@@ -477,6 +494,7 @@ export class SchedulerService {
     if (this.runs.get(run.scheduleId) !== run) return;
     this.runs.delete(run.scheduleId);
     const finished = this.deps.executions.finish(run.executionId, finalStatus([...run.outcomes.values()]), this.now().toISOString());
+    this.closeRunOperation(finished);
     run.resolve(finished);
     const queued = this.queuedFires.get(run.scheduleId);
     if (queued) {
@@ -504,7 +522,7 @@ export class SchedulerService {
         for (const f of e.startFailures) if (!latest.has(f.vmContextId)) outcomes.push('failed');
         for (const ids of Object.values(e.skipped)) for (let i = 0; i < (ids?.length ?? 0); i++) outcomes.push('skipped');
         while (outcomes.length < e.eligible) outcomes.push('skipped');
-        this.deps.executions.finish(e.id, finalStatus(outcomes), this.now().toISOString(), note);
+        this.closeRunOperation(this.deps.executions.finish(e.id, finalStatus(outcomes), this.now().toISOString(), note));
         // Slots missed while this run was still open were left for now.
         if (this.started) this.catchUp(e.scheduleId);
       };
@@ -521,7 +539,27 @@ export class SchedulerService {
   private now(): Date {
     return this.deps.ports.clock.now();
   }
+
+  private vmName(contextId: string): string {
+    return this.deps.contexts.get(contextId)?.name ?? contextId;
+  }
+
+  private runEvent(run: Run, level: 'info' | 'warn', message: string): void {
+    if (this.deps.logbook?.operation(run.executionId)) this.deps.logbook.event(run.executionId, level, message);
+  }
+
+  /** The run's log operation ends with the execution: partial and failed runs end failed, saying how many VMs failed. */
+  private closeRunOperation(e: ScheduleExecution): void {
+    const log = this.deps.logbook;
+    if (!log?.operation(e.id)) return;
+    const summary = `${e.completed} completed, ${e.failed} failed, ${e.skippedCount} skipped of ${e.eligible} eligible${e.retried ? `; ${e.retried} retried` : ''}`;
+    const failed = e.status === 'failed' || e.status === 'partial';
+    log.event(e.id, failed ? 'error' : 'info', `Run ${e.status}: ${summary}${e.note ? ` (${e.note})` : ''}`);
+    log.finishOperation(e.id, failed ? 'failed' : 'completed', failed ? `${e.failed} of ${e.eligible} VM(s) failed` : null);
+  }
 }
+
+const TRIGGER_TITLE: Record<ExecutionTrigger, string> = { scheduled: 'Scheduled', manual: 'Manual', catch_up: 'Catch-up' };
 
 class SkipSignal extends Error {
   constructor(readonly reason: ScheduleSkipReason) {

@@ -4,6 +4,7 @@ import { AppError } from '../../shared/errors';
 import { isoNow } from '../base/ids';
 import { num, strOrNull } from '../db/repositories/rows';
 import type { SecretStore } from '../secrets/secret-store';
+import type { AuditLog } from '../logbook/logbook';
 import { createCloudStackClient, type CloudStackClient, type CloudStackClientOptions } from '../cloudstack/client';
 
 type Row = Record<string, unknown>;
@@ -18,7 +19,12 @@ export type ClientTuning = Omit<CloudStackClientOptions, 'apiUrl' | 'credentials
  * store. A client is built for each operation and reads the keys on each request (lesson 14).
  */
 export class CloudStackSettings {
-  constructor(private readonly db: Db, private readonly secrets: SecretStore, private readonly tuning: ClientTuning = {}) {}
+  constructor(
+    private readonly db: Db,
+    private readonly secrets: SecretStore,
+    private readonly tuning: ClientTuning = {},
+    private readonly audit: AuditLog | null = null,
+  ) {}
 
   private row(): Row | undefined {
     return this.db.prepare(`SELECT * FROM cloudstack_configs WHERE id = ?`).get(ROW_ID) as Row | undefined;
@@ -90,7 +96,22 @@ export class CloudStackSettings {
         now,
         now,
       );
-    return this.view();
+    const next = this.view();
+    this.logSave(cur, next, Boolean(input.apiKey || input.secretKey));
+    return next;
+  }
+
+  /** What changed, field by field; keys are named as replaced, never shown. */
+  private logSave(before: CloudStackConfigView, after: CloudStackConfigView, keysReplaced: boolean): void {
+    if (!this.audit) return;
+    const fields = (Object.keys(after) as (keyof CloudStackConfigView)[]).filter((k) => k !== 'hasKeys' && before[k] !== after[k]);
+    const changes = fields.map((k) => `${k} ${before[k] ?? '(none)'} → ${after[k] ?? '(none)'}`);
+    if (keysReplaced) changes.push('API keys replaced');
+    this.audit.record({
+      kind: 'cloudstack',
+      title: 'CloudStack configuration saved',
+      message: changes.length ? `CloudStack configuration saved: ${changes.join('; ')}` : 'CloudStack configuration saved (no changes)',
+    });
   }
 
   /** A client for one operation; the keys are read from the secret store on every request. */

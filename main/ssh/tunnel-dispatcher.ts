@@ -10,11 +10,17 @@ import type { SshTunnelManager } from './tunnel-manager';
 /** Where the VMA API listens on the appliance itself (reference/vma-api.md); callers may override. */
 export const DEFAULT_VMA_API_HOST = '127.0.0.1';
 export const DEFAULT_VMA_API_PORT = 8081;
+export const DEFAULT_TUNNEL_CONNECTIONS = 16;
 
 export interface TunnelDispatcherOptions {
   /** How long an idle pooled channel is kept open (undici keepAliveTimeout). */
   keepAliveTimeoutMs?: number;
-  /** Channels per origin; the appliance API is small, a few suffice. */
+  /**
+   * Channels per origin (default 16). Each request waits for a free channel, so fewer channels than
+   * concurrent callers (the progress poller runs 16 polls at once) queue requests behind each other
+   * on the console side; a channel is cheap (one SSH channel and one loopback TCP connection on the
+   * appliance), so the pool matches the largest concurrent caller.
+   */
   connections?: number;
 }
 
@@ -38,7 +44,7 @@ export function createTunnelDispatcher(
   }
   return new Agent({
     keepAliveTimeout: options.keepAliveTimeoutMs ?? 10_000,
-    connections: options.connections ?? 4,
+    connections: options.connections ?? DEFAULT_TUNNEL_CONNECTIONS,
     connect: (_connectOptions, callback) => {
       manager.openForwardOut(targetHost, targetPort).then(
         (channel) => {

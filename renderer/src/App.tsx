@@ -6,7 +6,7 @@ import { VirtualMachinesScreen } from './screens/VirtualMachines';
 import { DiscoveryScreen } from './screens/Discovery';
 import { LogsScreen } from './screens/Logs';
 import { SettingsScreen } from './screens/Settings';
-import { FailoverScreen } from './screens/ListScreens';
+import { FailoverScreen } from './screens/FailoverScreen';
 import { SchedulesScreen } from './screens/Schedules';
 import { GroupsScreen } from './screens/Groups';
 

@@ -4,6 +4,7 @@ import { App } from './App';
 import { api } from './transport/api';
 import { startLiveSync } from './store/live-sync';
 import './styles.css';
+import './operator.css';
 
 startLiveSync(api());
 

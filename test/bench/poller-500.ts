@@ -3,11 +3,9 @@
 // a child process with 500 slow copies of tiny disks. Measured for a fixed window: the console
 // process's CPU share, database writes, events pushed towards the renderer, and the renderer's
 // frame times while its table receives the live jobs:progress batches.
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { request } from 'undici';
 import { Core } from '../../main/core/core';
@@ -18,7 +16,7 @@ import { freePort, startSshd } from '../fixtures/sshd';
 import type { Cleanup } from './cleanup';
 import { collectFrames, navigateUntilRows, openBrowser } from './frames';
 import { cpuMsSince, distribution, round, sleep } from './stats';
-import type { SimChildConfig, SimChildMessage } from './vma-sim-child';
+import { startSimChild } from './sim-child';
 
 export interface PollerBenchParams {
   jobs: number;
@@ -45,59 +43,6 @@ const DEFAULTS: PollerBenchParams = {
   // ~400 KiB of data per disk at 6 KiB/s: every copy outlasts setup plus the window.
   copyBytesPerSecond: 6 * KiB,
 };
-
-interface SimChild {
-  proc: ChildProcess;
-  url: string;
-  port: number;
-  callbackUrl: string;
-  cpu(): Promise<{ user: number; system: number }>;
-}
-
-async function startSimChild(config: SimChildConfig, cleanup: Cleanup): Promise<SimChild> {
-  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'vma-sim-child.mjs');
-  if (!fs.existsSync(script)) throw new Error(`${script} is missing: run the suite through npm run bench (it bundles the child)`);
-  const proc = spawn(process.execPath, [script], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, MKC_SIM_CHILD_CONFIG: JSON.stringify(config) } });
-  cleanup.add('VMA simulator child process', async () => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-    if (proc.connected) proc.send({ type: 'close' });
-    const t = setTimeout(() => proc.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(t);
-  });
-  const ready = await new Promise<Extract<SimChildMessage, { type: 'ready' }>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('VMA simulator child did not start within 30 s')), 30_000);
-    proc.on('message', (m: SimChildMessage) => {
-      if (m.type === 'ready') {
-        clearTimeout(timer);
-        resolve(m);
-      } else if (m.type === 'error') {
-        clearTimeout(timer);
-        reject(new Error(`VMA simulator child failed: ${m.message}`));
-      }
-    });
-    proc.once('exit', (code) => reject(new Error(`VMA simulator child exited (${code}) before it was ready`)));
-  });
-  return {
-    proc,
-    url: ready.url,
-    port: ready.port,
-    callbackUrl: ready.callbackUrl,
-    cpu: () =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('no CPU answer from the simulator child')), 5_000);
-        const on = (m: SimChildMessage) => {
-          if (m.type !== 'cpu') return;
-          clearTimeout(timer);
-          proc.off('message', on);
-          resolve({ user: m.user, system: m.system });
-        };
-        proc.on('message', on);
-        proc.send({ type: 'cpu' });
-      }),
-  };
-}
 
 type Statement = { run: (...args: unknown[]) => unknown };
 

@@ -71,7 +71,18 @@ describe('appliance trust', () => {
     const offered = await core.appliances.connect(applianceId, 3_000);
     expect(offered).toMatchObject({ errorCode: 'host_key_untrusted', offeredFingerprint: sshd.hostKeyFingerprint });
     await core.appliances.trustHostKey(applianceId, sshd.hostKeyFingerprint);
-    expect((await core.appliances.connect(applianceId, 5_000)).state).toBe('ready');
+    expect((await core.appliances.connect(applianceId, 5_000)).state).toBe('ready');    // The log says what happened, in order, from the changed key on; a reconnect loop with the same reason is one entry.
+    const log = core.logbook.operations({ kind: 'appliance', limit: 50 }).reverse().map((o) => [o.title, o.status, o.error]);
+    const tail = log.slice(log.findIndex((l) => /has changed/.test(String(l[2]))));
+    expect(tail).toEqual([
+      ['Connecting to vma-test failed', 'failed', expect.stringMatching(/host key .* has changed/)],
+      ['Disconnected from vma-test', 'completed', null],
+      ['Host key of vma-test forgotten', 'completed', null],
+      ['Connecting to vma-test failed', 'failed', expect.stringMatching(/is not trusted yet/)],
+      ['Host key of vma-test trusted', 'completed', null],
+      ['Disconnected from vma-test', 'completed', null],
+      ['Connected to vma-test', 'completed', null],
+    ]);
   });
 
   it('keeps the SSH key and vCenter password out of the database', () => {
@@ -100,12 +111,21 @@ describe('discovery through the tunnel', () => {
     vma.inventory.add({ ...spec, numCpu: 8, memoryMb: 16384 });
     const d2 = await core.discovery.run(applianceId, credentialId, 'web1');
     expect(d2.vms.find((v) => v.name === 'web1')!.managedContextId).toBe(added.added[0]!.contextId);
-    expect(core.contexts.require(added.added[0]!.contextId).specs).toMatchObject({ cpus: 8, memoryMb: 16384 });
+    expect(core.contexts.require(added.added[0]!.contextId).specs).toMatchObject({ cpus: 8, memoryMb: 16384 });    // Each run and each VM added is in the log; the added VM's entry is linked to it.
+    const runs = core.logbook.operations({ kind: 'discovery' }).filter((o) => o.title.includes('(filter "web1")'));
+    expect(runs.length).toBeGreaterThanOrEqual(2);
+    expect(core.logbook.events({ operationId: runs[0]!.id }).map((e) => e.message)).toEqual([expect.stringMatching(/^2 VM\(s\) found in .* \(2 already managed/)]);
+    const inventory = core.logbook.operations({ kind: 'inventory' }).reverse();
+    expect(inventory.map((o) => [o.title, o.vmContextId])).toEqual([
+      ['web1 added to management', added.added[0]!.contextId],
+      ['web10 added to management', again.added[0]!.contextId],
+    ]);
   });
 
   it('turns a VMA discovery failure into a readable error', async () => {
     vma.faults.setVcenterReachable(false);
     await expect(core.discovery.run(applianceId, credentialId, 'web1')).rejects.toThrow(/Discovery failed/);
+    expect(core.logbook.operations({ kind: 'discovery', limit: 1 })[0]).toMatchObject({ status: 'failed', error: expect.stringMatching(/Discovery failed/) });
     vma.faults.setVcenterReachable(true);
   });
 });

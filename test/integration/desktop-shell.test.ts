@@ -10,6 +10,7 @@ import { Core } from '../../main/core/core';
 import type { AppLogger } from '../../main/base/app-log';
 import { DesktopShell } from '../../main/electron/desktop-shell';
 import type { DesktopStatePort, RunningJobView } from '../../main/electron/desktop-state';
+import type { FailoverSeen } from '../../main/electron/failover-activity';
 import { InMemorySecretStore } from '../../main/secrets/memory-store';
 import type { JobProgressUpdate } from '../../shared/contract';
 import type { JobStatus } from '../../shared/domain';
@@ -26,6 +27,7 @@ let dir: string;
 let core: Core;
 let shell: DesktopShell;
 let running: RunningJobView[];
+let failovers: FailoverSeen[];
 let shown: number;
 let appLog: string[];
 const opened: unknown[] = [];
@@ -57,6 +59,7 @@ beforeEach(() => {
     if (channel === 'app:open') opened.push(payload);
   });
   running = [];
+  failovers = [];
   shown = 0;
   opened.length = 0;
   record.blockers.length = 0;
@@ -67,6 +70,7 @@ beforeEach(() => {
     enabledScheduleCount: () => 0,
     nextScheduledRun: () => null,
     vmName: (id) => (id === 'ctx-a' ? 'web-01' : null),
+    failovers: () => failovers,
   };
   process.env.MKC_TRAY = '1';
   shell = new DesktopShell({
@@ -120,6 +124,29 @@ describe('DesktopShell', () => {
     send(update('d', 'provisioning'));
     send(update('d', 'failed', 'x'));
     expect(record.notifications).toHaveLength(2);
+  });
+
+  it('a failover keeps the blocker held with or without jobs, and its end notifies and opens its VM', async () => {
+    // The failover's VM status changes are what the shell hears (contexts:changed on the real bus).
+    const changed = () => {
+      core.bus.emit('contexts:changed', { contexts: [], removedIds: [] });
+      core.bus.flush();
+    };
+    failovers = [{ id: 'failover-1', vmContextId: 'ctx-a', kind: 'live', status: 'powering_off', error: null }];
+    changed();
+    expect(record.blockers).toEqual(['prevent-app-suspension']);
+    send(update('j', 'replicating'));
+    send(update('j', 'completed'));
+    // The final sync ended; the failover goes on.
+    expect(record.blockersStopped).toEqual([]);
+    failovers = [{ ...failovers[0]!, status: 'failed', error: 'Final incremental sync: timed out' }];
+    changed();
+    expect(record.blockersStopped).toHaveLength(1);
+    expect(record.notifications.map((n) => [n.title, n.body]).at(-1)).toEqual(['Live failover of web-01 failed', 'Final incremental sync: timed out']);
+    record.notifications.at(-1)!.instance.emit('click');
+    await flush();
+    core.bus.flush();
+    expect(opened).toEqual([{ vmContextId: 'ctx-a', jobId: null }]);
   });
 
   it('lists running jobs in the tray menu; an item opens its job and Open shows the window', async () => {

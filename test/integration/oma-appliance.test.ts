@@ -362,3 +362,89 @@ describe('OmaAppliance nbdkit start edge cases', () => {
     }
   });
 });
+
+describe('OmaAppliance.publishAndVerify: one command per disk when nothing changes', () => {
+  let rig: Rig;
+  let shell: ReturnType<typeof createLocalShell>;
+  let oma: OmaAppliance;
+
+  beforeAll(async () => {
+    rig = await makeRig('onetrip');
+    shell = createLocalShell();
+    oma = new OmaAppliance(shell, { ...rig.oma.config });
+  });
+  afterAll(async () => {
+    for (const pid of nbdkitsServing(rig.exportsDir)) await killAndWait(pid);
+    await rm(rig.root, { recursive: true, force: true });
+  });
+
+  it('starts nbdkit and waits for a late device on the first publish, then needs exactly one command per disk', async () => {
+    const [a, b] = [randomUUID(), randomUUID()];
+    expect(nbdkitsServing(rig.exportsDir)).toEqual([]);
+    setTimeout(() => void attachVolume(rig, a, 3 * MiB), 300);
+    await attachVolume(rig, b, 5 * MiB);
+    const first = await Promise.all([oma.publishAndVerify(a, { timeoutMs: 5000, intervalMs: 50 }), oma.publishAndVerify(b, { timeoutMs: 5000 })]);
+    expect(first.map((v) => [v.exportName, v.sizeBytes, v.linked])).toEqual([
+      [`migration-vol-${a}`, 3 * MiB, true],
+      [`migration-vol-${b}`, 5 * MiB, true],
+    ]);
+    const pids = nbdkitsServing(rig.exportsDir);
+    expect(pids).toHaveLength(1);
+    for (const u of [a, b]) expect(await readlink(path.join(rig.exportsDir, `migration-vol-${u}`))).toBe(oma.devicePathFor(u));
+    // More than one command per disk the first time: nbdkit had to start and one device was late.
+    expect(shell.commands.length).toBeGreaterThan(2);
+
+    // The incremental case: nbdkit runs, devices and links exist → one command per disk, no relink.
+    const before = shell.commands.length;
+    const again = await Promise.all([oma.publishAndVerify(a), oma.publishAndVerify(b)]);
+    expect(shell.commands.length - before).toBe(2);
+    expect(again.map((v) => [v.devicePath, v.sizeBytes, v.linked])).toEqual([
+      [oma.devicePathFor(a), 3 * MiB, false],
+      [oma.devicePathFor(b), 5 * MiB, false],
+    ]);
+    expect(again[0]!.localUrl).toBe(`nbd://127.0.0.1:${rig.port}/migration-vol-${a}`);
+    expect(nbdkitsServing(rig.exportsDir)).toEqual(pids);
+    // The export really serves the device: a write over NBD lands in the backing file.
+    const data = randomBytes(4096);
+    const client = await NbdClient.connect(again[1]!.localUrl);
+    try {
+      await client.pwrite(data, MiB);
+      await client.flush();
+    } finally {
+      await client.close();
+    }
+    expect((await readFile(path.join(rig.devicesDir, `${b}.img`))).subarray(MiB, MiB + 4096).equals(data)).toBe(true);
+  });
+
+  it("replaces a link that points at another volume's device in the same single command", async () => {
+    const [x, y] = [randomUUID(), randomUUID()];
+    await attachVolume(rig, x, 2 * MiB);
+    await attachVolume(rig, y, MiB);
+    await symlink(oma.devicePathFor(y), path.join(rig.exportsDir, `migration-vol-${x}`));
+    const before = shell.commands.length;
+    const v = await oma.publishAndVerify(x);
+    expect(shell.commands.length - before).toBe(1);
+    expect(v).toMatchObject({ linked: true, sizeBytes: 2 * MiB, devicePath: oma.devicePathFor(x) });
+    expect(await readlink(path.join(rig.exportsDir, `migration-vol-${x}`))).toBe(oma.devicePathFor(x));
+    expect(readdirSync(rig.exportsDir).filter((n) => n.includes(x))).toEqual([`migration-vol-${x}`]);
+  });
+
+  it('fails like the step-by-step path when the device never appears, naming the volume', async () => {
+    const uuid = randomUUID();
+    const failure = await oma.publishAndVerify(uuid, { timeoutMs: 300, intervalMs: 50 }).catch((e: unknown) => e);
+    expect(failure).toMatchObject({ code: 'timeout' });
+    expect((failure as AppError).message).toContain(uuid);
+    expect(existsSync(path.join(rig.exportsDir, `migration-vol-${uuid}`))).toBe(false);
+  });
+
+  it('says why an export whose device exists does not open (a directory in place of the device)', async () => {
+    const uuid = randomUUID();
+    const dir = path.join(rig.devicesDir, `${uuid}.dir`);
+    await mkdir(dir);
+    await symlink(dir, path.join(rig.byIdDir, deviceIdFor(uuid)));
+    const failure = await oma.publishAndVerify(uuid).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(AppError);
+    expect((failure as AppError).code).toBe('remote_error');
+    expect((failure as AppError).message).toContain(`migration-vol-${uuid}`);
+  });
+});

@@ -7,10 +7,20 @@ import { startRig, smallInventory, type Rig } from '../lab/rig';
 let rig: Rig;
 let ctxId: string;
 const MiB = 1024 * 1024;
+/** Every command the console ran on the OMA appliance over SSH (one exec = one round trip). */
+const omaCommands: string[] = [];
 
 beforeAll(async () => {
   rig = await startRig({ inventory: smallInventory(), ...(process.env.MKC_RIG_LOG ? { log: (l: string) => console.log('[vma]', l) } : {}) });
   ctxId = (await rig.manage(['pgtest1'])).pgtest1!;
+  // Counts the SSH commands the engine sends to the OMA appliance: the engine's OMA port asks the
+  // appliance service for its shell at each sync.
+  const appliances = rig.core.appliances;
+  const shellOf = appliances.shell.bind(appliances);
+  appliances.shell = async (id) => {
+    const shell = await shellOf(id);
+    return { exec: (command, options) => (omaCommands.push(command), shell.exec(command, options)) };
+  };
   await rig.core.startBackground();
 });
 afterAll(async () => {
@@ -31,9 +41,14 @@ describe('replication integrity (2 disks of different sizes, 1 initial + 3 incre
         await rig.vma.mutateDisk('pgtest1', 2000, { blocks: 5 + sync, seed: 100 + sync });
         await rig.vma.mutateDisk('pgtest1', 2001, { blocks: 3 + sync, seed: 200 + sync });
       }
+      const commandsBefore = omaCommands.length;
       const { jobId } = await rig.core.engine.start(ctxId, { trigger: 'cli' });
       const job = await rig.core.engine.whenSettled(jobId);
       expect(job.error).toBeNull();
+      // Volumes and exports exist after the first sync: an incremental publishes and checks each
+      // disk's export in one SSH round trip (issue: at most one per disk when nothing changes).
+      if (sync > 0) expect(omaCommands.slice(commandsBefore), 'OMA commands of an incremental sync').toHaveLength(2);
+      else expect(omaCommands.length - commandsBefore).toBeGreaterThan(2);
       expect(job.status).toBe('completed');
       jobTypes.push(job.jobType);
       const disks = rig.core.jobs.jobDisks(jobId);

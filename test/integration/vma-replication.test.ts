@@ -125,8 +125,9 @@ describe('simulated VMA copier with real NBD targets', () => {
     expect((await client.status(first)) as unknown).toMatchObject({ found: true, value: { status: 'running', vm_path: vmPath } });
     await sim.jobs.settled(first);
 
+    // The real VMA's status endpoint says `running` for the life of the job record, even after the copy ended.
     const st = await client.status(first);
-    expect(st.found && st.value.status).toBe('completed');
+    expect(st.found && st.value.status).toBe('running');
     const h = sim.jobs.get(first)!.history;
     const setup = h.filter((s) => s.phase !== 'Transfer').map((s) => `${s.phase} ${s.percentage} ${s.status}`);
     expect(setup).toEqual([
@@ -158,7 +159,8 @@ describe('simulated VMA copier with real NBD targets', () => {
     expect(reports1.map((r) => r.diskId)).toEqual(['disk-2000', 'disk-2001']);
     for (const r of reports1) {
       expect(r.changeId).toMatch(CHANGE_ID);
-      expect(r.previousChangeId).toBe('');
+      // The public copier's POST carries change_id and disk_id only.
+      expect(r.previousChangeId).toBeNull();
     }
     expect(reports1[0]!.changeId.split('/')[0]).not.toBe(reports1[1]!.changeId.split('/')[0]);
 
@@ -179,7 +181,7 @@ describe('simulated VMA copier with real NBD targets', () => {
     expect(last1).toMatchObject({ syncType: 'incremental', totalBytes: expectedBytes, status: 'completed' });
     await expectTargetsEqualSource('app1', files);
     const reports2 = cb.reports.filter((r) => r.jobId === second);
-    expect(reports2.map((r) => r.previousChangeId)).toEqual(reports1.map((r) => r.changeId));
+    expect(reports2.map((r) => r.previousChangeId)).toEqual([null, null]);
     for (const [i, r] of reports2.entries()) {
       const before = Number(CHANGE_ID.exec(reports1[i]!.changeId)![3]);
       expect(Number(CHANGE_ID.exec(r.changeId)![3])).toBe(before + 1);
@@ -265,8 +267,9 @@ describe('simulated VMA copier with real NBD targets', () => {
 
       await client.cleanup({ job_id: id, action: 'cleanup_all' });
       await sim.jobs.settled(id);
-      const after = await client.status(id);
-      expect(after.found && after.value.status).toBe('failed');
+      expect(sim.jobs.get(id)!.state).toBe('failed');
+      // Cleaned up: the status endpoint no longer knows the job (it never says `failed`).
+      expect(await client.status(id)).toEqual({ found: false });
     } finally {
       sim.speed.bytesPerSecond = 0;
     }
@@ -344,5 +347,89 @@ describe('simulated VMA copier with real NBD targets', () => {
     } finally {
       sim.faults.setVcenterReachable(true);
     }
+  });
+
+  describe('quirks (each off by default)', () => {
+    it('status: `running` after the copy ended, 404 once cleaned up; only the statusReportsEnd quirk says `completed`', async () => {
+      const { targets } = await targetsFor('app3');
+      const done = await replicate('app3', targets);
+      await sim.jobs.settled(done);
+      expect(sim.jobs.get(done)!.state).toBe('completed');
+      const st = await client.status(done);
+      expect(st.found && st.value.status).toBe('running');
+      await client.cleanup({ job_id: done, action: 'cleanup_all' });
+      expect(await client.status(done)).toEqual({ found: false });
+      // Progress is what the copier last pushed; cleanup does not rewrite it.
+      const p = await client.progress(done);
+      expect(p.found && p.value.status).toBe('completed');
+
+      sim.quirks.statusReportsEnd = true;
+      try {
+        const old = await replicate('app3', targets);
+        await sim.jobs.settled(old);
+        const end = await client.status(old);
+        expect(end.found && end.value.status).toBe('completed');
+      } finally {
+        sim.quirks.statusReportsEnd = false;
+      }
+    });
+
+    it('oma_url is the API base by plain concatenation: a trailing slash reaches the console as a double slash', async () => {
+      const { targets } = await targetsFor('app3');
+      const id = jobId();
+      const vmPath = sim.inventory.get('app3')!.path;
+      cb.registerJob(id, vmPath);
+      const before = cb.paths.length;
+      await client.replicate({ ...creds, job_id: id, vm_paths: [vmPath], oma_url: `${cb.url}/tok-123/`, nbd_targets: targets });
+      await sim.jobs.settled(id);
+      const seen = cb.paths.slice(before);
+      expect(seen).toEqual([
+        `/tok-123//api/v1/replications/changeid?vm_path=${encodeURIComponent(vmPath)}&disk_id=disk-2000`,
+        `/tok-123//api/v1/replications/${id}/changeid`,
+      ]);
+      // Nothing matched the console's paths, so nothing was stored.
+      expect(cb.reports.some((r) => r.jobId === id)).toBe(false);
+    });
+
+    it('sendPreviousChangeId: the POST carries the base the copier looked up (absent without the quirk)', async () => {
+      const { targets } = await targetsFor('app4');
+      const first = await replicate('app4', targets);
+      await sim.jobs.settled(first);
+      const base = cb.reports.filter((r) => r.jobId === first);
+      expect(base.map((r) => r.previousChangeId)).toEqual([null, null]);
+      sim.quirks.sendPreviousChangeId = true;
+      try {
+        await sim.mutateDisk('app4', 2001, { blocks: 1, seed: 12 });
+        const second = await replicate('app4', targets);
+        await sim.jobs.settled(second);
+        expect(cb.reports.filter((r) => r.jobId === second).map((r) => r.previousChangeId)).toEqual(base.map((r) => r.changeId));
+      } finally {
+        sim.quirks.sendPreviousChangeId = false;
+      }
+    });
+
+    it('emptyChangeId: the chosen disk reports "" (its copy still complete), the others their new id', async () => {
+      const { targets, files } = await targetsFor('app4');
+      const vmPath = sim.inventory.get('app4')!.path;
+      // Fresh target volumes: forget the earlier tests' change ids so both disks are copied in full.
+      for (const d of ['disk-2000', 'disk-2001']) cb.setChangeId(vmPath, d, '');
+      await sim.mutateDisk('app4', 2000, { blocks: 3, seed: 21 });
+      sim.quirks.emptyChangeId = (d) => d.diskId === 'disk-2000';
+      try {
+        const id = await replicate('app4', targets);
+        await sim.jobs.settled(id);
+        const reports = cb.reports.filter((r) => r.jobId === id);
+        expect(reports.map((r) => [r.diskId, r.changeId === '' ? '' : 'id'])).toEqual([
+          ['disk-2000', ''],
+          ['disk-2001', 'id'],
+        ]);
+        expect(reports[1]!.changeId).toMatch(CHANGE_ID);
+        expect(sim.jobs.get(id)!.state).toBe('completed');
+        await expectTargetsEqualSource('app4', files);
+        expect(cb.changeId(vmPath, 'disk-2001')).toBe(reports[1]!.changeId);
+      } finally {
+        sim.quirks.emptyChangeId = null;
+      }
+    });
   });
 });

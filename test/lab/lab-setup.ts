@@ -1,4 +1,6 @@
 import { generateInventory } from '../sim/vma/index';
+import { acquireOwnerLock, type OwnerLock } from '../../main/owner/owner-lock';
+import { ownerPortOf, type OwnerPort } from '../../main/owner/owner-port';
 import { LAB_DATACENTER, smallInventory, startRig, type Rig } from './rig';
 
 const MiB = 1024 * 1024;
@@ -12,15 +14,48 @@ export function labInventory(extraVms: number) {
   return [...smallInventory(), ...generated];
 }
 
-/** Starts the lab rig and puts two VMs under management so the console opens on something real. */
-export async function startLab(extraVms: number, log?: (line: string) => void): Promise<Rig> {
+export interface LabOptions {
+  extraVms: number;
+  log?: (line: string) => void;
+  /**
+   * The lab's data directory when the shell chose it (the Electron lab: a temporary userData) together
+   * with the owner lock the shell holds on it. Without them the lab owns a data directory inside its
+   * own temporary folder: never the operator's.
+   */
+  shell?: { dataDir: string; owner: OwnerPort };
+}
+
+export interface Lab extends Rig {
+  /** The owner lock the lab took on its data directory (null when the shell holds it). */
+  readonly lock: OwnerLock | null;
+}
+
+/** Starts the lab rig, owns its data directory and puts two VMs under management so the console opens on something real. */
+export async function startLab(options: LabOptions): Promise<Lab> {
+  let lock: OwnerLock | null = null;
   const rig = await startRig({
-    inventory: labInventory(extraVms),
+    inventory: labInventory(options.extraVms),
     vmaSpeed: { firstPushDelayMs: 1500, phaseDelayMs: 700, bytesPerSecond: 4 * MiB },
     asyncJobDelayMs: 400,
-    core: { engine: { poller: { intervalMs: 1000 } } },
-    ...(log ? { log } : {}),
+    ...(options.shell ? { dataDir: options.shell.dataDir } : {}),
+    core: { engine: { poller: { intervalMs: 1000 } }, lab: true, owner: options.shell?.owner ?? ownerPortOf(() => lock) },
+    ...(options.log ? { log: options.log } : {}),
   });
-  await rig.manage(['pgtest1', 'web1']);
-  return rig;
+  try {
+    // Like the app and `mkc serve`, the lab owns its data directory: `mkc --data-dir <it>` is served by it.
+    if (!options.shell) lock = acquireOwnerLock(rig.core.dataDir, 'the embedded lab');
+    await rig.manage(['pgtest1', 'web1']);
+  } catch (e) {
+    await rig.close();
+    lock?.release();
+    throw e;
+  }
+  const close = rig.close.bind(rig);
+  return Object.assign(rig, {
+    lock,
+    async close() {
+      await close();
+      lock?.release();
+    },
+  });
 }

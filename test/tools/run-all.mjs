@@ -17,7 +17,7 @@ const steps = [
   ['type-check (web side)', bin('tsc'), ['-p', 'tsconfig.web.json', '--noEmit']],
   ['type-check (tests)', bin('tsc'), ['-p', 'tsconfig.test.json', '--noEmit']],
   ['lint', bin('eslint'), ['.', '--max-warnings=0']],
-  ['build', process.execPath, ['main/build/build.mjs', 'all']],
+  ['build (app and lab)', process.execPath, ['main/build/build.mjs', 'lab']],
   ['tests', bin('vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${jsonFile}`, ...process.argv.slice(2)]],
 ];
 

@@ -45,9 +45,16 @@ afterEach(() => {
 });
 
 const openTest = (over: Partial<Parameters<FailoverRepository['open']>[0]> = {}) =>
-  failovers.open({ vmContextId: ctxId, kind: 'test', vmName: 'db01-test-1', findings: [], override: null, ports: [22], from: ['ready_for_failover'], ...over });
+  failovers.open({ vmContextId: ctxId, kind: 'test', vmName: 'db01-test-1', findings: [], override: null, ports: [22], options: {}, from: ['ready_for_failover'], ...over });
 
 describe('failover rows', () => {
+  it("keeps the operator's options with the failover and updates them (a rollback's power-on choice)", () => {
+    const f = openTest({ kind: 'live', options: { powerOffTimeoutSeconds: 90, finalSync: false, sourceOnFailure: 'keep_off' } });
+    expect(failovers.require(f.id).options).toEqual({ powerOffTimeoutSeconds: 90, finalSync: false, sourceOnFailure: 'keep_off' });
+    failovers.update(f.id, { options: { ...f.options, rollbackPowerOn: false } });
+    expect(failovers.require(f.id).options.rollbackPowerOn).toBe(false);
+  });
+
   it('open claims the VM (failing_over) and the row together; a second open is a conflict', () => {
     const f = openTest({
       findings: [{ code: 'job_running', severity: 'error', message: 'x', subject: 'job-1' }],

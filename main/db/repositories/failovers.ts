@@ -1,6 +1,6 @@
 import type { Db } from '../database';
 import type { FailoverStatus, FailoverType, VmContextStatus } from '../../../shared/domain';
-import type { BootEvidence, Failover, FailoverOverride, FailoverSnapshot, Finding } from '../../../shared/failover';
+import type { BootEvidence, Failover, FailoverOverride, FailoverRunOptions, FailoverSnapshot, Finding } from '../../../shared/failover';
 import { AppError } from '../../../shared/errors';
 import { assertTransition } from '../../base/context-state';
 import { writeContextStatus } from './context-status';
@@ -27,6 +27,7 @@ function map(r: Row): Failover {
       ? { by: String(r.override_by), at: String(r.override_at), findings: parseJson<string[]>(r.override_findings_json, []) }
       : null,
     ports: parseJson<number[]>(r.ports_json, []),
+    options: parseJson<FailoverRunOptions>(r.options_json, {}),
     error: strOrNull(r.error),
     startedAt: String(r.started_at),
     endedAt: strOrNull(r.ended_at),
@@ -40,11 +41,12 @@ export interface OpenFailoverInput {
   findings: Finding[];
   override: FailoverOverride | null;
   ports: number[];
+  options: FailoverRunOptions;
   /** VM statuses the failover may start from. */
   from: readonly VmContextStatus[];
 }
 
-export type FailoverPatch = Partial<Pick<Failover, 'status' | 'phase' | 'cloudstackVmId' | 'snapshots' | 'evidence' | 'error'>>;
+export type FailoverPatch = Partial<Pick<Failover, 'status' | 'phase' | 'cloudstackVmId' | 'snapshots' | 'evidence' | 'error' | 'options'>>;
 
 /**
  * Failover rows. `open` claims the VM (status `failing_over`) and creates the row in one
@@ -106,8 +108,8 @@ export class FailoverRepository {
       this.db
         .prepare(
           `INSERT INTO failovers (id, vm_context_id, kind, status, phase, vm_name, findings_json, override_by, override_at,
-             override_findings_json, ports_json, started_at)
-           VALUES (?,?,?,'pending',NULL,?,?,?,?,?,?,?)`,
+             override_findings_json, ports_json, options_json, started_at)
+           VALUES (?,?,?,'pending',NULL,?,?,?,?,?,?,?,?)`,
         )
         .run(
           id,
@@ -119,6 +121,7 @@ export class FailoverRepository {
           input.override?.at ?? null,
           input.override ? JSON.stringify(input.override.findings) : null,
           JSON.stringify(input.ports),
+          JSON.stringify(input.options),
           now,
         );
       writeContextStatus(this.db, input.vmContextId, 'failing_over');
@@ -140,6 +143,7 @@ export class FailoverRepository {
     if (patch.snapshots !== undefined) put('snapshots_json', JSON.stringify(patch.snapshots));
     if (patch.evidence !== undefined) put('evidence_json', patch.evidence === null ? null : JSON.stringify(patch.evidence));
     if (patch.error !== undefined) put('error', patch.error);
+    if (patch.options !== undefined) put('options_json', JSON.stringify(patch.options));
     if (sets.length > 0) {
       const r = this.db.prepare(`UPDATE failovers SET ${sets.join(', ')} WHERE id = ? AND status NOT IN ('failed','rolled_back')`).run(...args, id);
       if (r.changes === 0) throw new AppError('conflict', `Failover ${id} has already ended`);

@@ -8,6 +8,8 @@ import { appLogFile, fileLogger } from '../../base/app-log';
 import { InMemorySecretStore } from '../../secrets/memory-store';
 import { dispatch } from '../dispatch';
 import { createHandlers } from './index';
+import { acquireOwnerLock } from '../../owner/owner-lock';
+import { ownerPortOf } from '../../owner/owner-port';
 
 let dir: string;
 let core: Core;
@@ -35,6 +37,31 @@ describe('app:info', () => {
         owner: { state: 'unknown' },
       },
     });
+  });
+});
+
+describe('app:info owner', () => {
+  it('names the process holding the owner lock the shell handed in', async () => {
+    const lock = acquireOwnerLock(path.join(dir, 'owned'), 'the desktop app');
+    const owned = new Core({ dataDir: path.join(dir, 'owned'), transport: 'electron', secrets: new InMemorySecretStore(), owner: ownerPortOf(lock), lab: true });
+    try {
+      const r = await dispatch(createHandlers(owned), 'app:info', [{}]);
+      expect(r).toMatchObject({
+        ok: true,
+        value: { lab: true, owner: { state: 'owned', pid: process.pid, since: lock.info.since, transport: 'the desktop app', detail: `the desktop app, pid ${process.pid}, since ${lock.info.since}` } },
+      });
+      // A port read when asked: after the lock is gone the owner is unknown again.
+      lock.release();
+      let held: typeof lock | null = null;
+      const late = new Core({ dataDir: path.join(dir, 'late'), transport: 'cli', secrets: new InMemorySecretStore(), owner: ownerPortOf(() => held) });
+      expect(await dispatch(createHandlers(late), 'app:info', [{}])).toMatchObject({ ok: true, value: { lab: false, owner: { state: 'unknown', pid: null } } });
+      held = acquireOwnerLock(path.join(dir, 'late'), 'the embedded lab');
+      expect(await dispatch(createHandlers(late), 'app:info', [{}])).toMatchObject({ ok: true, value: { owner: { state: 'owned', transport: 'the embedded lab' } } });
+      held.release();
+      await late.close();
+    } finally {
+      await owned.close();
+    }
   });
 });
 

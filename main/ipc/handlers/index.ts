@@ -3,24 +3,14 @@ import type { HandlerMap } from '../handler-types';
 import type { JobTrigger } from '../../../shared/domain';
 import { fetchOptions } from '../../cloudstack/options';
 import { testConnection } from '../../cloudstack/connection-test';
-import { exportLog } from '../../logbook/log-export';
+import { writeLogExport } from '../../logbook/log-export';
 import { secretStoreStatus } from '../../secrets/secret-store';
 import { appLogFile } from '../../base/app-log';
 import { describeSecretStore } from '../../secrets/describe-store';
 import fs from 'node:fs';
+import { ownerView } from '../../owner/owner-port';
 
-import { createGroup, executionDetail, groupViews, scheduleViews } from '../../scheduler/schedule-views';
-
-/**
- * The owner of the engine over this data directory comes with the issue "one owner"; until the core
- * has one, Settings says so rather than guessing.
- */
-function ownerInfo(core: Core): { state: string; detail: string | null } {
-  const owner = (core as { owner?: { describe?: () => unknown } }).owner;
-  const d = typeof owner?.describe === 'function' ? (owner.describe() as { state?: unknown; detail?: unknown }) : null;
-  if (d && typeof d.state === 'string') return { state: d.state, detail: typeof d.detail === 'string' ? d.detail : null };
-  return { state: 'unknown', detail: 'Ownership of the data directory is not tracked in this version' };
-}
+import { createGroup, executionDetail, groupViews, scheduleViews, vmSchedulePlans } from '../../scheduler/schedule-views';
 
 export interface HandlerOptions {
   /** What started a replication through this map: the renderer ('ui') or `mkc` over the control channel ('cli'). */
@@ -48,7 +38,8 @@ export function createHandlers(core: Core, options: HandlerOptions = {}): Handle
       schemaVersion: core.schemaVersion(),
       schedulesActive: core.scheduler.active,
       secretStore: describeSecretStore(core.secrets),
-      owner: ownerInfo(core),
+      owner: ownerView(core.owner),
+      lab: core.lab,
     }),
     'desktop:get-settings': () => core.desktop.get(),
     'desktop:save-settings': (input) => core.desktop.save(input),
@@ -60,6 +51,10 @@ export function createHandlers(core: Core, options: HandlerOptions = {}): Handle
       cbtHistory: core.jobs.cbtHistory(id, 100),
     }),
     'contexts:add': ({ discoveryId, vmwareVmIds }) => core.discovery.addFromDiscovery(discoveryId, vmwareVmIds),
+    'contexts:set-enabled': ({ id, enabled }) => core.management.setEnabled(id, enabled),
+    'contexts:removal-plan': ({ ids }) => core.management.plan(ids),
+    'contexts:remove': ({ id, volumes }) => core.management.remove(id, volumes),
+    'contexts:schedule-plans': () => vmSchedulePlans(core),
     'appliances:list': () => core.appliances.list(),
     'appliances:add': (input) => core.appliances.add(input),
     'appliances:remove': async ({ id }) => {
@@ -94,7 +89,7 @@ export function createHandlers(core: Core, options: HandlerOptions = {}): Handle
     'logs:operations': (f) => core.logbook.operations(f),
     'logs:events': (f) => core.logbook.events(f),
     'logs:steps': ({ operationId }) => core.logbook.steps(operationId),
-    'logs:export': (f) => exportLog(core.logbook, f),
+    'logs:export': (f) => writeLogExport(core.logbook, core.dataDir, f),
     'schedules:list': () => scheduleViews(core),
     'schedules:create': (input) => core.scheduler.createSchedule(input),
     'schedules:update': ({ id, ...patch }) => core.scheduler.updateSchedule(id, patch),
@@ -121,7 +116,7 @@ export function createHandlers(core: Core, options: HandlerOptions = {}): Handle
     'failover:list': (f) => core.failover.list(f),
     'failover:validate': ({ contextId, kind }) => core.failover.validate(contextId, kind),
     'failover:start': ({ contextId, ...input }) => core.failover.start(contextId, input),
-    'failover:rollback': ({ failoverId }) => core.failover.rollback(failoverId),
+    'failover:rollback': ({ failoverId, powerOnSource }) => core.failover.rollback(failoverId, powerOnSource === undefined ? {} : { powerOnSource }),
     'failover:networks': ({ contextId }) => failoverNetworks(core, contextId),
     'failover:map-network': ({ contextId, sourceNetwork, liveNetworkId, testNetworkId }) => {
       const targets = { liveNetworkId, testNetworkId };

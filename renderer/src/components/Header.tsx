@@ -93,12 +93,35 @@ function TunnelDots() {
   );
 }
 
+/** The window title: the lab says so, so it is never taken for the operator's own console. */
+export function documentTitle(lab: boolean): string {
+  return lab ? `${LAB_LABEL} — MigrateKit Console` : 'MigrateKit Console';
+}
+export const LAB_LABEL = 'EMBEDDED LAB';
+
+/** Shown on every screen while the console runs over the embedded lab (simulated appliances, temporary data). */
+function LabBadge({ dataDir }: { dataDir: string }) {
+  return (
+    <span className="lab-badge" data-testid="lab-badge" title={`Simulated VMA and CloudStack; temporary data directory ${dataDir}, removed when the lab stops`}>
+      {LAB_LABEL}
+    </span>
+  );
+}
+
 export function Header() {
   const screen = useUi((s) => s.screen);
   const title = SCREENS.find((s) => s.id === screen)?.label ?? '';
+  const info = useInvoke('app:info', {});
+  const lab = info.result?.ok ? info.result.value.lab : false;
+  useEffect(() => {
+    document.title = documentTitle(lab);
+  }, [lab]);
   return (
-    <header className="header">
-      <h1>{title}</h1>
+    <header className={lab ? 'header header-lab' : 'header'}>
+      <h1>
+        {title}
+        {lab && info.result?.ok && <LabBadge dataDir={info.result.value.dataDir} />}
+      </h1>
       <div className="header-status">
         <TunnelDots />
         <ConnectionIndicator />

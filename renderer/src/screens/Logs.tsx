@@ -120,29 +120,97 @@ function OperationDetail({ operationId }: { operationId: string }) {
   );
 }
 
+/** A `yyyy-mm-dd` from a date input as the ISO time of that local midnight (plus `days`). */
+export function localDayStart(day: string, days = 0): string | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
+  if (!m) return undefined;
+  return new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]) + days).toISOString();
+}
+
+/** Text typed into the search box, applied once typing pauses. */
+function useDebounced<T>(value: T, ms: number): T {
+  const [v, setV] = useState(value);
+  useEffect(() => {
+    const t = setTimeout(() => setV(value), ms);
+    return () => clearTimeout(t);
+  }, [value, ms]);
+  return v;
+}
+
 export function LogsScreen() {
   const [vmContextId, setVm] = useState('');
   const [kind, setKind] = useState<OperationKind | ''>('');
+  const [textInput, setText] = useState('');
+  const [fromDay, setFromDay] = useState('');
+  const [toDay, setToDay] = useState('');
   const [selected, setSelected] = useState<string | null>(null);
   const [exportError, setExportError] = useState<AppErrorShape | null>(null);
+  const [exported, setExported] = useState<{ path: string; count: number } | null>(null);
   const contextIds = useLive((s) => s.contextIds);
   const contextsById = useLive((s) => s.contextsById);
-  const ops = useInvoke('logs:operations', {
-    limit: 500,
+  const text = useDebounced(textInput.trim(), 250);
+  const from = localDayStart(fromDay);
+  // The "to" day is included: the range ends at the next local midnight.
+  const to = localDayStart(toDay, 1);
+  // The search runs in the core (text in titles, errors and event messages; a date range), so a long log is never shipped whole.
+  const search = {
     ...(vmContextId ? { vmContextId } : {}),
     ...(kind ? { kind } : {}),
-  });
+    ...(text ? { text } : {}),
+    ...(from ? { from } : {}),
+    ...(to ? { to } : {}),
+  };
+  const ops = useInvoke('logs:operations', { limit: 500, ...search });
+  const reloadOps = ops.reload;
+  const filtered = Object.keys(search).length > 0;
+
+  // The list follows the log live: new operations and status changes arrive as events (refetch at most every second).
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const off = api().on('logs:appended', () => {
+      if (timer) return;
+      timer = setTimeout(() => {
+        timer = null;
+        reloadOps();
+      }, 1000);
+    });
+    return () => {
+      off();
+      if (timer) clearTimeout(timer);
+    };
+  }, [reloadOps]);
 
   const exportLogs = async () => {
     setExportError(null);
-    const r = await api().invoke('logs:export', selected ? { operationId: selected } : vmContextId ? { vmContextId } : {});
-    if (r.ok) downloadText(r.value.filename, r.value.content);
-    else setExportError(r.error);
+    setExported(null);
+    const r = await api().invoke('logs:export', selected ? { operationId: selected } : search);
+    if (r.ok) {
+      downloadText(r.value.filename, r.value.content);
+      setExported({ path: r.value.path, count: (r.value.content.match(/^== /gm) ?? []).length });
+    } else setExportError(r.error);
   };
 
   return (
     <div className="screen-col">
-      <div className="toolbar">
+      <div className="toolbar" role="search" aria-label="Search the log">
+        <label>
+          Search
+          <input
+            type="search"
+            value={textInput}
+            placeholder="VM, job id, message…"
+            onChange={(e) => setText(e.target.value)}
+            data-testid="log-search"
+          />
+        </label>
+        <label>
+          From
+          <input type="date" value={fromDay} onChange={(e) => setFromDay(e.target.value)} data-testid="log-from" />
+        </label>
+        <label>
+          To
+          <input type="date" value={toDay} onChange={(e) => setToDay(e.target.value)} data-testid="log-to" />
+        </label>
         <label>
           VM
           <select value={vmContextId} onChange={(e) => setVm(e.target.value)}>
@@ -165,14 +233,34 @@ export function LogsScreen() {
             ))}
           </select>
         </label>
-        <button type="button" className="btn" onClick={() => ops.reload()}>
-          Refresh
-        </button>
+        {filtered && (
+          <button
+            type="button"
+            className="btn"
+            onClick={() => {
+              setText('');
+              setFromDay('');
+              setToDay('');
+              setVm('');
+              setKind('');
+            }}
+          >
+            Clear filters
+          </button>
+        )}
         <button type="button" className="btn" onClick={() => void exportLogs()}>
-          Export{selected ? ' operation' : ''}
+          Export{selected ? ' operation' : filtered ? ' matching' : ''}
         </button>
       </div>
       {exportError && <ErrorBox error={exportError} what="Log export" />}
+      {exported && (
+        <div className="notice ok" role="status" data-testid="export-done">
+          Log exported ({exported.count} operation{exported.count === 1 ? '' : 's'}) to <code>{exported.path}</code>
+          <button type="button" className="link" onClick={() => setExported(null)} aria-label="Dismiss">
+            ×
+          </button>
+        </div>
+      )}
       <div className="logs-split">
         <div className="log-list">
           {ops.result === null ? (
@@ -180,9 +268,11 @@ export function LogsScreen() {
           ) : !ops.result.ok ? (
             <ErrorBox error={ops.result.error} />
           ) : ops.result.value.length === 0 ? (
-            <div className="empty-state small">No operations recorded yet. Discovery, replication and failover runs appear here.</div>
+            <div className="empty-state small">
+              {filtered ? 'No operations match these filters.' : 'No operations recorded yet. Discovery, replication and failover runs appear here.'}
+            </div>
           ) : (
-            <table className="mini selectable" data-testid="log-operations">
+            <table className="mini selectable" data-testid="log-operations" data-count={ops.result.value.length}>
               <thead>
                 <tr>
                   <th>Started</th>
@@ -194,7 +284,12 @@ export function LogsScreen() {
               </thead>
               <tbody>
                 {ops.result.value.map((o) => (
-                  <tr key={o.id} className={selected === o.id ? 'selected' : undefined} onClick={() => setSelected(o.id)}>
+                  <tr
+                    key={o.id}
+                    data-operation={o.id}
+                    className={selected === o.id ? 'selected' : undefined}
+                    onClick={() => setSelected(o.id)}
+                  >
                     <td>{formatTime(o.startedAt)}</td>
                     <td>{o.kind}</td>
                     <td title={o.error ?? undefined}>{o.title}</td>

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
-import { NOTIFICATION_LEVELS, type DesktopSettings, type NotificationLevel } from '../../../shared/contract';
+import { NOTIFICATION_LEVELS, type DesktopSettings, type NotificationLevel, type OwnerView } from '../../../shared/contract';
+import { formatDateTimeLong } from '../lib/format';
 import type { AppErrorShape } from '../../../shared/errors';
 import { useInvoke } from '../lib/use-invoke';
 import { api } from '../transport/api';
@@ -56,6 +57,12 @@ export function DesktopSection() {
   );
 }
 
+/** Who owns the data directory, as Settings/About says it. */
+export function ownerText(o: OwnerView): string {
+  if (o.state === 'owned') return `${o.transport ?? 'a process'} (pid ${o.pid}, since ${o.since ? formatDateTimeLong(o.since) : 'unknown'})`;
+  return `unknown${o.detail ? ` — ${o.detail}` : ''}`;
+}
+
 /** Where things are: data directory, log file, secret store, owner, version. */
 export function AboutSection() {
   const info = useInvoke('app:info', {});
@@ -67,7 +74,8 @@ export function AboutSection() {
     ['Data directory', v.dataDir],
     ['Log file', v.logFile ?? 'not written by this host'],
     ['Secret store', v.secretStore.problem ? `${v.secretStore.label} — unavailable: ${v.secretStore.problem}` : v.secretStore.label],
-    ['Engine owner', v.owner.detail ? `${v.owner.state} — ${v.owner.detail}` : v.owner.state],
+    ['Engine owner', ownerText(v.owner)],
+    ...(v.lab ? ([['Environment', 'embedded lab: simulated appliances, temporary data directory removed when the lab stops']] as [string, string][]) : []),
     ['Schedules', v.schedulesActive ? 'active while the console runs' : 'not running'],
   ];
   return (

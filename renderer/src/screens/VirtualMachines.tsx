@@ -4,13 +4,18 @@ import type { VmContextSummary } from '../../../shared/domain';
 import { useLive } from '../store/contexts-store';
 import { uiActions, useUi } from '../store/ui-store';
 import { VmStatusBadge } from '../components/StatusBadge';
-import { Age, Time } from '../components/Age';
+import { Time } from '../components/Age';
 import { ErrorBox } from '../components/ErrorBox';
 import { formatBytes, formatDuration, formatMemory, formatRate } from '../lib/format';
 import { progressView } from '../lib/job-progress';
 import { statusSummary, visibleContexts, type VmSortKey } from '../lib/vm-list';
+import { VM_COLUMNS, fitColumns, gridTemplate, type VmColumnDef, type VmColumnId } from '../lib/vm-columns';
+import { reloadPlans, msUntilNextDue, usePlans } from '../store/schedule-plans';
+import { useColumnChoice, ColumnChooser } from './vm-list/ColumnChooser';
+import { ReplicaAgeCell, NextSyncCell, GroupsCell } from './vm-list/PlanCells';
 import { VmDetailPanel } from './VmDetailPanel';
 import { BulkActions } from './vm-list/BulkActions';
+import { useConnection } from '../transport/connection';
 
 const ROW_HEIGHT = 34;
 
@@ -44,17 +49,21 @@ const VmRow = memo(function VmRow({
   index,
   top,
   active,
+  columns,
+  hidden,
 }: {
   c: VmContextSummary;
   index: number;
   top: number;
   active: boolean;
+  /** The chosen columns, in table order. */
+  columns: readonly VmColumnDef[];
+  /** Chosen columns that do not fit now (or sit beside the open panel): drawn but not shown. */
+  hidden: ReadonlySet<VmColumnId>;
 }) {
   const open = useUi((s) => s.selectedContextId === c.id);
   const checked = useUi((s) => s.checkedContextIds.has(c.id));
-  const disks = `${c.diskCount} · ${formatBytes(c.totalBytes)}`;
-  const cpu = `${c.specs.cpus} vCPU · ${formatMemory(c.specs.memoryMb)}`;
-  const classes = ['vrow', open ? 'selected' : '', checked ? 'checked' : ''].filter(Boolean).join(' ');
+  const classes = ['vrow', open ? 'selected' : '', checked ? 'checked' : '', c.enabled ? '' : 'disabled-vm'].filter(Boolean).join(' ');
   return (
     <div
       role="row"
@@ -77,49 +86,93 @@ const VmRow = memo(function VmRow({
           onChange={() => uiActions.toggleChecked(c.id)}
         />
       </div>
-      <div role="cell" className="cell name" title={`${c.name}\n${c.path}`}>
+      <div role="cell" className="cell name" title={`${c.name}\n${c.path}${c.enabled ? '' : '\nDisabled: skipped by schedules, no syncs by hand'}`}>
+        {!c.enabled && (
+          <span className="tag-off" data-testid="row-disabled">
+            disabled
+          </span>
+        )}
         {c.name}
       </div>
-      <div role="cell" className="cell col-status">
-        <VmStatusBadge context={c} />
-      </div>
-      <div role="cell" className="cell col-progress">
-        {c.currentJobId ? <JobProgressCell jobId={c.currentJobId} /> : <span className="muted">—</span>}
-      </div>
-      <div role="cell" className="cell col-lastsync">
-        <Time iso={c.lastSuccessfulSyncAt} short none="never" />
-      </div>
-      <div role="cell" className="cell col-age" data-testid="row-age">
-        <Age iso={c.lastSuccessfulSyncAt} />
-      </div>
-      <div role="cell" className="cell col-power" title={c.specs.powerState}>
-        {POWER_TEXT[c.specs.powerState] ?? c.specs.powerState}
-      </div>
-      <div role="cell" className="cell num col-disks" title={disks}>
-        {disks}
-      </div>
-      <div role="cell" className="cell num col-cpu" title={cpu}>
-        {cpu}
-      </div>
+      {columns.map((col) => (
+        <Cell key={col.id} col={col} c={c} hidden={hidden.has(col.id)} />
+      ))}
     </div>
   );
 });
 
-const COLUMNS: { key: VmSortKey | null; label: string; className: string }[] = [
-  { key: 'name', label: 'Name', className: '' },
-  { key: 'status', label: 'Status', className: 'col-status' },
-  { key: null, label: 'Progress', className: 'col-progress' },
-  { key: 'lastSync', label: 'Last sync', className: 'col-lastsync' },
-  { key: 'age', label: 'Replica age', className: 'col-age' },
-  { key: 'power', label: 'Power', className: 'col-power' },
-  { key: 'disks', label: 'Disks', className: 'num col-disks' },
-  { key: 'cpu', label: 'CPU / Memory', className: 'num col-cpu' },
-];
+function Cell({ col, c, hidden }: { col: VmColumnDef; c: VmContextSummary; hidden: boolean }) {
+  const className = `cell ${col.className}${hidden ? ' col-hidden' : ''}`;
+  switch (col.id) {
+    case 'status':
+      return (
+        <div role="cell" className={className}>
+          <VmStatusBadge context={c} />
+        </div>
+      );
+    case 'progress':
+      return (
+        <div role="cell" className={className}>
+          {c.currentJobId ? <JobProgressCell jobId={c.currentJobId} /> : <span className="muted">—</span>}
+        </div>
+      );
+    case 'lastSync':
+      return (
+        <div role="cell" className={className}>
+          <Time iso={c.lastSuccessfulSyncAt} short none="never" />
+        </div>
+      );
+    case 'age':
+      return (
+        <div role="cell" className={className} data-testid="row-age">
+          <ReplicaAgeCell c={c} />
+        </div>
+      );
+    case 'nextSync':
+      return (
+        <div role="cell" className={className} data-testid="row-next-sync">
+          <NextSyncCell c={c} />
+        </div>
+      );
+    case 'groups':
+      return (
+        <div role="cell" className={className} data-testid="row-groups">
+          <GroupsCell contextId={c.id} />
+        </div>
+      );
+    case 'power':
+      return (
+        <div role="cell" className={className} title={c.specs.powerState}>
+          {POWER_TEXT[c.specs.powerState] ?? c.specs.powerState}
+        </div>
+      );
+    case 'disks': {
+      const disks = `${c.diskCount} · ${formatBytes(c.totalBytes)}`;
+      return (
+        <div role="cell" className={className} title={disks}>
+          {disks}
+        </div>
+      );
+    }
+    case 'cpu': {
+      const cpu = `${c.specs.cpus} vCPU · ${formatMemory(c.specs.memoryMb)}`;
+      return (
+        <div role="cell" className={className} title={cpu}>
+          {cpu}
+        </div>
+      );
+    }
+  }
+}
 
-function HeaderRow({ rows }: { rows: VmContextSummary[] }) {
+function HeaderRow({ rows, columns, hidden }: { rows: VmContextSummary[]; columns: readonly VmColumnDef[]; hidden: ReadonlySet<VmColumnId> }) {
   const sort = useUi((s) => s.vmSort);
   const checked = useUi((s) => s.checkedContextIds);
   const allOn = rows.length > 0 && rows.every((r) => checked.has(r.id));
+  const head: { key: VmSortKey | null; label: string; className: string; id: string }[] = [
+    { key: 'name', label: 'Name', className: '', id: 'name' },
+    ...columns.map((c) => ({ key: c.sortKey, label: c.label, className: `${c.className}${hidden.has(c.id) ? ' col-hidden' : ''}`, id: c.id })),
+  ];
   return (
     <div role="row" className="vrow vhead" aria-rowindex={1}>
       <div role="columnheader" className="cell col-check">
@@ -138,11 +191,11 @@ function HeaderRow({ rows }: { rows: VmContextSummary[] }) {
           }}
         />
       </div>
-      {COLUMNS.map((col) => {
+      {head.map((col) => {
         const sorted = col.key !== null && sort.key === col.key;
         return (
           <div
-            key={col.label}
+            key={col.id}
             role="columnheader"
             className={`cell ${col.className}`}
             aria-sort={sorted ? (sort.dir === 'asc' ? 'ascending' : 'descending') : col.key ? 'none' : undefined}
@@ -168,8 +221,26 @@ function HeaderRow({ rows }: { rows: VmContextSummary[] }) {
  * The table body with roving focus: one row is in the tab order; arrows, Home/End and PageUp/PageDown
  * move it (scrolling the virtual list), Enter opens the row's panel, Space ticks it for a bulk action.
  */
-function VmTable({ rows, total }: { rows: VmContextSummary[]; total: number }) {
+function VmTable({ rows, total, chosen, withPanel }: { rows: VmContextSummary[]; total: number; chosen: readonly VmColumnId[]; withPanel: boolean }) {
   const scrollRef = useRef<HTMLDivElement>(null);
+  const tableRef = useRef<HTMLDivElement>(null);
+  const [width, setWidth] = useState(1200);
+  useEffect(() => {
+    const el = tableRef.current;
+    if (!el) return;
+    // The body's scrollbar gutter is part of the table's width but holds no column.
+    const measure = () => setWidth(el.clientWidth - 16);
+    measure();
+    const ro = new ResizeObserver(measure);
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
+  const { columns, hidden, template } = useMemo(() => {
+    const fit = fitColumns(chosen, width, withPanel);
+    const all = [...fit.shown, ...fit.dropped];
+    const ordered = VM_COLUMNS.filter((c) => all.includes(c));
+    return { columns: ordered, hidden: new Set(fit.dropped.map((c) => c.id)), template: gridTemplate(fit.shown, withPanel) };
+  }, [chosen, width, withPanel]);
   const [active, setActive] = useState(0);
   const [focusWanted, setFocusWanted] = useState(false);
   const virtualizer = useVirtualizer({
@@ -235,8 +306,17 @@ function VmTable({ rows, total }: { rows: VmContextSummary[]; total: number }) {
   };
 
   return (
-    <div className="vtable vm-table" role="table" aria-label="Virtual machines" aria-rowcount={rows.length + 1} data-testid="vm-table">
-      <HeaderRow rows={rows} />
+    <div
+      ref={tableRef}
+      className="vtable vm-table"
+      role="table"
+      aria-label="Virtual machines"
+      aria-rowcount={rows.length + 1}
+      data-testid="vm-table"
+      data-columns={columns.filter((c) => !hidden.has(c.id)).map((c) => c.id).join(' ')}
+      style={{ ['--vm-columns' as string]: template }}
+    >
+      <HeaderRow rows={rows} columns={columns} hidden={hidden} />
       <div
         className="vbody"
         ref={scrollRef}
@@ -254,7 +334,7 @@ function VmTable({ rows, total }: { rows: VmContextSummary[]; total: number }) {
           <div className="vspacer" style={{ height: virtualizer.getTotalSize() }}>
             {virtualizer.getVirtualItems().map((item) => {
               const c = rows[item.index];
-              return c ? <VmRow key={c.id} c={c} index={item.index} top={item.start} active={item.index === activeIndex} /> : null;
+              return c ? <VmRow key={c.id} c={c} index={item.index} top={item.start} active={item.index === activeIndex} columns={columns} hidden={hidden} /> : null;
             })}
           </div>
         )}
@@ -292,7 +372,7 @@ function SummaryBar({ all }: { all: VmContextSummary[] }) {
   );
 }
 
-function Toolbar({ all, shown }: { all: VmContextSummary[]; shown: VmContextSummary[] }) {
+function Toolbar({ all, shown, chosen, setChosen }: { all: VmContextSummary[]; shown: VmContextSummary[]; chosen: readonly VmColumnId[]; setChosen: (c: VmColumnId[]) => void }) {
   const search = useUi((s) => s.vmSearch);
   return (
     <div className="vm-toolbar">
@@ -305,9 +385,26 @@ function Toolbar({ all, shown }: { all: VmContextSummary[]; shown: VmContextSumm
         onChange={(e) => uiActions.setVmSearch(e.target.value)}
       />
       <SummaryBar all={all} />
+      <ColumnChooser chosen={chosen} onChange={setChosen} />
       <BulkActions all={all} shown={shown} />
     </div>
   );
+}
+
+/** Loads the per-VM schedule plans on mount, when VMs come or go, after a reconnect, and when a shown next sync is due. */
+function usePlansRefresh(vmCount: number) {
+  const plans = usePlans((s) => s.byContextId);
+  const generation = useConnection((s) => s.generation);
+  useEffect(() => {
+    void reloadPlans();
+  }, [vmCount, generation]);
+  useEffect(() => {
+    const wait = msUntilNextDue(plans, Date.now());
+    // Groups and schedules are edited on other screens of this window (which remounts this one) or by
+    // `mkc`; a slow poll covers the latter.
+    const t = setTimeout(() => void reloadPlans(), Math.min(wait ?? 60_000, 60_000));
+    return () => clearTimeout(t);
+  }, [plans]);
 }
 
 export function VirtualMachinesScreen() {
@@ -319,6 +416,8 @@ export function VirtualMachinesScreen() {
   const search = useUi((s) => s.vmSearch);
   const group = useUi((s) => s.vmGroup);
   const sort = useUi((s) => s.vmSort);
+  const [chosen, setChosen] = useColumnChoice();
+  usePlansRefresh(ids.length);
   const all = useMemo(() => ids.map((id) => byId[id]).filter((c): c is VmContextSummary => c !== undefined), [ids, byId]);
   // The store already keeps the list sorted by name: the default view needs no filtering or sorting pass,
   // so a pushed batch on a 10,000-VM list costs one map, not a sort.
@@ -351,8 +450,8 @@ export function VirtualMachinesScreen() {
   return (
     <div className={selected ? 'split with-panel' : 'split'}>
       <div className="vm-list">
-        <Toolbar all={all} shown={rows} />
-        <VmTable rows={rows} total={all.length} />
+        <Toolbar all={all} shown={rows} chosen={chosen} setChosen={setChosen} />
+        <VmTable rows={rows} total={all.length} chosen={chosen} withPanel={selected !== null} />
       </div>
       {selected && <VmDetailPanel key={selected} id={selected} />}
     </div>

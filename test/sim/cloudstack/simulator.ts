@@ -35,13 +35,19 @@ export interface SimRequestRecord {
   reason?: string;
 }
 
+/** Picks the requests a fault applies to, by their parameters (signature excluded). */
+export type ParamMatch = (params: Record<string, string>) => boolean;
+
 export interface SimFaults {
   asyncJobDelayMs: number;
   byIdLinkDelayMs: number;
-  /** The next `times` jobs of this command end with jobstatus 2 and this errortext. */
-  failAsync(command: string, errortext: string, times?: number): void;
-  /** The next `times` requests for this command get this HTTP status before any processing. */
-  failHttp(command: string, status: number, times?: number): void;
+  /**
+   * The next `times` jobs of this command (only requests whose parameters `match`, when given) end
+   * with jobstatus 2 and this errortext; the command's effect does not happen.
+   */
+  failAsync(command: string, errortext: string, times?: number, match?: ParamMatch): void;
+  /** The next `times` requests for this command (whose parameters `match`) get this HTTP status before any processing. */
+  failHttp(command: string, status: number, times?: number, match?: ParamMatch): void;
   /** The next `times` requests for this command have their connection destroyed. */
   dropConnection(command: string, times?: number): void;
   /** Address CloudStack gives a deployed VM's NIC (default 10.1.1.x); lets a test point boot checks at a real listener. */
@@ -115,20 +121,23 @@ export async function startCloudStackSimulator(options: CloudStackSimulatorOptio
   const requests: SimRequestRecord[] = [];
   const timers = new Set<NodeJS.Timeout>();
   const pendingLinks = new Map<string, NodeJS.Timeout>();
-  const asyncFailures = new Map<string, { errortext: string; times: number }>();
-  const httpFailures = new Map<string, { status: number; times: number }>();
+  const asyncFailures = new Map<string, { errortext: string; times: number; match?: ParamMatch }>();
+  const httpFailures = new Map<string, { status: number; times: number; match?: ParamMatch }>();
+  /** Jobs chosen to fail when they were submitted (by jobid). */
+  const failingJobs = new Map<string, string>();
   const drops = new Map<string, number>();
 
   const faults: SimFaults = {
     asyncJobDelayMs: options.asyncJobDelayMs ?? 100,
     byIdLinkDelayMs: options.byIdLinkDelayMs ?? 0,
-    failAsync: (command, errortext, times = Infinity) => void asyncFailures.set(command, { errortext, times }),
-    failHttp: (command, status, times = 1) => void httpFailures.set(command, { status, times }),
+    failAsync: (command, errortext, times = Infinity, match) => void asyncFailures.set(command, { errortext, times, ...(match ? { match } : {}) }),
+    failHttp: (command, status, times = 1, match) => void httpFailures.set(command, { status, times, ...(match ? { match } : {}) }),
     dropConnection: (command, times = 1) => void drops.set(command, times),
     guestIp: null,
     clear: () => {
       asyncFailures.clear();
       httpFailures.clear();
+      failingJobs.clear();
       drops.clear();
     },
   };
@@ -238,12 +247,10 @@ export async function startCloudStackSimulator(options: CloudStackSimulatorOptio
     later(faults.asyncJobDelayMs, async () => {
       const job = state.jobs.get(jobid);
       if (!job) return;
-      const injected = asyncFailures.get(command);
+      const injected = failingJobs.get(jobid);
+      failingJobs.delete(jobid);
       try {
-        if (injected && injected.times > 0) {
-          injected.times -= 1;
-          throw new ApiFailure(530, injected.errortext, 4250);
-        }
+        if (injected !== undefined) throw new ApiFailure(530, injected, 4250);
         job.result = await run();
         job.status = 1;
       } catch (e) {
@@ -605,7 +612,7 @@ export async function startCloudStackSimulator(options: CloudStackSimulatorOptio
     const lc = command.toLowerCase();
     const key = commands[command] ? `${lc}response` : 'errorresponse';
     const injected = httpFailures.get(command);
-    if (injected && injected.times > 0) {
+    if (injected && injected.times > 0 && (!injected.match || injected.match(recorded))) {
       injected.times -= 1;
       record(injected.status);
       send(res, injected.status, errorBody(key, injected.status, 'Service temporarily unavailable (injected)', 9999));
@@ -625,7 +632,15 @@ export async function startCloudStackSimulator(options: CloudStackSimulatorOptio
       return;
     }
     try {
+      const failing = asyncFailures.get(command);
+      const fail = failing && failing.times > 0 && (!failing.match || failing.match(recorded)) ? failing : undefined;
       const body = await handler(params, lc);
+      // The job runs on a timer, after this: it finds its injected failure by id.
+      const jobid = (body as { jobid?: unknown }).jobid;
+      if (fail && typeof jobid === 'string') {
+        fail.times -= 1;
+        failingJobs.set(jobid, fail.errortext);
+      }
       record(200);
       send(res, 200, { [key]: body });
     } catch (e) {

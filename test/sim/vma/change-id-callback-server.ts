@@ -10,7 +10,10 @@ export interface ChangeIdCallbackServer {
   changeId(vmPath: string, diskId: string): string;
   setChangeId(vmPath: string, diskId: string, changeId: string): void;
   readonly lookups: { vmPath: string; diskId: string; answered: string }[];
-  readonly reports: { jobId: string; diskId: string; changeId: string; previousChangeId: string }[];
+  /** `previousChangeId` is null when the POST did not carry the field (the public copier's default). */
+  readonly reports: { jobId: string; diskId: string; changeId: string; previousChangeId: string | null }[];
+  /** Every request target as received (path and query), in order. */
+  readonly paths: string[];
   close(): Promise<void>;
 }
 
@@ -19,6 +22,7 @@ export async function startChangeIdCallbackServer(): Promise<ChangeIdCallbackSer
   const jobs = new Map<string, string>();
   const lookups: ChangeIdCallbackServer['lookups'] = [];
   const reports: ChangeIdCallbackServer['reports'] = [];
+  const paths: string[] = [];
   const key = (vmPath: string, diskId: string): string => `${vmPath}\u0000${diskId}`;
   const json = (res: http.ServerResponse, status: number, body: unknown): void => {
     res.writeHead(status, { 'content-type': 'application/json' });
@@ -29,6 +33,7 @@ export async function startChangeIdCallbackServer(): Promise<ChangeIdCallbackSer
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      paths.push(req.url ?? '');
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
       if (req.method === 'GET' && url.pathname === '/api/v1/replications/changeid') {
         const vmPath = url.searchParams.get('vm_path') ?? '';
@@ -51,7 +56,7 @@ export async function startChangeIdCallbackServer(): Promise<ChangeIdCallbackSer
         if (vmPath === undefined) return json(res, 404, { error: `unknown job ${jobId}` });
         const diskId = String(body['disk_id'] ?? '');
         const changeId = String(body['change_id'] ?? '');
-        reports.push({ jobId, diskId, changeId, previousChangeId: String(body['previous_change_id'] ?? '') });
+        reports.push({ jobId, diskId, changeId, previousChangeId: typeof body['previous_change_id'] === 'string' ? body['previous_change_id'] : null });
         // An empty id must not overwrite a good one.
         if (changeId !== '') ids.set(key(vmPath, diskId), changeId);
         return json(res, 200, { job_id: jobId, disk_id: diskId, change_id: changeId, message: 'stored' });
@@ -68,6 +73,7 @@ export async function startChangeIdCallbackServer(): Promise<ChangeIdCallbackSer
     setChangeId: (vmPath, diskId, changeId) => void ids.set(key(vmPath, diskId), changeId),
     lookups,
     reports,
+    paths,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -9,6 +9,7 @@ import type { VmaNbdTarget } from '../../../main/vma/vma-types';
 import type { DiskTargetOpener, DiskTargetWriter } from './disk-target-writer';
 import type { SimDiskState, SimDiskStore } from './disk-store';
 import type { SimVm } from './inventory';
+import type { SimQuirks } from './vma-simulator';
 
 export interface SimSpeed {
   /** Delay between replicate and the copier's first progress push (progress is 404 until then). */
@@ -35,9 +36,13 @@ export interface CopierEnv {
   speed: SimSpeed;
   /** True while the simulator's global crash fault is on. */
   crashed(): boolean;
+  /** True while the test holds every copier (a pause it later releases; not a VMA behaviour). */
+  held(): boolean;
   log(line: string): void;
   /** Post the change id before pushing the disk's `completed` (default) or after. */
   changeIdAfterCompleted: boolean;
+  /** The simulator's optional behaviours, read at the time of use. */
+  quirks(): Readonly<SimQuirks>;
   /** Called when a disk copy finishes (for tests that inspect what was written). */
   onDiskCopied?: (info: { jobId: string; diskId: string; syncType: 'full' | 'incremental'; blocks: number[]; changeId: string }) => void;
 }
@@ -103,6 +108,12 @@ export class SimCopyJob {
   }
 
   private async checkpoint(): Promise<void> {
+    if (this.abort.signal.aborted) throw new Stopped();
+    while (this.env.held() && !this.abort.signal.aborted) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([new Promise<void>((r) => (timer = setTimeout(r, 20))), this.aborted]);
+      clearTimeout(timer);
+    }
     if (this.abort.signal.aborted) throw new Stopped();
     if (this.frozen || this.env.crashed()) {
       this.frozen = true;
@@ -252,9 +263,11 @@ export class SimCopyJob {
         const blocks = since === null ? env.store.allocatedBlocks(d.state) : env.store.changedBlocks(d.state, since, d.snapshot.epoch);
         await this.copyDisk(d.state, d.diskId, d.spec.label, syncType, blocks, writers.get(d.diskId)!);
         env.onDiskCopied?.({ jobId: this.jobId, diskId: d.diskId, syncType, blocks, changeId: d.snapshot.changeId });
-        if (!env.changeIdAfterCompleted) await this.reportChangeId(d.diskId, d.snapshot.changeId, previous);
+        const empty = env.quirks().emptyChangeId?.({ jobId: this.jobId, diskId: d.diskId, syncType }) ?? false;
+        const reported = empty ? '' : d.snapshot.changeId;
+        if (!env.changeIdAfterCompleted) await this.reportChangeId(d.diskId, reported, previous);
         this.push({ status: 'completed', percentage: 100, operation: `Completed ${d.spec.label} (${d.diskId})` });
-        if (env.changeIdAfterCompleted) await this.reportChangeId(d.diskId, d.snapshot.changeId, previous);
+        if (env.changeIdAfterCompleted) await this.reportChangeId(d.diskId, reported, previous);
         await this.sleep(env.speed.phaseDelayMs);
       }
       this.state = 'completed';
@@ -327,7 +340,8 @@ export class SimCopyJob {
       const res = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ change_id: changeId, disk_id: diskId, previous_change_id: previous }),
+        // The public copier sends change_id and disk_id only (reference/vma-api.md).
+        body: JSON.stringify({ change_id: changeId, disk_id: diskId, ...(this.env.quirks().sendPreviousChangeId ? { previous_change_id: previous } : {}) }),
         signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(10_000)]),
       });
       await res.text();

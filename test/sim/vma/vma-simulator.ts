@@ -1,7 +1,11 @@
 // An in-process HTTP simulator of the VMA API (shared/reference/vma-api.md), quirks included:
 // plain-text error bodies, substring discovery filter, "started" even when the copy cannot start,
 // progress 404 until the first push and after a restart, "completed" after each disk, a copier
-// that never reports failure. Real bytes are copied from sparse source files to real NBD exports.
+// that never reports failure, a status endpoint that says `running` until the job is cleaned up
+// (then 404), `oma_url` used as the copier's API base by plain concatenation, change-ID POSTs
+// without `previous_change_id`. Behaviour the reference allows but does not make the default (an
+// empty change id now and then) and old behaviour some tests still lean on are `SimQuirks`, all off
+// by default. Real bytes are copied from sparse source files to real NBD exports.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,6 +19,27 @@ import { openNbdTarget, type DiskTargetOpener } from './disk-target-writer';
 import { matchesFilter, resolveVm, toDiscoveryJson, type SimVm, type SimVmSpec } from './inventory';
 
 export type SimEndpoint = VmaEndpoint;
+
+/**
+ * Optional behaviours, all off by default (the default is the reference). Mutable at run time through
+ * `VmaSimulator.quirks`, so one simulator can serve tests with and without them.
+ */
+export interface SimQuirks {
+  /**
+   * NOT the real VMA: the status endpoint turns `completed`/`failed` when the copy process ends (the
+   * real one says `running` for the life of the job record). Only for a test that says why it needs it.
+   */
+  statusReportsEnd: boolean;
+  /** The change-ID POST carries `previous_change_id` (the base the copier looked up); the public copier omits it. */
+  sendPreviousChangeId: boolean;
+  /**
+   * The real copier sends an empty change id after some conversions (reference/vma-api.md): disks for
+   * which this answers true report `""` instead of their new change id.
+   */
+  emptyChangeId: ((d: { jobId: string; diskId: string; syncType: 'full' | 'incremental' }) => boolean) | null;
+}
+
+export const DEFAULT_QUIRKS: Readonly<SimQuirks> = { statusReportsEnd: false, sendPreviousChangeId: false, emptyChangeId: null };
 
 export interface VmaSimulatorOptions {
   /** The vCenter the simulated inventory lives in; requests naming another host cannot connect. */
@@ -34,6 +59,7 @@ export interface VmaSimulatorOptions {
   openTarget?: DiskTargetOpener;
   /** Post each disk's change id after pushing its `completed` instead of before. */
   changeIdAfterCompleted?: boolean;
+  quirks?: Partial<SimQuirks>;
   /** How long a graceful power-off request takes to answer (real VMA ≈ 5 s). */
   gracefulReturnMs?: number;
   /** How long after a graceful power-off the VM still reports poweredOn. */
@@ -73,6 +99,8 @@ export interface VmaSimulator {
   readonly speed: SimSpeed;
   readonly requests: RecordedRequest[];
   readonly logs: string[];
+  /** Optional behaviours (see SimQuirks); change them between tests, restore them after. */
+  readonly quirks: SimQuirks;
   inventory: {
     list(): SimVm[];
     get(name: string): SimVm | undefined;
@@ -97,6 +125,12 @@ export interface VmaSimulator {
     crash(jobId?: string): void;
     /** Lets new copiers run again after a global crash (frozen ones stay frozen). */
     recover(): void;
+    /**
+     * Test control, not a VMA behaviour: every copier (running or new) pauses at its next step, its
+     * progress standing still, until release(). Lets a test act at a known point of a live job.
+     */
+    hold(): void;
+    release(): void;
     /** VMA restart: every copy stops and all in-memory progress is forgotten. */
     restart(): void;
     setVcenterReachable(reachable: boolean): void;
@@ -176,10 +210,14 @@ export async function startVmaSimulator(options: VmaSimulatorOptions): Promise<V
   const injected = new Map<SimEndpoint, InjectedError & { times: number }>();
   let vcenterReachable = true;
   let crashed = false;
+  let held = false;
   let startedAt = Date.now();
   let gracefulReturnMs = options.gracefulReturnMs ?? 50;
   let gracefulOffLagMs = options.gracefulOffLagMs ?? 0;
-  const jobs = new Map<string, { job: SimCopyJob | null; vmPath: string; state: 'running' | 'completed' | 'failed' }>();
+  const quirks: SimQuirks = { ...DEFAULT_QUIRKS, ...options.quirks };
+  /** One job record per replicate call; `cleanedUp` once cleanup_all removed it from the status endpoint. */
+  type JobRecord = { job: SimCopyJob | null; vmPath: string; state: 'running' | 'completed' | 'failed'; cleanedUp: boolean };
+  const jobs = new Map<string, JobRecord>();
   const allCopiers = new Set<SimCopyJob>();
   const powerTimers = new Set<NodeJS.Timeout>();
   const openTarget = options.openTarget ?? openNbdTarget;
@@ -257,7 +295,7 @@ export async function startVmaSimulator(options: VmaSimulatorOptions): Promise<V
     const previous = jobs.get(jobId);
     previous?.job?.stop();
     const vmPath = paths[0] as string;
-    const record: { job: SimCopyJob | null; vmPath: string; state: 'running' | 'completed' | 'failed' } = { job: null, vmPath, state: 'failed' };
+    const record: JobRecord = { job: null, vmPath, state: 'failed', cleanedUp: false };
     jobs.set(jobId, record);
     // Per-VM failures are only logged: the answer is "started" regardless (real VMA behaviour).
     const c = options.credentials;
@@ -274,8 +312,10 @@ export async function startVmaSimulator(options: VmaSimulatorOptions): Promise<V
         openTarget,
         speed,
         crashed: () => crashed,
+        held: () => held,
         log,
         changeIdAfterCompleted: options.changeIdAfterCompleted ?? false,
+        quirks: () => quirks,
       });
       record.job = job;
       record.state = 'running';
@@ -297,9 +337,11 @@ export async function startVmaSimulator(options: VmaSimulatorOptions): Promise<V
 
   function statusOf(jobId: string): unknown {
     const rec = jobs.get(jobId);
-    if (rec === undefined) throw new HttpFailure(404, 'job not found');
+    // A job cleaned up (or forgotten by a restart) is unknown to the status endpoint.
+    if (rec === undefined || rec.cleanedUp) throw new HttpFailure(404, 'job not found');
     const p = rec.job?.progress ?? null;
-    const state = rec.job !== null && rec.job.state === 'running' ? 'running' : rec.job?.state ?? rec.state;
+    // The real VMA sets `running` when the job is accepted and never updates it.
+    const state = !quirks.statusReportsEnd ? 'running' : rec.job !== null && rec.job.state === 'running' ? 'running' : rec.job?.state ?? rec.state;
     return {
       job_id: jobId,
       status: state,
@@ -391,6 +433,7 @@ export async function startVmaSimulator(options: VmaSimulatorOptions): Promise<V
       rec.state = 'failed';
       log(`job ${jobId}: stopped by cleanup`);
     }
+    if (rec !== undefined) rec.cleanedUp = true;
     return { success: true, job_id: jobId, action, message: rec === undefined ? 'No active job' : 'Cleanup completed' };
   }
 
@@ -520,6 +563,7 @@ export async function startVmaSimulator(options: VmaSimulatorOptions): Promise<V
     speed,
     requests,
     logs,
+    quirks,
     inventory: {
       list: () => [...vms.values()],
       get: (name) => [...vms.values()].find((v) => v.name === name),
@@ -572,6 +616,12 @@ export async function startVmaSimulator(options: VmaSimulatorOptions): Promise<V
       },
       recover() {
         crashed = false;
+      },
+      hold() {
+        held = true;
+      },
+      release() {
+        held = false;
       },
       restart() {
         for (const c of allCopiers) c.stop();

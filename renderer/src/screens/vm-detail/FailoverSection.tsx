@@ -1,15 +1,16 @@
 import { useEffect, useState } from 'react';
 import type { VmContextSummary, VmDisk } from '../../../../shared/domain';
 import type { AppErrorShape } from '../../../../shared/errors';
-import { findingRef, type Failover, type FailoverValidation } from '../../../../shared/failover';
+import { FAILOVER_PHASES, type Failover, type FailoverPhase } from '../../../../shared/failover';
 import { useInvoke } from '../../lib/use-invoke';
 import { api } from '../../transport/api';
 import { StatusBadge } from '../../components/StatusBadge';
 import { ErrorBox } from '../../components/ErrorBox';
 import { formatTime } from '../../lib/format';
+import { FailoverDialog, RollbackDialog } from './FailoverDialog';
 
-// Test and live failover from the VM panel: network mapping (test and live) and boot disk, validation findings, start (with
-// a recorded override when errors block), live status through the phases, boot evidence, rollback.
+// Test and live failover from the VM panel: network mapping (test and live) and boot disk, the failover
+// dialog (type, findings, options, confirmation), live status through the phases, boot evidence, rollback.
 
 /** Statuses in which a failover is still moving: the panel polls so its phase stays current. */
 const MOVING = new Set(['pending', 'validating', 'snapshotting', 'powering_off', 'final_sync', 'creating_vm', 'starting_vm', 'rolling_back']);
@@ -125,66 +126,50 @@ function Evidence({ f }: { f: Failover }) {
         </div>
       ))}
       {f.evidence.portChecksSkipped && <div className="muted">Port checks skipped: {f.evidence.portChecksSkipped}</div>}
+      {(f.evidence.nics ?? []).map((n, i) => (
+        <div key={i} className="muted mono" data-testid="failover-nic">
+          NIC {i + 1}: {n.sourceNetwork} {n.sourceMac} → {n.mac ?? '?'} {n.ip ?? ''}
+        </div>
+      ))}
     </div>
+  );
+}
+
+/** The phases a failover of this kind goes through, in order (rollback phases when it rolls back). */
+function phasesOf(f: Failover): FailoverPhase[] {
+  const P = FAILOVER_PHASES;
+  if (f.status === 'rolling_back' || f.status === 'rolled_back') {
+    return [P.removeVm, P.revert, P.deleteSnapshots, P.reattach, P.republish, ...(f.kind === 'live' ? [P.powerOn] : [])];
+  }
+  return [P.validate, ...(f.kind === 'live' ? [P.powerOff, P.finalSync] : []), P.snapshot, P.deploy, P.replaceRoot, P.moveVolumes, P.start, P.evidence];
+}
+
+/** Where the failover is among its phases: done, the current one, still to come. */
+function Phases({ f }: { f: Failover }) {
+  const phases = phasesOf(f);
+  const at = f.phase ? phases.indexOf(f.phase as FailoverPhase) : -1;
+  const finished = f.status === 'completed' || f.status === 'rolled_back';
+  return (
+    <ol className="failover-phases" data-testid="failover-phases">
+      {phases.map((p, i) => {
+        const state = finished || i < at ? 'done' : i === at ? (MOVING.has(f.status) ? 'current' : 'stopped') : 'todo';
+        return (
+          <li key={p} data-phase-state={state} className={`phase-${state}`}>
+            {p}
+          </li>
+        );
+      })}
+    </ol>
   );
 }
 
 export function FailoverSection({ context, disks }: { context: VmContextSummary; disks: VmDisk[] }) {
   const { latest, reload, error: listError } = useFailovers(context);
-  const [validation, setValidation] = useState<FailoverValidation | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<AppErrorShape | null>(null);
-  const [ports, setPorts] = useState('');
-  const [overrideBy, setOverrideBy] = useState('');
-  const [override, setOverride] = useState(false);
-  const [kind, setKind] = useState<'test' | 'live'>('test');
-  const [confirmName, setConfirmName] = useState('');
-
-  const validate = async () => {
-    setBusy(true);
-    const r = await api().invoke('failover:validate', { contextId: context.id, kind });
-    setBusy(false);
-    if (r.ok) setValidation(r.value);
-    else setError(r.error);
-  };
-  const portList = ports
-    .split(/[\s,]+/)
-    .filter(Boolean)
-    .map(Number);
-  const portsValid = portList.every((p) => Number.isInteger(p) && p > 0 && p < 65536);
-  const errors = validation?.findings.filter((f) => f.severity === 'error') ?? [];
-  const canStart =
-    validation !== null &&
-    validation.kind === kind &&
-    portsValid &&
-    (kind === 'test' || confirmName === context.name) &&
-    (errors.length === 0 || (override && overrideBy.trim() !== ''));
-  const start = async () => {
-    setBusy(true);
-    setError(null);
-    const r = await api().invoke('failover:start', {
-      contextId: context.id,
-      kind,
-      ...(kind === 'live' ? { confirmName } : {}),
-      ...(portList.length ? { ports: portList } : {}),
-      ...(errors.length ? { override: { by: overrideBy.trim(), findings: errors.map(findingRef) } } : {}),
-    });
-    setBusy(false);
-    if (!r.ok) setError(r.error);
-    setValidation(null);
-    setOverride(false);
-    reload();
-  };
-  const rollback = async (id: string) => {
-    setBusy(true);
-    setError(null);
-    const r = await api().invoke('failover:rollback', { failoverId: id });
-    setBusy(false);
-    if (!r.ok) setError(r.error);
-    reload();
-  };
+  const [dialog, setDialog] = useState<'failover' | 'rollback' | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
 
   const open = latest && latest.status !== 'failed' && latest.status !== 'rolled_back' ? latest : undefined;
+  const canStart = !open && (context.status === 'ready_for_failover' || context.status === 'failed');
   return (
     <div className="failover-section" data-testid="failover-section">
       {latest && (
@@ -196,83 +181,62 @@ export function FailoverSection({ context, disks }: { context: VmContextSummary;
             {latest.vmName} · started {formatTime(latest.startedAt)}
             {latest.endedAt ? ` · ended ${formatTime(latest.endedAt)}` : ''}
           </div>
+          {(MOVING.has(latest.status) || latest.status === 'completed' || latest.status === 'rolled_back') && <Phases f={latest} />}
           {latest.override && (
             <div className="warn-text">
               Overridden by {latest.override.by} at {formatTime(latest.override.at)}: {latest.override.findings.join(', ')}
             </div>
           )}
+          {latest.findings
+            .filter((x) => x.code === 'final_sync_skipped' || x.code === 'mac_not_kept')
+            .map((x) => (
+              <div key={`${x.code}:${x.subject ?? ''}`} className="warn-text">
+                {x.message}
+              </div>
+            ))}
           <Evidence f={latest} />
           {latest.error && <div className="err-text">{latest.error}</div>}
           {open && (open.status === 'completed' || open.status === 'cleanup_required') && (
-            <button type="button" className="btn" disabled={busy} onClick={() => void rollback(open.id)}>
+            <button type="button" className="btn" onClick={() => setDialog('rollback')}>
               {open.status === 'cleanup_required' ? 'Clean up' : 'Roll back'}
             </button>
           )}
         </div>
       )}
       {listError && <ErrorBox error={listError} what="Failovers" />}
-      {!open && (context.status === 'ready_for_failover' || context.status === 'failed') && (
+      {notice && <div className="muted">{notice}</div>}
+      {canStart && (
         <>
-          <Mapping context={context} disks={disks} onChange={() => setValidation(null)} />
+          <Mapping context={context} disks={disks} onChange={() => setNotice(null)} />
           <div className="action-block">
-            <label className="field-inline">
-              Kind{' '}
-              <select
-                aria-label="Failover kind"
-                value={kind}
-                onChange={(e) => {
-                  setKind(e.target.value === 'live' ? 'live' : 'test');
-                  setValidation(null);
-                }}
-              >
-                <option value="test">test (source keeps running)</option>
-                <option value="live">live (powers the source off)</option>
-              </select>
-            </label>
-            <button type="button" className="btn" disabled={busy} onClick={() => void validate()}>
-              Validate {kind} failover
+            <button type="button" className="btn primary" onClick={() => setDialog('failover')}>
+              Fail over…
             </button>
           </div>
-          {validation && (
-            <div data-testid="failover-findings">
-              {validation.findings.length === 0 ? (
-                <div className="success">No findings: ready for a {validation.kind} failover.</div>
-              ) : (
-                <ul className="findings">
-                  {validation.findings.map((f) => (
-                    <li key={findingRef(f)} className={f.severity === 'error' ? 'err-text' : 'warn-text'} data-code={f.code}>
-                      {f.severity}: {f.message}
-                    </li>
-                  ))}
-                </ul>
-              )}
-              <label className="field-inline">
-                TCP ports to check{' '}
-                <input aria-label="Ports to check" value={ports} placeholder="22, 443" onChange={(e) => setPorts(e.target.value)} />
-              </label>
-              {errors.length > 0 && (
-                <div className="override">
-                  <label>
-                    <input type="checkbox" checked={override} onChange={(e) => setOverride(e.target.checked)} /> Override {errors.length} error
-                    {errors.length === 1 ? '' : 's'} (recorded with the failover)
-                  </label>
-                  {override && <input aria-label="Your name" placeholder="Your name" value={overrideBy} onChange={(e) => setOverrideBy(e.target.value)} />}
-                </div>
-              )}
-              {kind === 'live' && (
-                <label className="field-inline warn-text">
-                  Live failover powers {context.name} off and runs a final sync. Type the VM&apos;s name to confirm{' '}
-                  <input aria-label="Confirm VM name" value={confirmName} onChange={(e) => setConfirmName(e.target.value)} />
-                </label>
-              )}
-              <button type="button" className="btn primary" disabled={busy || !canStart} onClick={() => void start()}>
-                Start {kind} failover
-              </button>
-            </div>
-          )}
         </>
       )}
-      {error && <ErrorBox error={error} what="Failover" />}
+      {dialog === 'failover' && (
+        <FailoverDialog
+          context={context}
+          onClose={() => setDialog(null)}
+          onStarted={(f) => {
+            setDialog(null);
+            setNotice(`Started ${f.kind} failover ${f.id}`);
+            reload();
+          }}
+        />
+      )}
+      {dialog === 'rollback' && open && (
+        <RollbackDialog
+          failover={open}
+          vmName={context.name}
+          onClose={() => setDialog(null)}
+          onDone={() => {
+            setDialog(null);
+            reload();
+          }}
+        />
+      )}
     </div>
   );
 }

@@ -1,6 +1,11 @@
-// Bulk replicate / cancel over the ticked VMs. Each VM is asked separately so one refusal (no appliance,
-// already running, failover in progress) does not stop the others, and the outcome names each refusal.
-import { useState } from 'react';
+// Bulk actions over the ticked VMs: replicate, cancel, add to a group, disable/enable, remove. Each VM
+// is asked separately so one refusal (no appliance, already running, failover in progress) does not
+// stop the others, and the outcome names each refusal.
+import { useRef, useState } from 'react';
+import type { InvokeChannel, InvokeRequest } from '../../../../shared/contract';
+import { reloadPlans } from '../../store/schedule-plans';
+import { AddToGroup } from './AddToGroup';
+import { RemoveDialog } from './RemoveDialog';
 import type { VmContextSummary } from '../../../../shared/domain';
 import { api } from '../../transport/api';
 import { uiActions, useUi } from '../../store/ui-store';
@@ -22,6 +27,32 @@ export function BulkActions({ all, shown }: { all: VmContextSummary[]; shown: Vm
   const hiddenChecked = checked.length - shown.filter((c) => checkedIds.has(c.id)).length;
   const startable = checked.filter((c) => startBlockedReason(c) === null);
   const running = checked.filter((c) => c.currentJobId !== null);
+  const enabledOnes = checked.filter((c) => c.enabled);
+  const disabledOnes = checked.filter((c) => !c.enabled);
+  const [removing, setRemoving] = useState(false);
+  const removeButton = useRef<HTMLButtonElement>(null);
+
+  /** One request per VM; refusals are collected with the VM's name. */
+  const each = async <C extends InvokeChannel>(
+    key: string,
+    verb: string,
+    list: VmContextSummary[],
+    channel: C,
+    request: (c: VmContextSummary) => InvokeRequest<C>,
+  ) => {
+    setBusy(key);
+    setOutcome(null);
+    const refused: Outcome['refused'] = [];
+    let done = 0;
+    for (const c of list) {
+      const r = await api().invoke(channel, request(c));
+      if (r.ok) done++;
+      else refused.push({ name: c.name, message: r.error.message });
+    }
+    setBusy(null);
+    setOutcome({ verb, done, refused });
+    void reloadPlans();
+  };
 
   const replicate = async () => {
     setBusy('replicate');
@@ -86,6 +117,55 @@ export function BulkActions({ all, shown }: { all: VmContextSummary[]; shown: Vm
         <button type="button" className="btn danger small" disabled={busy !== null || running.length === 0} onClick={() => setConfirmCancel(true)}>
           {busy === 'cancel' ? 'Cancelling…' : `Cancel jobs${running.length > 0 ? ` (${running.length})` : ''}`}
         </button>
+      )}
+      <AddToGroup
+        disabled={busy !== null || checked.length === 0}
+        onAdd={(groupId, groupName) =>
+          void (async () => {
+            setBusy('group');
+            setOutcome(null);
+            const r = await api().invoke('groups:add-members', { groupId, vmContextIds: checked.map((c) => c.id) });
+            setBusy(null);
+            setOutcome(r.ok ? { verb: `Added to ${groupName}`, done: checked.length, refused: [] } : { verb: `Added to ${groupName}`, done: 0, refused: [{ name: groupName, message: r.error.message }] });
+            void reloadPlans();
+          })()
+        }
+      />
+      <button
+        type="button"
+        className="btn small"
+        disabled={busy !== null || enabledOnes.length === 0}
+        title="Disabled VMs are skipped by schedules and cannot be synced by hand; their replicas stay as they are"
+        onClick={() => void each('disable', 'Disabled', enabledOnes, 'contexts:set-enabled', (c) => ({ id: c.id, enabled: false }))}
+      >
+        {busy === 'disable' ? 'Disabling…' : `Disable${enabledOnes.length > 0 ? ` (${enabledOnes.length})` : ''}`}
+      </button>
+      <button
+        type="button"
+        className="btn small"
+        disabled={busy !== null || disabledOnes.length === 0}
+        onClick={() => void each('enable', 'Enabled', disabledOnes, 'contexts:set-enabled', (c) => ({ id: c.id, enabled: true }))}
+      >
+        {busy === 'enable' ? 'Enabling…' : `Enable${disabledOnes.length > 0 ? ` (${disabledOnes.length})` : ''}`}
+      </button>
+      <button ref={removeButton} type="button" className="btn danger small" disabled={busy !== null || checked.length === 0} onClick={() => setRemoving(true)}>
+        {busy === 'remove' ? 'Removing…' : `Remove…${checked.length > 0 ? ` (${checked.length})` : ''}`}
+      </button>
+      {removing && (
+        <RemoveDialog
+          vms={checked}
+          onClose={() => {
+            setRemoving(false);
+            requestAnimationFrame(() => removeButton.current?.focus());
+          }}
+          onConfirm={(fate) => {
+            setRemoving(false);
+            void each('remove', 'Removed', checked, 'contexts:remove', (c) => ({ id: c.id, volumes: fate })).then(() => {
+              // The Remove button is disabled once its VMs are gone: focus goes to the search field.
+              requestAnimationFrame(() => document.querySelector<HTMLElement>('.vm-search')?.focus());
+            });
+          }}
+        />
       )}
       {checked.length > 0 && (
         <button type="button" className="btn ghost small" onClick={() => uiActions.setChecked([])}>

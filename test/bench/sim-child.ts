@@ -1,0 +1,62 @@
+// The VMA simulator in a child process (vma-sim-child.ts, bundled beside the suite by npm run bench),
+// so that the bench process's CPU is the console's alone, as it is when the VMA is another machine.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Cleanup } from './cleanup';
+import type { SimChildConfig, SimChildMessage } from './vma-sim-child';
+
+export interface SimChild {
+  proc: ChildProcess;
+  url: string;
+  port: number;
+  callbackUrl: string;
+  cpu(): Promise<{ user: number; system: number }>;
+}
+
+export async function startSimChild(config: SimChildConfig, cleanup: Cleanup): Promise<SimChild> {
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'vma-sim-child.mjs');
+  if (!fs.existsSync(script)) throw new Error(`${script} is missing: run the suite through npm run bench (it bundles the child)`);
+  const proc = spawn(process.execPath, [script], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, MKC_SIM_CHILD_CONFIG: JSON.stringify(config) } });
+  cleanup.add('VMA simulator child process', async () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+    if (proc.connected) proc.send({ type: 'close' });
+    const t = setTimeout(() => proc.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(t);
+  });
+  const ready = await new Promise<Extract<SimChildMessage, { type: 'ready' }>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('VMA simulator child did not start within 30 s')), 30_000);
+    proc.on('message', (m: SimChildMessage) => {
+      if (m.type === 'ready') {
+        clearTimeout(timer);
+        resolve(m);
+      } else if (m.type === 'error') {
+        clearTimeout(timer);
+        reject(new Error(`VMA simulator child failed: ${m.message}`));
+      }
+    });
+    proc.once('exit', (code) => reject(new Error(`VMA simulator child exited (${code}) before it was ready`)));
+  });
+  return {
+    proc,
+    url: ready.url,
+    port: ready.port,
+    callbackUrl: ready.callbackUrl,
+    cpu: () =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no CPU answer from the simulator child')), 5_000);
+        const on = (m: SimChildMessage) => {
+          if (m.type !== 'cpu') return;
+          clearTimeout(timer);
+          proc.off('message', on);
+          resolve({ user: m.user, system: m.system });
+        };
+        proc.on('message', on);
+        proc.send({ type: 'cpu' });
+      }),
+  };
+}
+
