@@ -129,7 +129,7 @@ export class ReplicationEngine {
 
   /** The UI and CLI entry: discovers this VM now (one request), then starts it as startDiscovered does. */
   async start(contextId: string, options: StartOptions): Promise<{ jobId: string }> {
-    const ctx = this.startable(contextId);
+    const ctx = this.startable(contextId, options);
     // Fail on missing configuration before touching anything (credentials resolved now, not cached).
     this.deps.ports.target();
     const found = (await this.discoverContexts([ctx.id])).get(ctx.id)!;
@@ -142,7 +142,7 @@ export class ReplicationEngine {
    * discoverContexts (several VMs in one VMA request); the rest is start()'s path, claim included.
    */
   async startDiscovered(contextId: string, fresh: FreshDiscovery, options: StartOptions): Promise<{ jobId: string }> {
-    const ctx = this.startable(contextId);
+    const ctx = this.startable(contextId, options);
     if (!this.issued.has(fresh) || fresh.contextId !== ctx.id) {
       throw new AppError('validation', `The discovery data given for ${ctx.name} was not gathered for it by this console; discover it again`);
     }
@@ -154,7 +154,7 @@ export class ReplicationEngine {
     return this.startWith(ctx, fresh.vm, options);
   }
 
-  private startable(contextId: string): VmContextSummary {
+  private startable(contextId: string, options: StartOptions): VmContextSummary {
     const ctx = this.deps.contexts.require(contextId);
     // A disabled VM is out of management until enabled again; a failover's final sync is the failover's own step.
     if (!ctx.enabled && options.trigger !== 'failover') {
