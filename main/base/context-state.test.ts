@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { VM_CONTEXT_STATUSES } from '../../shared/domain';
-import { assertTransition, canTransition, statusAfterJob, type JobEndFacts } from './context-state';
+import { VM_CONTEXT_STATUSES, type VmContextStatus } from '../../shared/domain';
+import { assertTransition, canTransition, moveContextStatus, statusAfterJob, type JobEndFacts } from './context-state';
 
 describe('VM context state machine', () => {
   it('allows the replication lifecycle and staying put', () => {
@@ -24,6 +24,65 @@ describe('VM context state machine', () => {
     } catch (e) {
       expect((e as { code: string }).code).toBe('conflict');
     }
+  });
+});
+
+describe('the transition table', () => {
+  // Written out in full: a change to the table is a change to this specification.
+  const TABLE: Record<VmContextStatus, VmContextStatus[]> = {
+    discovered: ['replicating', 'failed', 'cleanup_required'],
+    replicating: ['ready_for_failover', 'failed', 'discovered', 'cleanup_required'],
+    ready_for_failover: ['replicating', 'failing_over', 'failed', 'cleanup_required'],
+    failing_over: ['replicating', 'failed_over_test', 'failed_over_live', 'failed', 'cleanup_required', 'rolling_back', 'ready_for_failover'],
+    failed_over_test: ['rolling_back', 'failing_over', 'cleanup_required', 'failed'],
+    failed_over_live: ['rolling_back', 'cleanup_required', 'failed'],
+    rolling_back: ['ready_for_failover', 'discovered', 'failed', 'cleanup_required'],
+    failed: ['replicating', 'discovered', 'ready_for_failover', 'failing_over', 'cleanup_required', 'rolling_back'],
+    cleanup_required: ['discovered', 'ready_for_failover', 'failed', 'rolling_back'],
+  };
+
+  it('allows exactly the listed moves (and staying put) and refuses every other pair', () => {
+    for (const from of VM_CONTEXT_STATUSES) {
+      for (const to of VM_CONTEXT_STATUSES) {
+        const allowed = from === to || TABLE[from].includes(to);
+        expect(canTransition(from, to), `${from} → ${to}`).toBe(allowed);
+        if (allowed) expect(() => assertTransition(from, to)).not.toThrow();
+        else expect(() => assertTransition(from, to, 'pgtest1')).toThrow(`pgtest1 cannot go from ${from} to ${to}`);
+      }
+    }
+  });
+
+  it('no VM is stuck: every status can reach discovered or ready_for_failover', () => {
+    for (const start of VM_CONTEXT_STATUSES) {
+      const seen = new Set<VmContextStatus>([start]);
+      const queue = [start];
+      while (queue.length) {
+        for (const n of TABLE[queue.shift()!]) {
+          if (!seen.has(n)) {
+            seen.add(n);
+            queue.push(n);
+          }
+        }
+      }
+      expect(seen.has('discovered') || seen.has('ready_for_failover'), start).toBe(true);
+    }
+  });
+
+  it('a replication never starts from a failed-over or in-flight failover state without going through the failover', () => {
+    for (const s of ['failed_over_live', 'failed_over_test', 'rolling_back'] as const) expect(canTransition(s, 'replicating')).toBe(false);
+  });
+});
+
+describe('moveContextStatus', () => {
+  it('writes only allowed moves to its store, nothing when staying put, and names a missing VM', () => {
+    const rows = new Map<string, { name: string; status: VmContextStatus }>([['c1', { name: 'pgtest1', status: 'discovered' }]]);
+    const writes: string[] = [];
+    const store = { read: (id: string) => rows.get(id) ?? null, write: (id: string, s: VmContextStatus) => (writes.push(`${id}:${s}`), rows.set(id, { ...rows.get(id)!, status: s })) };
+    expect(moveContextStatus(store, 'c1', 'replicating')).toEqual({ from: 'discovered', to: 'replicating', changed: true });
+    expect(moveContextStatus(store, 'c1', 'replicating').changed).toBe(false);
+    expect(() => moveContextStatus(store, 'c1', 'failed_over_live')).toThrow(/pgtest1 cannot go from replicating to failed_over_live/);
+    expect(() => moveContextStatus(store, 'nope', 'failed')).toThrow(expect.objectContaining({ code: 'not_found' }));
+    expect(writes).toEqual(['c1:replicating']);
   });
 });
 

@@ -1,8 +1,9 @@
 import type { TerminalJobStatus, VmContextStatus } from '../../shared/domain';
 import { AppError } from '../../shared/errors';
 
-// The one place that knows which VM-context status moves are legal. Writers go through
-// VmContextRepository.transition / recompute, which call this.
+// The one place that knows which VM-context status moves are legal, and the one path that moves a
+// VM's status: moveContextStatus below. Its only store is main/db/repositories/context-status.ts
+// (the only SQL that writes vm_contexts.current_status; a test keeps it so).
 const ALLOWED: Record<VmContextStatus, readonly VmContextStatus[]> = {
   discovered: ['replicating', 'failed', 'cleanup_required'],
   replicating: ['ready_for_failover', 'failed', 'discovered', 'cleanup_required'],
@@ -19,10 +20,34 @@ export function canTransition(from: VmContextStatus, to: VmContextStatus): boole
   return from === to || ALLOWED[from].includes(to);
 }
 
-export function assertTransition(from: VmContextStatus, to: VmContextStatus): void {
+/** Throws a conflict naming the VM, both states and where it could go instead. */
+export function assertTransition(from: VmContextStatus, to: VmContextStatus, vmName?: string): void {
   if (!canTransition(from, to)) {
-    throw new AppError('conflict', `A VM cannot go from ${from} to ${to}`, { from, to });
+    throw new AppError(
+      'conflict',
+      `${vmName ?? 'A VM'} cannot go from ${from} to ${to} (from ${from} it can go to: ${ALLOWED[from].join(', ')})`,
+      { from, to },
+    );
   }
+}
+
+/** Where a VM's status is kept; implemented once, over the database (main/db/repositories/context-status.ts). */
+export interface ContextStatusStore {
+  read(contextId: string): { name: string; status: VmContextStatus } | null;
+  write(contextId: string, status: VmContextStatus): void;
+}
+
+/**
+ * Moves one VM's status, refusing a move the table above does not allow. Staying put writes
+ * nothing. Callers that change other columns with the status run this inside their transaction.
+ */
+export function moveContextStatus(store: ContextStatusStore, contextId: string, to: VmContextStatus): { from: VmContextStatus; to: VmContextStatus; changed: boolean } {
+  const current = store.read(contextId);
+  if (!current) throw new AppError('not_found', `No VM context with id ${contextId}`);
+  assertTransition(current.status, to, current.name);
+  if (current.status === to) return { from: to, to, changed: false };
+  store.write(contextId, to);
+  return { from: current.status, to, changed: true };
 }
 
 export { FAILOVER_BUSY_STATUSES } from '../../shared/domain';

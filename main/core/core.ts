@@ -204,8 +204,10 @@ export class Core {
         logbook: this.logbook,
         ports: {
           clock: clock ?? systemClock,
-          // The canonical path: the same engine entry as the UI button, fresh discovery included.
-          startReplication: (contextId, o) => this.engine.start(contextId, o),
+          // The canonical path: fresh discovery (batched per VMA and credential), the one normaliser's
+          // pick, and the same claim and setup as the UI button (engine.start does one VM the same way).
+          discover: (contextIds) => this.engine.discoverContexts(contextIds),
+          startDiscovered: (contextId, fresh, o) => this.engine.startDiscovered(contextId, fresh, o),
           whenJobEnds: async (jobId) => {
             const j = await this.engine.whenSettled(jobId);
             return { status: j.status, error: j.error };

@@ -12,7 +12,8 @@ import type {
 } from '../../shared/domain';
 import { ACTIVE_JOB_STATUSES, TERMINAL_JOB_STATUSES } from '../../shared/domain';
 import { AppError } from '../../shared/errors';
-import { assertTransition, FAILOVER_BUSY_STATUSES, statusAfterJob } from '../base/context-state';
+import { FAILOVER_BUSY_STATUSES, statusAfterJob } from '../base/context-state';
+import { writeContextStatus } from '../db/repositories/context-status';
 import { isoNow, newJobId } from '../base/ids';
 import { num, strOrNull } from '../db/repositories/rows';
 
@@ -219,12 +220,11 @@ export class JobRepository {
       for (const d of disks) {
         insertDisk.run(id, num(d.id), String(d.disk_key), base(d) ? 'incremental' : 'initial', base(d));
       }
-      if (input.trigger !== 'failover') assertTransition(status, 'replicating');
       this.db
-        .prepare(
-          `UPDATE vm_contexts SET current_job_id = ?, total_jobs = total_jobs + 1, current_status = ?, updated_at = ? WHERE id = ?`,
-        )
-        .run(id, input.trigger === 'failover' ? status : 'replicating', now, input.contextId);
+        .prepare(`UPDATE vm_contexts SET current_job_id = ?, total_jobs = total_jobs + 1, updated_at = ? WHERE id = ?`)
+        .run(id, now, input.contextId);
+      // A failover's final sync runs while the failover owns the VM's status.
+      if (input.trigger !== 'failover') writeContextStatus(this.db, input.contextId, 'replicating');
     });
     run.immediate();
     return this.require(id);
@@ -440,17 +440,16 @@ export class JobRepository {
       previousTornJobId: strOrNull(ctx.replica_torn_job_id),
       hasCompletedSync: Boolean(lastOk),
     });
-    assertTransition(from, to);
     const ownsCurrent = ctx.current_job_id === jobId;
+    writeContextStatus(this.db, contextId, to);
     this.db
       .prepare(
-        `UPDATE vm_contexts SET current_job_id = CASE WHEN ? THEN NULL ELSE current_job_id END, current_status = ?,
+        `UPDATE vm_contexts SET current_job_id = CASE WHEN ? THEN NULL ELSE current_job_id END,
            total_jobs = ?, successful_jobs = ?, failed_jobs = ?, last_successful_job_id = ?,
            last_error = ?, replica_torn_job_id = ?, updated_at = ? WHERE id = ?`,
       )
       .run(
         ownsCurrent ? 1 : 0,
-        to,
         num(counts.total),
         num(counts.ok),
         num(counts.bad),

@@ -9,7 +9,7 @@ import { Logbook } from '../logbook/logbook';
 import { silentLogger } from '../base/app-log';
 import { JobRepository } from './job-repository';
 import { VolumeRepository } from './volume-repository';
-import { ReplicationEngine } from './replication-engine';
+import { discoveryFilter, ReplicationEngine, type FreshDiscovery } from './replication-engine';
 import { randomUUID } from 'node:crypto';
 import type { DiscoveredVm } from '../../shared/discovery';
 import { AppError } from '../../shared/errors';
@@ -41,12 +41,16 @@ let createVolumeError: AppError | null;
 let discoveredVms: DiscoveredVm[];
 let sharedIdVms: DiscoveredVm[];
 let vmaStatusRunning: Set<string>;
+let discoverFilters: (string | undefined)[];
 
 const discovered = (): DiscoveredVm => twoDiskVm();
 
 function ports(): EnginePorts {
   const vma: VmaApi = {
-    discover: async () => ({ vcenterHost: 'vc.test.invalid', datacenter: 'DC', vms: discoveredVms, sharedIdVms, warnings: [] }),
+    discover: async (_login, filter) => {
+      discoverFilters.push(filter);
+      return { vcenterHost: 'vc.test.invalid', datacenter: 'DC', vms: discoveredVms, sharedIdVms, warnings: [] };
+    },
     replicate: (r) => {
       replicated.push(r);
       return replicateImpl(r);
@@ -125,6 +129,7 @@ beforeEach(() => {
   discoveredVms = [discovered()];
   sharedIdVms = [];
   vmaStatusRunning = new Set();
+  discoverFilters = [];
   replicateImpl = async () => ({ status: 'started' });
   const now = new Date().toISOString();
   for (const [id, kind] of [['app-vma', 'vma'], ['app-oma', 'oma']]) {
@@ -467,5 +472,75 @@ describe('ReplicationEngine: torn replica (issue 7)', () => {
     jobs.markCopyRequested(job.id);
     expect(await engine.reconcile(Date.now() + 120_000)).toEqual({ resumed: 0, failed: 1 });
     expect(contexts.require(ctxId)).toMatchObject({ status: 'failed', replicaTornJobId: job.id });
+  });
+});
+
+describe('ReplicationEngine: batch discovery and startDiscovered', () => {
+  const add = (name: string, vmwareVmId: string) =>
+    contexts.add({ vm: twoDiskVm({ name, vmwareVmId, path: `/DC/vm/${name}` }), vcenterHost: 'vc.test.invalid', credentialId: 'cred-1', vmaApplianceId: 'app-vma' }).id;
+
+  it('asks the VMA once for several names and picks each exact name; a VM found only by id under a new name is a rename', async () => {
+    const web1 = add('web1', 'id-web1');
+    const web10 = add('web10', 'id-web10');
+    const gone = add('db1', 'id-db1');
+    const renamed = add('old-name', 'id-renamed');
+    // The substring filter returns web1 and web10 for "web1"; the renamed VM only shows in the full inventory.
+    discoveredVms = [twoDiskVm({ name: 'web10', vmwareVmId: 'id-web10' }), twoDiskVm({ name: 'web1', vmwareVmId: 'id-web1' }), twoDiskVm({ name: 'new-name', vmwareVmId: 'id-renamed' })];
+    const out = await engine.discoverContexts([web1, web10, gone, renamed]);
+    expect(discoverFilters).toEqual(['web1,web10,db1,old-name', undefined]);
+    const ok = (id: string) => {
+      const o = out.get(id)!;
+      return o.ok ? o.fresh : null;
+    };
+    expect(ok(web1)!.vm).toMatchObject({ name: 'web1', vmwareVmId: 'id-web1' });
+    expect(ok(web10)!.vm).toMatchObject({ name: 'web10', vmwareVmId: 'id-web10' });
+    expect(ok(renamed)!.vm.name).toBe('new-name');
+    expect(out.get(gone)).toMatchObject({ ok: false, error: { code: 'not_found', message: 'db1 (VMware id id-db1) is no longer in vCenter vc.test.invalid' } });
+  });
+
+  it('one request per batch of discoveryBatchSize names; a name with a comma is asked for by a comma-free part', async () => {
+    expect(discoveryFilter(['web1', 'a,b-long', 'web1'])).toBe('web1,b-long');
+    const small = new ReplicationEngine(
+      { contexts, jobs, volumes: new VolumeRepository(db), logbook, bus, events, ports: ports(), logger: silentLogger },
+      { discoveryBatchSize: 2, poller: { intervalMs: 1_000 } },
+    );
+    const ids = ['v1', 'v2', 'v3'].map((n, i) => add(n, `id-${i}`));
+    discoveredVms = ['v1', 'v2', 'v3'].map((n, i) => twoDiskVm({ name: n, vmwareVmId: `id-${i}` }));
+    const out = await small.discoverContexts(ids);
+    expect(discoverFilters.sort()).toEqual(['v1,v2', 'v3']);
+    expect([...out.values()].every((o) => o.ok)).toBe(true);
+  });
+
+  it('startDiscovered starts from that data (no discovery of its own) and sends the same replicate request as start', async () => {
+    const fresh = (await engine.discoverContexts([ctxId])).get(ctxId)!;
+    expect(fresh.ok).toBe(true);
+    discoverFilters = [];
+    const { jobId } = await engine.startDiscovered(ctxId, (fresh as { fresh: FreshDiscovery }).fresh, { trigger: 'scheduler' });
+    await engine.drain();
+    expect(discoverFilters).toEqual([]);
+    expect(jobs.require(jobId)).toMatchObject({ status: 'replicating', trigger: 'scheduler' });
+    engine.finish(jobId, 'completed', null);
+    const { jobId: second } = await engine.start(ctxId, { trigger: 'ui' });
+    await engine.drain();
+    expect(discoverFilters).toEqual(['pgtest1']);
+    const strip = (r: (typeof replicated)[number]) => ({ ...r, job_id: 'X', oma_url: r.oma_url.replace(/\/[^/]+$/, '/TOKEN') });
+    expect(replicated.map((r) => r.job_id)).toEqual([jobId, second]);
+    expect(strip(replicated[1]!)).toEqual(strip(replicated[0]!));
+  });
+
+  it('startDiscovered refuses data it did not gather, data for another VM and old data, writing nothing', async () => {
+    const other = add('other', 'id-other');
+    discoveredVms = [twoDiskVm(), twoDiskVm({ name: 'other', vmwareVmId: 'id-other', path: '/DC/vm/other' })];
+    const out = await engine.discoverContexts([ctxId, other]);
+    const fresh = (id: string) => (out.get(id) as { fresh: FreshDiscovery }).fresh;
+    await expect(engine.startDiscovered(ctxId, { ...fresh(ctxId) }, { trigger: 'scheduler' })).rejects.toThrow('was not gathered for it by this console');
+    await expect(engine.startDiscovered(ctxId, fresh(other), { trigger: 'scheduler' })).rejects.toThrow('was not gathered for it by this console');
+    const old = new ReplicationEngine(
+      { contexts, jobs, volumes: new VolumeRepository(db), logbook, bus, events, ports: ports(), logger: silentLogger },
+      { freshDiscoveryMaxAgeMs: -1, poller: { intervalMs: 1_000 } },
+    );
+    const mine = (await old.discoverContexts([ctxId])).get(ctxId) as { fresh: FreshDiscovery };
+    await expect(old.startDiscovered(ctxId, mine.fresh, { trigger: 'scheduler' })).rejects.toThrow(/discovery data of pgtest1 is \d+ s old/);
+    expect(jobs.list({ contextId: ctxId })).toEqual([]);
   });
 });

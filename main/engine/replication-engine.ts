@@ -11,7 +11,7 @@ import { replicaTornText } from '../../shared/replica-state-text';
 import type { EventBus } from '../ipc/event-bus';
 import type { Logbook } from '../logbook/logbook';
 import type { JobDiskRow, JobRepository } from './job-repository';
-import type { EnginePorts, TargetSettings } from './ports';
+import type { EnginePorts, TargetSettings, VcenterLogin, VmaApi } from './ports';
 import { missingChangeIdWarning, ProgressPoller, type PollerOptions } from './progress-poller';
 import type { VolumeRepository } from './volume-repository';
 import { runSteps, StepCancelled, type Step } from './step-runner';
@@ -30,6 +30,12 @@ export interface EngineDeps {
 
 export interface EngineOptions {
   discoveryTimeoutMs: number;
+  /** A discovery of several named VMs in one request (the VMA allows itself 60 s). */
+  batchDiscoveryTimeoutMs: number;
+  /** At most this many VM names in one discovery request. */
+  discoveryBatchSize: number;
+  /** startDiscovered refuses discovery data older than this: a job starts from what vCenter says now. */
+  freshDiscoveryMaxAgeMs: number;
   /** A full-inventory discovery, used only to find a renamed VM by its VMware id. */
   fullDiscoveryTimeoutMs: number;
   /** Jobs in a setup step untouched for this long belong to no live process (see reconcile). */
@@ -39,6 +45,9 @@ export interface EngineOptions {
 
 export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   discoveryTimeoutMs: 15_000,
+  batchDiscoveryTimeoutMs: 60_000,
+  discoveryBatchSize: 50,
+  freshDiscoveryMaxAgeMs: 5 * 60_000,
   fullDiscoveryTimeoutMs: 120_000,
   setupLeaseMs: 2 * 60_000,
   poller: {},
@@ -62,6 +71,26 @@ export interface StartOptions {
   fullSync?: boolean;
 }
 
+/** What a discovery gathered for one managed VM, for startDiscovered; only this engine's discovery makes it. */
+export interface FreshDiscovery {
+  readonly contextId: string;
+  readonly vm: DiscoveredVm;
+  /** Epoch ms when the VMA answered. */
+  readonly discoveredAt: number;
+}
+
+export type DiscoveryOutcome = { ok: true; fresh: FreshDiscovery } | { ok: false; error: AppError };
+
+/**
+ * The VMA's filter is a comma-separated list of case-insensitive substrings: a name containing a
+ * comma is asked for by its longest comma-free part (a substring still returns it; the exact name
+ * is picked from the answer).
+ */
+export function discoveryFilter(names: readonly string[]): string {
+  const terms = names.map((n) => n.split(',').reduce((a, b) => (b.trim().length > a.length ? b.trim() : a), '')).filter((t) => t.length > 0);
+  return [...new Set(terms)].join(',');
+}
+
 /**
  * The canonical replication path for every caller (UI, CLI, scheduler, failover final sync):
  * fresh discovery → normalise → claim → per-disk volume/attach/export → replicate → poll → one
@@ -74,6 +103,8 @@ export class ReplicationEngine {
   private readonly cancelled = new Set<string>();
   private readonly cleanups = new Set<Promise<void>>();
   private readonly unreachableNoted = new Set<string>();
+  /** Discovery data this engine produced: startDiscovered accepts nothing else. */
+  private readonly issued = new WeakSet<FreshDiscovery>();
   private readonly settledWaiters = new Map<string, ((j: ReplicationJob) => void)[]>();
   /** Set by reconcile(): only a process that reconciled sweeps for orphaned setups. */
   private lastSweepAt: number | null = null;
@@ -96,7 +127,34 @@ export class ReplicationEngine {
 
   // ---- steps 1–4: on the caller's time -----------------------------------------------------------
 
+  /** The UI and CLI entry: discovers this VM now (one request), then starts it as startDiscovered does. */
   async start(contextId: string, options: StartOptions): Promise<{ jobId: string }> {
+    const ctx = this.startable(contextId, options);
+    // Fail on missing configuration before touching anything (credentials resolved now, not cached).
+    this.deps.ports.target();
+    const found = (await this.discoverContexts([ctx.id])).get(ctx.id)!;
+    if (!found.ok) throw found.error;
+    return this.startWith(ctx, found.fresh.vm, options);
+  }
+
+  /**
+   * The batch entry (the scheduler): starts from discovery data gathered for this run by
+   * discoverContexts (several VMs in one VMA request); the rest is start()'s path, claim included.
+   */
+  async startDiscovered(contextId: string, fresh: FreshDiscovery, options: StartOptions): Promise<{ jobId: string }> {
+    const ctx = this.startable(contextId, options);
+    if (!this.issued.has(fresh) || fresh.contextId !== ctx.id) {
+      throw new AppError('validation', `The discovery data given for ${ctx.name} was not gathered for it by this console; discover it again`);
+    }
+    const ageMs = Date.now() - fresh.discoveredAt;
+    if (ageMs > this.opts.freshDiscoveryMaxAgeMs) {
+      throw new AppError('validation', `The discovery data of ${ctx.name} is ${Math.round(ageMs / 1000)} s old (at most ${Math.round(this.opts.freshDiscoveryMaxAgeMs / 1000)} s); discover it again`);
+    }
+    this.deps.ports.target();
+    return this.startWith(ctx, fresh.vm, options);
+  }
+
+  private startable(contextId: string, options: StartOptions): VmContextSummary {
     const ctx = this.deps.contexts.require(contextId);
     // A disabled VM is out of management until enabled again; a failover's final sync is the failover's own step.
     if (!ctx.enabled && options.trigger !== 'failover') {
@@ -107,9 +165,10 @@ export class ReplicationEngine {
     if (ctx.currentJobId) {
       throw new AppError('conflict', `${ctx.name} already has an active replication job ${ctx.currentJobId}`, { jobId: ctx.currentJobId });
     }
-    // Fail on missing configuration before touching anything (credentials resolved now, not cached).
-    this.deps.ports.target();
-    const vm = await this.discoverOne(ctx);
+    return ctx;
+  }
+
+  private async startWith(ctx: VmContextSummary, vm: DiscoveredVm, options: StartOptions): Promise<{ jobId: string }> {
     await this.ensurePreviousCopierGone(ctx);
     if (vm.disks.length === 0) throw new AppError('validation', `${vm.name} has no disks in vCenter; nothing to replicate`);
     this.deps.contexts.refreshSpecs(ctx.id, vm);
@@ -145,21 +204,92 @@ export class ReplicationEngine {
     }
   }
 
-  private async discoverOne(ctx: VmContextSummary): Promise<DiscoveredVm> {
-    const vma = this.deps.ports.vma(ctx.vmaApplianceId!);
-    const login = this.deps.ports.login(ctx.credentialId!);
-    const want = { name: ctx.name, vmwareVmId: ctx.vmwareVmId };
-    const byName = pickManagedVm(await vma.discover(login, ctx.name, this.opts.discoveryTimeoutMs), want);
-    if (byName.kind === 'found') return byName.vm;
-    if (byName.kind === 'conflict') throw new AppError('conflict', `${byName.reason}. Nothing was written.`);
-    // Renamed in vCenter: look the VM up by its VMware id in the whole inventory.
-    const all = pickManagedVm(await vma.discover(login, undefined, this.opts.fullDiscoveryTimeoutMs), want);
-    if (all.kind === 'found') {
-      this.deps.logger.info(`${ctx.name} was renamed in vCenter to ${all.vm.name}; syncing it under its VMware id`);
-      return all.vm;
+  /**
+   * Fresh discovery of managed VMs: one VMA request per VMA and credential (at most
+   * discoveryBatchSize names each), each VM picked by its exact name and VMware id from the answer
+   * through the one normaliser's pick. VMs missing by name (renamed in vCenter) are looked up by
+   * VMware id in one full-inventory request per group. A VM that cannot be found, is ambiguous or
+   * whose request failed gets its own error; the others are unaffected.
+   */
+  async discoverContexts(contextIds: readonly string[]): Promise<Map<string, DiscoveryOutcome>> {
+    const out = new Map<string, DiscoveryOutcome>();
+    const groups = new Map<string, VmContextSummary[]>();
+    for (const id of new Set(contextIds)) {
+      const ctx = this.deps.contexts.get(id);
+      if (!ctx) {
+        out.set(id, { ok: false, error: new AppError('not_found', `VM context ${id} is no longer managed`) });
+        continue;
+      }
+      if (!ctx.vmaApplianceId || !ctx.credentialId) {
+        out.set(id, { ok: false, error: new AppError('validation', `${ctx.name} has no ${ctx.vmaApplianceId ? 'vCenter credential' : 'VMA appliance'}; add it again from Discovery`) });
+        continue;
+      }
+      const key = `${ctx.vmaApplianceId}\u0000${ctx.credentialId}`;
+      groups.set(key, [...(groups.get(key) ?? []), ctx]);
     }
-    if (all.kind === 'conflict') throw new AppError('conflict', `${all.reason}. Nothing was written.`);
-    throw new AppError('not_found', `${ctx.name} (VMware id ${ctx.vmwareVmId}) is no longer in vCenter ${ctx.vcenterHost}`);
+    const chunks: VmContextSummary[][] = [];
+    for (const group of groups.values()) {
+      for (let i = 0; i < group.length; i += this.opts.discoveryBatchSize) chunks.push(group.slice(i, i + this.opts.discoveryBatchSize));
+    }
+    await Promise.all(chunks.map((chunk) => this.discoverChunk(chunk, out)));
+    return out;
+  }
+
+  private async discoverChunk(chunk: VmContextSummary[], out: Map<string, DiscoveryOutcome>): Promise<void> {
+    const first = chunk[0]!;
+    const fail = (ctxs: VmContextSummary[], e: unknown) => {
+      for (const c of ctxs) {
+        const error = e instanceof AppError ? e : new AppError('internal', errorText(e));
+        // Alone, the VMA's error is the answer (as it always was for start); in a batch it names the VM.
+        out.set(c.id, { ok: false, error: chunk.length === 1 ? error : new AppError(error.code, `Discovery of ${c.name} failed: ${error.message}`, error.details) });
+      }
+    };
+    const found = (c: VmContextSummary, vm: DiscoveredVm, at: number) => {
+      const fresh: FreshDiscovery = { contextId: c.id, vm, discoveredAt: at };
+      this.issued.add(fresh);
+      out.set(c.id, { ok: true, fresh });
+    };
+    let login: VcenterLogin;
+    let vma: VmaApi;
+    try {
+      vma = this.deps.ports.vma(first.vmaApplianceId!);
+      login = this.deps.ports.login(first.credentialId!);
+    } catch (e) {
+      return fail(chunk, e);
+    }
+    const missing: VmContextSummary[] = [];
+    try {
+      const timeout = chunk.length === 1 ? this.opts.discoveryTimeoutMs : this.opts.batchDiscoveryTimeoutMs;
+      const answer = await vma.discover(login, discoveryFilter(chunk.map((c) => c.name)), timeout);
+      const at = Date.now();
+      for (const c of chunk) {
+        const pick = pickManagedVm(answer, { name: c.name, vmwareVmId: c.vmwareVmId });
+        if (pick.kind === 'found') found(c, pick.vm, at);
+        else if (pick.kind === 'conflict') out.set(c.id, { ok: false, error: new AppError('conflict', `${pick.reason}. Nothing was written.`) });
+        else missing.push(c);
+      }
+    } catch (e) {
+      return fail(chunk, e);
+    }
+    if (missing.length === 0) return;
+    // Renamed in vCenter: look these VMs up by their VMware id in the whole inventory.
+    try {
+      const all = await vma.discover(login, undefined, this.opts.fullDiscoveryTimeoutMs);
+      const at = Date.now();
+      for (const c of missing) {
+        const pick = pickManagedVm(all, { name: c.name, vmwareVmId: c.vmwareVmId });
+        if (pick.kind === 'found') {
+          this.deps.logger.info(`${c.name} was renamed in vCenter to ${pick.vm.name}; syncing it under its VMware id`);
+          found(c, pick.vm, at);
+        } else if (pick.kind === 'conflict') {
+          out.set(c.id, { ok: false, error: new AppError('conflict', `${pick.reason}. Nothing was written.`) });
+        } else {
+          out.set(c.id, { ok: false, error: new AppError('not_found', `${c.name} (VMware id ${c.vmwareVmId}) is no longer in vCenter ${c.vcenterHost}`) });
+        }
+      }
+    } catch (e) {
+      fail(missing, e);
+    }
   }
 
   // ---- steps 5–6: in the background -------------------------------------------------------------

@@ -1,5 +1,6 @@
 import type { JobStatus } from '../../shared/domain';
 import type { CronFiring, CronSchedule, FiringHandlers } from './cron-schedule';
+import type { DiscoveryOutcome, FreshDiscovery } from '../engine/replication-engine';
 
 // What the scheduler needs from the rest of the core, as small interfaces: the composition root binds
 // them to the replication engine and the appliance service; unit tests bind them to real SQLite
@@ -32,8 +33,13 @@ export interface ScheduledStartOptions {
 
 export interface SchedulerPorts {
   clock: SchedulerClock;
-  /** The canonical path (fresh discovery, normaliser, claim, engine); resolves once the job exists. */
-  startReplication(contextId: string, options: ScheduledStartOptions): Promise<{ jobId: string }>;
+  /**
+   * Fresh discovery of several managed VMs: one VMA request per VMA and credential, each VM picked
+   * by exact name (or found by VMware id when renamed); each VM has its own outcome.
+   */
+  discover(contextIds: readonly string[]): Promise<Map<string, DiscoveryOutcome>>;
+  /** The canonical path from that discovery (normaliser, claim, engine); resolves once the job exists. */
+  startDiscovered(contextId: string, fresh: FreshDiscovery, options: ScheduledStartOptions): Promise<{ jobId: string }>;
   /** Resolves with the job's terminal status. */
   whenJobEnds(jobId: string): Promise<{ status: JobStatus; error: string | null }>;
   /** Null when the VMA answers; otherwise why it cannot be used now. */

@@ -14,6 +14,7 @@ import type { JobStatus, VmContextStatus } from '../../shared/domain';
 import { AppError } from '../../shared/errors';
 import type { FiringHandlers } from './cron-schedule';
 import type { ScheduledStartOptions, SchedulerClock, SchedulerPorts } from './ports';
+import type { DiscoveryOutcome } from '../engine/replication-engine';
 import { SchedulerService, finalStatus } from './scheduler-service';
 
 // Real SQLite and the real job repository (claim and finish, the engine's own conflict rules); the
@@ -69,6 +70,7 @@ let svc: SchedulerService;
 let starts: { contextId: string; options: ScheduledStartOptions; jobId: string }[];
 let waiters: Map<string, (r: { status: JobStatus; error: string | null }) => void>;
 let startFailures: Map<string, string>;
+let discoveries: string[][];
 let vmaDown: Map<string, string>;
 let armed: Map<string, FiringHandlers>;
 let running: Set<string>;
@@ -86,6 +88,7 @@ beforeEach(() => {
   starts = [];
   waiters = new Map();
   startFailures = new Map();
+  discoveries = [];
   vmaDown = new Map();
   armed = new Map();
   running = new Set();
@@ -96,10 +99,21 @@ beforeEach(() => {
   }
   const ports: SchedulerPorts = {
     clock,
-    startReplication: async (contextId, options) => {
-      await Promise.resolve(); // the engine discovers first: the job never exists synchronously
-      const failure = startFailures.get(contextId);
-      if (failure) throw new AppError('not_found', failure);
+    // The engine's batch discovery: one answer per VM; a VM vCenter no longer has fails alone.
+    discover: async (contextIds) => {
+      await Promise.resolve(); // a VMA request: the answer never arrives synchronously
+      discoveries.push([...contextIds]);
+      return new Map(
+        contextIds.map((id): [string, DiscoveryOutcome] => {
+          const failure = startFailures.get(id);
+          if (failure) return [id, { ok: false, error: new AppError('not_found', failure) }];
+          return [id, { ok: true, fresh: { contextId: id, vm: { name: contexts.require(id).name } as DiscoveredVm, discoveredAt: clock.now().getTime() } }];
+        }),
+      );
+    },
+    startDiscovered: async (contextId, fresh, options) => {
+      await Promise.resolve();
+      if (fresh.contextId !== contextId) throw new Error(`started ${contextId} with the discovery of ${fresh.contextId}`);
       const job = jobs.claim({ contextId, ...options });
       starts.push({ contextId, options, jobId: job.id });
       running.add(job.id);
@@ -274,6 +288,72 @@ describe('a run', () => {
     const done = await svc.whenExecutionEnds(e.id);
     expect(done.startFailures).toEqual([{ vmContextId: a, error: 'a (VMware id x) is no longer in vCenter vc.test.invalid' }]);
     expect(done).toMatchObject({ status: 'partial', started: 1, completed: 1, failed: 1 });
+  });
+
+  it('discovers the VMs of one VMA in one request per batch; waiting VMs start from that answer while it is fresh', async () => {
+    const ids = ['a', 'b', 'c', 'd'].map((n) => vm(n));
+    const s = schedule({ maxConcurrentJobs: 2 });
+    group(s.id, ids);
+    const e = svc.runNow(s.id);
+    await settle();
+    expect(startedNames()).toEqual(['a', 'b']);
+    // One request covered the two starting VMs and the two waiting ones.
+    expect(discoveries).toEqual([ids]);
+    await endAll();
+    await settle();
+    expect(startedNames()).toEqual(['a', 'b', 'c', 'd']);
+    expect(discoveries).toHaveLength(1);
+    await endAll();
+    expect(await svc.whenExecutionEnds(e.id)).toMatchObject({ status: 'completed', completed: 4 });
+    expect(svc.discoveryRequests.get(s.id)).toBe(1);
+  });
+
+  it('a waiting VM whose discovery grew old is discovered again at its turn (with the others still waiting)', async () => {
+    const ids = ['a', 'b', 'c'].map((n) => vm(n));
+    const s = schedule({ maxConcurrentJobs: 1 });
+    group(s.id, ids);
+    const e = svc.runNow(s.id);
+    await settle();
+    expect(discoveries).toEqual([ids]);
+    await clock.advance(3 * 60_000);
+    await end(starts[0]!.jobId, 'completed');
+    await settle();
+    expect(startedNames()).toEqual(['a', 'b']);
+    expect(discoveries).toEqual([ids, [ids[1], ids[2]]]);
+    await end(starts[1]!.jobId, 'completed');
+    await settle();
+    await endAll();
+    expect(await svc.whenExecutionEnds(e.id)).toMatchObject({ completed: 3 });
+    expect(discoveries).toHaveLength(2);
+  });
+
+  it('VMs of different VMAs are discovered in separate requests, each naming only its own VMs', async () => {
+    const [a, b, c] = [vm('a', 'vma-1'), vm('b', 'vma-2'), vm('c', 'vma-1')];
+    const s = schedule({ maxConcurrentJobs: 10 });
+    group(s.id, [a, b, c]);
+    svc.runNow(s.id);
+    await settle();
+    expect(startedNames().sort()).toEqual(['a', 'b', 'c']);
+    expect(discoveries.map((d) => [...d].sort())).toEqual(expect.arrayContaining([[a, c].sort(), [b]]));
+    expect(discoveries).toHaveLength(2);
+  });
+
+  it('a discovery request that fails fails each of its VMs with the reason; the run goes on and retries them', async () => {
+    const [a, b] = [vm('a'), vm('b')];
+    const s = schedule({ maxConcurrentJobs: 10, retryAttempts: 1, retryDelaySeconds: 30 });
+    group(s.id, [a, b]);
+    startFailures.set(a, 'Discovery of a failed: SSH tunnel to vma-1 is down');
+    startFailures.set(b, 'Discovery of b failed: SSH tunnel to vma-1 is down');
+    const e = svc.runNow(s.id);
+    await settle();
+    expect(starts).toHaveLength(0);
+    startFailures.clear();
+    await clock.advance(30_000);
+    expect(startedNames().sort()).toEqual(['a', 'b']);
+    await endAll();
+    const done = await svc.whenExecutionEnds(e.id);
+    expect(done).toMatchObject({ status: 'completed', completed: 2 });
+    expect(done.startFailures.map((f) => f.error).sort()).toEqual(['Discovery of a failed: SSH tunnel to vma-1 is down', 'Discovery of b failed: SSH tunnel to vma-1 is down']);
   });
 
   it('a job started elsewhere between the check and the claim is recorded as an active-job skip', async () => {

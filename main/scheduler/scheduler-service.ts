@@ -16,6 +16,7 @@ import type { VmGroupRepository } from '../db/repositories/vm-groups';
 import type { OperationLog } from '../logbook/logbook';
 import { CronSchedule, type CronFiring } from './cron-schedule';
 import type { SchedulerPorts } from './ports';
+import type { DiscoveryOutcome, FreshDiscovery } from '../engine/replication-engine';
 
 export interface SchedulerDeps {
   schedules: ScheduleRepository;
@@ -31,9 +32,16 @@ export interface SchedulerDeps {
 export interface SchedulerOptions {
   /** How long a "VMA answers" result is trusted within a run before asking again. */
   vmaCheckTtlMs: number;
+  /** At most this many VMs (of one VMA and credential) in one discovery request. */
+  discoveryBatchSize: number;
+  /**
+   * A VM discovered ahead of its turn (in the batch of another VM) starts from that answer only
+   * while it is younger than this; otherwise its turn discovers again.
+   */
+  discoveryMaxAgeMs: number;
 }
 
-const DEFAULT_OPTIONS: SchedulerOptions = { vmaCheckTtlMs: 60_000 };
+const DEFAULT_OPTIONS: SchedulerOptions = { vmaCheckTtlMs: 60_000, discoveryBatchSize: 50, discoveryMaxAgeMs: 2 * 60_000 };
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -60,6 +68,10 @@ interface Run {
   groupLimits: Map<string, number>;
   outcomes: Map<string, VmOutcome>;
   vmaChecks: Map<string, { at: number; problem: string | null }>;
+  /** Discovery answers not yet used, by context id (see discoverFor). */
+  discovered: Map<string, { at: number; outcome: DiscoveryOutcome }>;
+  /** Discovery requests in flight, by every context id they cover. */
+  discovering: Map<string, Promise<void>>;
   maxRunning: number;
   done: Promise<ScheduleExecution>;
   resolve: (e: ScheduleExecution) => void;
@@ -80,6 +92,8 @@ export class SchedulerService {
   private started = false;
   /** Highest number of jobs of one schedule in flight at once (benchmarks and tests read it). */
   readonly maxObserved = new Map<string, number>();
+  /** Discovery requests made by runs of each schedule (benchmarks and tests read it). */
+  readonly discoveryRequests = new Map<string, number>();
 
   constructor(private readonly deps: SchedulerDeps, options: Partial<SchedulerOptions> = {}) {
     this.opts = { ...DEFAULT_OPTIONS, ...options };
@@ -269,6 +283,8 @@ export class SchedulerService {
       groupLimits: new Map(groups.map((g) => [g.id, g.maxConcurrentVms])),
       outcomes: new Map(),
       vmaChecks: new Map(),
+      discovered: new Map(),
+      discovering: new Map(),
       maxRunning: 0,
       done,
       resolve,
@@ -326,9 +342,12 @@ export class SchedulerService {
       if (skip) {
         outcome = { kind: 'skipped', reason: skip };
       } else {
+        // Fresh data for this run, gathered with the other VMs of the same VMA and credential; a VM
+        // that cannot be discovered fails here alone, with the reason, and may be retried.
+        const fresh = await this.discoverFor(run, entry.contextId);
         let jobId: string;
         try {
-          ({ jobId } = await this.deps.ports.startReplication(entry.contextId, {
+          ({ jobId } = await this.deps.ports.startDiscovered(entry.contextId, fresh, {
             trigger: 'scheduler',
             scheduleExecutionId: run.executionId,
             vmGroupId: entry.groupId,
@@ -403,6 +422,57 @@ export class SchedulerService {
       if (problem) return 'vma_unreachable';
     }
     return null;
+  }
+
+  /**
+   * Discovery for one VM's turn. One request covers this VM and the next VMs of the run (in flight
+   * or queued) on the same VMA and credential that have no answer yet, up to discoveryBatchSize; VMs
+   * whose turn comes while that request runs wait for it instead of asking again.
+   */
+  private async discoverFor(run: Run, contextId: string): Promise<FreshDiscovery> {
+    const take = (): FreshDiscovery => {
+      const got = run.discovered.get(contextId);
+      run.discovered.delete(contextId);
+      if (!got) throw new AppError('internal', `The discovery answer for VM context ${contextId} went missing`);
+      if (!got.outcome.ok) throw got.outcome.error;
+      return got.outcome.fresh;
+    };
+    const isFresh = (id: string) => {
+      const d = run.discovered.get(id);
+      return d !== undefined && this.now().getTime() - d.at < this.opts.discoveryMaxAgeMs;
+    };
+    if (isFresh(contextId)) return take();
+    const pending = run.discovering.get(contextId);
+    if (pending) {
+      await pending;
+      return take();
+    }
+    const ctx = this.deps.contexts.get(contextId);
+    const key = (c: VmContextSummary) => `${c.vmaApplianceId ?? ''}\u0000${c.credentialId ?? ''}`;
+    const batch = [contextId];
+    if (ctx) {
+      for (const e of [...run.inFlight.values(), ...run.queue]) {
+        if (batch.length >= this.opts.discoveryBatchSize) break;
+        if (e.contextId === contextId || run.discovering.has(e.contextId) || isFresh(e.contextId)) continue;
+        const c = this.deps.contexts.get(e.contextId);
+        if (c && c.enabled && !c.currentJobId && key(c) === key(ctx)) batch.push(c.id);
+      }
+    }
+    this.discoveryRequests.set(run.scheduleId, (this.discoveryRequests.get(run.scheduleId) ?? 0) + 1);
+    const request = this.deps.ports
+      .discover(batch)
+      .catch((e: unknown) => new Map<string, DiscoveryOutcome>(batch.map((id) => [id, { ok: false, error: e instanceof AppError ? e : new AppError('internal', errorText(e)) }])))
+      .then((answers) => {
+        // Stored before anyone waiting on this request resumes, so each finds its own answer.
+        const at = this.now().getTime();
+        for (const id of batch) {
+          run.discovering.delete(id);
+          run.discovered.set(id, { at, outcome: answers.get(id) ?? { ok: false, error: new AppError('internal', `Discovery gave no answer for VM context ${id}`) } });
+        }
+      });
+    for (const id of batch) run.discovering.set(id, request);
+    await request;
+    return take();
   }
 
   private async vmaProblem(run: Run, applianceId: string): Promise<string | null> {

@@ -140,6 +140,36 @@ describe('one owner per data directory', () => {
     }
   }, 300_000);
 
+  it('only the owner polls the VMA while mkc replicate and mkc jobs watch follow the same job (polls counted at the simulator)', async () => {
+    const speed = { ...rig.vma.speed };
+    // Slow enough that the copy runs through the whole counting window.
+    rig.vma.speed.phaseDelayMs = 30_000;
+    rig.vma.speed.bytesPerSecond = 64 * 1024;
+    try {
+      const replicate = spawnMkc(['replicate', 'web1']);
+      started.push(replicate.child);
+      const [, jobId] = await replicate.waitFor(/Started (job-\S+) for web1/);
+      await replicate.waitFor(/replicating/);
+      const watch = spawnMkc(['jobs', 'watch', jobId!]);
+      started.push(watch.child);
+      await watch.waitFor(/replicating/);
+      const from = rig.vma.requests.length;
+      const t0 = Date.now();
+      await new Promise((r) => setTimeout(r, 16_000));
+      const elapsed = Date.now() - t0;
+      const polls = rig.vma.requests.slice(from).filter((r) => r.endpoint === 'progress' && r.path.endsWith(`/${jobId}`)).length;
+      // One poller asks at most once per 2 s pass (the owner's default interval), plus a pass already
+      // under way at each edge of the window; a second poller in either mkc would about double it.
+      expect(polls).toBeGreaterThan(0);
+      expect(polls).toBeLessThanOrEqual(Math.floor(elapsed / 2_000) + 2);
+      const cancel = await mkc(['jobs', 'cancel', jobId!]);
+      expect(cancel.code, cancel.stderr).toBe(0);
+      await Promise.all([replicate.exit, watch.exit]);
+    } finally {
+      Object.assign(rig.vma.speed, speed);
+    }
+  }, 300_000);
+
   it('takes over the lock of a killed owner; a stopped owner releases it', async () => {
     const killed = owner!.child.pid;
     owner!.child.kill('SIGKILL');

@@ -66,4 +66,29 @@ describe('scheduled and UI syncs share the canonical path', () => {
     expect(rig.core.jobs.require(job!.jobId).jobType).toBe('initial');
     expect(rig.core.jobs.jobDisks(job!.jobId).every((d) => d.previousChangeId === null)).toBe(true);
   }, 120_000);
+
+  it('a run discovers the VMs of one VMA in one request (exact names picked from the substring answer) and syncs each', async () => {
+    const ids = { web10: ctxId, ...(await rig.manage(['web1', 'pgtest1'])) };
+    const s = rig.core.scheduler.createSchedule({ name: 'batch', cronExpression: '0 5 * * *', timezone: 'UTC', maxConcurrentJobs: 3 });
+    const g = rig.core.groups.create({ name: 'gb', description: '', scheduleId: s.id, maxConcurrentVms: 3, priority: 1, enabled: true, replicaAgeTargetSeconds: null });
+    rig.core.groups.addMembers(g.id, Object.values(ids));
+    const before = rig.vma.requests.length;
+    const e = rig.core.scheduler.runNow(s.id);
+    const done = await rig.core.scheduler.whenExecutionEnds(e.id);
+    expect(done).toMatchObject({ status: 'completed', started: 3, completed: 3, failed: 0 });
+    const run = seen(before);
+    const discovers = run.filter((r) => r.endpoint === 'discover');
+    // Counted at the VMA simulator: 3 VMs on one VMA and credential, one discovery request.
+    expect(discovers).toHaveLength(1);
+    expect(String((discovers[0]!.body as { filter?: string }).filter).split(',').sort()).toEqual(['pgtest1', 'web1', 'web10']);
+    expect(run.filter((r) => r.endpoint === 'replicate')).toHaveLength(3);
+    expect(rig.core.scheduler.discoveryRequests.get(s.id)).toBe(1);
+    // web1's filter also returns web10: each job copied its own VM.
+    for (const [name, id] of Object.entries(ids)) {
+      const job = rig.core.executions.jobIds(e.id).find((j) => rig.core.jobs.require(j.jobId).vmContextId === id)!;
+      const body = run.find((r) => r.endpoint === 'replicate' && (r.body as Body).job_id === job.jobId)!.body as { vm_paths: string[] };
+      expect(body.vm_paths).toEqual([rig.core.contexts.require(id).path]);
+      expect(rig.core.contexts.require(id).name).toBe(name);
+    }
+  }, 180_000);
 });

@@ -3,6 +3,7 @@ import type { FailoverStatus, FailoverType, VmContextStatus } from '../../../sha
 import type { BootEvidence, Failover, FailoverOverride, FailoverRunOptions, FailoverSnapshot, Finding } from '../../../shared/failover';
 import { AppError } from '../../../shared/errors';
 import { assertTransition } from '../../base/context-state';
+import { writeContextStatus } from './context-status';
 import { isoNow, newId } from '../../base/ids';
 import { parseJson, strOrNull } from './rows';
 
@@ -123,7 +124,7 @@ export class FailoverRepository {
           JSON.stringify(input.options),
           now,
         );
-      this.db.prepare(`UPDATE vm_contexts SET current_status = 'failing_over', updated_at = ? WHERE id = ?`).run(now, input.vmContextId);
+      writeContextStatus(this.db, input.vmContextId, 'failing_over');
     });
     run.immediate();
     return this.require(id);
@@ -159,14 +160,12 @@ export class FailoverRepository {
     this.db.transaction(() => {
       const f = this.require(id);
       if (TERMINAL.includes(f.status)) throw new AppError('conflict', `Failover ${id} has already ended (${f.status})`);
-      const ctx = this.db.prepare(`SELECT current_status FROM vm_contexts WHERE id = ?`).get(f.vmContextId) as Row;
-      assertTransition(ctx.current_status as VmContextStatus, vmStatus);
+      // Refused (and nothing written) unless the state machine allows the VM's move.
+      writeContextStatus(this.db, f.vmContextId, vmStatus);
       this.db
         .prepare(`UPDATE failovers SET status = ?, error = COALESCE(?, error), ended_at = CASE WHEN ? THEN ? ELSE ended_at END WHERE id = ?`)
         .run(status, error, TERMINAL.includes(status) || status === 'completed' || status === 'cleanup_required' ? 1 : 0, now, id);
-      this.db
-        .prepare(`UPDATE vm_contexts SET current_status = ?, last_error = CASE WHEN ? IS NULL THEN last_error ELSE ? END, updated_at = ? WHERE id = ?`)
-        .run(vmStatus, error, error, now, f.vmContextId);
+      if (error !== null) this.db.prepare(`UPDATE vm_contexts SET last_error = ?, updated_at = ? WHERE id = ?`).run(error, now, f.vmContextId);
     })();
     return this.require(id);
   }

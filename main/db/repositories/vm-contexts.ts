@@ -2,7 +2,7 @@ import type { Db } from '../database';
 import type { DiscoveredVm } from '../../../shared/discovery';
 import type { PowerState, VmContextStatus, VmContextSummary, VmDisk, VmNetwork } from '../../../shared/domain';
 import { AppError } from '../../../shared/errors';
-import { assertTransition } from '../../base/context-state';
+import { writeContextStatus } from './context-status';
 import { isoNow, newId } from '../../base/ids';
 import { bool, num, parseJson, strOrNull } from './rows';
 
@@ -216,15 +216,12 @@ export class VmContextRepository {
     ).map(mapDisk);
   }
 
-  /** The only writer of current_status: moves through the state machine. */
+  /** Moves a VM's status through the state machine (an illegal move throws and writes nothing). */
   transition(id: string, to: VmContextStatus, lastError?: string | null): VmContextSummary {
-    const c = this.require(id);
-    assertTransition(c.status, to);
-    this.db
-      .prepare(
-        `UPDATE vm_contexts SET current_status = ?, last_error = COALESCE(?, last_error), updated_at = ? WHERE id = ?`,
-      )
-      .run(to, lastError ?? null, isoNow(), id);
+    this.db.transaction(() => {
+      writeContextStatus(this.db, id, to);
+      if (lastError != null) this.db.prepare(`UPDATE vm_contexts SET last_error = ?, updated_at = ? WHERE id = ?`).run(lastError, isoNow(), id);
+    })();
     return this.require(id);
   }
 
