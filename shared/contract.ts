@@ -484,7 +484,8 @@ export interface JobProgressUpdate {
 export interface EventMap {
   'contexts:changed': { contexts: VmContextSummary[]; removedIds: string[] };
   'jobs:progress': { updates: JobProgressUpdate[] };
-  'tunnels:state': { states: TunnelState[] };
+  /** `removedIds`: appliances removed since; their tunnel leaves every view at once. */
+  'tunnels:state': { states: TunnelState[]; removedIds?: string[] };
   'logs:appended': { events: LogEvent[] };
   /** The desktop shell asks the window to show a VM and its job (a clicked notification or tray item). */
   'app:open': { vmContextId: string; jobId: string | null };

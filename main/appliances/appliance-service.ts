@@ -118,6 +118,7 @@ export class ApplianceService {
     this.repo.remove(a.id);
     if (a.secretRef) this.secrets.delete(a.secretRef);
     this.states.delete(a.id);
+    this.bus.emit('tunnels:state', { states: [], removedIds: [a.id] });
     this.loggedLink.delete(a.id);
     this.log(`${kindName(a.kind)} ${a.name} removed`, `${kindName(a.kind)} ${a.name} removed; its SSH secret was deleted from the secret store`);
   }

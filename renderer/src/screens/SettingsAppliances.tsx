@@ -7,6 +7,7 @@ import type { AppErrorShape } from '../../../shared/errors';
 import { useInvoke } from '../lib/use-invoke';
 import { useLive } from '../store/contexts-store';
 import { api } from '../transport/api';
+import { ConfirmAction } from '../components/Confirm';
 import { ErrorBox, fieldErrors } from '../components/ErrorBox';
 import { Field } from '../components/Field';
 import { formatTime } from '../lib/format';
@@ -233,6 +234,10 @@ function ApplianceRow({ appliance, onChanged }: { appliance: Appliance; onChange
   const tunnel = useLive((s) => s.tunnelsByAppliance[appliance.id]);
   const [error, setError] = useState<AppErrorShape | null>(null);
   const [busy, setBusy] = useState(false);
+  // A connect waits up to its timeout for ready or failed; it never locks Disconnect or Remove meanwhile.
+  const [connecting, setConnecting] = useState(false);
+  const [confirmRemove, setConfirmRemove] = useState(false);
+  const usedBy = useLive((s) => s.contextIds.filter((id) => s.contextsById[id]?.vmaApplianceId === appliance.id).length);
   const call = async (channel: RowAction): Promise<boolean> => {
     setError(null);
     const r = await api().invoke(channel, { id: appliance.id });
@@ -249,13 +254,21 @@ function ApplianceRow({ appliance, onChanged }: { appliance: Appliance; onChange
       setBusy(false);
     }
   };
+  const connect = async () => {
+    setConnecting(true);
+    try {
+      await call('appliances:connect');
+    } finally {
+      setConnecting(false);
+    }
+  };
   const tunnelMismatch = tunnel?.state === 'failed' && tunnel.errorCode === 'host_key_mismatch';
   const errorMismatch = error?.code === 'host_key_mismatch';
   const details = (errorMismatch ? error.details : null) as { expectedFingerprint?: string; offeredFingerprint?: string; expected?: string; offered?: string } | null;
   const expected = details?.expectedFingerprint ?? details?.expected ?? appliance.hostKeyFingerprint;
   const offered = details?.offeredFingerprint ?? details?.offered ?? tunnel?.offeredFingerprint ?? null;
   return (
-    <tr data-appliance={appliance.name} aria-busy={busy}>
+    <tr data-appliance={appliance.name} aria-busy={busy || connecting}>
       <td>
         <strong>{appliance.name}</strong>
         <div className="muted small">{appliance.kind.toUpperCase()}</div>
@@ -316,15 +329,35 @@ function ApplianceRow({ appliance, onChanged }: { appliance: Appliance; onChange
         {error && !errorMismatch && <ErrorBox error={error} />}
         {(tunnelMismatch || errorMismatch) && <HostKeyChanged expected={expected} offered={offered} busy={busy} onRetrust={() => void run('appliances:forget-host-key', 'appliances:connect')} />}
         {tunnel && <TrustDialog appliance={appliance} state={tunnel} onDone={onChanged} />}
+        {confirmRemove && (
+          <ConfirmAction
+            confirmLabel={`Remove ${appliance.name}`}
+            busy={busy}
+            onCancel={() => setConfirmRemove(false)}
+            onConfirm={() => {
+              setConfirmRemove(false);
+              void run('appliances:remove');
+            }}
+          >
+            Remove {appliance.kind.toUpperCase()} <strong>{appliance.name}</strong>? Its tunnel is closed and its SSH secret is deleted
+            from the secret store.{' '}
+            {appliance.kind === 'vma'
+              ? usedBy > 0
+                ? `${usedBy} managed VM${usedBy === 1 ? '' : 's'} use${usedBy === 1 ? 's' : ''} it and cannot be discovered or replicated until given another VMA.`
+                : 'No managed VM uses it.'
+              : 'Replication and failover need an OMA appliance: add another before the next sync.'}{' '}
+            Replicas already in CloudStack are not touched.
+          </ConfirmAction>
+        )}
       </td>
       <td className="actions">
-        <button type="button" className="btn small" disabled={busy} onClick={() => void run('appliances:connect')}>
-          Connect
+        <button type="button" className="btn small" disabled={busy || connecting} onClick={() => void connect()}>
+          {connecting ? 'Connecting…' : 'Connect'}
         </button>
         <button type="button" className="btn small" disabled={busy} onClick={() => void run('appliances:disconnect')}>
           Disconnect
         </button>
-        <button type="button" className="btn small ghost" disabled={busy} onClick={() => void run('appliances:remove')}>
+        <button type="button" className="btn small ghost" disabled={busy} onClick={() => setConfirmRemove(true)}>
           Remove
         </button>
       </td>

@@ -5,6 +5,9 @@ import { api } from '../transport/api';
 import { ErrorBox, fieldErrors } from '../components/ErrorBox';
 import { Field as FormField } from '../components/Field';
 import { formatTime } from '../lib/format';
+import { ConfirmAction } from '../components/Confirm';
+import { useLive } from '../store/contexts-store';
+import type { VcenterCredential } from '../../../shared/domain';
 
 const FIELDS = [
   ['name', 'Name', 'text'],
@@ -64,9 +67,23 @@ function CredentialForm({ onAdded }: { onAdded: () => void }) {
   );
 }
 
+/** What removing a credential does, said before it happens. */
+function RemoveCredential({ credential, onRemove, onCancel }: { credential: VcenterCredential; onRemove: () => void; onCancel: () => void }) {
+  const usedBy = useLive((s) => s.contextIds.filter((id) => s.contextsById[id]?.credentialId === credential.id).length);
+  return (
+    <ConfirmAction confirmLabel={`Remove ${credential.name}`} onConfirm={onRemove} onCancel={onCancel}>
+      Remove vCenter credential <strong>{credential.name}</strong>? Its password is deleted from the secret store.{' '}
+      {usedBy > 0
+        ? `${usedBy} managed VM${usedBy === 1 ? '' : 's'} use${usedBy === 1 ? 's' : ''} it and cannot be discovered, replicated or powered off for a live failover until given another credential.`
+        : 'No managed VM uses it.'}
+    </ConfirmAction>
+  );
+}
+
 export function CredentialsSection() {
   const list = useInvoke('credentials:list', {});
   const [error, setError] = useState<AppErrorShape | null>(null);
+  const [confirming, setConfirming] = useState<string | null>(null);
   if (!list.result) return <p className="muted">Loading…</p>;
   if (!list.result.ok) return <ErrorBox error={list.result.error} what="vCenter credentials" />;
   const remove = async (id: string) => {
@@ -103,9 +120,20 @@ export function CredentialsSection() {
                 <td>{c.hasSecret ? 'stored in the secret store' : <span className="err-text">missing</span>}</td>
                 <td>{formatTime(c.updatedAt)}</td>
                 <td className="actions">
-                  <button type="button" className="btn small ghost" onClick={() => void remove(c.id)}>
-                    Remove
-                  </button>
+                  {confirming === c.id ? (
+                    <RemoveCredential
+                      credential={c}
+                      onCancel={() => setConfirming(null)}
+                      onRemove={() => {
+                        setConfirming(null);
+                        void remove(c.id);
+                      }}
+                    />
+                  ) : (
+                    <button type="button" className="btn small ghost" onClick={() => setConfirming(c.id)}>
+                      Remove
+                    </button>
+                  )}
                 </td>
               </tr>
             ))}
