@@ -51,6 +51,7 @@ const invokeChannelSet: { [C in InvokeChannel]: true } = {
   'groups:remove-member': true,
   'executions:list': true,
   'executions:get': true,
+  'overview:get': true,
   'failover:list': true,
   'failover:validate': true,
   'failover:start': true,

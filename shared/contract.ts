@@ -181,6 +181,34 @@ export interface ScheduleView {
   overTarget: number;
 }
 
+/** The overview screen's read model: one answer, computed in the core. */
+export interface OverviewView {
+  generatedAt: string;
+  /** Managed VMs per status (every status, zeros included, in the domain's order). */
+  vmsByState: { status: VmContextSummary['status']; count: number }[];
+  totalVms: number;
+  /** VMs that need the operator: failed, cleanup required, or a torn replica. */
+  attention: { vmContextId: string; name: string; status: VmContextSummary['status']; problem: string; since: string | null }[];
+  /** The oldest replicas first (never synced before all), each against its tightest group target. */
+  oldestReplicas: {
+    vmContextId: string;
+    name: string;
+    lastSyncAt: string | null;
+    targetSeconds: number | null;
+    overTarget: boolean;
+  }[];
+  /** VMs whose replica is older than their target (or never synced while one applies). */
+  overTargetCount: number;
+  /** Completed syncs since `since` (the operator's local midnight). */
+  today: { since: string; syncs: number; bytes: number; averageBytesPerSync: number | null };
+  /** The latest completed syncs, newest first. */
+  recentSyncs: { jobId: string; vmContextId: string; name: string; jobType: string; bytes: number; durationMs: number | null; completedAt: string }[];
+  runningJobs: { jobId: string; vmContextId: string; name: string; status: string; phase: string; progressPercent: number; bytesTransferred: number; totalBytes: number; rateBps: number }[];
+  /** Enabled schedules by their next run, soonest first. */
+  nextRuns: { scheduleId: string; name: string; at: string; vmCount: number }[];
+  schedulesActive: boolean;
+}
+
 export interface VmGroupView {
   group: VmGroup;
   members: VmGroupMember[];
@@ -377,6 +405,7 @@ export interface InvokeMap {
   'groups:remove-member': { request: { groupId: string; vmContextId: string }; response: VmGroupMember[] };
   'executions:list': { request: { scheduleId?: string; limit?: number }; response: ScheduleExecution[] };
   'executions:get': { request: { id: string }; response: ExecutionDetail };
+  'overview:get': { request: { since?: string }; response: OverviewView };
   'failover:list': { request: { contextId?: string; limit?: number }; response: Failover[] };
   'failover:validate': { request: { contextId: string; kind: (typeof FAILOVER_TYPES)[number] }; response: FailoverValidation };
   'failover:start': { request: FailoverStartInput; response: Failover };
@@ -455,6 +484,7 @@ export const invokeRequestSchemas: { [C in InvokeChannel]: z.ZodType<InvokeReque
   'groups:remove-member': z.object({ groupId: id, vmContextId: id }).strict(),
   'executions:list': z.object({ scheduleId: id.optional(), limit }).strict(),
   'executions:get': z.object({ id }).strict(),
+  'overview:get': z.object({ since: isoTime.optional() }).strict(),
   'failover:list': z.object({ contextId: id.optional(), limit }).strict(),
   'failover:validate': z.object({ contextId: id, kind: z.enum(FAILOVER_TYPES) }).strict(),
   'failover:start': failoverStartSchema,

@@ -11,9 +11,13 @@ import { SettingsScreen } from './screens/Settings';
 import { FailoverScreen } from './screens/ListScreens';
 import { SchedulesScreen } from './screens/Schedules';
 import { GroupsScreen } from './screens/Groups';
+import { OverviewScreen } from './screens/Overview';
+import { Toasts } from './components/Toasts';
 
 function Screen({ id }: { id: ScreenId }) {
   switch (id) {
+    case 'overview':
+      return <OverviewScreen />;
     case 'vms':
       return <VirtualMachinesScreen />;
     case 'discovery':
@@ -89,6 +93,7 @@ export function App() {
           </fieldset>
         </main>
       </div>
+      <Toasts />
     </div>
   );
 }

@@ -10,6 +10,7 @@ import { describeSecretStore } from '../../secrets/describe-store';
 import fs from 'node:fs';
 
 import { createGroup, executionDetail, groupViews, scheduleViews } from '../../scheduler/schedule-views';
+import { overviewView } from '../../scheduler/overview';
 
 /**
  * The owner of the engine over this data directory comes with the issue "one owner"; until the core
@@ -118,6 +119,7 @@ export function createHandlers(core: Core, options: HandlerOptions = {}): Handle
     'groups:remove-member': ({ groupId, vmContextId }) => core.groups.removeMember(groupId, vmContextId),
     'executions:list': (f) => core.executions.list(f),
     'executions:get': ({ id }) => executionDetail(core, id),
+    'overview:get': ({ since }) => overviewView(core, since),
     'failover:list': (f) => core.failover.list(f),
     'failover:validate': ({ contextId, kind }) => core.failover.validate(contextId, kind),
     'failover:start': ({ contextId, ...input }) => core.failover.start(contextId, input),
