@@ -21,6 +21,8 @@ const invokeChannelSet: { [C in InvokeChannel]: true } = {
   'credentials:list': true,
   'credentials:add': true,
   'credentials:remove': true,
+  'credentials:update': true,
+  'credentials:test': true,
   'discovery:run': true,
   'replication:start': true,
   'jobs:list': true,

@@ -111,6 +111,11 @@ export const credentialInputSchema = z
   .object({ name, vcenterHost: host, username: name, datacenter: name, password: z.string().min(1).max(4096) })
   .strict();
 export type CredentialInput = z.infer<typeof credentialInputSchema>;
+/** An edit: only the fields given change; a password given replaces the stored one. */
+export const credentialUpdateSchema = z
+  .object({ id, name: name.optional(), vcenterHost: host.optional(), username: name.optional(), datacenter: name.optional(), password: z.string().min(1).max(4096).optional() })
+  .strict();
+export type CredentialUpdate = z.infer<typeof credentialUpdateSchema>;
 
 export const cloudstackConfigInputSchema = z
   .object({
@@ -362,6 +367,9 @@ export interface InvokeMap {
   'credentials:list': { request: Record<string, never>; response: VcenterCredential[] };
   'credentials:add': { request: CredentialInput; response: VcenterCredential };
   'credentials:remove': { request: { id: string }; response: { removed: true } };
+  'credentials:update': { request: CredentialUpdate; response: VcenterCredential };
+  /** Logs in to vCenter through a VMA (the given one, else the first) without changing anything. */
+  'credentials:test': { request: { id: string; applianceId?: string }; response: ConnectionTestResult };
   'discovery:run': {
     request: { applianceId: string; credentialId: string; filter?: string };
     response: DiscoveryResult;
@@ -447,6 +455,8 @@ export const invokeRequestSchemas: { [C in InvokeChannel]: z.ZodType<InvokeReque
   'credentials:list': empty,
   'credentials:add': credentialInputSchema,
   'credentials:remove': z.object({ id }).strict(),
+  'credentials:update': credentialUpdateSchema,
+  'credentials:test': z.object({ id, applianceId: id.optional() }).strict(),
   'discovery:run': z
     .object({ applianceId: id, credentialId: id, filter: z.string().trim().max(1000).optional() })
     .strict(),

@@ -74,6 +74,8 @@ export function createHandlers(core: Core, options: HandlerOptions = {}): Handle
     'appliances:tunnel-states': () => core.appliances.tunnelStates(),
     'credentials:list': () => core.credentials.list(),
     'credentials:add': (input) => core.credentials.add(input),
+    'credentials:update': (input) => core.credentials.update(input),
+    'credentials:test': ({ id, applianceId }) => core.credentials.test(id, core.appliances, applianceId),
     'credentials:remove': ({ id }) => {
       core.credentials.remove(id);
       return { removed: true as const };
