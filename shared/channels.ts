@@ -13,6 +13,7 @@ const invokeChannelSet: { [C in InvokeChannel]: true } = {
   'appliances:list': true,
   'appliances:add': true,
   'appliances:remove': true,
+  'appliances:update': true,
   'appliances:connect': true,
   'appliances:disconnect': true,
   'appliances:trust-host-key': true,

@@ -107,6 +107,20 @@ export const applianceInputSchema = z
   });
 export type ApplianceInput = z.infer<typeof applianceInputSchema>;
 
+/** An appliance edit: the SSH address and login; a secret given replaces the stored one. */
+export const applianceUpdateSchema = z
+  .object({
+    id,
+    name: name.optional(),
+    host: host.optional(),
+    port: port.optional(),
+    username: name.optional(),
+    password: z.string().min(1).max(4096).optional(),
+    privateKey: z.string().min(1).max(65536).optional(),
+  })
+  .strict();
+export type ApplianceUpdate = z.infer<typeof applianceUpdateSchema>;
+
 export const credentialInputSchema = z
   .object({ name, vcenterHost: host, username: name, datacenter: name, password: z.string().min(1).max(4096) })
   .strict();
@@ -359,6 +373,7 @@ export interface InvokeMap {
   'appliances:list': { request: Record<string, never>; response: Appliance[] };
   'appliances:add': { request: ApplianceInput; response: Appliance };
   'appliances:remove': { request: { id: string }; response: { removed: true } };
+  'appliances:update': { request: ApplianceUpdate; response: Appliance };
   'appliances:connect': { request: { id: string; waitSeconds?: number }; response: TunnelState };
   'appliances:disconnect': { request: { id: string }; response: TunnelState };
   'appliances:trust-host-key': { request: { id: string; fingerprint: string }; response: Appliance };
@@ -447,6 +462,7 @@ export const invokeRequestSchemas: { [C in InvokeChannel]: z.ZodType<InvokeReque
   'appliances:list': empty,
   'appliances:add': applianceInputSchema,
   'appliances:remove': z.object({ id }).strict(),
+  'appliances:update': applianceUpdateSchema,
   'appliances:connect': z.object({ id, waitSeconds: z.number().int().min(1).max(600).optional() }).strict(),
   'appliances:disconnect': z.object({ id }).strict(),
   'appliances:trust-host-key': z.object({ id, fingerprint }).strict(),

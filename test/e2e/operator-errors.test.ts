@@ -71,6 +71,16 @@ describe('errors and risky actions', () => {
       .poll(async () => page.locator('header .tunnel-name').allTextContents(), { timeout: 3_000 })
       .not.toContain('far-vma');
 
+    // An appliance's address can be corrected in place; the change is saved and recorded.
+    const spare = page.locator('tr[data-appliance="spare-vma"]');
+    await spare.getByRole('button', { name: 'Edit' }).click();
+    const form = page.getByRole('form', { name: 'Edit appliance spare-vma' });
+    await form.getByRole('textbox', { name: /^Host/ }).fill('127.0.0.9');
+    await form.getByRole('button', { name: 'Save changes' }).click();
+    await form.waitFor({ state: 'detached' });
+    await spare.getByText(/root@127\.0\.0\.9:/).waitFor();
+    expect(core.logbook.operations({ kind: 'appliance', text: 'spare-vma changed' })).toHaveLength(1);
+
     // Credentials: the same question with the credential's consequence.
     const credRow = page.locator('tr', { hasText: 'lab-vc' });
     await credRow.getByRole('button', { name: 'Remove', exact: true }).click();

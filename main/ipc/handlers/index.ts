@@ -67,6 +67,7 @@ export function createHandlers(core: Core, options: HandlerOptions = {}): Handle
       await core.appliances.remove(id);
       return { removed: true as const };
     },
+    'appliances:update': (input) => core.appliances.update(input),
     'appliances:connect': ({ id, waitSeconds }) => core.appliances.connect(id, waitSeconds === undefined ? undefined : waitSeconds * 1000),
     'appliances:disconnect': ({ id }) => core.appliances.disconnect(id),
     'appliances:trust-host-key': ({ id, fingerprint }) => core.appliances.trustHostKey(id, fingerprint),

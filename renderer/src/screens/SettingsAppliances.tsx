@@ -228,6 +228,63 @@ function tunnelLabel(t: TunnelState): string {
   return t.state;
 }
 
+/** Corrects an appliance's SSH address or login in place; a new host or port asks for host-key trust again. */
+function EditAppliance({ appliance, onDone }: { appliance: Appliance; onDone: (changed: boolean) => void }) {
+  const [v, setV] = useState({ name: appliance.name, host: appliance.host, port: String(appliance.port), username: appliance.username, secret: '' });
+  const [error, setError] = useState<AppErrorShape | null>(null);
+  const [busy, setBusy] = useState(false);
+  const usesKey = appliance.authMethod === 'private_key';
+  const save = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    const r = await api().invoke('appliances:update', {
+      id: appliance.id,
+      name: v.name.trim(),
+      host: v.host.trim(),
+      port: Number(v.port),
+      username: v.username.trim(),
+      ...(v.secret ? (usesKey ? { privateKey: v.secret } : { password: v.secret }) : {}),
+    });
+    setBusy(false);
+    if (r.ok) onDone(true);
+    else setError(r.error);
+  };
+  const errors = fieldErrors(error);
+  const set = (k: keyof typeof v) => (e: { target: { value: string } }) => setV((x) => ({ ...x, [k]: e.target.value }));
+  return (
+    <form className="form" onSubmit={(e) => void save(e)} aria-label={`Edit appliance ${appliance.name}`}>
+      <div className="form-row">
+        <Field label="Name" error={errors.name}>
+          <input value={v.name} onChange={set('name')} />
+        </Field>
+        <Field label="Host" error={errors.host}>
+          <input value={v.host} onChange={set('host')} />
+        </Field>
+        <Field label="SSH port" error={errors.port}>
+          <input value={v.port} onChange={set('port')} inputMode="numeric" />
+        </Field>
+        <Field label="Username" error={errors.username}>
+          <input value={v.username} onChange={set('username')} />
+        </Field>
+        <Field label={usesKey ? 'New private key' : 'New password'} error={errors[usesKey ? 'privateKey' : 'password']}>
+          <input type="password" value={v.secret} onChange={set('secret')} placeholder="leave empty to keep" autoComplete="new-password" />
+        </Field>
+      </div>
+      {error && (error.code === 'validation' ? <div className="field-error block">{error.message}</div> : <ErrorBox error={error} />)}
+      <p className="muted small">Saving closes the tunnel; a new host or port asks you to trust the host key again.</p>
+      <div className="form-actions">
+        <button type="submit" className="btn primary small" disabled={busy}>
+          {busy ? 'Saving…' : 'Save changes'}
+        </button>
+        <button type="button" className="btn small" onClick={() => onDone(false)}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
+
 type RowAction = 'appliances:connect' | 'appliances:disconnect' | 'appliances:forget-host-key' | 'appliances:remove';
 
 function ApplianceRow({ appliance, onChanged }: { appliance: Appliance; onChanged: () => void }) {
@@ -237,6 +294,7 @@ function ApplianceRow({ appliance, onChanged }: { appliance: Appliance; onChange
   // A connect waits up to its timeout for ready or failed; it never locks Disconnect or Remove meanwhile.
   const [connecting, setConnecting] = useState(false);
   const [confirmRemove, setConfirmRemove] = useState(false);
+  const [editing, setEditing] = useState(false);
   const usedBy = useLive((s) => s.contextIds.filter((id) => s.contextsById[id]?.vmaApplianceId === appliance.id).length);
   const call = async (channel: RowAction): Promise<boolean> => {
     setError(null);
@@ -329,6 +387,15 @@ function ApplianceRow({ appliance, onChanged }: { appliance: Appliance; onChange
         {error && !errorMismatch && <ErrorBox error={error} />}
         {(tunnelMismatch || errorMismatch) && <HostKeyChanged expected={expected} offered={offered} busy={busy} onRetrust={() => void run('appliances:forget-host-key', 'appliances:connect')} />}
         {tunnel && <TrustDialog appliance={appliance} state={tunnel} onDone={onChanged} />}
+        {editing && (
+          <EditAppliance
+            appliance={appliance}
+            onDone={(changed) => {
+              setEditing(false);
+              if (changed) onChanged();
+            }}
+          />
+        )}
         {confirmRemove && (
           <ConfirmAction
             confirmLabel={`Remove ${appliance.name}`}
@@ -356,6 +423,9 @@ function ApplianceRow({ appliance, onChanged }: { appliance: Appliance; onChange
         </button>
         <button type="button" className="btn small" disabled={busy} onClick={() => void run('appliances:disconnect')}>
           Disconnect
+        </button>
+        <button type="button" className="btn small" disabled={busy || editing} onClick={() => setEditing(true)}>
+          Edit
         </button>
         <button type="button" className="btn small ghost" disabled={busy} onClick={() => setConfirmRemove(true)}>
           Remove
