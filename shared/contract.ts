@@ -108,10 +108,29 @@ export const applianceInputSchema = z
   });
 export type ApplianceInput = z.infer<typeof applianceInputSchema>;
 
+/** An appliance edit: the SSH address and login; a secret given replaces the stored one. */
+export const applianceUpdateSchema = z
+  .object({
+    id,
+    name: name.optional(),
+    host: host.optional(),
+    port: port.optional(),
+    username: name.optional(),
+    password: z.string().min(1).max(4096).optional(),
+    privateKey: z.string().min(1).max(65536).optional(),
+  })
+  .strict();
+export type ApplianceUpdate = z.infer<typeof applianceUpdateSchema>;
+
 export const credentialInputSchema = z
   .object({ name, vcenterHost: host, username: name, datacenter: name, password: z.string().min(1).max(4096) })
   .strict();
 export type CredentialInput = z.infer<typeof credentialInputSchema>;
+/** An edit: only the fields given change; a password given replaces the stored one. */
+export const credentialUpdateSchema = z
+  .object({ id, name: name.optional(), vcenterHost: host.optional(), username: name.optional(), datacenter: name.optional(), password: z.string().min(1).max(4096).optional() })
+  .strict();
+export type CredentialUpdate = z.infer<typeof credentialUpdateSchema>;
 
 export const cloudstackConfigInputSchema = z
   .object({
@@ -180,6 +199,34 @@ export interface ScheduleView {
   vmCount: number;
   /** Member VMs whose last good sync is older than their group's replica-age target (or that never synced). */
   overTarget: number;
+}
+
+/** The overview screen's read model: one answer, computed in the core. */
+export interface OverviewView {
+  generatedAt: string;
+  /** Managed VMs per status (every status, zeros included, in the domain's order). */
+  vmsByState: { status: VmContextSummary['status']; count: number }[];
+  totalVms: number;
+  /** VMs that need the operator: failed, cleanup required, or a torn replica. */
+  attention: { vmContextId: string; name: string; status: VmContextSummary['status']; problem: string; since: string | null }[];
+  /** The oldest replicas first (never synced before all), each against its tightest group target. */
+  oldestReplicas: {
+    vmContextId: string;
+    name: string;
+    lastSyncAt: string | null;
+    targetSeconds: number | null;
+    overTarget: boolean;
+  }[];
+  /** VMs whose replica is older than their target (or never synced while one applies). */
+  overTargetCount: number;
+  /** Completed syncs since `since` (the operator's local midnight). */
+  today: { since: string; syncs: number; bytes: number; averageBytesPerSync: number | null };
+  /** The latest completed syncs, newest first. */
+  recentSyncs: { jobId: string; vmContextId: string; name: string; jobType: string; bytes: number; durationMs: number | null; completedAt: string }[];
+  runningJobs: { jobId: string; vmContextId: string; name: string; status: string; phase: string; progressPercent: number; bytesTransferred: number; totalBytes: number; rateBps: number }[];
+  /** Enabled schedules by their next run, soonest first. */
+  nextRuns: { scheduleId: string; name: string; at: string; vmCount: number }[];
+  schedulesActive: boolean;
 }
 
 export interface VmGroupView {
@@ -389,6 +436,7 @@ export interface InvokeMap {
   'appliances:list': { request: Record<string, never>; response: Appliance[] };
   'appliances:add': { request: ApplianceInput; response: Appliance };
   'appliances:remove': { request: { id: string }; response: { removed: true } };
+  'appliances:update': { request: ApplianceUpdate; response: Appliance };
   'appliances:connect': { request: { id: string; waitSeconds?: number }; response: TunnelState };
   'appliances:disconnect': { request: { id: string }; response: TunnelState };
   'appliances:trust-host-key': { request: { id: string; fingerprint: string }; response: Appliance };
@@ -397,6 +445,9 @@ export interface InvokeMap {
   'credentials:list': { request: Record<string, never>; response: VcenterCredential[] };
   'credentials:add': { request: CredentialInput; response: VcenterCredential };
   'credentials:remove': { request: { id: string }; response: { removed: true } };
+  'credentials:update': { request: CredentialUpdate; response: VcenterCredential };
+  /** Logs in to vCenter through a VMA (the given one, else the first) without changing anything. */
+  'credentials:test': { request: { id: string; applianceId?: string }; response: ConnectionTestResult };
   'discovery:run': {
     request: { applianceId: string; credentialId: string; filter?: string };
     response: DiscoveryResult;
@@ -440,6 +491,7 @@ export interface InvokeMap {
   'groups:remove-member': { request: { groupId: string; vmContextId: string }; response: VmGroupMember[] };
   'executions:list': { request: { scheduleId?: string; limit?: number }; response: ScheduleExecution[] };
   'executions:get': { request: { id: string }; response: ExecutionDetail };
+  'overview:get': { request: { since?: string }; response: OverviewView };
   'failover:list': { request: { contextId?: string; limit?: number }; response: Failover[] };
   'failover:validate': { request: { contextId: string; kind: (typeof FAILOVER_TYPES)[number] }; response: FailoverValidation };
   'failover:start': { request: FailoverStartInput; response: Failover };
@@ -477,6 +529,7 @@ export const invokeRequestSchemas: { [C in InvokeChannel]: z.ZodType<InvokeReque
   'appliances:list': empty,
   'appliances:add': applianceInputSchema,
   'appliances:remove': z.object({ id }).strict(),
+  'appliances:update': applianceUpdateSchema,
   'appliances:connect': z.object({ id, waitSeconds: z.number().int().min(1).max(600).optional() }).strict(),
   'appliances:disconnect': z.object({ id }).strict(),
   'appliances:trust-host-key': z.object({ id, fingerprint }).strict(),
@@ -485,6 +538,8 @@ export const invokeRequestSchemas: { [C in InvokeChannel]: z.ZodType<InvokeReque
   'credentials:list': empty,
   'credentials:add': credentialInputSchema,
   'credentials:remove': z.object({ id }).strict(),
+  'credentials:update': credentialUpdateSchema,
+  'credentials:test': z.object({ id, applianceId: id.optional() }).strict(),
   'discovery:run': z
     .object({ applianceId: id, credentialId: id, filter: z.string().trim().max(1000).optional() })
     .strict(),
@@ -522,6 +577,7 @@ export const invokeRequestSchemas: { [C in InvokeChannel]: z.ZodType<InvokeReque
   'groups:remove-member': z.object({ groupId: id, vmContextId: id }).strict(),
   'executions:list': z.object({ scheduleId: id.optional(), limit }).strict(),
   'executions:get': z.object({ id }).strict(),
+  'overview:get': z.object({ since: isoTime.optional() }).strict(),
   'failover:list': z.object({ contextId: id.optional(), limit }).strict(),
   'failover:validate': z.object({ contextId: id, kind: z.enum(FAILOVER_TYPES) }).strict(),
   'failover:start': failoverStartSchema,
@@ -564,7 +620,8 @@ export interface EventMap {
   'jobs:progress': { updates: JobProgressUpdate[] };
   /** Every step change in order (never coalesced away: each one is news). */
   'jobs:step': { changes: JobStepChange[] };
-  'tunnels:state': { states: TunnelState[] };
+  /** `removedIds`: appliances removed since; their tunnel leaves every view at once. */
+  'tunnels:state': { states: TunnelState[]; removedIds?: string[] };
   'logs:appended': { events: LogEvent[] };
   /** The desktop shell asks the window to show a VM and its job (a clicked notification or tray item). */
   'app:open': { vmContextId: string; jobId: string | null };

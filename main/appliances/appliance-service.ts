@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { Appliance, CallbackForwardState, TunnelState } from '../../shared/domain';
-import type { ApplianceInput } from '../../shared/contract';
+import type { ApplianceInput, ApplianceUpdate } from '../../shared/contract';
 import { AppError } from '../../shared/errors';
 import type { AppLogger } from '../base/app-log';
 import { newId } from '../base/ids';
@@ -107,6 +107,27 @@ export class ApplianceService {
     }
   }
 
+  /**
+   * Corrects the address or login. The link is closed so the next connect uses the new values; a new
+   * host or port unpins the host key (the operator trusts the new machine's key again).
+   */
+  async update({ id, password, privateKey, ...fields }: ApplianceUpdate): Promise<Appliance> {
+    const a = this.repo.require(id);
+    if ((password || privateKey) && this.secrets.unavailableReason()) throw new AppError('secret_store_unavailable', this.secrets.unavailableReason()!);
+    if (fields.name && fields.name !== a.name && this.repo.findByName(fields.name)) throw new AppError('conflict', `An appliance named ${fields.name} already exists`);
+    await this.disconnect(a.id);
+    const updated = this.repo.update(a.id, fields);
+    if ((password || privateKey) && a.secretRef) {
+      const bundle = { ...this.credentials(a.id), ...(password ? { password } : {}), ...(privateKey ? { privateKey } : {}) };
+      this.secrets.set(a.secretRef, JSON.stringify(bundle));
+    }
+    const changed = (Object.keys(fields) as (keyof typeof fields)[]).filter((k) => fields[k] !== undefined && fields[k] !== a[k]);
+    const what = [...changed.map((k) => `${k} ${a[k]} → ${fields[k]}`), ...(password || privateKey ? ['SSH secret replaced'] : [])];
+    if (a.hostKeyFingerprint && !updated.hostKeyFingerprint) what.push('host key unpinned (new address)');
+    this.log(`${kindName(a.kind)} ${updated.name} changed`, `${kindName(a.kind)} ${updated.name} changed: ${what.join('; ') || 'nothing'}`);
+    return toPublicAppliance(updated);
+  }
+
   /** Settings that are not secrets (paths and commands on the OMA appliance). */
   setSettings(id: string, settings: Record<string, unknown>): void {
     this.repo.setSettings(this.repo.require(id).id, settings);
@@ -118,6 +139,7 @@ export class ApplianceService {
     this.repo.remove(a.id);
     if (a.secretRef) this.secrets.delete(a.secretRef);
     this.states.delete(a.id);
+    this.bus.emit('tunnels:state', { states: [], removedIds: [a.id] });
     this.loggedLink.delete(a.id);
     this.log(`${kindName(a.kind)} ${a.name} removed`, `${kindName(a.kind)} ${a.name} removed; its SSH secret was deleted from the secret store`);
   }

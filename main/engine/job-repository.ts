@@ -145,6 +145,15 @@ export class JobRepository {
     return (this.db.prepare(`SELECT * FROM replication_jobs WHERE status NOT IN ${TERMINAL_SQL} ORDER BY created_at`).all() as Row[]).map(mapJob);
   }
 
+  /** Completed jobs whose completion is at or after `sinceIso`, newest first (the overview's "today"). */
+  completedSince(sinceIso: string, limit = 1000): ReplicationJob[] {
+    return (
+      this.db
+        .prepare(`SELECT * FROM replication_jobs WHERE status = 'completed' AND completed_at >= ? ORDER BY completed_at DESC, id DESC LIMIT ?`)
+        .all(sinceIso, limit) as Row[]
+    ).map(mapJob);
+  }
+
   activeCount(): number {
     return num((this.db.prepare(`SELECT COUNT(*) n FROM replication_jobs WHERE status NOT IN ${TERMINAL_SQL}`).get() as Row).n);
   }

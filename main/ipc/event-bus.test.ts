@@ -53,3 +53,21 @@ describe('EventBus', () => {
     expect(good).toBe(1);
   });
 });
+
+describe('tunnel removal', () => {
+  it('carries a removed appliance out of a batch, and a later state brings it back', () => {
+    const timers: (() => void)[] = [];
+    const bus = new EventBus({ setTimer: (fn) => timers.push(fn) });
+    const seen: unknown[] = [];
+    bus.subscribe((channel, payload) => seen.push([channel, payload]));
+    const state = (applianceId: string) => ({ applianceId, state: 'disconnected' as const, nextAttemptAt: null, attempt: 0, reason: null, offeredFingerprint: null, errorCode: null });
+    bus.emit('tunnels:state', { states: [state('a'), state('b')] });
+    bus.emit('tunnels:state', { states: [], removedIds: ['a'] });
+    timers.shift()!();
+    expect(seen).toEqual([['tunnels:state', { states: [state('b')], removedIds: ['a'] }]]);
+    bus.emit('tunnels:state', { states: [], removedIds: ['b'] });
+    bus.emit('tunnels:state', { states: [state('b')] });
+    timers.shift()!();
+    expect(seen[1]).toEqual(['tunnels:state', { states: [state('b')] }]);
+  });
+});

@@ -16,7 +16,12 @@ const MERGERS: { [C in EventChannel]: Merger<C> } = {
     return { contexts: contexts.filter((c) => !b.removedIds.includes(c.id)), removedIds: [...removed] };
   },
   'jobs:step': (a, b) => ({ changes: [...a.changes, ...b.changes] }),
-  'tunnels:state': (a, b) => ({ states: byKey([...a.states, ...b.states], (s) => s.applianceId) }),
+  'tunnels:state': (a, b) => {
+    const removed = new Set([...(a.removedIds ?? []), ...(b.removedIds ?? [])]);
+    for (const s of b.states) removed.delete(s.applianceId);
+    const states = byKey([...a.states, ...b.states], (s) => s.applianceId).filter((s) => !b.removedIds?.includes(s.applianceId));
+    return removed.size ? { states, removedIds: [...removed] } : { states };
+  },
   'logs:appended': (a, b) => ({ events: [...a.events, ...b.events].slice(-500) }),
   // Only the latest request to show something matters.
   'app:open': (_a, b) => b,

@@ -148,7 +148,7 @@ export class Logbook implements AuditLog {
         OR EXISTS (SELECT 1 FROM log_events e WHERE e.operation_id = log_operations.id AND e.message LIKE ? ESCAPE '\\'))`);
       args.push(like, like, like, like);
     }
-    const sql = `SELECT * FROM log_operations ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id DESC LIMIT ?`;
+    const sql = `SELECT * FROM log_operations ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, rowid DESC LIMIT ?`;
     return (this.db.prepare(sql).all(...args, filter.limit ?? 200) as Row[]).map(mapOp);
   }
 

@@ -95,4 +95,30 @@ describe('the logbook records every operator action', () => {
     expect(run.title).toBe('Manual run of schedule hourly');
     expect(messages(run)).toContain('web-01: skipped (schedule disabled)');
   });
+
+  it('appliance edits: the change is recorded, a new address unpins the host key, a new secret replaces the old', async () => {
+    const a = core.appliances.add({ kind: 'vma', name: 'vma-1', host: '127.0.0.1', port: 2222, username: 'root', authMethod: 'password', password: 'old-pw' });
+    await core.appliances.trustHostKey(a.id, `SHA256:${'B'.repeat(43)}`);
+    const same = await core.appliances.update({ id: a.id, username: 'admin', password: 'new-pw' });
+    expect(same).toMatchObject({ username: 'admin', hostKeyFingerprint: `SHA256:${'B'.repeat(43)}` });
+    const secretRef = core.appliances.record(a.id).secretRef!;
+    expect(JSON.parse(core.secrets.get(secretRef)!)).toEqual({ password: 'new-pw' });
+    const moved = await core.appliances.update({ id: a.id, host: '127.0.0.2' });
+    expect(moved.hostKeyFingerprint).toBeNull();
+    expect(ops('appliance').slice(-2).map((o) => messages(o)[0])).toEqual([
+      'VMA vma-1 changed: username root → admin; SSH secret replaced',
+      'VMA vma-1 changed: host 127.0.0.1 → 127.0.0.2; host key unpinned (new address)',
+    ]);
+    const other = core.appliances.add({ kind: 'vma', name: 'vma-2', host: '127.0.0.1', port: 2223, username: 'root', authMethod: 'password', password: 'pw' });
+    await expect(core.appliances.update({ id: other.id, name: 'vma-1' })).rejects.toMatchObject({ code: 'conflict' });
+    expect(JSON.stringify(core.db.prepare('SELECT * FROM log_events').all())).not.toMatch(/old-pw|new-pw/);
+  });
+
+  it('credential edits: changed fields and a replaced password are recorded, the password is not', () => {
+    const c = core.credentials.add({ name: 'lab', vcenterHost: 'vc.example', username: 'admin', datacenter: 'DC', password: 'pw-1' });
+    core.credentials.update({ id: c.id, username: 'svc', password: 'pw-2' });
+    expect(core.secrets.get(core.credentials.repo.require(c.id).secretRef)).toBe('pw-2');
+    expect(messages(ops('credential').at(-1)!)).toEqual(['vCenter credential lab changed: username admin → svc; password replaced']);
+    expect(JSON.stringify(core.db.prepare('SELECT * FROM log_events').all())).not.toMatch(/pw-1|pw-2/);
+  });
 });

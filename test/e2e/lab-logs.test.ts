@@ -87,4 +87,47 @@ describe('Logs against the lab', () => {
     expect(errors).toEqual([]);
     await page.close();
   }, 90_000);
+
+  it('edits a vCenter credential and tests it through the VMA, both recorded in the log', async () => {
+    const { page, errors } = await browser.newPage();
+    await page.goto(lab.url);
+    await page.locator('nav [data-screen="settings"]').click();
+    const row = page.locator('tr[data-credential="lab-vcenter"]');
+    await row.waitFor();
+    const test = async () => {
+      await row.getByRole('button', { name: 'Test', exact: true }).click();
+      const check = row.getByTestId('credential-test').locator('.check');
+      await check.waitFor({ timeout: 20_000 });
+      return { ok: (await check.getAttribute('data-ok')) === 'true', text: await check.innerText() };
+    };
+    await expect(test()).resolves.toEqual({ ok: true, text: expect.stringContaining(`${lab.rig.vcenterHost} accepted svc-migrate@lab.invalid`) });
+
+    // A wrong password saved through Edit: the test says the login failed; the stored password is never shown.
+    const edit = async (password: string) => {
+      await row.getByRole('button', { name: 'Edit' }).click();
+      const form = page.getByRole('form', { name: 'Edit vCenter credential lab-vcenter' });
+      await expect(form.getByRole('textbox', { name: /^vCenter host/ }).inputValue()).resolves.toBe(lab.rig.vcenterHost);
+      await form.getByLabel('New password').fill(password);
+      await form.getByRole('button', { name: 'Save changes' }).click();
+      await form.waitFor({ state: 'detached' });
+    };
+    await edit('not-the-password');
+    const bad = await test();
+    expect(bad.ok).toBe(false);
+    await screenshot(page, 'settings-credential-test-failed');
+    await edit(lab.rig.vcenterPassword);
+    await expect(test()).resolves.toMatchObject({ ok: true });
+    expect(await page.locator('body').innerText()).not.toContain(lab.rig.vcenterPassword);
+
+    const ops = lab.rig.core.logbook.operations({ kind: 'credential', text: 'lab-vcenter' }).map((o) => [o.title, o.status]);
+    expect(ops.slice(0, 5)).toEqual([
+      ['vCenter credential lab-vcenter tested', 'completed'],
+      ['vCenter credential lab-vcenter changed', 'completed'],
+      ['vCenter credential lab-vcenter tested', 'failed'],
+      ['vCenter credential lab-vcenter changed', 'completed'],
+      ['vCenter credential lab-vcenter tested', 'completed'],
+    ]);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 90_000);
 });

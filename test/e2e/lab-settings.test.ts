@@ -145,7 +145,9 @@ describe('settings against the lab', () => {
     const wrong = `wrong-${randomBytes(12).toString('hex')}`;
     await field(form, 'Secret key').fill(wrong);
     await form.getByRole('button', { name: 'Save', exact: true }).click();
-    await form.locator('.success', { hasText: 'Saved.' }).waitFor();
+    // The save is checked at once and says it saved a configuration that cannot work.
+    await form.getByTestId('cloudstack-saved-with-problems').filter({ hasText: 'Saved, with problems: API key and secret failed' }).waitFor();
+    expect(await form.locator('.success', { hasText: 'Saved.' }).count()).toBe(0);
     await expect(field(form, 'Secret key').inputValue()).resolves.toBe('');
     const bad = await testConnection(form);
     expect(bad.find((c) => c.name === 'API endpoint')?.ok).toBe(true);

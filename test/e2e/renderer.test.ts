@@ -4,6 +4,7 @@ import type { Page } from 'playwright-core';
 import { launchBrowser, makeDiscoveredVm, screenshot, startBridgeApp, type BridgeApp, type TestBrowser } from '../fixtures/browser';
 
 const SCREENS: [string, string][] = [
+  ['overview', 'Overview'],
   ['vms', 'Virtual Machines'],
   ['discovery', 'Discovery'],
   ['schedules', 'Schedules'],

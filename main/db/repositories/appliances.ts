@@ -132,6 +132,20 @@ export class ApplianceRepository {
     return this.require(id);
   }
 
+  /** Connection fields an operator may correct; host or port moving clears the pinned key (another machine). */
+  update(id: string, f: { name?: string; host?: string; port?: number; username?: string }): ApplianceRecord {
+    const a = this.require(id);
+    const moved = (f.host !== undefined && f.host !== a.host) || (f.port !== undefined && f.port !== a.port);
+    this.db
+      .prepare(
+        `UPDATE appliances SET name = ?, host = ?, port = ?, username = ?, updated_at = ?,
+           host_key_fingerprint = CASE WHEN ? THEN NULL ELSE host_key_fingerprint END,
+           host_key_pinned_at = CASE WHEN ? THEN NULL ELSE host_key_pinned_at END WHERE id = ?`,
+      )
+      .run(f.name ?? a.name, f.host ?? a.host, f.port ?? a.port, f.username ?? a.username, isoNow(), moved ? 1 : 0, moved ? 1 : 0, a.id);
+    return this.require(a.id);
+  }
+
   recordIdentity(id: string, identity: Record<string, unknown>): void {
     this.db
       .prepare(`UPDATE appliances SET reported_identity_json = ?, identity_checked_at = ?, updated_at = ? WHERE id = ?`)

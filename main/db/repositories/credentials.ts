@@ -49,6 +49,15 @@ export class CredentialRepository {
     return this.require(id);
   }
 
+  update(id: string, fields: { name?: string; vcenterHost?: string; username?: string; datacenter?: string }): CredentialRecord {
+    const c = this.require(id);
+    if (fields.name && fields.name !== c.name && this.get(fields.name)) throw new AppError('conflict', `A credential named ${fields.name} already exists`);
+    this.db
+      .prepare(`UPDATE vcenter_credentials SET name = ?, vcenter_host = ?, username = ?, datacenter = ?, updated_at = ? WHERE id = ?`)
+      .run(fields.name ?? c.name, fields.vcenterHost ?? c.vcenterHost, fields.username ?? c.username, fields.datacenter ?? c.datacenter, isoNow(), c.id);
+    return this.require(c.id);
+  }
+
   remove(id: string): void {
     this.db.prepare(`DELETE FROM vcenter_credentials WHERE id = ?`).run(id);
   }

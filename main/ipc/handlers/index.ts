@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import { ownerView } from '../../owner/owner-port';
 
 import { createGroup, executionDetail, groupViews, scheduleViews, vmSchedulePlans } from '../../scheduler/schedule-views';
+import { overviewView } from '../../scheduler/overview';
 
 export interface HandlerOptions {
   /** What started a replication through this map: the renderer ('ui') or `mkc` over the control channel ('cli'). */
@@ -61,6 +62,7 @@ export function createHandlers(core: Core, options: HandlerOptions = {}): Handle
       await core.appliances.remove(id);
       return { removed: true as const };
     },
+    'appliances:update': (input) => core.appliances.update(input),
     'appliances:connect': ({ id, waitSeconds }) => core.appliances.connect(id, waitSeconds === undefined ? undefined : waitSeconds * 1000),
     'appliances:disconnect': ({ id }) => core.appliances.disconnect(id),
     'appliances:trust-host-key': ({ id, fingerprint }) => core.appliances.trustHostKey(id, fingerprint),
@@ -68,6 +70,8 @@ export function createHandlers(core: Core, options: HandlerOptions = {}): Handle
     'appliances:tunnel-states': () => core.appliances.tunnelStates(),
     'credentials:list': () => core.credentials.list(),
     'credentials:add': (input) => core.credentials.add(input),
+    'credentials:update': (input) => core.credentials.update(input),
+    'credentials:test': ({ id, applianceId }) => core.credentials.test(id, core.appliances, applianceId),
     'credentials:remove': ({ id }) => {
       core.credentials.remove(id);
       return { removed: true as const };
@@ -113,6 +117,7 @@ export function createHandlers(core: Core, options: HandlerOptions = {}): Handle
     'groups:remove-member': ({ groupId, vmContextId }) => core.groups.removeMember(groupId, vmContextId),
     'executions:list': (f) => core.executions.list(f),
     'executions:get': ({ id }) => executionDetail(core, id),
+    'overview:get': ({ since }) => overviewView(core, since),
     'failover:list': (f) => core.failover.list(f),
     'failover:validate': ({ contextId, kind }) => core.failover.validate(contextId, kind),
     'failover:start': ({ contextId, ...input }) => core.failover.start(contextId, input),

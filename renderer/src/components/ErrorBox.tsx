@@ -1,11 +1,17 @@
 import type { AppErrorShape } from '../../../shared/errors';
+import { operatorError } from '../lib/error-advice';
 
-/** Shows an error's message verbatim; `not_available` gets the honest "not in this version" panel. */
+/**
+ * Every error in one shape, the one replication failures have: what happened, then what to do.
+ * `not_available` gets the honest "not in this version" panel.
+ */
 export function ErrorBox({ error, what }: { error: AppErrorShape; what?: string }) {
   if (error.code === 'not_available') return <NotAvailable message={error.message} what={what} />;
+  const shown = operatorError(error);
   return (
     <div className="error-box" role="alert" data-code={error.code}>
-      <strong>{labelFor(error.code)}</strong> {error.message}
+      <strong>{labelFor(error.code)}</strong> {shown.what}
+      <div className="advice">{shown.todo}</div>
     </div>
   );
 }

@@ -1,7 +1,17 @@
-import { SCREENS, uiActions, useUi } from '../store/ui-store';
+import { SCREENS, uiActions, useUi, type ScreenId } from '../store/ui-store';
+import { useShallow } from 'zustand/react/shallow';
+import { useLive } from '../store/contexts-store';
+import { sidebarCounts } from '../lib/sidebar-counts';
 
 export function Sidebar() {
   const screen = useUi((s) => s.screen);
+  // Shallow-compared: the sidebar re-renders when a count changes, not on every progress frame.
+  const counts = useLive(useShallow((s) => sidebarCounts(s.contextIds.map((id) => s.contextsById[id]!).filter(Boolean))));
+  const badge: Partial<Record<ScreenId, { n: number; alert: boolean; label: string }>> = {
+    overview: { n: counts.attention, alert: counts.attention > 0, label: `${counts.attention} VM(s) need attention` },
+    vms: { n: counts.total, alert: false, label: `${counts.total} VM(s) managed, ${counts.replicating} replicating` },
+    failover: { n: counts.failedOver, alert: false, label: `${counts.failedOver} VM(s) failed over` },
+  };
   return (
     <nav className="sidebar" aria-label="Main">
       <div className="brand">
@@ -19,6 +29,11 @@ export function Sidebar() {
               onClick={() => uiActions.navigate(s.id)}
             >
               {s.label}
+              {badge[s.id] && badge[s.id]!.n > 0 && (
+                <span className={badge[s.id]!.alert ? 'nav-count alert' : 'nav-count'} title={badge[s.id]!.label} aria-label={badge[s.id]!.label} data-testid={`nav-count-${s.id}`}>
+                  {badge[s.id]!.n}
+                </span>
+              )}
             </button>
           </li>
         ))}
@@ -26,3 +41,4 @@ export function Sidebar() {
     </nav>
   );
 }
+

@@ -7,6 +7,7 @@ import type { AppErrorShape } from '../../../shared/errors';
 import { useInvoke } from '../lib/use-invoke';
 import { useLive } from '../store/contexts-store';
 import { api } from '../transport/api';
+import { ConfirmAction } from '../components/Confirm';
 import { ErrorBox, fieldErrors } from '../components/ErrorBox';
 import { Field } from '../components/Field';
 import { formatTime } from '../lib/format';
@@ -227,12 +228,74 @@ function tunnelLabel(t: TunnelState): string {
   return t.state;
 }
 
+/** Corrects an appliance's SSH address or login in place; a new host or port asks for host-key trust again. */
+function EditAppliance({ appliance, onDone }: { appliance: Appliance; onDone: (changed: boolean) => void }) {
+  const [v, setV] = useState({ name: appliance.name, host: appliance.host, port: String(appliance.port), username: appliance.username, secret: '' });
+  const [error, setError] = useState<AppErrorShape | null>(null);
+  const [busy, setBusy] = useState(false);
+  const usesKey = appliance.authMethod === 'private_key';
+  const save = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    const r = await api().invoke('appliances:update', {
+      id: appliance.id,
+      name: v.name.trim(),
+      host: v.host.trim(),
+      port: Number(v.port),
+      username: v.username.trim(),
+      ...(v.secret ? (usesKey ? { privateKey: v.secret } : { password: v.secret }) : {}),
+    });
+    setBusy(false);
+    if (r.ok) onDone(true);
+    else setError(r.error);
+  };
+  const errors = fieldErrors(error);
+  const set = (k: keyof typeof v) => (e: { target: { value: string } }) => setV((x) => ({ ...x, [k]: e.target.value }));
+  return (
+    <form className="form" onSubmit={(e) => void save(e)} aria-label={`Edit appliance ${appliance.name}`}>
+      <div className="form-row">
+        <Field label="Name" error={errors.name}>
+          <input value={v.name} onChange={set('name')} />
+        </Field>
+        <Field label="Host" error={errors.host}>
+          <input value={v.host} onChange={set('host')} />
+        </Field>
+        <Field label="SSH port" error={errors.port}>
+          <input value={v.port} onChange={set('port')} inputMode="numeric" />
+        </Field>
+        <Field label="Username" error={errors.username}>
+          <input value={v.username} onChange={set('username')} />
+        </Field>
+        <Field label={usesKey ? 'New private key' : 'New password'} error={errors[usesKey ? 'privateKey' : 'password']}>
+          <input type="password" value={v.secret} onChange={set('secret')} placeholder="leave empty to keep" autoComplete="new-password" />
+        </Field>
+      </div>
+      {error && (error.code === 'validation' ? <div className="field-error block">{error.message}</div> : <ErrorBox error={error} />)}
+      <p className="muted small">Saving closes the tunnel; a new host or port asks you to trust the host key again.</p>
+      <div className="form-actions">
+        <button type="submit" className="btn primary small" disabled={busy}>
+          {busy ? 'Saving…' : 'Save changes'}
+        </button>
+        <button type="button" className="btn small" onClick={() => onDone(false)}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
+
 type RowAction = 'appliances:connect' | 'appliances:disconnect' | 'appliances:forget-host-key' | 'appliances:remove';
 
 function ApplianceRow({ appliance, onChanged }: { appliance: Appliance; onChanged: () => void }) {
   const tunnel = useLive((s) => s.tunnelsByAppliance[appliance.id]);
   const [error, setError] = useState<AppErrorShape | null>(null);
   const [busy, setBusy] = useState(false);
+  // A connect waits up to its timeout for ready or failed; it never locks Disconnect or Remove meanwhile.
+  const [connecting, setConnecting] = useState(false);
+  const [confirmRemove, setConfirmRemove] = useState(false);
+  const [editing, setEditing] = useState(false);
+  const usedBy = useLive((s) => s.contextIds.filter((id) => s.contextsById[id]?.vmaApplianceId === appliance.id).length);
   const call = async (channel: RowAction): Promise<boolean> => {
     setError(null);
     const r = await api().invoke(channel, { id: appliance.id });
@@ -249,13 +312,21 @@ function ApplianceRow({ appliance, onChanged }: { appliance: Appliance; onChange
       setBusy(false);
     }
   };
+  const connect = async () => {
+    setConnecting(true);
+    try {
+      await call('appliances:connect');
+    } finally {
+      setConnecting(false);
+    }
+  };
   const tunnelMismatch = tunnel?.state === 'failed' && tunnel.errorCode === 'host_key_mismatch';
   const errorMismatch = error?.code === 'host_key_mismatch';
   const details = (errorMismatch ? error.details : null) as { expectedFingerprint?: string; offeredFingerprint?: string; expected?: string; offered?: string } | null;
   const expected = details?.expectedFingerprint ?? details?.expected ?? appliance.hostKeyFingerprint;
   const offered = details?.offeredFingerprint ?? details?.offered ?? tunnel?.offeredFingerprint ?? null;
   return (
-    <tr data-appliance={appliance.name} aria-busy={busy}>
+    <tr data-appliance={appliance.name} aria-busy={busy || connecting}>
       <td>
         <strong>{appliance.name}</strong>
         <div className="muted small">{appliance.kind.toUpperCase()}</div>
@@ -316,15 +387,47 @@ function ApplianceRow({ appliance, onChanged }: { appliance: Appliance; onChange
         {error && !errorMismatch && <ErrorBox error={error} />}
         {(tunnelMismatch || errorMismatch) && <HostKeyChanged expected={expected} offered={offered} busy={busy} onRetrust={() => void run('appliances:forget-host-key', 'appliances:connect')} />}
         {tunnel && <TrustDialog appliance={appliance} state={tunnel} onDone={onChanged} />}
+        {editing && (
+          <EditAppliance
+            appliance={appliance}
+            onDone={(changed) => {
+              setEditing(false);
+              if (changed) onChanged();
+            }}
+          />
+        )}
+        {confirmRemove && (
+          <ConfirmAction
+            confirmLabel={`Remove ${appliance.name}`}
+            busy={busy}
+            onCancel={() => setConfirmRemove(false)}
+            onConfirm={() => {
+              setConfirmRemove(false);
+              void run('appliances:remove');
+            }}
+          >
+            Remove {appliance.kind.toUpperCase()} <strong>{appliance.name}</strong>? Its tunnel is closed and its SSH secret is deleted
+            from the secret store.{' '}
+            {appliance.kind === 'vma'
+              ? usedBy > 0
+                ? `${usedBy} managed VM${usedBy === 1 ? '' : 's'} use${usedBy === 1 ? 's' : ''} it and cannot be discovered or replicated until given another VMA.`
+                : 'No managed VM uses it.'
+              : 'Replication and failover need an OMA appliance: add another before the next sync.'}{' '}
+            Replicas already in CloudStack are not touched.
+          </ConfirmAction>
+        )}
       </td>
       <td className="actions">
-        <button type="button" className="btn small" disabled={busy} onClick={() => void run('appliances:connect')}>
-          Connect
+        <button type="button" className="btn small" disabled={busy || connecting} onClick={() => void connect()}>
+          {connecting ? 'Connecting…' : 'Connect'}
         </button>
         <button type="button" className="btn small" disabled={busy} onClick={() => void run('appliances:disconnect')}>
           Disconnect
         </button>
-        <button type="button" className="btn small ghost" disabled={busy} onClick={() => void run('appliances:remove')}>
+        <button type="button" className="btn small" disabled={busy || editing} onClick={() => setEditing(true)}>
+          Edit
+        </button>
+        <button type="button" className="btn small ghost" disabled={busy} onClick={() => setConfirmRemove(true)}>
           Remove
         </button>
       </td>

@@ -60,6 +60,8 @@ function CloudStackForm({ config, onSaved }: { config: CloudStackConfigView; onS
       setSaved(true);
       onSaved();
       options.reload();
+      // A save is checked at once: a configuration that cannot work is saved, and says so.
+      await runTest();
     } else setError(r.error);
   };
   const runTest = async () => {
@@ -110,7 +112,17 @@ function CloudStackForm({ config, onSaved }: { config: CloudStackConfigView; onS
         })}
       </div>
       {error && (error.code === 'validation' ? <div className="field-error block">{error.message}</div> : <ErrorBox error={error} />)}
-      {saved && <div className="success">Saved.</div>}
+      {saved && test && !test.ok ? (
+        <div className="notice warn" role="status" data-testid="cloudstack-saved-with-problems">
+          Saved, with problems: {test.checks.filter((c) => !c.ok).map((c) => c.name).join(', ')} failed. Replication and failover will fail until they pass.
+        </div>
+      ) : saved && testError ? (
+        <div className="notice warn" role="status" data-testid="cloudstack-saved-with-problems">
+          Saved, but the connection could not be checked (see below).
+        </div>
+      ) : (
+        saved && !testing && <div className="success">Saved.</div>
+      )}
       <div className="form-actions">
         <button type="submit" className="btn primary">
           Save

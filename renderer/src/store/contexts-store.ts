@@ -113,9 +113,10 @@ export function withJobSteps(state: LiveState, payload: EventPayload<'jobs:step'
 }
 
 /** Pure: the state after tunnel states arrive (full list or an event batch). */
-export function withTunnelStates(state: LiveState, states: TunnelState[], replaceAll: boolean): LiveState {
+export function withTunnelStates(state: LiveState, states: TunnelState[], replaceAll: boolean, removedIds: readonly string[] = []): LiveState {
   const tunnelsByAppliance = replaceAll ? {} : { ...state.tunnelsByAppliance };
   for (const s of states) tunnelsByAppliance[s.applianceId] = s;
+  for (const id of removedIds) delete tunnelsByAppliance[id];
   return { ...state, tunnelsByAppliance };
 }
 
@@ -125,7 +126,7 @@ export const liveActions = {
   applyContextsChanged: (p: EventPayload<'contexts:changed'>) => useLive.setState((s) => withContextsChanged(s, p)),
   applyJobProgress: (p: EventPayload<'jobs:progress'>) => useLive.setState((s) => withJobProgress(s, p)),
   applyJobSteps: (p: EventPayload<'jobs:step'>) => useLive.setState((s) => withJobSteps(s, p)),
-  setTunnelStates: (states: TunnelState[], replaceAll: boolean) =>
-    useLive.setState((s) => withTunnelStates(s, states, replaceAll)),
+  setTunnelStates: (states: TunnelState[], replaceAll: boolean, removedIds: readonly string[] = []) =>
+    useLive.setState((s) => withTunnelStates(s, states, replaceAll, removedIds)),
   reset: () => useLive.setState(initial, true),
 };

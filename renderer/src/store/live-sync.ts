@@ -10,7 +10,7 @@ export function startLiveSync(api: ConsoleApi): () => void {
     api.on('contexts:changed', liveActions.applyContextsChanged),
     api.on('jobs:progress', liveActions.applyJobProgress),
     api.on('jobs:step', liveActions.applyJobSteps),
-    api.on('tunnels:state', (p) => liveActions.setTunnelStates(p.states, false)),
+    api.on('tunnels:state', (p) => liveActions.setTunnelStates(p.states, false, p.removedIds ?? [])),
     // A clicked notification or tray item: show that VM (its panel lists the job).
     api.on('app:open', (p) => {
       uiActions.navigate('vms');

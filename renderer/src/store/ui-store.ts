@@ -2,6 +2,7 @@ import { create } from 'zustand';
 import type { SummaryGroupId, VmSort } from '../lib/vm-list';
 
 export const SCREENS = [
+  { id: 'overview', label: 'Overview' },
   { id: 'vms', label: 'Virtual Machines' },
   { id: 'discovery', label: 'Discovery' },
   { id: 'schedules', label: 'Schedules' },

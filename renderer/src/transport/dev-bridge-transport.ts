@@ -53,6 +53,11 @@ export class DevBridgeTransport implements ConsoleApi {
 
   invoke<C extends InvokeChannel>(channel: C, request: InvokeRequest<C>): Promise<Result<InvokeResponse<C>>> {
     if (this.refused) return Promise.resolve(failure(this.refused));
+    // While the core is away a request is refused at once rather than left waiting ("Starting…" forever);
+    // only the first connect queues, since the page has not seen the core yet.
+    if (!this.ready && useConnection.getState().phase === 'reconnecting') {
+      return Promise.resolve(failure({ code: 'unreachable', message: 'The console core is unreachable right now; nothing was sent. Try again once it is back.' }));
+    }
     return new Promise<Result<InvokeResponse<C>>>((resolve) => {
       const entry: Queued = { channel, request, resolve: resolve as (r: Result<unknown>) => void };
       if (this.ready) this.send(entry);
