@@ -104,7 +104,7 @@ describe('remove from management', () => {
     expect(core.contexts.get(id)).toBeNull();
     expect(core.groups.members(g.id).map((m) => m.vmContextId)).toEqual([keep]);
     expect(lastChange()).toEqual({ contexts: [], removedIds: [id] });
-    const op = core.logbook.operations({ kind: 'cleanup' })[0];
+    const op = core.logbook.operations({ kind: 'inventory' })[0];
     expect(op).toMatchObject({ status: 'completed', title: 'Remove old1 from management (keep replica volumes)' });
     expect(core.logbook.events({ operationId: op!.id }).map((e) => e.message)).toContain('old1 removed from management');
   });
@@ -122,7 +122,7 @@ describe('remove from management', () => {
     const r3 = await call('contexts:remove', { id, volumes: 'keep' });
     expect(!r3.ok && r3.error.message).toBe('Cannot remove: busy1 has a test failover VM running on its replica volumes; roll the test failover back first');
     expect(core.contexts.get(id)).not.toBeNull();
-    expect(core.logbook.operations({ kind: 'cleanup' })).toEqual([]);
+    expect(core.logbook.operations({ kind: 'inventory' })).toEqual([]);
   });
 
   it('after a live failover keeps the volumes with the CloudStack VM and refuses to delete them', async () => {
@@ -154,7 +154,7 @@ describe('remove from management', () => {
     expect(!r.ok && r.error.code).toBe('validation');
     expect(core.contexts.get(id)).not.toBeNull();
     expect(core.volumes.get('vol-1')).toMatchObject({ state: 'attached' });
-    const op = core.logbook.operations({ kind: 'cleanup' })[0];
+    const op = core.logbook.operations({ kind: 'inventory' })[0];
     expect(op).toMatchObject({ status: 'failed' });
     expect(core.logbook.events({ operationId: op!.id }).at(-1)?.message).toMatch(/^stuck1 stays under management: /);
   });

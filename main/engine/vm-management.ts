@@ -84,7 +84,7 @@ export class VmManagementService {
     if (blocked) throw new AppError('conflict', `Cannot remove: ${blocked}`, { contextId: id });
     const volumes = this.volumesOf(id);
     const opId = newId('op');
-    this.deps.logbook.startOperation(opId, 'cleanup', `Remove ${c.name} from management (${fate === 'delete' ? 'delete' : 'keep'} replica volumes)`, id);
+    this.deps.logbook.startOperation(opId, 'inventory', `Remove ${c.name} from management (${fate === 'delete' ? 'delete' : 'keep'} replica volumes)`, id);
     const outcome: RemoveContextResult['volumes'] = [];
     // A job or failover may have started since the check above (they claim the VM in the database).
     const recheck = () => {

@@ -75,7 +75,7 @@ describe('remove from management against CloudStack', () => {
     sim.faults.failHttp('deleteVolume', 431, 1);
     await expect(core.management.remove(id, 'delete')).rejects.toThrow(/deleteVolume/);
     expect(core.contexts.get(id)).not.toBeNull();
-    const op = core.logbook.operations({ vmContextId: id, kind: 'cleanup' })[0]!;
+    const op = core.logbook.operations({ vmContextId: id, kind: 'inventory' })[0]!;
     expect(op.status).toBe('failed');
     expect(core.logbook.events({ operationId: op.id }).at(-1)?.message).toMatch(/^stuck2 stays under management: .*deleteVolume/);
     expect(sim.state.volumes.has(volumeId)).toBe(true);
