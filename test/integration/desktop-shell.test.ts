@@ -182,7 +182,7 @@ describe('DesktopShell', () => {
     // Ended: the tray no longer lists it.
     failovers = [{ ...failovers[0]!, status: 'completed' }];
     changed();
-    expect(record.trayMenu.map((i) => i.label ?? i.type).some((l) => /failover/.test(l))).toBe(false);
+    expect(record.trayMenu.map((i) => i.label ?? i.type).some((l) => /failover/.test(l ?? ""))).toBe(false);
   });
 
   it('handles resume after a sleep and records it', async () => {
