@@ -107,4 +107,46 @@ describe('mkc networks map and failover', () => {
     expect(text).toContain('options: power-off forced after 45 s; no final sync; on failure the source is left off');
     expect(text).toContain('warning: No final sync: web01 fails over as of its last completed sync');
   });
+
+  it('failover show and list print the boot evidence (IPs, port checks) and the override (who, when, which findings)', async () => {
+    const core = new Core({ dataDir: dir, transport: 'cli', secrets: noSecrets });
+    const c = core.contexts.findByName('web01')[0]!;
+    core.contexts.transition(c.id, 'replicating');
+    core.contexts.transition(c.id, 'ready_for_failover');
+    const repo = new FailoverRepository(core.db);
+    const f = repo.open({
+      vmContextId: c.id, kind: 'test', vmName: 'web01-test-1', ports: [22, 443], from: ['ready_for_failover', 'failed'],
+      override: { by: 'alice', at: '2026-12-02T10:00:00.000Z', findings: ['nic_unmapped:LAN', 'not_ready'] },
+      findings: [], options: {},
+    });
+    repo.update(f.id, {
+      evidence: {
+        state: 'Running', ips: ['10.1.1.5'], portChecksSkipped: null, observedAt: '2026-12-02T10:05:00.000Z',
+        portChecks: [{ ip: '10.1.1.5', port: 22, open: true, detail: 'connected' }, { ip: '10.1.1.5', port: 443, open: false, detail: 'refused' }],
+      },
+    });
+    // Rolled back: the VM is free for the next failover.
+    repo.settle(f.id, 'rolled_back', 'ready_for_failover');
+    const g = repo.open({ vmContextId: c.id, kind: 'test', vmName: 'web01-test-2', ports: [], from: ['ready_for_failover'], override: null, findings: [], options: {} });
+    repo.update(g.id, { evidence: { state: 'Running', ips: [], portChecks: [], portChecksSkipped: 'no ports were listed', observedAt: '2026-12-02T11:00:00.000Z' } });
+    await core.close();
+
+    expect(await runCli(['failover', 'show', f.id, '--data-dir', dir], ALL_COMMANDS, io)).toBe(0);
+    const shown = out.join('\n');
+    expect(shown).toContain('override by alice at 2026-12-02T10:00:00.000Z: nic_unmapped:LAN, not_ready');
+    expect(shown).toContain('evidence: Running; IPs 10.1.1.5');
+    expect(shown).toContain('10.1.1.5:22 open (connected)');
+    expect(shown).toContain('10.1.1.5:443 closed (refused)');
+    out.length = 0;
+    expect(await runCli(['failover', 'show', g.id, '--data-dir', dir], ALL_COMMANDS, io)).toBe(0);
+    expect(out.join('\n')).toContain('port checks skipped: no ports were listed');
+    out.length = 0;
+    expect(await runCli(['failover', 'list', '--data-dir', dir], ALL_COMMANDS, io)).toBe(0);
+    const listed = out.join('\n').split('\n');
+    expect(listed[0]).toMatch(/EVIDENCE\s+OVERRIDE/);
+    const row = listed.find((l) => l.includes(f.id))!;
+    expect(row).toContain('Running; 10.1.1.5; ports 1/2 open');
+    expect(row).toContain('by alice (2)');
+    expect(listed.find((l) => l.includes(g.id))).toContain('Running; no IP');
+  });
 });

@@ -27,12 +27,21 @@ const describe = (f: Failover) =>
     f.override ? `override by ${f.override.by} at ${f.override.at}: ${f.override.findings.join(', ')}` : null,
     f.evidence ? `evidence: ${f.evidence.state}; IPs ${f.evidence.ips.join(', ') || 'none'}` : null,
     ...(f.evidence?.portChecks ?? []).map((p) => `  ${p.ip}:${p.port} ${p.open ? 'open' : 'closed'} (${p.detail})`),
+    f.evidence?.portChecksSkipped ? `  port checks skipped: ${f.evidence.portChecksSkipped}` : null,
     ...(f.evidence?.nics ?? []).map((n, i) => `  nic ${i + 1}: ${n.sourceNetwork} ${n.sourceMac} -> ${n.networkId} ${n.mac ?? '?'} ${n.ip ?? ''}`.trimEnd()),
     ...f.findings.filter((x) => x.code === 'final_sync_skipped' || x.code === 'mac_not_kept').map((x) => `warning: ${x.message}`),
     f.error ? `error: ${f.error}` : null,
   ]
     .filter(Boolean)
     .join('\n');
+
+/** One cell of `failover list`: what CloudStack reported, the IPs and how many checked ports answered. */
+const evidenceCell = (f: Failover) => {
+  const e = f.evidence;
+  if (!e) return null;
+  const open = e.portChecks.filter((p) => p.open).length;
+  return `${e.state}; ${e.ips.join(' ') || 'no IP'}${e.portChecks.length ? `; ports ${open}/${e.portChecks.length} open` : ''}`;
+};
 
 const describeValidation = (v: FailoverValidation) =>
   v.findings.length === 0
@@ -184,7 +193,10 @@ export const failoverCommands: CliCommand[] = [
     human: (v) =>
       (v as Failover[]).length === 0
         ? 'No failovers.'
-        : table(['FAILOVER', 'KIND', 'VM', 'STATUS', 'PHASE', 'STARTED', 'ENDED', 'ERROR'], (v as Failover[]).map((f) => [f.id, f.kind, f.vmName, f.status, f.phase, f.startedAt, f.endedAt, f.error])),
+        : table(
+            ['FAILOVER', 'KIND', 'VM', 'STATUS', 'PHASE', 'STARTED', 'ENDED', 'EVIDENCE', 'OVERRIDE', 'ERROR'],
+            (v as Failover[]).map((f) => [f.id, f.kind, f.vmName, f.status, f.phase, f.startedAt, f.endedAt, evidenceCell(f), f.override ? `by ${f.override.by} (${f.override.findings.length})` : null, f.error]),
+          ),
   },
   {
     path: ['failover', 'show'],

@@ -175,11 +175,18 @@ export class Core {
           finalSync: async (contextId, timeoutMs) => {
             const { jobId } = await this.engine.start(contextId, { trigger: 'failover' });
             let timer: NodeJS.Timeout | undefined;
-            const timedOut = new Promise<null>((r) => (timer = setTimeout(() => r(null), timeoutMs)));
+            // unref: a wait abandoned at shutdown (the failover was interrupted) must not keep the process alive.
+            const timedOut = new Promise<null>((r) => (timer = setTimeout(() => r(null), timeoutMs).unref()));
             const job = await Promise.race([this.engine.whenSettled(jobId), timedOut]).finally(() => clearTimeout(timer));
             if (job) return { jobId, status: job.status, error: job.error };
             const cancelled = await this.engine.cancel(jobId).catch(() => this.jobs.require(jobId));
             return { jobId, status: 'timed_out', error: `did not complete within ${Math.round(timeoutMs / 60_000)} min (job ${cancelled.status})` };
+          },
+          cancelFinalSync: async (contextId) => {
+            const job = this.jobs.active().find((j) => j.vmContextId === contextId && j.trigger === 'failover');
+            if (!job) return null;
+            await this.engine.cancel(job.id);
+            return job.id;
           },
         },
         onContextChanged: (id) => {

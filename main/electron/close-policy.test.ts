@@ -29,6 +29,13 @@ describe('decideWindowClose', () => {
   it('lets the window close once the app is quitting', () => {
     expect(decideWindowClose({ ...base, quitting: true, activeJobs: 3 })).toEqual({ action: 'close' });
   });
+
+  it('hides to the tray while a failover runs, saying so', () => {
+    const d = decideWindowClose({ ...base, activeFailovers: 1 });
+    expect(d.action).toBe('hide');
+    expect(d.action === 'hide' && d.notice?.body).toMatch(/^1 failover is running, so the console keeps running in the tray/);
+    expect(decideWindowClose({ ...base, trayAvailable: false, activeFailovers: 1 })).toEqual({ action: 'quit' });
+  });
 });
 
 describe('trayLikelyAvailable', () => {
@@ -72,6 +79,28 @@ describe('trayMenuModel', () => {
     const many = trayMenuModel({ runningJobs: Array.from({ length: 11 }, (_, i) => job(i)), nextRun: null, now });
     expect(many.items.filter((i) => i.kind === 'open-job')).toHaveLength(8);
     expect(many.items).toContainEqual({ kind: 'label', text: 'and 3 more' });
+  });
+
+  it('lists running failovers and rollbacks beside running jobs, each opening its VM', () => {
+    const m = trayMenuModel({
+      runningJobs: [job(1)],
+      runningFailovers: [
+        { failoverId: 'fo-1', vmContextId: 'ctx-7', vmName: 'db-01', kind: 'live', rollback: false, phase: 'Final incremental sync' },
+        { failoverId: 'fo-2', vmContextId: 'ctx-8', vmName: 'web-02', kind: 'test', rollback: true, phase: null },
+      ],
+      nextRun: null,
+      now,
+    });
+    expect(m.items.slice(0, 5)).toEqual([
+      { kind: 'label', text: '1 job running' },
+      { kind: 'open-job', label: 'vm-1 — 42% (replicating)', vmContextId: 'ctx-1', jobId: 'job-1' },
+      { kind: 'label', text: '2 failovers running' },
+      { kind: 'open-failover', label: 'db-01 — live failover (Final incremental sync)', vmContextId: 'ctx-7', failoverId: 'fo-1' },
+      { kind: 'open-failover', label: 'web-02 — rollback of the test failover', vmContextId: 'ctx-8', failoverId: 'fo-2' },
+    ]);
+    expect(m.tooltip).toBe('MigrateKit Console — 1 job running, 2 failovers running');
+    const none = trayMenuModel({ runningJobs: [], runningFailovers: [], nextRun: null, now });
+    expect(none.items.some((i) => i.kind === 'open-failover' || (i.kind === 'label' && /failover/.test(i.text)))).toBe(false);
   });
 
   it('shows what a quit is waiting for', () => {

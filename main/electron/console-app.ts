@@ -14,6 +14,7 @@ import { secretKeySourceFromEnvironment } from '../secrets/secret-store-from-env
 import { electronAppPaths } from './app-paths';
 import { forwardBusEvents, registerIpcBridge } from './ipc-bridge';
 import { activeJobCounter, QuitGuard, quitConfirmationText } from './quit-guard';
+import { runningFailovers } from './failover-activity';
 import { withContentSecurityPolicy } from './security-policy';
 import type { TrustedRenderer } from './sender-check';
 import { decideWindowClose } from './close-policy';
@@ -112,9 +113,12 @@ function main(options: ConsoleAppOptions): void {
   const startHidden = (): boolean => startedHidden(process.argv, process.platform === 'darwin' && app.getLoginItemSettings().wasOpenedAsHidden);
 
   const quitGuard = new QuitGuard({
-    activeJobCount: () => (core ? activeJobCounter(core)() : 0),
-    confirm: async (n) => {
-      const text = quitConfirmationText(n);
+    activity: () => ({
+      jobs: core ? activeJobCounter(core)() : 0,
+      failovers: state ? runningFailovers(state.failovers(), (id) => state?.vmName(id) ?? null) : [],
+    }),
+    confirm: async (activity) => {
+      const text = quitConfirmationText(activity);
       const options = { type: 'warning' as const, buttons: ['Quit anyway', 'Keep running'], defaultId: 1, cancelId: 1, noLink: true, ...text };
       // A window hidden in the tray cannot carry the question (a macOS sheet would be invisible).
       const { response } = win && !win.isDestroyed() && win.isVisible() ? await dialog.showMessageBox(win, options) : await dialog.showMessageBox(options);
@@ -153,6 +157,7 @@ function main(options: ConsoleAppOptions): void {
         quitting,
         trayAvailable: shell?.trayAvailable ?? false,
         activeJobs: state?.runningJobs().length ?? 0,
+        activeFailovers: state ? runningFailovers(state.failovers(), () => null).length : 0,
         enabledSchedules: state?.enabledScheduleCount() ?? 0,
         noticeShown: core?.desktop.trayNoticeShown() ?? true,
       });

@@ -10,7 +10,7 @@ import type { Core } from '../core/core';
 import type { DesktopSettings } from '../../shared/contract';
 import { trayLikelyAvailable, trayMenuModel, type TrayMenuItem } from './close-policy';
 import { resumeDepsFor, type DesktopStatePort } from './desktop-state';
-import { FailoverActivity, type FailoverEnded } from './failover-activity';
+import { FailoverActivity, runningFailovers, type FailoverEnded } from './failover-activity';
 import { JobActivity, SuspensionBlocker } from './job-activity';
 import { loginItemPlan } from './login-item';
 import { failoverNotificationFor, notificationFor } from './notifications';
@@ -73,6 +73,7 @@ export class DesktopShell {
           const change = this.failovers.apply(this.deps.state.failovers());
           this.blocker.update(this.busyCount);
           for (const ended of change.ended) this.notifyFailoverEnded(ended);
+          if (change.started.length || change.ended.length) this.refreshTray();
           return;
         }
         if (channel !== 'jobs:progress') return;
@@ -169,9 +170,13 @@ export class DesktopShell {
 
   private refreshTray(): void {
     if (!this.tray || this.tray.isDestroyed()) return;
-    const model = trayMenuModel({ runningJobs: this.deps.state.runningJobs(), nextRun: this.deps.state.nextScheduledRun(), now: new Date(), quitting: this.quittingText });
+    const model = trayMenuModel({
+      runningJobs: this.deps.state.runningJobs(),
+      runningFailovers: runningFailovers(this.deps.state.failovers(), (id) => this.deps.state.vmName(id)),
+      nextRun: this.deps.state.nextScheduledRun(), now: new Date(), quitting: this.quittingText,
+    });
     this.tray.setToolTip(model.tooltip);
-    this.tray.setImage(nativeImage.createFromBuffer(trayIconPng(32, this.activity.activeCount > 0)));
+    this.tray.setImage(nativeImage.createFromBuffer(trayIconPng(32, this.busyCount > 0)));
     this.tray.setContextMenu(Menu.buildFromTemplate(model.items.map((i) => this.menuItem(i))));
   }
 
@@ -183,6 +188,8 @@ export class DesktopShell {
         return { type: 'separator' };
       case 'open-job':
         return { label: item.label, click: () => this.open({ vmContextId: item.vmContextId, jobId: item.jobId }) };
+      case 'open-failover':
+        return { label: item.label, click: () => this.open({ vmContextId: item.vmContextId, jobId: null }) };
       case 'open':
         return { label: item.label, click: () => void this.deps.showWindow() };
       case 'about':

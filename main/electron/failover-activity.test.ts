@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FailoverStatus } from '../../shared/domain';
-import { FailoverActivity, type FailoverSeen } from './failover-activity';
+import { FailoverActivity, runningFailovers, type FailoverSeen } from './failover-activity';
 import { SuspensionBlocker, type PowerSaveBlockerLike } from './job-activity';
 import { failoverNotificationFor } from './notifications';
 
@@ -77,5 +77,20 @@ describe('failoverNotificationFor', () => {
     expect(failoverNotificationFor(ended('completed'), 'all', 'web-01')?.title).toBe('Live failover of web-01 completed');
     expect(failoverNotificationFor(ended('rolled_back', true), 'all', 'web-01')?.title).toBe('Rollback of the live failover of web-01 completed');
     expect(failoverNotificationFor(ended('failed', false, 'Final incremental sync: timed out'), 'all', null)).toMatchObject({ title: 'Live failover of ctx-1 failed', body: 'Final incremental sync: timed out' });
+  });
+});
+
+describe('runningFailovers', () => {
+  it('keeps only working failovers, names them by their source VM and marks rollbacks', () => {
+    const names: Record<string, string> = { 'ctx-f1': 'db-01' };
+    const views = runningFailovers(
+      [fo('f1', 'final_sync', { kind: 'live', phase: 'Final incremental sync' }), fo('f2', 'rolling_back'), fo('f3', 'completed'), fo('f4', 'failed'), fo('f5', 'cleanup_required')],
+      (id) => names[id] ?? null,
+    );
+    expect(views).toEqual([
+      { failoverId: 'f1', vmContextId: 'ctx-f1', vmName: 'db-01', kind: 'live', rollback: false, phase: 'Final incremental sync' },
+      // A VM whose name is unknown is still listed (by its id) rather than hidden.
+      { failoverId: 'f2', vmContextId: 'ctx-f2', vmName: 'ctx-f2', kind: 'test', rollback: true, phase: null },
+    ]);
   });
 });

@@ -3,8 +3,9 @@
 // beside replication jobs, and the ended ones become desktop notifications.
 import type { FailoverStatus, FailoverType } from '../../shared/domain';
 import { FAILOVER_WORKING_STATUSES, type Failover } from '../../shared/failover';
+import type { RunningFailoverView } from './quit-guard';
 
-export type FailoverSeen = Pick<Failover, 'id' | 'vmContextId' | 'kind' | 'status' | 'error'>;
+export type FailoverSeen = Pick<Failover, 'id' | 'vmContextId' | 'kind' | 'status' | 'error'> & { phase?: string | null };
 
 export interface FailoverEnded {
   failoverId: string;
@@ -60,4 +61,18 @@ export class FailoverActivity {
     change.activeCount = this.active.size;
     return change;
   }
+}
+
+/** The failovers (and rollbacks) still working, named by their source VM, for the quit question and the tray. */
+export function runningFailovers(current: readonly FailoverSeen[], vmName: (vmContextId: string) => string | null): RunningFailoverView[] {
+  return current
+    .filter((f) => working(f.status))
+    .map((f) => ({
+      failoverId: f.id,
+      vmContextId: f.vmContextId,
+      vmName: vmName(f.vmContextId) ?? f.vmContextId,
+      kind: f.kind,
+      rollback: f.status === 'rolling_back',
+      phase: f.phase ?? null,
+    }));
 }

@@ -117,6 +117,8 @@ export class FailoverService {
   private readonly options: FailoverOptions;
   private readonly running = new Map<string, Promise<void>>();
   private stopping = false;
+  /** Waits that end at shutdown rather than with their work (the final sync). */
+  private readonly onInterrupt = new Set<() => void>();
 
   constructor(private readonly deps: FailoverDeps, options: Partial<FailoverOptions> = {}) {
     this.options = { ...DEFAULTS, ...options };
@@ -281,6 +283,21 @@ export class FailoverService {
    */
   interrupt(): void {
     this.stopping = true;
+    for (const stop of [...this.onInterrupt]) stop();
+  }
+
+  /**
+   * `work` or Interrupted at shutdown, whichever comes first. The final sync is a replication job that
+   * outlives this owner: waiting for it would hold shutdown for up to its timeout.
+   */
+  private untilInterrupted<T>(work: Promise<T>): Promise<T> {
+    if (this.stopping) return Promise.reject(new Interrupted());
+    let stop: () => void = () => {};
+    const interrupted = new Promise<never>((_, reject) => {
+      stop = () => reject(new Interrupted());
+      this.onInterrupt.add(stop);
+    });
+    return Promise.race([work, interrupted]).finally(() => this.onInterrupt.delete(stop));
   }
 
   private checkpoint(): void {
@@ -296,7 +313,19 @@ export class FailoverService {
     for (const f of stale) {
       const op = f.status === 'rolling_back' ? this.rollbackOpId(f.id) : f.id;
       this.deps.logbook.event(op, 'warn', `The console restarted while this was ${f.status}; ${f.status === 'rolling_back' ? 'continuing the rollback' : 'compensating'}`);
-      this.launch(f.id, () => (f.status === 'rolling_back' ? this.runRollback(f.id) : this.compensate(f.id, f.phase ?? 'unknown phase', 'the console restarted mid-failover')));
+      this.launch(f.id, async () => {
+        if (f.status === 'rolling_back') return this.runRollback(f.id);
+        // A final sync the previous owner was waiting for was resumed with the other jobs: it must not
+        // go on writing into the volumes the compensation puts back (and the source may be powered on).
+        if (f.status === 'final_sync') {
+          const jobId = await this.deps.ports.cancelFinalSync(f.vmContextId).catch((e: unknown) => {
+            this.deps.logbook.event(op, 'warn', `Cancelling the final sync failed: ${message(e)}`);
+            return null;
+          });
+          if (jobId) this.deps.logbook.event(op, 'info', `Final sync ${jobId} cancelled: the failover is compensated, not resumed`, { jobId });
+        }
+        return this.compensate(f.id, f.phase ?? 'unknown phase', 'the console restarted mid-failover');
+      });
     }
     return stale.length;
   }
@@ -397,7 +426,7 @@ export class FailoverService {
             return;
           }
           // Through the canonical path; the VM's failing_over status does not refuse its own final sync (lesson 3).
-          const r = await this.deps.ports.finalSync(ctx.id, this.options.finalSyncTimeoutMs);
+          const r = await this.untilInterrupted(this.deps.ports.finalSync(ctx.id, this.options.finalSyncTimeoutMs));
           if (r.status !== 'completed') {
             const source = f0.options.sourceOnFailure === 'keep_off' ? 'the source stays powered off as chosen' : 'the source is powered back on';
             throw new AppError('remote_error', `final sync ${r.jobId} ${r.status}${r.error ? `: ${r.error}` : ''}; ${source} and the replica is as of the previous sync — fix the cause and fail over again`);

@@ -34,4 +34,9 @@ export interface FailoverPorts {
   power(contextId: string): SourcePower;
   /** One incremental sync through the canonical path, waited for; a timeout cancels it. */
   finalSync(contextId: string, timeoutMs: number): Promise<FinalSyncOutcome>;
+  /**
+   * Cancels the VM's final sync if one still runs (the owner restarted while waiting for it) and
+   * resolves with its job id, or null when none runs.
+   */
+  cancelFinalSync(contextId: string): Promise<string | null>;
 }

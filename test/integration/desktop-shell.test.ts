@@ -165,6 +165,26 @@ describe('DesktopShell', () => {
     expect(record.trayMenu[0]!.label).toBe('Quitting: waiting for tunnels');
   });
 
+  it('lists a running failover in the tray beside jobs while it works; its item opens its VM', async () => {
+    const changed = () => {
+      core.bus.emit('contexts:changed', { contexts: [], removedIds: [] });
+      core.bus.flush();
+    };
+    running = [{ jobId: 'j', vmContextId: 'ctx-b', vmName: 'db-01', status: 'replicating', progressPercent: 10 }];
+    failovers = [{ id: 'failover-1', vmContextId: 'ctx-a', kind: 'live', status: 'final_sync', phase: 'Final incremental sync', error: null }];
+    changed();
+    const labels = record.trayMenu.map((i) => i.label ?? i.type);
+    expect(labels.slice(0, 4)).toEqual(['1 job running', 'db-01 — 10% (replicating)', '1 failover running', 'web-01 — live failover (Final incremental sync)']);
+    record.trayMenu[3]!.click!();
+    await flush();
+    core.bus.flush();
+    expect(opened).toEqual([{ vmContextId: 'ctx-a', jobId: null }]);
+    // Ended: the tray no longer lists it.
+    failovers = [{ ...failovers[0]!, status: 'completed' }];
+    changed();
+    expect(record.trayMenu.map((i) => i.label ?? i.type).some((l) => /failover/.test(l ?? ""))).toBe(false);
+  });
+
   it('handles resume after a sleep and records it', async () => {
     record.powerMonitor.emit('suspend');
     record.powerMonitor.emit('resume');
