@@ -270,11 +270,6 @@ export class JobRepository {
     this.db.prepare(`UPDATE replication_jobs SET copy_requested_at = COALESCE(copy_requested_at, ?) WHERE id = ? AND status NOT IN ${TERMINAL_SQL}`).run(isoNow(), jobId);
   }
 
-  /** Runs several writes as one transaction: one commit instead of one per statement (the poller's writes for one answer). */
-  batch<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
-  }
-
   /**
    * Moves an active job to another non-terminal status; a finished job is never revived.
    * With skipUnchanged, a row that already holds every given value is not written at all (its

@@ -245,27 +245,24 @@ export class ProgressPoller {
       next.lastFingerprint = mapped.fingerprint;
       next.lastChangeAt = iso(now);
     }
-    // One commit for this answer's writes, and no write for a row that already holds what it says:
-    // with 1,000 jobs every 2 s, a commit per statement was most of the poller's database time.
-    this.deps.jobs.batch(() => {
-      this.deps.jobs.savePolled(next);
-      this.deps.jobs.update(
-        job.id,
-        {
-          status: 'replicating',
-          phase: mapped.phase,
-          progressPercent: mapped.progressPercent,
-          bytesTransferred: mapped.bytesTransferred,
-          totalBytes: mapped.totalBytes,
-          rateBps: mapped.rateBps,
-          etaSeconds: mapped.etaSeconds,
-        },
-        { skipUnchanged: true },
-      );
-      for (const d of mapped.diskUpdates) {
-        if (d.status === 'transferring') this.deps.jobs.updateJobDisk(job.id, d.diskKey, { status: 'transferring', percent: d.percent, bytesTransferred: d.bytesTransferred, totalBytes: d.totalBytes });
-      }
-    });
+    // A job or disk row that already holds what this answer says is not written again.
+    this.deps.jobs.savePolled(next);
+    this.deps.jobs.update(
+      job.id,
+      {
+        status: 'replicating',
+        phase: mapped.phase,
+        progressPercent: mapped.progressPercent,
+        bytesTransferred: mapped.bytesTransferred,
+        totalBytes: mapped.totalBytes,
+        rateBps: mapped.rateBps,
+        etaSeconds: mapped.etaSeconds,
+      },
+      { skipUnchanged: true },
+    );
+    for (const d of mapped.diskUpdates) {
+      if (d.status === 'transferring') this.deps.jobs.updateJobDisk(job.id, d.diskKey, { status: 'transferring', percent: d.percent, bytesTransferred: d.bytesTransferred, totalBytes: d.totalBytes });
+    }
     this.deps.emit({
       jobId: job.id,
       vmContextId: job.vmContextId,
