@@ -238,6 +238,45 @@ describe('JobRepository.finish', () => {
   });
 });
 
+describe('JobRepository: unchanged progress is not written', () => {
+  const changes = () => (db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
+
+  it('update() with skipUnchanged writes only when a value differs, and sets started_at if it is missing', () => {
+    const ctxId = addVm();
+    const j = jobs.claim({ contextId: ctxId, trigger: 'ui' });
+    const progress = { status: 'replicating' as const, phase: 'Copy', progressPercent: 40, bytesTransferred: 4096, totalBytes: 8192, rateBps: 12.5, etaSeconds: null };
+    expect(jobs.update(j.id, progress, { skipUnchanged: true })).toBe(true);
+    const written = jobs.require(j.id);
+    expect(written).toMatchObject({ phase: 'Copy', progressPercent: 40, bytesTransferred: 4096, rateBps: 12.5, etaSeconds: null });
+    expect(written.startedAt).not.toBeNull();
+    const before = changes();
+    expect(jobs.update(j.id, progress, { skipUnchanged: true })).toBe(false);
+    expect(changes()).toBe(before);
+    expect(jobs.require(j.id).updatedAt).toBe(written.updatedAt);
+    expect(jobs.update(j.id, { ...progress, etaSeconds: 30 }, { skipUnchanged: true })).toBe(true);
+    expect(jobs.require(j.id).etaSeconds).toBe(30);
+    // Without the option every call writes, as before.
+    expect(jobs.update(j.id, { ...progress, etaSeconds: 30 })).toBe(true);
+    // A row without started_at is not "unchanged" even when every given value matches.
+    db.prepare('UPDATE replication_jobs SET started_at = NULL WHERE id = ?').run(j.id);
+    expect(jobs.update(j.id, { ...progress, etaSeconds: 30 }, { skipUnchanged: true })).toBe(true);
+    expect(jobs.require(j.id).startedAt).not.toBeNull();
+  });
+
+  it('updateJobDisk() leaves a disk row alone when it already holds the values', () => {
+    const ctxId = addVm();
+    const j = jobs.claim({ contextId: ctxId, trigger: 'ui' });
+    const disk = { status: 'transferring' as const, percent: 25, bytesTransferred: 1024, totalBytes: 4096 };
+    jobs.updateJobDisk(j.id, 'disk-2000', disk);
+    const before = changes();
+    jobs.updateJobDisk(j.id, 'disk-2000', disk);
+    expect(changes()).toBe(before);
+    jobs.updateJobDisk(j.id, 'disk-2000', { ...disk, percent: 50, bytesTransferred: 2048 });
+    expect(changes()).toBe(before + 1);
+    expect(jobs.jobDisks(j.id)[0]).toMatchObject({ status: 'transferring', percent: 50, bytesTransferred: 2048, totalBytes: 4096 });
+  });
+});
+
 describe('JobRepository.recordChangeId', () => {
   it('is per disk, and an empty id marks the disk done without overwriting a good one', () => {
     const ctxId = addVm();

@@ -279,8 +279,12 @@ export class JobRepository {
     this.db.prepare(`UPDATE replication_jobs SET copy_requested_at = COALESCE(copy_requested_at, ?) WHERE id = ? AND status NOT IN ${TERMINAL_SQL}`).run(isoNow(), jobId);
   }
 
-  /** Moves an active job to another non-terminal status; a finished job is never revived. */
-  update(jobId: string, fields: ProgressFields): boolean {
+  /**
+   * Moves an active job to another non-terminal status; a finished job is never revived.
+   * With skipUnchanged, a row that already holds every given value is not written at all (its
+   * updated_at stays): the poller writes each answer, and most answers repeat the stored one.
+   */
+  update(jobId: string, fields: ProgressFields, opts: { skipUnchanged?: boolean } = {}): boolean {
     if (fields.status && (TERMINAL_JOB_STATUSES as readonly string[]).includes(fields.status)) {
       throw new AppError('internal', 'terminal statuses are written by finish() only');
     }
@@ -295,20 +299,27 @@ export class JobRepository {
       rateBps: 'rate_bps',
       etaSeconds: 'eta_seconds',
     };
+    const same: string[] = [];
+    const sameArgs: unknown[] = [];
     for (const [k, v] of Object.entries(fields) as [keyof ProgressFields, unknown][]) {
       if (v === undefined) continue;
+      const value = k === 'progressPercent' ? Math.max(0, Math.min(100, Number(v))) : v;
       sets.push(`${col[k]} = ?`);
-      args.push(k === 'progressPercent' ? Math.max(0, Math.min(100, Number(v))) : v);
+      args.push(value);
+      same.push(`${col[k]} IS ?`);
+      sameArgs.push(value);
     }
     if (fields.status && fields.status !== 'pending') {
       sets.push(`started_at = COALESCE(started_at, ?)`);
       args.push(isoNow());
+      same.push('started_at IS NOT NULL');
     }
     sets.push('updated_at = ?');
     args.push(isoNow());
+    const unchanged = opts.skipUnchanged && same.length > 0 ? ` AND NOT (${same.join(' AND ')})` : '';
     const r = this.db
-      .prepare(`UPDATE replication_jobs SET ${sets.join(', ')} WHERE id = ? AND status NOT IN ${TERMINAL_SQL}`)
-      .run(...args, jobId);
+      .prepare(`UPDATE replication_jobs SET ${sets.join(', ')} WHERE id = ? AND status NOT IN ${TERMINAL_SQL}${unchanged}`)
+      .run(...args, jobId, ...(unchanged ? sameArgs : []));
     return r.changes > 0;
   }
 
@@ -339,9 +350,12 @@ export class JobRepository {
       .prepare(
         `UPDATE job_disks SET status = COALESCE(?, status), bytes_transferred = COALESCE(?, bytes_transferred),
            total_bytes = COALESCE(?, total_bytes), percent = COALESCE(?, percent)
-         WHERE job_id = ? AND disk_key = ? AND status != 'completed'`,
+         WHERE job_id = ? AND disk_key = ? AND status != 'completed'
+           AND NOT (status IS COALESCE(?, status) AND bytes_transferred IS COALESCE(?, bytes_transferred)
+             AND total_bytes IS COALESCE(?, total_bytes) AND percent IS COALESCE(?, percent))`,
       )
-      .run(fields.status ?? null, fields.bytesTransferred ?? null, fields.totalBytes ?? null, fields.percent ?? null, jobId, diskKey);
+      .run(fields.status ?? null, fields.bytesTransferred ?? null, fields.totalBytes ?? null, fields.percent ?? null, jobId, diskKey,
+        fields.status ?? null, fields.bytesTransferred ?? null, fields.totalBytes ?? null, fields.percent ?? null);
   }
 
   /** Bytes the VMA reported for a disk that finished before any frame of it was stored (total still 0). */

@@ -245,16 +245,21 @@ export class ProgressPoller {
       next.lastFingerprint = mapped.fingerprint;
       next.lastChangeAt = iso(now);
     }
+    // A job or disk row that already holds what this answer says is not written again.
     this.deps.jobs.savePolled(next);
-    this.deps.jobs.update(job.id, {
-      status: 'replicating',
-      phase: mapped.phase,
-      progressPercent: mapped.progressPercent,
-      bytesTransferred: mapped.bytesTransferred,
-      totalBytes: mapped.totalBytes,
-      rateBps: mapped.rateBps,
-      etaSeconds: mapped.etaSeconds,
-    });
+    this.deps.jobs.update(
+      job.id,
+      {
+        status: 'replicating',
+        phase: mapped.phase,
+        progressPercent: mapped.progressPercent,
+        bytesTransferred: mapped.bytesTransferred,
+        totalBytes: mapped.totalBytes,
+        rateBps: mapped.rateBps,
+        etaSeconds: mapped.etaSeconds,
+      },
+      { skipUnchanged: true },
+    );
     for (const d of mapped.diskUpdates) {
       if (d.status === 'transferring') this.deps.jobs.updateJobDisk(job.id, d.diskKey, { status: 'transferring', percent: d.percent, bytesTransferred: d.bytesTransferred, totalBytes: d.totalBytes });
     }
