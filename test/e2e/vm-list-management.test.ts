@@ -93,7 +93,7 @@ describe('columns', () => {
     await expect(age('web-never').textContent()).resolves.toBe('no replicaover 1h');
     // The tightest target of its groups applies: db-main is in web (1h) and db (1d), synced 2h ago.
     await expect(age('db-main').textContent()).resolves.toMatch(/over 1h$/);
-    await expect(age('db-main').locator('[title]').getAttribute('title')).resolves.toMatch(/group target 1h: over target/);
+    await expect(age('db-main').locator('.age[title]').getAttribute('title')).resolves.toMatch(/group target 1h: over target/);
     await expect(age('loose-vm').locator('[data-standing]').getAttribute('data-standing')).resolves.toBe('none');
 
     // Next sync: the hourly schedule at :15 for members, a reason for the others.

@@ -20,7 +20,14 @@ export function ReplicaAgeCell({ c }: { c: VmContextSummary }) {
   ].join('; ');
   return (
     <span className={`age age-${standing}`} title={title} data-standing={standing}>
-      {c.lastSuccessfulSyncAt ? <time dateTime={c.lastSuccessfulSyncAt}>{ageText}</time> : <span className="muted">{ageText}</span>}
+      {/* The time carries its own hover (the absolute time, as the last-sync cell's); the surrounding span's hover says how it stands against the target. */}
+      {c.lastSuccessfulSyncAt ? (
+        <time dateTime={c.lastSuccessfulSyncAt} title={formatDateTimeLong(c.lastSuccessfulSyncAt)}>
+          {ageText}
+        </time>
+      ) : (
+        <span className="muted">{ageText}</span>
+      )}
       {(standing === 'over' || standing === 'never' || standing === 'near') && target !== null && (
         <span className={`age-flag age-flag-${standing === 'near' ? 'near' : 'over'}`}>
           {STANDING_WORD[standing]} {formatTarget(target)}
