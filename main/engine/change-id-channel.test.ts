@@ -93,6 +93,21 @@ describe('ChangeIdChannel', () => {
     expect(lastChangeId(a.jobId, 'disk-2000')).toBe(NEXT);
   });
 
+  it('logs a malformed report (to the job when it carries that job\'s token) and stores nothing', () => {
+    const a = runningJob('vma-a', 'vc1.test.invalid');
+    const jobLog: Array<string | undefined> = [];
+    const logged = new ChangeIdChannel(db, jobs, { accepted: () => {}, refused: (_a, reason, jobId) => void (refused.push(reason), jobLog.push(jobId)) });
+    const store = logged.storeFor('vma-a');
+    expect(handleCallbackRequest(store, post(a.token, a.jobId, { change_id: 'not-a-change-id', disk_id: 'disk-2000' })).status).toBe(400);
+    expect(handleCallbackRequest(store, post('y'.repeat(32), a.jobId, { change_id: 'x'.repeat(300), disk_id: 'disk-2000' })).status).toBe(400);
+    expect(refused).toEqual([
+      'malformed change-ID report refused: change_id is not a VMware change id.',
+      `malformed change-ID report for job ${JSON.stringify(a.jobId)} refused: change_id is not a VMware change id.`,
+    ]);
+    expect(jobLog).toEqual([a.jobId, undefined]);
+    expect(lastChangeId(a.jobId, 'disk-2000')).toBeNull();
+  });
+
   it('answers a lookup only with the token of that VM’s running job: two VMs with one path behind two VMAs keep their own ids', () => {
     const a = runningJob('vma-a', 'vc1.test.invalid');
     const b = runningJob('vma-b', 'vc22.test.invalid');

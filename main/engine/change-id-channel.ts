@@ -89,6 +89,12 @@ export class ChangeIdChannel {
         if (outcome === 'recorded' || outcome === 'ignored_empty') this.events.accepted(job.id, diskKey, outcome, changeId);
         return outcome;
       },
+      malformed: (token, jobId, reason) => {
+        const job = this.liveJob(token, vmaApplianceId);
+        // Only a live job's own report goes to its job log; anything else is logged for the VMA.
+        if (job && job.id === jobId) this.events.refused(vmaApplianceId, `malformed change-ID report refused: ${reason}`, job.id);
+        else this.events.refused(vmaApplianceId, `malformed change-ID report for job ${JSON.stringify(jobId.slice(0, 64))} refused: ${reason}`);
+      },
     };
   }
 }

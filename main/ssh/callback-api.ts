@@ -23,6 +23,8 @@ export type ChangeIdOutcome = 'recorded' | 'ignored_empty' | 'unknown_job' | 'un
 export interface ChangeIdStore {
   lookup(token: string, vmPath: string, diskKey: string): { changeId: string | null } | null;
   record(token: string, jobId: string, diskKey: string, changeId: string, previousChangeId?: string): ChangeIdOutcome;
+  /** A change-ID report refused as malformed (400) before it reached `record`: logged, never stored. */
+  malformed?(token: string, jobId: string, reason: string): void;
 }
 
 export interface CallbackRequest {
@@ -134,6 +136,13 @@ function lookupChangeId(store: ChangeIdStore, token: string, query: URLSearchPar
 }
 
 function recordChangeId(store: ChangeIdStore, token: string, jobId: string, rawBody: string): CallbackResponse {
+  const response = checkAndRecord(store, token, jobId, rawBody);
+  // A malformed report is as suspicious as a forged one: the operator sees it in the log.
+  if (response.status === 400) store.malformed?.(token, jobId, response.body.trim());
+  return response;
+}
+
+function checkAndRecord(store: ChangeIdStore, token: string, jobId: string, rawBody: string): CallbackResponse {
   if (jobId.trim() === '') return text(400, 'job_id in the path is empty.');
   let body: unknown;
   try {
