@@ -65,3 +65,9 @@ export function fieldErrors(error: AppErrorShape | null | undefined): Record<str
   }
   return out;
 }
+
+/** A form's failure under its fields: a refused input reads as a field message, anything else in the one error shape. */
+export function FormError({ error }: { error: AppErrorShape | null }) {
+  if (!error) return null;
+  return error.code === 'validation' ? <div className="field-error block">{error.message}</div> : <ErrorBox error={error} />;
+}

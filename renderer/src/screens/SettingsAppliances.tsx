@@ -8,7 +8,8 @@ import { useInvoke } from '../lib/use-invoke';
 import { useLive } from '../store/contexts-store';
 import { api } from '../transport/api';
 import { ConfirmAction } from '../components/Confirm';
-import { ErrorBox, fieldErrors } from '../components/ErrorBox';
+import { SaveCancel } from '../components/SaveCancel';
+import { ErrorBox, FormError, fieldErrors } from '../components/ErrorBox';
 import { Field } from '../components/Field';
 import { formatTime } from '../lib/format';
 
@@ -271,16 +272,9 @@ function EditAppliance({ appliance, onDone }: { appliance: Appliance; onDone: (c
           <input type="password" value={v.secret} onChange={set('secret')} placeholder="leave empty to keep" autoComplete="new-password" />
         </Field>
       </div>
-      {error && (error.code === 'validation' ? <div className="field-error block">{error.message}</div> : <ErrorBox error={error} />)}
+      <FormError error={error} />
       <p className="muted small">Saving closes the tunnel; a new host or port asks you to trust the host key again.</p>
-      <div className="form-actions">
-        <button type="submit" className="btn primary small" disabled={busy}>
-          {busy ? 'Saving…' : 'Save changes'}
-        </button>
-        <button type="button" className="btn small" onClick={() => onDone(false)}>
-          Cancel
-        </button>
-      </div>
+      <SaveCancel busy={busy} onCancel={() => onDone(false)} />
     </form>
   );
 }

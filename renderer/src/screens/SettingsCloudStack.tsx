@@ -4,7 +4,7 @@ import type { AppErrorShape } from '../../../shared/errors';
 import { useInvoke } from '../lib/use-invoke';
 import { api } from '../transport/api';
 import { Field } from '../components/Field';
-import { ErrorBox, fieldErrors } from '../components/ErrorBox';
+import { ErrorBox, FormError, fieldErrors } from '../components/ErrorBox';
 
 type SelectKey = 'zoneId' | 'diskOfferingId' | 'serviceOfferingId' | 'templateId' | 'defaultNetworkId' | 'omaVmId';
 const SELECTS: [SelectKey, string, keyof CloudStackOptions][] = [
@@ -111,7 +111,7 @@ function CloudStackForm({ config, onSaved }: { config: CloudStackConfigView; onS
           );
         })}
       </div>
-      {error && (error.code === 'validation' ? <div className="field-error block">{error.message}</div> : <ErrorBox error={error} />)}
+      <FormError error={error} />
       {saved && test && !test.ok ? (
         <div className="notice warn" role="status" data-testid="cloudstack-saved-with-problems">
           Saved, with problems: {test.checks.filter((c) => !c.ok).map((c) => c.name).join(', ')} failed. Replication and failover will fail until they pass.

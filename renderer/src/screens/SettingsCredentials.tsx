@@ -2,7 +2,8 @@ import { useState, type FormEvent } from 'react';
 import type { AppErrorShape } from '../../../shared/errors';
 import { useInvoke } from '../lib/use-invoke';
 import { api } from '../transport/api';
-import { ErrorBox, fieldErrors } from '../components/ErrorBox';
+import { SaveCancel } from '../components/SaveCancel';
+import { ErrorBox, FormError, fieldErrors } from '../components/ErrorBox';
 import { Field as FormField } from '../components/Field';
 import { formatTime } from '../lib/format';
 import { ConfirmAction } from '../components/Confirm';
@@ -60,7 +61,7 @@ function CredentialForm({ onAdded }: { onAdded: () => void }) {
           </FormField>
         ))}
       </div>
-      {error && (error.code === 'validation' ? <div className="field-error block">{error.message}</div> : <ErrorBox error={error} />)}
+      <FormError error={error} />
       <button type="submit" className="btn primary" disabled={busy}>
         {busy ? 'Saving…' : 'Add credential'}
       </button>
@@ -111,15 +112,8 @@ function EditCredential({ credential, onDone }: { credential: VcenterCredential;
           </FormField>
         ))}
       </div>
-      {error && (error.code === 'validation' ? <div className="field-error block">{error.message}</div> : <ErrorBox error={error} />)}
-      <div className="form-actions">
-        <button type="submit" className="btn primary small" disabled={busy}>
-          {busy ? 'Saving…' : 'Save changes'}
-        </button>
-        <button type="button" className="btn small" onClick={() => onDone(false)}>
-          Cancel
-        </button>
-      </div>
+      <FormError error={error} />
+      <SaveCancel busy={busy} onCancel={() => onDone(false)} />
     </form>
   );
 }
