@@ -107,6 +107,24 @@ describe('columns', () => {
     await expect(rowOf(page, s.ids['web-stale']!).locator('.col-power').textContent()).resolves.toBe('Off');
     await screenshot(page, 'ui-vms-columns-1440');
 
+    // Next sync and groups sort like the other columns: planned/grouped rows first, in order; the rest after.
+    const column = (testId: string) =>
+      page.evaluate((id) => [...document.querySelectorAll(`.vm-table .vbody .vrow [data-testid="${id}"]`)].map((c) => c.querySelector('time')?.getAttribute('dateTime') ?? (c.textContent === '—' ? '' : c.textContent ?? '')), testId);
+    await table.locator('[data-sort="nextSync"]').click();
+    await expect(table.getByRole('columnheader', { name: /Next sync/ }).getAttribute('aria-sort')).resolves.toBe('ascending');
+    const times = (await column('row-next-sync')).map((v) => (/^\d{4}-/.test(v) ? Date.parse(v) : Infinity));
+    expect(times.filter((t) => t !== Infinity).length).toBeGreaterThan(0);
+    expect(times).toEqual([...times].sort((x, y) => x - y));
+    expect(times.at(-1)).toBe(Infinity);
+    await screenshot(page, 'ui-vms-sorted-next-sync');
+    await table.locator('[data-sort="groups"]').click();
+    const groups = await column('row-groups');
+    const grouped = groups.filter(Boolean);
+    expect(grouped.length).toBeGreaterThan(0);
+    expect(groups.slice(0, grouped.length)).toEqual([...grouped].sort((x, y) => x.localeCompare(y, undefined, { numeric: true, sensitivity: 'base' })));
+    expect(groups.at(-1)).toBe('');
+    await table.locator('[data-sort="name"]').click();
+
     // At 1280 px the scan columns stay and are not cut; the optional ones that do not fit are left out.
     await page.setViewportSize({ width: 1280, height: 720 });
     await page.waitForFunction(() => !(document.querySelector('.vm-table')?.getAttribute('data-columns') ?? '').includes('power'));

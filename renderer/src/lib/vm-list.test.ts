@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { VmContextSummary, VmContextStatus } from '../../../shared/domain';
-import { matchesSearch, sortContexts, statusSummary, summaryText, visibleContexts } from './vm-list';
+import type { VmSchedulePlan } from '../../../shared/contract';
+import { groupsText, matchesSearch, sortContexts, statusSummary, summaryText, visibleContexts, type PlansById } from './vm-list';
 
 let n = 0;
 function ctx(name: string, status: VmContextStatus, lastSync: string | null, extra: Partial<VmContextSummary> = {}): VmContextSummary {
@@ -54,6 +55,38 @@ describe('VM list helpers', () => {
   });
   it('sorts by status with what needs attention first', () => {
     expect(names(sortContexts(list, { key: 'status', dir: 'asc' }))[0]).toBe('web-2');
+  });
+  it('sorts by next sync soonest first, VMs no schedule will sync after the planned ones', () => {
+    const byName = Object.fromEntries(list.map((c) => [c.name, c.id]));
+    const plan = (name: string, nextSyncAt: string | null, groups: VmSchedulePlan['groups'] = []): VmSchedulePlan => ({
+      contextId: byName[name]!, groups, nextSyncAt, nextSyncScheduleName: nextSyncAt ? 'nightly' : null, noSyncReason: nextSyncAt ? null : 'in no group', replicaAgeTargetSeconds: null,
+    });
+    // web-10 has no plan at all (plans still loading for it): counted as not scheduled.
+    const plans: PlansById = Object.fromEntries(
+      [plan('web-2', '2026-12-02T03:00:00Z'), plan('db-1', '2026-12-02T01:00:00Z'), plan('new-vm', null), plan('old-vm', '2026-12-02T02:30:00Z')].map((p) => [p.contextId, p]),
+    );
+    expect(names(sortContexts(list, { key: 'nextSync', dir: 'asc' }, plans))).toEqual(['db-1', 'old-vm', 'web-2', 'new-vm', 'web-10']);
+    // Ties (both unscheduled) keep name order in either direction.
+    expect(names(sortContexts(list, { key: 'nextSync', dir: 'desc' }, plans))).toEqual(['new-vm', 'web-10', 'web-2', 'old-vm', 'db-1']);
+    // The same through the view the table draws (search and summary group first, then the sort).
+    expect(names(visibleContexts(list, '', 'ready', { key: 'nextSync', dir: 'asc' }, plans))).toEqual(['old-vm', 'web-10']);
+  });
+  it('sorts by groups as the cell reads them (natural order), VMs in no group after the grouped ones', () => {
+    const g = (name: string, memberEnabled = true) => ({ id: `g-${name}`, name, replicaAgeTargetSeconds: null, memberEnabled });
+    const byName = Object.fromEntries(list.map((c) => [c.name, c.id]));
+    const plan = (name: string, groups: VmSchedulePlan['groups']): [string, VmSchedulePlan] => [
+      byName[name]!,
+      { contextId: byName[name]!, groups, nextSyncAt: null, nextSyncScheduleName: null, noSyncReason: 'in no group', replicaAgeTargetSeconds: null },
+    ];
+    const plans: PlansById = Object.fromEntries([
+      plan('web-10', [g('tier-10')]),
+      plan('web-2', [g('tier-2'), g('web', false)]),
+      plan('db-1', [g('Databases')]),
+      plan('old-vm', []),
+    ]);
+    expect(groupsText(plans[byName['web-2']!])).toBe('tier-2, web (off)');
+    expect(names(sortContexts(list, { key: 'groups', dir: 'asc' }, plans))).toEqual(['db-1', 'web-2', 'web-10', 'new-vm', 'old-vm']);
+    expect(names(sortContexts(list, { key: 'groups', dir: 'desc' }, plans))).toEqual(['new-vm', 'old-vm', 'web-10', 'web-2', 'db-1']);
   });
   it('searches name, path and status word (shown or stored)', () => {
     expect(list.filter((c) => matchesSearch(c, 'finance')).map((c) => c.name)).toEqual(['db-1']);

@@ -1,9 +1,10 @@
 // Pure list logic for the VM table: text search, column sorting and the status summary, kept out of the
 // component so it is tested without a browser and recomputed only when the contexts change.
+import type { VmSchedulePlan } from '../../../shared/contract';
 import type { VmContextSummary } from '../../../shared/domain';
 import { vmDisplayStatus, vmStatusText, type VmDisplayStatus } from '../../../shared/status-text';
 
-export const VM_SORT_KEYS = ['name', 'status', 'lastSync', 'age', 'power', 'disks', 'cpu'] as const;
+export const VM_SORT_KEYS = ['name', 'status', 'lastSync', 'age', 'nextSync', 'groups', 'power', 'disks', 'cpu'] as const;
 export type VmSortKey = (typeof VM_SORT_KEYS)[number];
 export type SortDir = 'asc' | 'desc';
 export interface VmSort {
@@ -28,9 +29,22 @@ const STATUS_RANK: Record<VmDisplayStatus, number> = {
   failed_over_live: 10,
 };
 
+/** The scheduler's per-VM plans by context id (next sync, groups); absent while they load. */
+export type PlansById = Readonly<Record<string, VmSchedulePlan>>;
+
+/** The groups cell's text: group names in the plan's order, a disabled membership marked "(off)"; empty for no group. */
+export const groupsText = (plan: VmSchedulePlan | undefined): string =>
+  (plan?.groups ?? []).map((g) => (g.memberEnabled ? g.name : `${g.name} (off)`)).join(', ');
+
 const syncTime = (c: VmContextSummary): number => (c.lastSuccessfulSyncAt ? Date.parse(c.lastSuccessfulSyncAt) : Number.NaN);
 
-function compare(a: VmContextSummary, b: VmContextSummary, key: VmSortKey): number {
+/** Missing values (no next sync, no group) go after every present one in ascending order, before them in descending. */
+function missingLast<T>(x: T | null, y: T | null, cmp: (x: T, y: T) => number): number {
+  if (x === null || y === null) return x === null ? (y === null ? 0 : 1) : -1;
+  return cmp(x, y);
+}
+
+function compare(a: VmContextSummary, b: VmContextSummary, key: VmSortKey, plans: PlansById): number {
   switch (key) {
     case 'name':
       return collator.compare(a.name, b.name);
@@ -46,6 +60,14 @@ function compare(a: VmContextSummary, b: VmContextSummary, key: VmSortKey): numb
       const byTime = xs === ys ? 0 : xs < ys ? -1 : 1;
       return key === 'age' ? -byTime : byTime;
     }
+    case 'nextSync': {
+      // Soonest first; a VM no schedule will sync comes after every planned one.
+      const x = plans[a.id]?.nextSyncAt;
+      const y = plans[b.id]?.nextSyncAt;
+      return missingLast(x ? Date.parse(x) : null, y ? Date.parse(y) : null, (p, q) => p - q);
+    }
+    case 'groups':
+      return missingLast(groupsText(plans[a.id]) || null, groupsText(plans[b.id]) || null, (p, q) => collator.compare(p, q));
     case 'power':
       return collator.compare(a.specs.powerState, b.specs.powerState);
     case 'disks':
@@ -56,9 +78,9 @@ function compare(a: VmContextSummary, b: VmContextSummary, key: VmSortKey): numb
 }
 
 /** Pure: a sorted copy; ties fall back to name then id so the order is stable across pushes. */
-export function sortContexts(list: readonly VmContextSummary[], sort: VmSort): VmContextSummary[] {
+export function sortContexts(list: readonly VmContextSummary[], sort: VmSort, plans: PlansById = {}): VmContextSummary[] {
   const sign = sort.dir === 'asc' ? 1 : -1;
-  return [...list].sort((a, b) => sign * compare(a, b, sort.key) || collator.compare(a.name, b.name) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return [...list].sort((a, b) => sign * compare(a, b, sort.key, plans) || collator.compare(a.name, b.name) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 /**
@@ -109,7 +131,8 @@ export function visibleContexts(
   query: string,
   group: SummaryGroupId | null,
   sort: VmSort,
+  plans: PlansById = {},
 ): VmContextSummary[] {
   const filtered = list.filter((c) => (group === null || summaryGroupOf(c) === group) && matchesSearch(c, query));
-  return sortContexts(filtered, sort);
+  return sortContexts(filtered, sort, plans);
 }

@@ -8,7 +8,7 @@ import { Time } from '../components/Age';
 import { ErrorBox } from '../components/ErrorBox';
 import { formatBytes, formatDuration, formatMemory, formatRate } from '../lib/format';
 import { progressView } from '../lib/job-progress';
-import { statusSummary, visibleContexts, type VmSortKey } from '../lib/vm-list';
+import { statusSummary, visibleContexts, type PlansById, type VmSortKey } from '../lib/vm-list';
 import { VM_COLUMNS, fitColumns, gridTemplate, type VmColumnDef, type VmColumnId } from '../lib/vm-columns';
 import { reloadPlans, msUntilNextDue, usePlans } from '../store/schedule-plans';
 import { useColumnChoice, ColumnChooser } from './vm-list/ColumnChooser';
@@ -407,6 +407,8 @@ function usePlansRefresh(vmCount: number) {
   }, [plans]);
 }
 
+const NO_PLANS: PlansById = {};
+
 export function VirtualMachinesScreen() {
   const loaded = useLive((s) => s.contextsLoaded);
   const error = useLive((s) => s.contextsError);
@@ -418,12 +420,14 @@ export function VirtualMachinesScreen() {
   const sort = useUi((s) => s.vmSort);
   const [chosen, setChosen] = useColumnChoice();
   usePlansRefresh(ids.length);
+  // Only the next-sync and groups sorts read the plans: other sorts are not redone when plans reload.
+  const plans = usePlans((s) => (sort.key === 'nextSync' || sort.key === 'groups' ? s.byContextId : NO_PLANS));
   const all = useMemo(() => ids.map((id) => byId[id]).filter((c): c is VmContextSummary => c !== undefined), [ids, byId]);
   // The store already keeps the list sorted by name: the default view needs no filtering or sorting pass,
   // so a pushed batch on a 10,000-VM list costs one map, not a sort.
   const rows = useMemo(
-    () => (search.trim() === '' && group === null && sort.key === 'name' && sort.dir === 'asc' ? all : visibleContexts(all, search, group, sort)),
-    [all, search, group, sort],
+    () => (search.trim() === '' && group === null && sort.key === 'name' && sort.dir === 'asc' ? all : visibleContexts(all, search, group, sort, plans)),
+    [all, search, group, sort, plans],
   );
 
   // Escape closes the panel from anywhere on the screen and gives focus back to the row it came from.

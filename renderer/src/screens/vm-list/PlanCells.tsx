@@ -4,6 +4,7 @@ import type { VmContextSummary } from '../../../../shared/domain';
 import { useClock } from '../../lib/clock';
 import { formatAge, formatDateTimeLong, formatTimeShort } from '../../lib/format';
 import { ageStanding, formatTarget } from '../../lib/vm-columns';
+import { groupsText } from '../../lib/vm-list';
 import { usePlans } from '../../store/schedule-plans';
 
 const STANDING_WORD = { over: 'over', never: 'over', near: 'near', within: 'within', none: '' } as const;
@@ -59,6 +60,6 @@ export function NextSyncCell({ c }: { c: VmContextSummary }) {
 export function GroupsCell({ contextId }: { contextId: string }) {
   const plan = usePlans((s) => s.byContextId[contextId]);
   if (!plan || plan.groups.length === 0) return <span className="muted">—</span>;
-  const text = plan.groups.map((g) => (g.memberEnabled ? g.name : `${g.name} (off)`)).join(', ');
+  const text = groupsText(plan);
   return <span title={text}>{text}</span>;
 }
