@@ -81,11 +81,17 @@ export async function benchSchedulerRun(cleanup: Cleanup, override: Partial<Sche
   const pending = new Set<NodeJS.Timeout>();
   cleanup.add('stand-in job timers', () => pending.forEach((t) => clearTimeout(t)));
   let discoverCalls = 0;
+  const discoverMs: number[] = [];
   const ports: SchedulerPorts = {
     clock: { now: () => new Date(), setTimer: (fn, ms) => setTimeout(fn, ms), clearTimer: (h) => clearTimeout(h as NodeJS.Timeout) },
-    discover: (ids) => {
+    discover: async (ids) => {
       discoverCalls++;
-      return core.engine.discoverContexts(ids);
+      const t = performance.now();
+      try {
+        return await core.engine.discoverContexts(ids);
+      } finally {
+        discoverMs.push(performance.now() - t);
+      }
     },
     startDiscovered: async (contextId, fresh, o) => {
       if (fresh.contextId !== contextId) throw new Error(`started ${contextId} with the discovery of ${fresh.contextId}`);
@@ -172,7 +178,7 @@ export async function benchSchedulerRun(cleanup: Cleanup, override: Partial<Sche
     schedulerOverheadPerVmMs: round((wallMs - idealMs) / p.vms, 3),
     consoleCpuMsPerVm: round(cpu.totalMs / p.vms, 3),
     slotRefillMs: distribution(refill),
-    discovery: { vmaDiscoverRequests: delta('discover'), portCalls: discoverCalls, countedByScheduler: svc.discoveryRequests.get(schedule.id) ?? null },
+    discovery: { vmaDiscoverRequests: delta('discover'), portCalls: discoverCalls, countedByScheduler: svc.discoveryRequests.get(schedule.id) ?? null, callMs: distribution(discoverMs) },
     vmaRequestsByEndpoint: Object.fromEntries(Object.keys(after).map((k) => [k, (after[k] ?? 0) - (before[k] ?? 0)])),
     maxRunning: { max: maxRunning, claimedNotEnded: maxRunningClaimed, activeJobsInDatabase: maxActiveInDb, scheduler: schedulerMax },
   };

@@ -89,7 +89,7 @@ export function summarise(report: Obj): string {
         `slot refill p50 ${n(sc, 'slotRefillMs.p50', 'ms')} p99 ${n(sc, 'slotRefillMs.p99', 'ms')}`,
     );
     lines.push(
-      `   VMA discovery requests per run ${String(get(sc, 'discovery.vmaDiscoverRequests') ?? 'n/a')} (batched per VMA and credential; one per VM would be ${String(get(sc, 'vms') ?? 'n/a')}); ` +
+      `   VMA discovery requests per run ${String(get(sc, 'discovery.vmaDiscoverRequests') ?? 'n/a')} (batched per VMA and credential; one per VM would be ${String(get(sc, 'vms') ?? 'n/a')}; each p50 ${n(sc, 'discovery.callMs.p50', 'ms')}, max ${n(sc, 'discovery.callMs.max', 'ms')}); ` +
         `max running ${String(get(sc, 'maxRunning.max') ?? 'n/a')} (must be ≤ ${String(get(sc, 'concurrencyLimit') ?? 'n/a')}; the section fails otherwise)`,
     );
     lines.push(`   NOTE: ${String(get(sc, 'method'))}`);
