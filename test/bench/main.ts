@@ -1,6 +1,6 @@
 // `npm run bench`: runs the benchmark sections in order, each with its own teardown, prints one
 // JSON object on stdout, writes it to bench-results/latest.json and a short summary on stderr.
-// Select sections with `npm run bench -- tunnel render engine poller idle` (default: all).
+// Select sections with `npm run bench -- tunnel render engine poller idle scheduler` (default: all).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +10,7 @@ import { benchInventoryRender } from './inventory-render';
 import { benchEngineOverhead } from './engine-overhead';
 import { benchPoller500 } from './poller-500';
 import { benchIdleOwner } from './idle-owner';
+import { benchSchedulerRun } from './scheduler-run';
 import { summarise } from './summary';
 
 type Section = (cleanup: Cleanup) => Promise<Record<string, unknown>>;
@@ -20,6 +21,7 @@ const SECTIONS: Record<string, { key: string; title: string; run: Section }> = {
   engine: { key: 'engineOverheadPerJob', title: 'Replication engine overhead per job', run: (c) => benchEngineOverhead(c) },
   poller: { key: 'pollerRunningJobs', title: '1,000 running jobs polled every 2 s', run: (c) => benchPoller500(c) },
   idle: { key: 'idleOwner', title: 'An idle owner (mkc serve, no jobs)', run: (c) => benchIdleOwner(c) },
+  scheduler: { key: 'schedulerRun1000', title: 'A schedule run over 1,000 VMs, concurrency 50', run: (c) => benchSchedulerRun(c) },
 };
 
 function machine(): Record<string, unknown> {

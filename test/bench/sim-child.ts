@@ -13,6 +13,8 @@ export interface SimChild {
   port: number;
   callbackUrl: string;
   cpu(): Promise<{ user: number; system: number }>;
+  /** Requests the simulator has answered so far, by endpoint. */
+  requests(): Promise<Record<string, number>>;
 }
 
 export async function startSimChild(config: SimChildConfig, cleanup: Cleanup): Promise<SimChild> {
@@ -56,6 +58,18 @@ export async function startSimChild(config: SimChildConfig, cleanup: Cleanup): P
         };
         proc.on('message', on);
         proc.send({ type: 'cpu' });
+      }),
+    requests: () =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no request count from the simulator child')), 5_000);
+        const on = (m: SimChildMessage) => {
+          if (m.type !== 'requests') return;
+          clearTimeout(timer);
+          proc.off('message', on);
+          resolve(m.byEndpoint);
+        };
+        proc.on('message', on);
+        proc.send({ type: 'requests' });
       }),
   };
 }

@@ -12,7 +12,7 @@ export function summarise(report: Obj): string {
   const lines: string[] = ['', '=== benchmark summary ==='];
   const m = report.machine as Obj;
   lines.push(`machine: ${String(m.cpuCount)} CPUs (${String(m.cpuModel)}), ${String(m.totalMemoryMiB)} MiB, ${String(m.os)}, node ${String(m.node)}`);
-  const loads = ['vmaApiTunnelVsDirect', 'inventory10kNormaliseAndRender', 'engineOverheadPerJob', 'pollerRunningJobs', 'idleOwner']
+  const loads = ['vmaApiTunnelVsDirect', 'inventory10kNormaliseAndRender', 'engineOverheadPerJob', 'pollerRunningJobs', 'idleOwner', 'schedulerRun1000']
     .filter((k) => report[k] !== undefined)
     .map((k) => `${k} ${String((report[k] as Obj).loadAverage1mAtEnd ?? 'n/a')}`);
   lines.push(
@@ -80,6 +80,19 @@ export function summarise(report: Obj): string {
   const o = report.idleOwner;
   if (!failed('idleOwner')) {
     lines.push(`5. idle owner (mkc serve, no jobs): ${n(o, 'window.cpuSharePercent', '% of a core')} (target < 1 %)`);
+  }
+  const sc = report.schedulerRun1000;
+  if (!failed('schedulerRun1000')) {
+    lines.push(
+      `6. schedule run, ${n(sc, 'vms', 'VMs')} in ${n(sc, 'groups', 'groups')}, limit ${String(get(sc, 'concurrencyLimit') ?? 'n/a')}: all dispatched in ${n(sc, 'dispatchAllMs', 'ms')}, run ${n(sc, 'runWallMs', 'ms')} wall ` +
+        `(anchor: ${n(sc, 'idealWallMs', 'ms')} = waves × ${n(sc, 'standInJobMs', 'ms')} stand-in jobs with zero overhead); scheduler overhead ${n(sc, 'schedulerOverheadPerVmMs', 'ms/VM')} wall, ${n(sc, 'consoleCpuMsPerVm', 'ms CPU/VM')}; ` +
+        `slot refill p50 ${n(sc, 'slotRefillMs.p50', 'ms')} p99 ${n(sc, 'slotRefillMs.p99', 'ms')}`,
+    );
+    lines.push(
+      `   VMA discovery requests per run ${String(get(sc, 'discovery.vmaDiscoverRequests') ?? 'n/a')} (batched per VMA and credential; one per VM would be ${String(get(sc, 'vms') ?? 'n/a')}; each p50 ${n(sc, 'discovery.callMs.p50', 'ms')}, max ${n(sc, 'discovery.callMs.max', 'ms')}); ` +
+        `max running ${String(get(sc, 'maxRunning.max') ?? 'n/a')} (must be ≤ ${String(get(sc, 'concurrencyLimit') ?? 'n/a')}; the section fails otherwise)`,
+    );
+    lines.push(`   NOTE: ${String(get(sc, 'method'))}`);
   }
   lines.push(`total ${n(report, 'totalWallSeconds', 's')}`);
   return lines.join('\n');

@@ -20,6 +20,7 @@ export interface SimChildConfig {
 export type SimChildMessage =
   | { type: 'ready'; url: string; port: number; callbackUrl: string }
   | { type: 'cpu'; user: number; system: number }
+  | { type: 'requests'; byEndpoint: Record<string, number> }
   | { type: 'error'; message: string };
 
 const discardingTarget = async (): Promise<DiskTargetWriter> => ({
@@ -53,6 +54,11 @@ async function main(): Promise<void> {
     if (m?.type === 'cpu') {
       const u = process.cpuUsage();
       send({ type: 'cpu', user: u.user, system: u.system });
+    } else if (m?.type === 'requests') {
+      // Requests the simulator answered so far, by endpoint (the scheduler benchmark counts discoveries).
+      const byEndpoint: Record<string, number> = {};
+      for (const r of vma.requests) byEndpoint[r.endpoint] = (byEndpoint[r.endpoint] ?? 0) + 1;
+      send({ type: 'requests', byEndpoint });
     } else if (m?.type === 'close') void close();
   });
   process.on('disconnect', () => void close());
