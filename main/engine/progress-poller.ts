@@ -90,7 +90,8 @@ export class ProgressPoller {
     const loop = async () => {
       const started = this.now();
       await this.tick();
-      if (this.timer) this.timer = setTimeout(loop, Math.max(0, this.opts.intervalMs - (this.now() - started)));
+      // Bounded both ways: a clock stepped back during the pass must not put the poller to sleep.
+      if (this.timer) this.timer = setTimeout(loop, Math.min(this.opts.intervalMs, Math.max(0, this.opts.intervalMs - (this.now() - started))));
     };
     this.timer = setTimeout(loop, 0);
   }

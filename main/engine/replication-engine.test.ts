@@ -102,10 +102,10 @@ function ports(): EnginePorts {
   };
 }
 
-function makeEngine(setupLeaseMs = 60_000): ReplicationEngine {
+function makeEngine(setupLeaseMs = 60_000, now?: () => number): ReplicationEngine {
   return new ReplicationEngine(
     { contexts, jobs, volumes: new VolumeRepository(db), logbook, bus, events, ports: ports(), logger: silentLogger },
-    { setupLeaseMs, poller: { intervalMs: 1_000 } },
+    { setupLeaseMs, poller: { intervalMs: 1_000 }, ...(now ? { now } : {}) },
   );
 }
 
@@ -266,11 +266,16 @@ describe('ReplicationEngine.cancel and reconcile', () => {
   });
 
   it('keeps checking setups whose lease had not run out at start, while the poller runs', async () => {
-    engine = makeEngine(40);
+    // The engine's own clock, moved by the test: the lease is measured on it, not on the wall.
+    let offset = 0;
+    engine = makeEngine(60_000, () => Date.now() + offset);
     const orphan = claimed('attaching' as 'provisioning');
     await engine.reconcile();
     expect(jobs.require(orphan).status).toBe('attaching');
-    await new Promise((r) => setTimeout(r, 80));
+    offset = 30_000;
+    await engine.poller.tick();
+    expect(jobs.require(orphan).status, 'a sweep within the lease leaves the job').toBe('attaching');
+    offset = 61_000;
     await engine.poller.tick();
     expect(jobs.require(orphan).status).toBe('failed');
     expect(contexts.require(ctxId).currentJobId).toBeNull();

@@ -41,6 +41,11 @@ export interface EngineOptions {
   /** Jobs in a setup step untouched for this long belong to no live process (see reconcile). */
   setupLeaseMs: number;
   poller: Partial<PollerOptions>;
+  /**
+   * The clock the poller's stall/not-found periods and the setup lease are measured on. Tests pass a
+   * clock they can move forward, so those periods stay long and a loaded machine cannot trip them.
+   */
+  now: () => number;
 }
 
 export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
@@ -51,6 +56,7 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   fullDiscoveryTimeoutMs: 120_000,
   setupLeaseMs: 2 * 60_000,
   poller: {},
+  now: () => Date.now(),
 };
 
 const GIB = 1024 ** 3;
@@ -120,6 +126,7 @@ export class ReplicationEngine {
         note: (jobId, level, message) => this.event(jobId, level, message),
         beforeTick: () => this.sweepOrphanedSetups(),
         onPassError: (m) => deps.logger.warn(m),
+        now: this.opts.now,
       },
       this.opts.poller,
     );
@@ -407,7 +414,7 @@ export class ReplicationEngine {
           );
           throw e;
         }
-        this.deps.jobs.addPolled(jobId, ctx.vmaApplianceId);
+        this.deps.jobs.addPolled(jobId, ctx.vmaApplianceId, new Date(this.opts.now()));
         note(`VMA accepted the job; ${rows.map((d) => `${d.diskKey} → ${d.exportName} (${d.syncType})`).join(', ')}`);
       } };
 
@@ -578,7 +585,7 @@ export class ReplicationEngine {
    * On start: jobs the poller owned resume polling (with their timers reset); jobs left in a setup
    * step by a process that is gone are asked about at the VMA or failed with the reason.
    */
-  async reconcile(now: number = Date.now()): Promise<{ resumed: number; failed: number }> {
+  async reconcile(now: number = this.opts.now()): Promise<{ resumed: number; failed: number }> {
     const resumed = this.poller.resumeAfterRestart();
     this.lastSweepAt = now;
     return { resumed, failed: await this.failOrphanedSetups(now) };
@@ -589,7 +596,7 @@ export class ReplicationEngine {
    * run); when it runs out later nobody owns the job, so the check repeats while the console runs.
    * Otherwise such a job would hold its VM's current job forever.
    */
-  private async sweepOrphanedSetups(now: number = Date.now()): Promise<void> {
+  private async sweepOrphanedSetups(now: number = this.opts.now()): Promise<void> {
     if (this.lastSweepAt === null || now - this.lastSweepAt < Math.min(10_000, this.opts.setupLeaseMs / 4)) return;
     this.lastSweepAt = now;
     await this.failOrphanedSetups(now);
@@ -616,7 +623,7 @@ export class ReplicationEngine {
         }
         this.unreachableNoted.delete(job.id);
         if (known.found) {
-          this.deps.jobs.addPolled(job.id, ctx.vmaApplianceId);
+          this.deps.jobs.addPolled(job.id, ctx.vmaApplianceId, new Date(this.opts.now()));
           this.event(job.id, 'info', 'The VMA knows this job: polling resumed after restart');
           continue;
         }

@@ -4,6 +4,7 @@ import { AppError } from '../../shared/errors';
 import type { ReplicationJob } from '../../shared/domain';
 import { expectTargetsEqualSources as expectTargetsEqualSourcesOf } from '../fixtures/disk-compare';
 import { LAB_DATACENTER, startRig, type Rig } from '../lab/rig';
+import { TestClock } from '../lab/test-clock';
 import type { SimVmSpec } from '../sim/vma/index';
 
 // The replication engine under faults, against the lab: simulated VMA + CloudStack, real sshd, real
@@ -13,6 +14,11 @@ const MiB = 1024 * 1024;
 const SLOW = 2 * MiB;
 let rig: Rig;
 let ids: Record<string, string>;
+// Stall and not-found periods are long: only a test that froze or lost its copy passes one, by moving
+// the clock (see passPeriod). The setup lease is longer than all those moves together, so a job in a
+// setup step is never taken for an orphan.
+const clock = new TestClock();
+const PERIOD_MS = 10 * 60_000;
 
 function vm(name: string, n: number, diskMiB: number[]): SimVmSpec {
   return {
@@ -44,7 +50,13 @@ const INVENTORY = [
 beforeAll(async () => {
   rig = await startRig({
     inventory: INVENTORY,
-    core: { engine: { poller: { intervalMs: 200, stallMs: 1_500, notFoundGraceMs: 1_500, unreachableFailMs: 60_000 } } },
+    core: {
+      engine: {
+        now: clock.now,
+        setupLeaseMs: 24 * 60 * 60_000,
+        poller: { intervalMs: 200, stallMs: PERIOD_MS, notFoundGraceMs: PERIOD_MS, unreachableFailMs: 60 * 60_000 },
+      },
+    },
     ...(process.env.MKC_RIG_LOG ? { log: (l: string) => console.log('[vma]', l) } : {}),
   });
   ids = await rig.manage(INVENTORY.map((v) => v.name));
@@ -79,6 +91,39 @@ const midTransfer = (jobId: string) =>
     return j?.status === 'replicating' && j.bytesTransferred > 0 ? j : null;
   });
 
+const polledRow = (jobId: string) => rig.core.jobs.polled().find((p) => p.jobId === jobId);
+
+/**
+ * Once the poller has seen the condition the test set up (`seen`), moves the clock past the stall and
+ * not-found period until the job ends. It moves only while this job is the only one running: any other
+ * job's period would pass with it. It moves again if the first move met an answer already under way
+ * (a last progress frame resets the stall period).
+ */
+async function passPeriod(jobId: string, seen: () => boolean): Promise<ReplicationJob> {
+  await waitFor(`the poller to see ${jobId}'s fault`, seen);
+  let movedAt = 0;
+  await waitFor(`${jobId} to end once its period passed`, () => {
+    const j = rig.core.jobs.require(jobId);
+    if (['completed', 'failed', 'cancelled'].includes(j.status)) return j;
+    if (Date.now() - movedAt >= 1_000) {
+      expect(rig.core.jobs.activeCount(), 'jobs running while the clock moves').toBe(1);
+      clock.advance(PERIOD_MS + 1_000);
+      movedAt = Date.now();
+    }
+    return null;
+  });
+  return rig.core.engine.whenSettled(jobId);
+}
+
+/** The copier is frozen: a poll that began after the freeze has been answered. */
+const frozenSeen = (jobId: string) => {
+  const frozenAt = clock.now();
+  return () => {
+    const p = polledRow(jobId);
+    return !!p?.lastPollAt && Date.parse(p.lastPollAt) > frozenAt + 400;
+  };
+};
+
 function expectFree(name: string): void {
   const ctx = rig.core.contexts.require(ids[name]!);
   expect(ctx.currentJobId, `${name} holds no job`).toBeNull();
@@ -110,8 +155,8 @@ describe('replication under faults', () => {
     const { jobId } = await start('crash1');
     await midTransfer(jobId);
     rig.vma.faults.crash(jobId);
-    const job = await rig.core.engine.whenSettled(jobId);
-    expectEnded(job, 'failed', /^stalled: no progress for \d+ s \(last: Transfer \d+ %\)/);
+    const job = await passPeriod(jobId, frozenSeen(jobId));
+    expectEnded(job, 'failed', /^stalled: no progress for \d+ min \(last: Transfer \d+ %\)/);
     expect(job.progressPercent).toBeGreaterThan(0);
     expect(job.progressPercent).toBeLessThan(100);
     expectFree('crash1');
@@ -124,7 +169,7 @@ describe('replication under faults', () => {
     const { jobId } = await start('vmarestart1');
     await midTransfer(jobId);
     rig.vma.faults.restart();
-    const job = await rig.core.engine.whenSettled(jobId);
+    const job = await passPeriod(jobId, () => !!polledRow(jobId)?.notFoundSince);
     expectEnded(job, 'failed', /^lost: the VMA no longer knows this job/);
     expect(rig.core.jobs.jobDisks(jobId).map((d) => d.status)).toEqual(['failed']);
     expectFree('vmarestart1');
@@ -329,7 +374,7 @@ describe('replication under faults', () => {
     const { jobId } = await start('stallclean1');
     await midTransfer(jobId);
     rig.vma.faults.crash(jobId);
-    const job = await rig.core.engine.whenSettled(jobId);
+    const job = await passPeriod(jobId, frozenSeen(jobId));
     expectEnded(job, 'failed', /^stalled: /);
     rig.vma.speed.bytesPerSecond = 0;
     await expectCleanupBlocksUntilDone('stallclean1', jobId);
@@ -340,7 +385,10 @@ describe('replication under faults', () => {
     // Every new copier freezes before its first progress push: progress stays 404, status says running.
     rig.vma.faults.crash();
     const { jobId } = await start('lostclean1');
-    const job = await rig.core.engine.whenSettled(jobId);
+    const job = await passPeriod(jobId, () => {
+      const p = polledRow(jobId);
+      return !!p?.notFoundSince && !p.firstSeenAt;
+    });
     expectEnded(job, 'failed', /^lost: the VMA never reported progress for this job/);
     await expectCleanupBlocksUntilDone('lostclean1', jobId);
   });
@@ -356,8 +404,8 @@ describe('replication under faults', () => {
     rig.vma.faults.hold();
     let held = true;
     try {
-      // The restarted console's stall period is long: the held copy stands still until released.
-      await rig.restartCore({ engine: { poller: { stallMs: 60_000 } } });
+      // The restarted console keeps the rig's long stall period and clock: the held copy stands still until released.
+      await rig.restartCore();
       expect(rig.core.jobs.require(jobId).status).toBe('replicating');
       await rig.core.startBackground();
       await waitFor('callback forward bound by the restarted console', () => rig.core.appliances.callbackForward(rig.vmaAppliance.id)?.state === 'active', 30_000);
