@@ -333,6 +333,11 @@ export class OmaAppliance {
     ].join('\n');
     const r = await this.run('start nbdkit', start, c.nbdkitStartTimeoutMs);
     if (r.code !== 0) {
+      // Two first syncs on one OMA appliance (separate managers, e.g. a scheduled run) may both find
+      // nbdkit absent and both start it: the loser cannot bind the port. The winner then serves our
+      // directory, which is all this call needs.
+      const winner = await this.servingAfterLostStart();
+      if (winner !== null) return { pid: winner, started: false };
       throw new AppError('remote_error', `Starting nbdkit on the OMA appliance (${this.nbdAddress()}) failed: ${tail(r.stderr) || `exit ${r.code ?? r.signal}`}`, {
         address: this.nbdAddress(),
       });
@@ -341,6 +346,25 @@ export class OmaAppliance {
     const pid = await this.nbdkitPid();
     if (pid === null) throw new AppError('remote_error', `nbdkit answers on ${this.nbdAddress()} but its pid file ${c.pidFile} does not name it`);
     return { pid, started: true };
+  }
+
+  /** Our nbdkit's pid when another start won the race for the port and serves our directory, else null. */
+  private async servingAfterLostStart(): Promise<number | null> {
+    // Only an nbdkit the pid file names (serving our directory) counts: whatever else holds the port is
+    // not asked anything, so the start failure is reported as it is.
+    for (let i = 0; i < 10; i++) {
+      const pid = await this.nbdkitPid().catch(() => null);
+      if (pid !== null) {
+        try {
+          await this.waitUntilServing(Math.min(5_000, this.config.nbdkitStartTimeoutMs));
+          return pid;
+        } catch {
+          return null;
+        }
+      }
+      await sleep(100);
+    }
+    return null;
   }
 
   private async waitUntilServing(timeoutMs: number): Promise<void> {

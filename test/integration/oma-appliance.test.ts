@@ -163,6 +163,20 @@ describe('OmaAppliance with a local shell, real nbdkit and an NBD client', () =>
     expect(nbdkitsServing(rig.exportsDir)).toEqual([first.pid]);
   });
 
+  it('two managers starting nbdkit at once (two first syncs on one appliance) both end with the one nbdkit that won the port', async () => {
+    const running = await rig.oma.nbdkitPid();
+    if (running !== null) await killAndWait(running);
+    expect(nbdkitsServing(rig.exportsDir)).toEqual([]);
+    const managers = [0, 1, 2].map(() => new OmaAppliance(createLocalShell(), { ...rig.oma.config }));
+    const results = await Promise.all(managers.map((m) => m.ensureNbdkitRunning()));
+    const pids = new Set(results.map((r) => r.pid));
+    expect(pids.size).toBe(1);
+    const [pid] = [...pids];
+    started.add(pid!);
+    expect(results.filter((r) => r.started).length).toBeLessThanOrEqual(1);
+    expect(nbdkitsServing(rig.exportsDir)).toEqual([pid]);
+  });
+
   it('publishes and verifies an export whose NBD writes land in the backing device', async () => {
     const uuid = randomUUID();
     const file = await attachVolume(rig, uuid, 16 * MiB);
