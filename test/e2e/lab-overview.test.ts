@@ -36,9 +36,10 @@ describe('overview against the lab', () => {
     expect(await ov.getByTestId('ov-oldest').locator('tr[data-over-target]').count()).toBe(2);
 
     // A sync runs: the overview lists it while it runs.
-    rig.vma.speed.bytesPerSecond = 1024 * 1024;
+    // Slow enough (16 s of copy) that the overview, reloaded two seconds after a change, sees it running on a loaded machine.
+    rig.vma.speed.bytesPerSecond = 512 * 1024;
     const { jobId } = await rig.core.engine.start(ids.web10!, { trigger: 'cli' });
-    await ov.getByTestId('ov-running').locator('li', { hasText: 'web10' }).waitFor({ timeout: 15_000 });
+    await ov.getByTestId('ov-running').locator('li', { hasText: 'web10' }).waitFor({ timeout: 30_000 });
     await screenshot(page, 'overview-running');
 
     // It ends while the operator is on Logs: a toast says so, with a way to open the VM.
