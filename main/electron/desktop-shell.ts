@@ -67,20 +67,26 @@ export class DesktopShell {
     const { core } = this.deps;
     this.blocker.update(this.busyCount);
     this.offs.push(
-      core.bus.subscribe((channel, payload) => {
+      core.bus.subscribe((channel) => {
         if (channel === 'contexts:changed') {
           // A failover's start and end (and its rollback's) each change its VM's status.
           const change = this.failovers.apply(this.deps.state.failovers());
           this.blocker.update(this.busyCount);
           for (const ended of change.ended) this.notifyFailoverEnded(ended);
           if (change.started.length || change.ended.length) this.refreshTray();
-          return;
         }
-        if (channel !== 'jobs:progress') return;
-        const change = this.activity.apply((payload as { updates: Parameters<JobActivity['apply']>[0] }).updates);
+      }),
+      core.events.on('job-started', (e) => {
+        if (!this.activity.started(e)) return;
         this.blocker.update(this.busyCount);
-        for (const ended of change.ended) this.notifyEnded(ended);
-        if (change.started.length || change.ended.length) this.refreshTray();
+        this.refreshTray();
+      }),
+      core.events.on('job-ended', (e) => {
+        const ended = this.activity.endedWith(e);
+        this.blocker.update(this.busyCount);
+        if (!ended) return;
+        this.notifyEnded(ended);
+        this.refreshTray();
       }),
     );
     if (this.trayAvailable) this.createTray();

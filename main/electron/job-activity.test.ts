@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { JobActivity, SuspensionBlocker, type PowerSaveBlockerLike } from './job-activity';
-import type { JobStatus } from '../../shared/domain';
+import type { TerminalJobStatus } from '../../shared/domain';
 
-const u = (jobId: string, status: JobStatus, error: string | null = null) => ({ jobId, vmContextId: `ctx-${jobId}`, status, error });
+const end = (jobId: string, outcome: TerminalJobStatus, error: string | null = null) => ({ jobId, vmContextId: `ctx-${jobId}`, outcome, error });
 
 function fakePsb() {
   const held = new Set<number>();
@@ -23,25 +23,26 @@ function fakePsb() {
 }
 
 describe('JobActivity', () => {
-  it('reports a start once per job and an end once, counting active jobs', () => {
+  it('counts a start once per job and reports an end once, counting active jobs', () => {
     const a = new JobActivity();
-    expect(a.apply([u('a', 'provisioning'), u('b', 'pending')])).toEqual({ started: ['a', 'b'], ended: [], activeCount: 2 });
-    expect(a.apply([u('a', 'replicating')])).toEqual({ started: [], ended: [], activeCount: 2 });
-    expect(a.apply([u('a', 'failed', 'VMA unreachable')])).toEqual({
-      started: [],
-      ended: [{ jobId: 'a', vmContextId: 'ctx-a', status: 'failed', error: 'VMA unreachable' }],
-      activeCount: 1,
-    });
-    expect(a.apply([u('a', 'failed', 'VMA unreachable')]).ended).toEqual([]);
-    expect(a.apply([u('b', 'completed')]).activeCount).toBe(0);
+    expect(a.started({ jobId: 'a' })).toBe(true);
+    expect(a.started({ jobId: 'b' })).toBe(true);
+    expect(a.started({ jobId: 'a' })).toBe(false);
+    expect(a.activeCount).toBe(2);
+    expect(a.endedWith(end('a', 'failed', 'VMA unreachable'))).toEqual({ jobId: 'a', vmContextId: 'ctx-a', status: 'failed', error: 'VMA unreachable' });
+    expect(a.activeCount).toBe(1);
+    expect(a.endedWith(end('a', 'failed', 'VMA unreachable'))).toBeNull();
+    // An ended job is never counted as running again.
+    expect(a.started({ jobId: 'a' })).toBe(false);
+    expect(a.endedWith(end('b', 'completed'))?.status).toBe('completed');
+    expect(a.activeCount).toBe(0);
   });
 
-  it('counts jobs that were running before the shell started and reports a job seen only at its end', () => {
+  it('counts jobs that were running before the shell started', () => {
     const a = new JobActivity(['old']);
     expect(a.activeCount).toBe(1);
-    const c = a.apply([u('fast', 'completed'), u('old', 'cancelled')]);
-    expect(c.ended.map((e) => e.jobId)).toEqual(['fast', 'old']);
-    expect(c.activeCount).toBe(0);
+    expect(a.endedWith(end('old', 'cancelled'))?.jobId).toBe('old');
+    expect(a.activeCount).toBe(0);
   });
 });
 
@@ -50,16 +51,17 @@ describe('SuspensionBlocker', () => {
     const f = fakePsb();
     const blocker = new SuspensionBlocker(f.psb);
     const activity = new JobActivity();
-    const feed = (...x: ReturnType<typeof u>[]) => blocker.update(activity.apply(x).activeCount);
-    feed(u('a', 'provisioning'));
-    feed(u('b', 'provisioning'));
+    const start = (id: string) => blocker.update((activity.started({ jobId: id }), activity.activeCount));
+    const finish = (id: string, outcome: TerminalJobStatus) => blocker.update((activity.endedWith(end(id, outcome)), activity.activeCount));
+    start('a');
+    start('b');
     expect(f.calls).toEqual(['start:prevent-app-suspension']);
-    feed(u('a', 'completed'));
+    finish('a', 'completed');
     expect(blocker.held).toBe(true);
-    feed(u('b', 'failed'));
+    finish('b', 'failed');
     expect(blocker.held).toBe(false);
     expect(f.held.size).toBe(0);
-    feed(u('c', 'starting'));
+    start('c');
     expect(f.calls).toEqual(['start:prevent-app-suspension', 'stop:1', 'start:prevent-app-suspension']);
     blocker.release();
     expect(f.held.size).toBe(0);

@@ -1,7 +1,8 @@
-// Pure: turns the core's coalesced 'jobs:progress' updates into "a job started" / "a job ended"
-// transitions. The suspension blocker and the notifications hang off these.
-import { TERMINAL_JOB_STATUSES, type JobStatus, type TerminalJobStatus } from '../../shared/domain';
-import type { JobProgressUpdate } from '../../shared/contract';
+// Pure: keeps the set of running jobs from the core's domain events ('job-started' and 'job-ended',
+// main/base/domain-events.ts), each emitted once from the one place it happens. The suspension blocker
+// and the notifications hang off these.
+import type { TerminalJobStatus } from '../../shared/domain';
+import type { DomainEventOf } from '../base/domain-events';
 
 export interface JobEnded {
   jobId: string;
@@ -10,15 +11,7 @@ export interface JobEnded {
   error: string | null;
 }
 
-export interface ActivityChange {
-  started: string[];
-  ended: JobEnded[];
-  activeCount: number;
-}
-
-const isTerminal = (s: JobStatus): s is TerminalJobStatus => (TERMINAL_JOB_STATUSES as readonly string[]).includes(s);
-
-/** Ended jobs remembered so a repeated terminal update does not notify twice; older ones are forgotten. */
+/** Ended jobs remembered so a job that was already counted as ended is never notified twice. */
 const ENDED_MEMORY = 1000;
 
 export class JobActivity {
@@ -34,28 +27,20 @@ export class JobActivity {
     return this.active.size;
   }
 
-  apply(updates: Pick<JobProgressUpdate, 'jobId' | 'vmContextId' | 'status' | 'error'>[]): ActivityChange {
-    const change: ActivityChange = { started: [], ended: [], activeCount: 0 };
-    for (const u of updates) {
-      if (isTerminal(u.status)) {
-        this.active.delete(u.jobId);
-        // A job that started and ended within one coalescing window arrives only as its end.
-        if (!this.ended.has(u.jobId)) {
-          this.remember(u.jobId);
-          change.ended.push({ jobId: u.jobId, vmContextId: u.vmContextId, status: u.status, error: u.error });
-        }
-      } else if (!this.active.has(u.jobId) && !this.ended.has(u.jobId)) {
-        this.active.add(u.jobId);
-        change.started.push(u.jobId);
-      }
-    }
-    change.activeCount = this.active.size;
-    return change;
+  /** True when this job was not yet counted. */
+  started(e: Pick<DomainEventOf<'job-started'>, 'jobId'>): boolean {
+    if (this.active.has(e.jobId) || this.ended.has(e.jobId)) return false;
+    this.active.add(e.jobId);
+    return true;
   }
 
-  private remember(jobId: string): void {
-    this.ended.add(jobId);
+  /** What to report about a job that ended, or null when its end was already reported. */
+  endedWith(e: Pick<DomainEventOf<'job-ended'>, 'jobId' | 'vmContextId' | 'outcome' | 'error'>): JobEnded | null {
+    this.active.delete(e.jobId);
+    if (this.ended.has(e.jobId)) return null;
+    this.ended.add(e.jobId);
     if (this.ended.size > ENDED_MEMORY) this.ended.delete(this.ended.values().next().value!);
+    return { jobId: e.jobId, vmContextId: e.vmContextId, status: e.outcome, error: e.error };
   }
 }
 

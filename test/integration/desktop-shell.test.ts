@@ -12,8 +12,8 @@ import { DesktopShell } from '../../main/electron/desktop-shell';
 import type { DesktopStatePort, RunningJobView } from '../../main/electron/desktop-state';
 import type { FailoverSeen } from '../../main/electron/failover-activity';
 import { InMemorySecretStore } from '../../main/secrets/memory-store';
-import type { JobProgressUpdate } from '../../shared/contract';
-import type { JobStatus } from '../../shared/domain';
+import type { DomainEventOf } from '../../main/base/domain-events';
+import type { TerminalJobStatus } from '../../shared/domain';
 import type { ElectronRecord } from '../fixtures/electron-substitute';
 
 vi.mock('electron', async () => {
@@ -32,22 +32,12 @@ let shown: number;
 let appLog: string[];
 const opened: unknown[] = [];
 
-const update = (jobId: string, status: JobStatus, error: string | null = null): JobProgressUpdate => ({
-  jobId,
-  vmContextId: `ctx-${jobId}`,
-  status,
-  phase: status,
-  progressPercent: 0,
-  bytesTransferred: 0,
-  totalBytes: 0,
-  rateBps: 0,
-  etaSeconds: null,
-  error,
-  disks: [],
-});
-const send = (...updates: JobProgressUpdate[]) => {
-  core.bus.emit('jobs:progress', { updates });
-  core.bus.flush();
+type Ev = DomainEventOf<'job-started'> | DomainEventOf<'job-ended'>;
+const started = (jobId: string): Ev => ({ type: 'job-started', jobId, vmContextId: `ctx-${jobId}`, trigger: 'ui' });
+const ended = (jobId: string, outcome: TerminalJobStatus, error: string | null = null): Ev => ({ type: 'job-ended', jobId, vmContextId: `ctx-${jobId}`, outcome, error });
+/** The engine emits these once each, from the one place a job is claimed and the one place it ends. */
+const send = (...events: Ev[]) => {
+  for (const e of events) core.events.emit(e);
 };
 
 beforeEach(() => {
@@ -96,21 +86,35 @@ const flush = () => new Promise((r) => setImmediate(r));
 
 describe('DesktopShell', () => {
   it('holds the app-suspension blocker from the first job start to the last job end', () => {
-    send(update('a', 'provisioning'), update('b', 'pending'));
+    send(started('a'), started('b'));
     expect(record.blockers).toEqual(['prevent-app-suspension']);
-    send(update('a', 'completed'));
+    send(ended('a', 'completed'));
     expect(record.blockersStopped).toEqual([]);
-    send(update('b', 'failed', 'VMA unreachable'));
+    send(ended('b', 'failed', 'VMA unreachable'));
     expect(record.blockersStopped).toHaveLength(1);
   });
 
+  it('counts jobs from the domain events, not from progress frames', () => {
+    // A frame for a job the engine never reported starting (another window's stale frame, a replay) holds nothing.
+    core.bus.emit('jobs:progress', {
+      updates: [{ jobId: 'x', vmContextId: 'ctx-x', status: 'replicating', phase: 'replicating', progressPercent: 0, bytesTransferred: 0, totalBytes: 0, rateBps: 0, etaSeconds: null, error: null, disks: [] }],
+    });
+    core.bus.flush();
+    expect(record.blockers).toEqual([]);
+    // A job that started and ended between two frames is still seen start to end, and notified once.
+    send(started('q'), ended('q', 'completed'), ended('q', 'completed'));
+    expect(record.blockers).toEqual(['prevent-app-suspension']);
+    expect(record.blockersStopped).toHaveLength(1);
+    expect(record.notifications).toHaveLength(1);
+  });
+
   it('notifies ends per the setting and a click opens that VM and job', async () => {
-    send(update('a', 'provisioning'));
-    send(update('a', 'completed'));
+    send(started('a'));
+    send(ended('a', 'completed'));
     expect(record.notifications.map((n) => n.title)).toEqual(['Replication of web-01 completed']);
     core.desktop.save({ notifications: 'failures' });
-    send(update('b', 'provisioning'), update('c', 'provisioning'));
-    send(update('b', 'completed'), update('c', 'failed', 'lost the VMA'));
+    send(started('b'), started('c'));
+    send(ended('b', 'completed'), ended('c', 'failed', 'lost the VMA'));
     expect(record.notifications.map((n) => [n.title, n.body])).toEqual([
       ['Replication of web-01 completed', 'The replica is up to date.'],
       ['Replication of ctx-c failed', 'lost the VMA'],
@@ -121,8 +125,8 @@ describe('DesktopShell', () => {
     expect(shown).toBe(1);
     expect(opened).toEqual([{ vmContextId: 'ctx-c', jobId: 'c' }]);
     core.desktop.save({ notifications: 'off' });
-    send(update('d', 'provisioning'));
-    send(update('d', 'failed', 'x'));
+    send(started('d'));
+    send(ended('d', 'failed', 'x'));
     expect(record.notifications).toHaveLength(2);
   });
 
@@ -135,8 +139,8 @@ describe('DesktopShell', () => {
     failovers = [{ id: 'failover-1', vmContextId: 'ctx-a', kind: 'live', status: 'powering_off', error: null }];
     changed();
     expect(record.blockers).toEqual(['prevent-app-suspension']);
-    send(update('j', 'replicating'));
-    send(update('j', 'completed'));
+    send(started('j'));
+    send(ended('j', 'completed'));
     // The final sync ended; the failover goes on.
     expect(record.blockersStopped).toEqual([]);
     failovers = [{ ...failovers[0]!, status: 'failed', error: 'Final incremental sync: timed out' }];
@@ -151,7 +155,7 @@ describe('DesktopShell', () => {
 
   it('lists running jobs in the tray menu; an item opens its job and Open shows the window', async () => {
     running = [{ jobId: 'a', vmContextId: 'ctx-a', vmName: 'web-01', status: 'replicating', progressPercent: 50 }];
-    send(update('a', 'replicating'));
+    send(started('a'));
     const labels = record.trayMenu.map((i) => i.label ?? i.type);
     expect(labels).toEqual(['1 job running', 'web-01 — 50% (replicating)', 'No scheduled runs', 'separator', 'Open MigrateKit Console', 'About', 'Quit']);
     record.trayMenu[1]!.click!();
