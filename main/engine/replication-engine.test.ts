@@ -540,12 +540,16 @@ describe('ReplicationEngine: batch discovery and startDiscovered', () => {
     const fresh = (id: string) => (out.get(id) as { fresh: FreshDiscovery }).fresh;
     await expect(engine.startDiscovered(ctxId, { ...fresh(ctxId) }, { trigger: 'scheduler' })).rejects.toThrow('was not gathered for it by this console');
     await expect(engine.startDiscovered(ctxId, fresh(other), { trigger: 'scheduler' })).rejects.toThrow('was not gathered for it by this console');
+    // The age is measured on the engine's clock: six minutes pass between discovery and start.
+    let clock = Date.parse('2026-03-01T10:00:00Z');
     const old = new ReplicationEngine(
       { contexts, jobs, volumes: new VolumeRepository(db), logbook, bus, events, ports: ports(), logger: silentLogger },
-      { freshDiscoveryMaxAgeMs: -1, poller: { intervalMs: 1_000 } },
+      { freshDiscoveryMaxAgeMs: 5 * 60_000, poller: { intervalMs: 1_000 }, now: () => clock },
     );
     const mine = (await old.discoverContexts([ctxId])).get(ctxId) as { fresh: FreshDiscovery };
-    await expect(old.startDiscovered(ctxId, mine.fresh, { trigger: 'scheduler' })).rejects.toThrow(/discovery data of pgtest1 is \d+ s old/);
+    expect(mine.fresh.discoveredAt).toBe(clock);
+    clock += 6 * 60_000;
+    await expect(old.startDiscovered(ctxId, mine.fresh, { trigger: 'scheduler' })).rejects.toThrow('discovery data of pgtest1 is 360 s old (at most 300 s)');
     expect(jobs.list({ contextId: ctxId })).toEqual([]);
   });
 });

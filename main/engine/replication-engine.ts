@@ -153,7 +153,7 @@ export class ReplicationEngine {
     if (!this.issued.has(fresh) || fresh.contextId !== ctx.id) {
       throw new AppError('validation', `The discovery data given for ${ctx.name} was not gathered for it by this console; discover it again`);
     }
-    const ageMs = Date.now() - fresh.discoveredAt;
+    const ageMs = this.opts.now() - fresh.discoveredAt;
     if (ageMs > this.opts.freshDiscoveryMaxAgeMs) {
       throw new AppError('validation', `The discovery data of ${ctx.name} is ${Math.round(ageMs / 1000)} s old (at most ${Math.round(this.opts.freshDiscoveryMaxAgeMs / 1000)} s); discover it again`);
     }
@@ -268,7 +268,7 @@ export class ReplicationEngine {
     try {
       const timeout = chunk.length === 1 ? this.opts.discoveryTimeoutMs : this.opts.batchDiscoveryTimeoutMs;
       const answer = await vma.discover(login, discoveryFilter(chunk.map((c) => c.name)), timeout);
-      const at = Date.now();
+      const at = this.opts.now();
       for (const c of chunk) {
         const pick = pickManagedVm(answer, { name: c.name, vmwareVmId: c.vmwareVmId });
         if (pick.kind === 'found') found(c, pick.vm, at);
@@ -282,7 +282,7 @@ export class ReplicationEngine {
     // Renamed in vCenter: look these VMs up by their VMware id in the whole inventory.
     try {
       const all = await vma.discover(login, undefined, this.opts.fullDiscoveryTimeoutMs);
-      const at = Date.now();
+      const at = this.opts.now();
       for (const c of missing) {
         const pick = pickManagedVm(all, { name: c.name, vmwareVmId: c.vmwareVmId });
         if (pick.kind === 'found') {
