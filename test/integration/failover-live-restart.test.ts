@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAILOVER_PHASES } from '../../shared/failover';
 import { expectTargetsEqualSources } from '../fixtures/disk-compare';
 import { startRig, smallInventory, type Rig } from '../lab/rig';
+import { waitForWithin } from '../fixtures/wait';
 
 // An owner restart in the middle of a live failover, after the source was powered off: during the
 // final sync (the old owner must not wait for it to stop) and after it (the VM already
@@ -19,15 +20,7 @@ const onOma = () => {
   return rig.core.contexts.disks(ctxId).map((d) => byVolume.get(d.cloudstackVolumeId!)?.virtualmachineid === rig.cloudstack.omaVmId);
 };
 
-async function waitFor<T>(what: string, probe: () => T | null | undefined | false, ms = 120_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const waitFor = waitForWithin(120_000, { intervalMs: 5 });
 
 beforeAll(async () => {
   rig = await startRig({ inventory: smallInventory(), core: { failover: { pollIntervalMs: 25, runningWaitMs: 10_000, retryDelayMs: 100, powerPollMs: 50 } } });

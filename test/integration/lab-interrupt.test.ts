@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../fixtures/wait';
 
 const run = promisify(execFile);
 const root = path.resolve('.');
@@ -58,16 +59,6 @@ function labProcesses(launcherPid: number, tmp: string): Proc[] {
   return [...found.values()];
 }
 
-async function waitFor<T>(what: string, fn: () => T | null | undefined | false, timeoutMs: number, detail: () => string = () => ''): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${detail()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 let launcher: ChildProcess | null = null;
 let tmp = '';
 const seen = new Set<number>();
@@ -102,7 +93,7 @@ describe('npm run lab interrupted with Ctrl-C', () => {
     launcher.stderr!.setEncoding('utf8').on('data', (t: string) => (output += t));
     const launcherPid = launcher.pid!;
 
-    const dataDir = await waitFor('the lab to be ready', () => /lab data directory \(temporary\): (\S+);/.exec(output)?.[1], 120_000, () => output);
+    const dataDir = await waitFor('the lab to be ready', () => /lab data directory \(temporary\): (\S+);/.exec(output)?.[1], 120_000, { detail: () => output });
     expect(dataDir.startsWith(tmp)).toBe(true);
     expect(output).toMatch(/^Open http:\/\/127\.0\.0\.1:\d+\//m);
 
@@ -117,7 +108,7 @@ describe('npm run lab interrupted with Ctrl-C', () => {
       timeout: 60_000,
     });
     expect(JSON.parse(started.stdout)).toMatchObject({ id: expect.stringMatching(/^job-/), status: 'replicating' });
-    const nbdkit = await waitFor('nbdkit to run', () => processes().find((p) => p.cmdline.startsWith('nbdkit') && p.cmdline.includes(tmp) && p.state !== 'Z'), 60_000, () => output);
+    const nbdkit = await waitFor('nbdkit to run', () => processes().find((p) => p.cmdline.startsWith('nbdkit') && p.cmdline.includes(tmp) && p.state !== 'Z'), 60_000, { detail: () => output });
 
     const before = labProcesses(launcherPid, tmp);
     for (const p of before) seen.add(p.pid);
@@ -135,7 +126,7 @@ describe('npm run lab interrupted with Ctrl-C', () => {
     expect(output).toContain('Lab stopped; temporary files removed.');
 
     // Nothing of it remains: not the launcher's descendants, not nbdkit, not sshd.
-    await waitFor('every lab process to be gone', () => labProcesses(launcherPid, tmp).length === 0, 10_000, () => JSON.stringify(labProcesses(launcherPid, tmp), null, 1));
+    await waitFor('every lab process to be gone', () => labProcesses(launcherPid, tmp).length === 0, 10_000, { detail: () => JSON.stringify(labProcesses(launcherPid, tmp), null, 1) });
     const alive = processes().filter((p) => seen.has(p.pid) && p.state !== 'Z');
     expect(alive).toEqual([]);
     expect(fs.readdirSync(tmp)).toEqual([]);

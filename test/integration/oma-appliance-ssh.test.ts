@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OmaAppliance } from '../../main/oma/oma-appliance';
 import type { ExecResult, RemoteShell } from '../../main/oma/remote-shell';
 import { deviceIdFor } from '../../main/oma/volume-naming';
-import { freePort } from '../fixtures/nbdkit';
+import { freePort } from '../fixtures/sshd';
 import { startSshd, type SshdFixture } from '../fixtures/sshd';
 import { NbdClient } from '../sim/nbd/nbd-client';
 

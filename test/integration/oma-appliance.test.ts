@@ -13,7 +13,7 @@ import type { OmaApplianceConfig } from '../../main/oma/oma-config';
 import { deviceIdFor } from '../../main/oma/volume-naming';
 import { AppError } from '../../shared/errors';
 import { createLocalShell } from '../fixtures/local-shell';
-import { freePort } from '../fixtures/nbdkit';
+import { freePort } from '../fixtures/sshd';
 import { NbdClient } from '../sim/nbd/nbd-client';
 
 const MiB = 1024 * 1024;

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { secretStoreFromEnvironment } from '../../main/secrets/secret-store-from-env';
 import { readOwner } from '../../main/owner/owner-lock';
 import { expectTargetsEqualSources } from '../fixtures/disk-compare';
-import { LAB_DATACENTER, startRig, type Rig } from '../lab/rig';
+import { labVm, startRig, type Rig } from '../lab/rig';
+import { waitForWithin } from '../fixtures/wait';
 
 // A real `mkc serve` owns the data directory and runs an incremental sync; it is killed with SIGKILL
 // in the middle of the copy (no clean shutdown: the lock file, the SSH session and its callback
@@ -54,15 +55,7 @@ async function startOwner(): Promise<{ child: ChildProcess; exit: Promise<number
   return { child, exit };
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const waitFor = waitForWithin(120_000, { intervalMs: 100 });
 
 /** True when something accepts connections on the VMA's callback port (the owner's remote forward). */
 const forwardBound = (port: number) =>
@@ -89,21 +82,7 @@ beforeAll(async () => {
   const root = fs.mkdtempSync('/tmp/mkc-sigkill-lab-');
   dataDir = path.join(root, 'data');
   rig = await startRig({
-    inventory: [
-      {
-        id: '4205dead-0000-4000-8000-000000000001',
-        name: VM,
-        datacenter: LAB_DATACENTER,
-        guestOs: 'linux',
-        numCpu: 2,
-        memoryMb: 2048,
-        disks: [
-          { key: 2000, capacityBytes: 8 * MiB, unitNumber: 0 },
-          { key: 2001, capacityBytes: 4 * MiB, unitNumber: 1 },
-        ],
-        networks: [{ networkName: 'VLAN-100-prod' }],
-      },
-    ],
+    inventory: [labVm(VM, '4205dead-0000-4000-8000-000000000001', [8, 4])],
     dataDir,
     secrets: secretStoreFromEnvironment(dataDir, { MKC_SECRET_KEY: key }),
   });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../shared/errors';
 import { expectTargetsEqualSources, sha256Prefix } from '../fixtures/disk-compare';
-import { LAB_DATACENTER, startRig, type Rig } from '../lab/rig';
+import { labVm, startRig, type Rig } from '../lab/rig';
 import type { SimVmSpec } from '../sim/vma/index';
 
 // A clone sharing the managed VM's BIOS uuid, under a name that contains the VM's name (the VMA's
@@ -13,16 +13,7 @@ const SHARED_ID = '4205c10e-0000-4000-8000-000000000001';
 let rig: Rig;
 let ctxId: string;
 
-const vm = (name: string): SimVmSpec => ({
-  id: SHARED_ID,
-  name,
-  datacenter: LAB_DATACENTER,
-  guestOs: 'linux',
-  numCpu: 1,
-  memoryMb: 1024,
-  disks: [{ key: 2000, capacityBytes: 4 * MiB, unitNumber: 0 }],
-  networks: [{ networkName: 'VLAN-100-prod' }],
-});
+const vm = (name: string): SimVmSpec => labVm(name, SHARED_ID, [4]);
 
 beforeAll(async () => {
   rig = await startRig({ inventory: [vm('web1')] });

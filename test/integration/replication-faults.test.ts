@@ -3,9 +3,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../shared/errors';
 import type { ReplicationJob } from '../../shared/domain';
 import { expectTargetsEqualSources as expectTargetsEqualSourcesOf } from '../fixtures/disk-compare';
-import { LAB_DATACENTER, startRig, type Rig } from '../lab/rig';
+import { labVm, startRig, type Rig } from '../lab/rig';
 import { TestClock } from '../lab/test-clock';
 import type { SimVmSpec } from '../sim/vma/index';
+import { waitForWithin } from '../fixtures/wait';
 
 // The replication engine under faults, against the lab: simulated VMA + CloudStack, real sshd, real
 // nbdkit started over SSH, real bytes over NBD. Every scenario must end with a free VM context and a
@@ -20,18 +21,7 @@ let ids: Record<string, string>;
 const clock = new TestClock();
 const PERIOD_MS = 10 * 60_000;
 
-function vm(name: string, n: number, diskMiB: number[]): SimVmSpec {
-  return {
-    id: `4205aaaa-0000-4000-8000-${String(n).padStart(12, '0')}`,
-    name,
-    datacenter: LAB_DATACENTER,
-    guestOs: 'linux',
-    numCpu: 2,
-    memoryMb: 2048,
-    disks: diskMiB.map((m, i) => ({ key: 2000 + i, capacityBytes: m * MiB, unitNumber: i })),
-    networks: [{ networkName: 'VLAN-100-prod' }],
-  };
-}
+const vm = (name: string, n: number, diskMiB: number[]): SimVmSpec => labVm(name, `4205aaaa-0000-4000-8000-${String(n).padStart(12, '0')}`, diskMiB);
 
 const INVENTORY = [
   vm('crash1', 1, [8]),
@@ -73,15 +63,7 @@ afterEach(() => {
   rig.cloudstack.faults.clear();
 });
 
-async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const waitFor = waitForWithin(60_000);
 
 /** Waits until the job copies bytes (the VMA is mid-transfer). */
 const midTransfer = (jobId: string) =>

@@ -6,14 +6,14 @@ import { CHANGE_ID_PATTERN } from '../../main/ssh/callback-api';
 import type { Appliance } from '../../shared/domain';
 import { expectTargetsEqualSources } from '../fixtures/disk-compare';
 import { freePort } from '../fixtures/sshd';
-import { LAB_DATACENTER, startRig, type Rig } from '../lab/rig';
+import { labVm, startRig, type Rig } from '../lab/rig';
+import { waitForWithin } from '../fixtures/wait';
 
 // Forged change-ID callbacks against the lab: the simulated VMA's copier calls back through a real
 // sshd remote forward (the VMA's 127.0.0.1:<callback port> is this machine's loopback), and so does
 // the forger, playing any other process on the VMA. Every forged POST is refused with its status
 // code, nothing it carried is stored, and the next incremental is still bit-identical: a forged id
 // that became the base would skip the blocks changed between the real base and the forged one.
-const MiB = 1024 * 1024;
 const VM = 'forge1';
 let rig: Rig;
 let ctxId: string;
@@ -21,21 +21,7 @@ let otherVma: Appliance;
 
 beforeAll(async () => {
   rig = await startRig({
-    inventory: [
-      {
-        id: '4205f0f0-0000-4000-8000-000000000001',
-        name: VM,
-        datacenter: LAB_DATACENTER,
-        guestOs: 'linux',
-        numCpu: 2,
-        memoryMb: 2048,
-        disks: [
-          { key: 2000, capacityBytes: 6 * MiB, unitNumber: 0 },
-          { key: 2001, capacityBytes: 4 * MiB, unitNumber: 1 },
-        ],
-        networks: [{ networkName: 'VLAN-100-prod' }],
-      },
-    ],
+    inventory: [labVm(VM, '4205f0f0-0000-4000-8000-000000000001', [6, 4])],
     ...(process.env.MKC_RIG_LOG ? { log: (l: string) => console.log('[vma]', l) } : {}),
   });
   ctxId = (await rig.manage([VM]))[VM]!;
@@ -59,15 +45,7 @@ afterAll(async () => {
   await rig?.close();
 });
 
-async function waitFor<T>(what: string, probe: () => T | null | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const waitFor = waitForWithin(60_000);
 
 /** The token the console put into this job's oma_url (what a forger would have to guess). */
 function tokenOf(jobId: string): string {

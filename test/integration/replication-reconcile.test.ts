@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CoreOptions } from '../../main/core/core';
 import { startRig, smallInventory, type Rig } from '../lab/rig';
 import { TestClock } from '../lab/test-clock';
+import { waitFor } from '../fixtures/wait';
 
 // What a console finds on start when the previous process died in the middle of a job's setup
 // (before the VMA had the job): the job must end failed with the reason and free its VM, whether its
@@ -30,16 +31,6 @@ function orphanInSetup(name: string, status: 'provisioning' | 'starting', update
   rig.core.jobs.update(job.id, { status, phase: 'Provision volumes' });
   rig.core.db.prepare(`UPDATE replication_jobs SET updated_at = ? WHERE id = ?`).run(updatedAt.toISOString(), job.id);
   return job.id;
-}
-
-async function waitFor<T>(what: string, probe: () => T | null | undefined | false, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('reconcile after a console that died mid-setup', () => {

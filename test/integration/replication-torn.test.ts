@@ -4,7 +4,8 @@ import type { VmContextSummary } from '../../shared/domain';
 import { coreCommands } from '../../main/cli/commands-core';
 import { jobCommands } from '../../main/cli/commands-jobs';
 import { expectTargetsEqualSources } from '../fixtures/disk-compare';
-import { LAB_DATACENTER, startRig, type Rig } from '../lab/rig';
+import { labVm, startRig, type Rig } from '../lab/rig';
+import { waitForWithin } from '../fixtures/wait';
 
 // Issue 7, "ready for failover means consistent" and "bytes that were really moved", against the lab:
 // simulated VMA + CloudStack, real sshd, real nbdkit, real bytes over NBD. An incremental copy that
@@ -20,21 +21,7 @@ let ctxId: string;
 
 beforeAll(async () => {
   rig = await startRig({
-    inventory: [
-      {
-        id: '4205bbbb-0000-4000-8000-000000000001',
-        name: NAME,
-        datacenter: LAB_DATACENTER,
-        guestOs: 'linux',
-        numCpu: 2,
-        memoryMb: 2048,
-        disks: [
-          { key: 2000, capacityBytes: 4 * MiB, unitNumber: 0 },
-          { key: 2001, capacityBytes: 8 * MiB, unitNumber: 1 },
-        ],
-        networks: [{ networkName: 'VLAN-100-prod' }],
-      },
-    ],
+    inventory: [labVm(NAME, '4205bbbb-0000-4000-8000-000000000001', [4, 8])],
     core: { engine: { poller: { intervalMs: 200, stallMs: 5_000, notFoundGraceMs: 5_000, unreachableFailMs: 60_000 } } },
     ...(process.env.MKC_RIG_LOG ? { log: (l: string) => console.log('[vma]', l) } : {}),
   });
@@ -45,15 +32,7 @@ afterAll(async () => {
   await rig?.close();
 });
 
-async function waitFor<T>(what: string, probe: () => T | null | undefined | false, timeoutMs = 240_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const waitFor = waitForWithin(240_000);
 
 const sync = async () => {
   const { jobId } = await rig.core.engine.start(ctxId, { trigger: 'cli' });

@@ -1,14 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Prefix } from '../fixtures/disk-compare';
 import { freePort } from '../fixtures/sshd';
-import { LAB_DATACENTER, startRig, type Rig } from '../lab/rig';
+import { LAB_DATACENTER, labVm, startRig, type Rig } from '../lab/rig';
 import { startVmaSimulator, type SimVmSpec, type VmaSimulator } from '../sim/vma/index';
 
 // Two vCenters, each behind its own VMA, each with a VM at the same inventory path (/LabDC/vm/app1).
 // Change-id lookups are scoped to the job that asks (its token, its VMA's tunnel), so neither VM's
 // copier ever receives the other's change ids: both stay incremental from their own base and both
 // replicas stay bit-identical to their own source.
-const MiB = 1024 * 1024;
 const NAME = 'app1';
 const SECOND_VCENTER = 'vcenter-b.lab.invalid';
 let rig: Rig;
@@ -16,19 +15,7 @@ let vma2: VmaSimulator;
 let ctxA: string;
 let ctxB: string;
 
-const spec = (id: string): SimVmSpec => ({
-  id,
-  name: NAME,
-  datacenter: LAB_DATACENTER,
-  guestOs: 'linux',
-  numCpu: 2,
-  memoryMb: 2048,
-  disks: [
-    { key: 2000, capacityBytes: 4 * MiB, unitNumber: 0 },
-    { key: 2001, capacityBytes: 2 * MiB, unitNumber: 1 },
-  ],
-  networks: [{ networkName: 'VLAN-100-prod' }],
-});
+const spec = (id: string): SimVmSpec => labVm(NAME, id, [4, 2]);
 
 beforeAll(async () => {
   rig = await startRig({ inventory: [spec('4205aaaa-1111-4000-8000-00000000000a')] });

@@ -199,6 +199,20 @@ export async function startRig(options: RigOptions): Promise<Rig> {
   }
 }
 
+/** A two-CPU Linux VM on one lab network, with disks of the given sizes in MiB (keys 2000, 2001, … in unit order). */
+export function labVm(name: string, id: string, diskMiB: readonly number[]): SimVmSpec {
+  return {
+    id,
+    name,
+    datacenter: LAB_DATACENTER,
+    guestOs: 'linux',
+    numCpu: 2,
+    memoryMb: 2048,
+    disks: diskMiB.map((m, i) => ({ key: 2000 + i, capacityBytes: m * 1024 * 1024, unitNumber: i })),
+    networks: [{ networkName: 'VLAN-100-prod' }],
+  };
+}
+
 /** A small inventory for tests and the lab: disks of a few MiB so syncs take moments. */
 export function smallInventory(): SimVmSpec[] {
   const MiB = 1024 * 1024;
