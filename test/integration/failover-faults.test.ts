@@ -5,7 +5,8 @@ import { AppError } from '../../shared/errors';
 import { FAILOVER_PHASES, type Failover, type FailoverPhase } from '../../shared/failover';
 import type { FailoverType } from '../../shared/domain';
 import { expectTargetsEqualSources } from '../fixtures/disk-compare';
-import { startRig, smallInventory, type Rig } from '../lab/rig';
+import { startFailoverRig } from '../lab/failover-rig';
+import type { Rig } from '../lab/rig';
 
 // A failure injected at each phase of test and live failover, and at each phase of their rollback,
 // ends in one truthful state: `failed` with the phase and reason after the compensations ran, or
@@ -41,34 +42,22 @@ async function expectPutBack(): Promise<void> {
 const start = (kind: FailoverType, extra: Record<string, unknown> = {}) =>
   rig.core.failover.start(ctxId, kind === 'live' ? { kind, confirmName: 'pgtest1', ...extra } : { kind, ...extra });
 
-let omaSettings: Record<string, unknown>;
 const setOmaPrefix = (prefix: string[]) => {
   const s = rig.core.appliances.record(rig.omaAppliance.id).settings;
   rig.core.appliances.setSettings(rig.omaAppliance.id, { ...s, oma: { ...(s.oma as object), privilegePrefix: prefix } });
 };
 
 beforeAll(async () => {
-  rig = await startRig({
-    inventory: smallInventory(),
-    core: { failover: { pollIntervalMs: 25, runningWaitMs: 10_000, portWaitMs: 2_000, portIntervalMs: 200, retryDelayMs: 50, powerPollMs: 50 } },
-  });
-  omaSettings = rig.core.appliances.record(rig.omaAppliance.id).settings;
-  rig.core.appliances.setSettings(rig.omaAppliance.id, { ...omaSettings, oma: { ...(omaSettings.oma as object), commandTimeoutMs: 60_000, nbdkitStartTimeoutMs: 60_000 } });
-  ctxId = (await rig.manage(['pgtest1'])).pgtest1!;
-  await rig.core.startBackground();
-  const zoneid = [...rig.cloudstack.state.zones.keys()][0]!;
-  for (const [id, name, type] of [[testNet, 'mkc-test', 'Isolated'], [liveNet, 'prod-a', 'Shared'], [liveNet2, 'prod-b', 'Shared']] as const) {
-    rig.cloudstack.state.networks.set(id, { id, name, displaytext: name, zoneid, state: 'Implemented', type });
-  }
-  rig.core.cloudstack.save({
-    apiUrl: rig.core.cloudstack.view().apiUrl!,
-    templateId: [...rig.cloudstack.state.templates.keys()][0]!,
-    serviceOfferingId: [...rig.cloudstack.state.serviceOfferings.values()].find((o) => o.iscustomized)!.id,
-  });
+  ({ rig, ctxId } = await startFailoverRig({
+    failover: { pollIntervalMs: 25, runningWaitMs: 10_000, portWaitMs: 2_000, portIntervalMs: 200, retryDelayMs: 50, powerPollMs: 50 },
+    networks: [
+      { id: testNet, name: 'mkc-test', type: 'Isolated' },
+      { id: liveNet, name: 'prod-a', type: 'Shared' },
+      { id: liveNet2, name: 'prod-b', type: 'Shared' },
+    ],
+  }));
   rig.core.networkMappings.set(ctxId, 'VLAN-100-prod', { testNetworkId: testNet, liveNetworkId: liveNet });
   rig.core.networkMappings.set(ctxId, 'DVS-PG-dvportgroup-42', { testNetworkId: testNet, liveNetworkId: liveNet2 });
-  const { jobId } = await rig.core.engine.start(ctxId, { trigger: 'cli' });
-  expect((await rig.core.engine.whenSettled(jobId)).status).toBe('completed');
   baselineVolumes = [...rig.cloudstack.state.volumes.keys()].sort();
 });
 afterEach(async () => {

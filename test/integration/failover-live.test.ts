@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAILOVER_PHASES } from '../../shared/failover';
 import { expectTargetsEqualSources } from '../fixtures/disk-compare';
-import { startRig, smallInventory, type Rig } from '../lab/rig';
+import { startFailoverRig } from '../lab/failover-rig';
+import type { Rig } from '../lab/rig';
 
 // Live failover against the lab: the source is powered off through the VMA, the final incremental
 // sync runs through the canonical path while the VM is failing_over, and only then the VM becomes
@@ -13,24 +14,15 @@ const liveNet = randomUUID();
 const liveNet2 = randomUUID();
 
 beforeAll(async () => {
-  rig = await startRig({ inventory: smallInventory(), core: { failover: { pollIntervalMs: 25, runningWaitMs: 10_000, retryDelayMs: 100, powerPollMs: 50 } } });
-  const oma = rig.core.appliances.record(rig.omaAppliance.id).settings;
-  rig.core.appliances.setSettings(rig.omaAppliance.id, { ...oma, oma: { ...(oma.oma as object), commandTimeoutMs: 60_000, nbdkitStartTimeoutMs: 60_000 } });
-  ctxId = (await rig.manage(['pgtest1'])).pgtest1!;
-  await rig.core.startBackground();
-  const zoneid = [...rig.cloudstack.state.zones.keys()][0]!;
-  for (const [id, name] of [[liveNet, 'prod-a'], [liveNet2, 'prod-b']] as const) {
-    rig.cloudstack.state.networks.set(id, { id, name, displaytext: name, zoneid, state: 'Implemented', type: 'Shared' });
-  }
-  rig.core.cloudstack.save({
-    apiUrl: rig.core.cloudstack.view().apiUrl!,
-    templateId: [...rig.cloudstack.state.templates.keys()][0]!,
-    serviceOfferingId: [...rig.cloudstack.state.serviceOfferings.values()].find((o) => o.iscustomized)!.id,
-  });
+  ({ rig, ctxId } = await startFailoverRig({
+    failover: { pollIntervalMs: 25, runningWaitMs: 10_000, retryDelayMs: 100, powerPollMs: 50 },
+    networks: [
+      { id: liveNet, name: 'prod-a', type: 'Shared' },
+      { id: liveNet2, name: 'prod-b', type: 'Shared' },
+    ],
+  }));
   rig.core.networkMappings.set(ctxId, 'VLAN-100-prod', { liveNetworkId: liveNet });
   rig.core.networkMappings.set(ctxId, 'DVS-PG-dvportgroup-42', { liveNetworkId: liveNet2 });
-  const { jobId } = await rig.core.engine.start(ctxId, { trigger: 'cli' });
-  expect((await rig.core.engine.whenSettled(jobId)).status).toBe('completed');
 });
 afterAll(async () => {
   await rig?.close();

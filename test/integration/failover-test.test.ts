@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../shared/errors';
 import { FAILOVER_PHASES } from '../../shared/failover';
 import { expectTargetsEqualSources, sha256Prefix } from '../fixtures/disk-compare';
-import { startRig, smallInventory, type Rig } from '../lab/rig';
+import { replicasOnOma, startFailoverRig } from '../lab/failover-rig';
+import type { Rig } from '../lab/rig';
 
 // Test failover end to end against the lab: a replicated two-disk, two-NIC VM becomes a CloudStack
 // VM (simulated CloudStack, real sshd for the OMA appliance, real nbdkit), boots, shows evidence,
@@ -17,10 +18,7 @@ let listenPort: number;
 const testNet = randomUUID();
 const testNet2 = randomUUID();
 
-const onOma = () => {
-  const byVolume = new Map([...rig.cloudstack.state.volumes.values()].map((v) => [v.id, v]));
-  return rig.core.contexts.disks(ctxId).map((d) => byVolume.get(d.cloudstackVolumeId!)?.virtualmachineid === rig.cloudstack.omaVmId);
-};
+const onOma = () => replicasOnOma(rig, ctxId);
 
 const sync = async () => {
   const { jobId } = await rig.core.engine.start(ctxId, { trigger: 'cli' });
@@ -34,27 +32,14 @@ beforeAll(async () => {
   listener = net.createServer((s) => s.end());
   await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
   listenPort = (listener.address() as net.AddressInfo).port;
-  rig = await startRig({
-    inventory: smallInventory(),
-    core: { failover: { pollIntervalMs: 25, runningWaitMs: 10_000, portWaitMs: 3_000, portIntervalMs: 200, retryDelayMs: 100 } },
-  });
-  // Helpers share this machine's two cores: give the OMA appliance's commands room to finish.
-  const oma = rig.core.appliances.record(rig.omaAppliance.id).settings;
-  rig.core.appliances.setSettings(rig.omaAppliance.id, { ...oma, oma: { ...(oma.oma as object), commandTimeoutMs: 60_000, nbdkitStartTimeoutMs: 60_000 } });
-  ctxId = (await rig.manage(['pgtest1'])).pgtest1!;
-  await rig.core.startBackground();
   // Isolated test networks, as an administrator would have created them for test failovers.
-  const zoneid = [...rig.cloudstack.state.zones.keys()][0]!;
-  for (const [id, name] of [[testNet, 'mkc-test-a'], [testNet2, 'mkc-test-b']] as const) {
-    rig.cloudstack.state.networks.set(id, { id, name, displaytext: name, zoneid, state: 'Implemented', type: 'Isolated' });
-  }
-  const view = rig.core.cloudstack.view();
-  rig.core.cloudstack.save({
-    apiUrl: view.apiUrl!,
-    templateId: [...rig.cloudstack.state.templates.keys()][0]!,
-    serviceOfferingId: [...rig.cloudstack.state.serviceOfferings.values()].find((o) => o.iscustomized)!.id,
-  });
-  await sync();
+  ({ rig, ctxId } = await startFailoverRig({
+    failover: { pollIntervalMs: 25, runningWaitMs: 10_000, portWaitMs: 3_000, portIntervalMs: 200, retryDelayMs: 100 },
+    networks: [
+      { id: testNet, name: 'mkc-test-a', type: 'Isolated' },
+      { id: testNet2, name: 'mkc-test-b', type: 'Isolated' },
+    ],
+  }));
 });
 
 afterAll(async () => {
