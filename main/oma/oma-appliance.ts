@@ -320,11 +320,8 @@ export class OmaAppliance {
   }
 
   private async ensureOnce(): Promise<NbdkitStatus> {
-    const existing = await this.nbdkitPid();
-    if (existing !== null) {
-      await this.waitUntilServing(this.config.commandTimeoutMs);
-      return { pid: existing, started: false };
-    }
+    const existing = await this.ourServingNbdkit(this.config.commandTimeoutMs);
+    if (existing !== null) return { pid: existing, started: false };
     const c = this.config;
     const start = [
       `${this.priv(['mkdir', '-p', '--', c.exportsDir, path.posix.dirname(c.pidFile)])} || exit 1`,
@@ -336,7 +333,9 @@ export class OmaAppliance {
       // Two first syncs on one OMA appliance (separate managers, e.g. a scheduled run) may both find
       // nbdkit absent and both start it: the loser cannot bind the port. The winner then serves our
       // directory, which is all this call needs.
-      const winner = await this.servingAfterLostStart();
+      // Only an nbdkit the pid file names (serving our directory) counts: whatever else holds the port
+      // is not asked anything, so the start failure is reported as it is.
+      const winner = await this.ourServingNbdkit(Math.min(5_000, c.nbdkitStartTimeoutMs), 1_000).catch(() => null);
       if (winner !== null) return { pid: winner, started: false };
       throw new AppError('remote_error', `Starting nbdkit on the OMA appliance (${this.nbdAddress()}) failed: ${tail(r.stderr) || `exit ${r.code ?? r.signal}`}`, {
         address: this.nbdAddress(),
@@ -348,23 +347,20 @@ export class OmaAppliance {
     return { pid, started: true };
   }
 
-  /** Our nbdkit's pid when another start won the race for the port and serves our directory, else null. */
-  private async servingAfterLostStart(): Promise<number | null> {
-    // Only an nbdkit the pid file names (serving our directory) counts: whatever else holds the port is
-    // not asked anything, so the start failure is reported as it is.
-    for (let i = 0; i < 10; i++) {
-      const pid = await this.nbdkitPid().catch(() => null);
-      if (pid !== null) {
-        try {
-          await this.waitUntilServing(Math.min(5_000, this.config.nbdkitStartTimeoutMs));
-          return pid;
-        } catch {
-          return null;
-        }
-      }
+  /**
+   * Our nbdkit (the one our pid file names) once it answers on its port, or null when no pid file names
+   * one within `pidWaitMs` (a start that won a race may not have written it yet).
+   */
+  private async ourServingNbdkit(serveTimeoutMs: number, pidWaitMs = 0): Promise<number | null> {
+    const deadline = Date.now() + pidWaitMs;
+    let pid = await this.nbdkitPid();
+    while (pid === null && Date.now() < deadline) {
       await sleep(100);
+      pid = await this.nbdkitPid().catch(() => null);
     }
-    return null;
+    if (pid === null) return null;
+    await this.waitUntilServing(serveTimeoutMs);
+    return pid;
   }
 
   private async waitUntilServing(timeoutMs: number): Promise<void> {
