@@ -121,14 +121,14 @@ export const applianceCommands: CliCommand[] = [
   },
   {
     path: ['appliances', 'connect'],
-    usage: '<appliance>',
+    args: [{ name: 'appliance', description: 'appliance name or id' }],
     summary: 'Connect to an appliance once and report the tunnel state (shows an untrusted host key)',
     options: [
       { name: 'trust-host-key', type: 'string', description: 'trust this SHA256:... fingerprint first (must be the one offered)' },
       { name: 'wait-seconds', type: 'number', description: 'how long to wait for the connection (default 20)' },
     ],
     run: async (ctx) => {
-      const s = await connectAndReport(ctx, onePositional(ctx, 'appliance name or id'));
+      const s = await connectAndReport(ctx, onePositional(ctx));
       if (s.state !== 'ready') throw new AppError(s.offeredFingerprint ? 'host_key_untrusted' : 'unreachable', describeState(s), { state: s });
       return s;
     },
@@ -136,14 +136,14 @@ export const applianceCommands: CliCommand[] = [
   },
   {
     path: ['appliances', 'trust'],
-    usage: '<appliance>',
+    args: [{ name: 'appliance', description: 'appliance name or id' }],
     summary: 'Pin an appliance host key (--trust-host-key SHA256:...); --forget first to re-trust a changed key',
     options: [
       { name: 'trust-host-key', type: 'string', description: 'the SHA256:... fingerprint to pin' },
       { name: 'forget', type: 'boolean', description: 'forget the pinned key (explicit re-trust of a changed key)' },
     ],
     run: async (ctx) => {
-      const id = onePositional(ctx, 'appliance name or id');
+      const id = onePositional(ctx);
       let a: Appliance | undefined;
       if (flag(ctx, 'forget')) a = await ctx.invoke('appliances:forget-host-key', { id });
       const fp = str(ctx, 'trust-host-key');
@@ -158,10 +158,10 @@ export const applianceCommands: CliCommand[] = [
   },
   {
     path: ['appliances', 'remove'],
-    usage: '<appliance>',
+    args: [{ name: 'appliance', description: 'appliance name or id' }],
     summary: 'Remove an appliance and its stored SSH secret',
     run: async (ctx) => {
-      return ctx.invoke('appliances:remove', { id: onePositional(ctx, 'appliance name or id') });
+      return ctx.invoke('appliances:remove', { id: onePositional(ctx) });
     },
     human: () => 'Removed.',
   },
@@ -218,14 +218,14 @@ export const applianceCommands: CliCommand[] = [
   },
   {
     path: ['contexts', 'add'],
-    usage: '<vm name>...',
+    args: [{ name: 'vm-name', description: 'exact VM name as vCenter shows it', variadic: true }],
+    argsWanted: 'at least one VM name',
     summary: 'Put VMs under management by exact name (discovers them first)',
     options: [
       { name: 'appliance', type: 'string', required: true, description: 'VMA name or id' },
       { name: 'credential', type: 'string', required: true, description: 'vCenter credential name or id' },
     ],
     run: async (ctx) => {
-      if (ctx.positionals.length === 0) throw new AppError('validation', 'Name at least one VM');
       const d = await ctx.invoke('discovery:run', { applianceId: reqStr(ctx, 'appliance'), credentialId: reqStr(ctx, 'credential'), filter: ctx.positionals.join(',') });
       const wanted = new Set(ctx.positionals);
       const ids = d.vms.filter((vm) => wanted.has(vm.name)).map((vm) => vm.vmwareVmId);

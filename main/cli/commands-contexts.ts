@@ -11,7 +11,7 @@ import { onePositional, str } from './options';
 import { formatBytes } from './table';
 
 const setEnabled = async (ctx: CommandContext, enabled: boolean) =>
-  ctx.invoke('contexts:set-enabled', { id: (await resolveContext(ctx, onePositional(ctx, 'VM (name or context id)'))).id, enabled });
+  ctx.invoke('contexts:set-enabled', { id: (await resolveContext(ctx, onePositional(ctx))).id, enabled });
 
 const enabledLine = (v: unknown) => {
   const c = v as VmContextSummary;
@@ -34,25 +34,25 @@ export function planText(p: RemovalPlan): string {
 export const contextCommands: CliCommand[] = [
   {
     path: ['contexts', 'disable'],
-    usage: '<vm>',
+    args: [{ name: 'vm', description: 'VM (name or context id)' }],
     summary: 'Disable a VM for management: schedules skip it, manual syncs are refused, its replica stays',
     run: (ctx) => setEnabled(ctx, false),
     human: enabledLine,
   },
   {
     path: ['contexts', 'enable'],
-    usage: '<vm>',
+    args: [{ name: 'vm', description: 'VM (name or context id)' }],
     summary: 'Enable a disabled VM again for schedules and manual syncs',
     run: (ctx) => setEnabled(ctx, true),
     human: enabledLine,
   },
   {
     path: ['contexts', 'remove'],
-    usage: '<vm> --volumes keep|delete',
+    args: [{ name: 'vm', description: 'VM (name or context id)' }],
     summary: 'Remove a VM from management; shows what happens to its replica volumes and acts only with --volumes',
     options: [{ name: 'volumes', type: 'string', choices: REMOVAL_VOLUME_FATES, description: 'keep the replica volumes in CloudStack, or delete them' }],
     run: async (ctx) => {
-      const vm = await resolveContext(ctx, onePositional(ctx, 'VM (name or context id)'));
+      const vm = await resolveContext(ctx, onePositional(ctx));
       const [plan] = await ctx.invoke('contexts:removal-plan', { ids: [vm.id] });
       const volumes = str(ctx, 'volumes') as RemovalVolumeFate | undefined;
       // The plan goes out first, as the dialog shows it before its Remove button does anything.

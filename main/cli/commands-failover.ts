@@ -1,8 +1,7 @@
 import { invokeRequestSchemas, type InvokeChannel, type InvokeRequest } from '../../shared/contract';
 import { AppError } from '../../shared/errors';
 import { FAILOVER_WORKING_STATUSES, type Failover, type FailoverValidation } from '../../shared/failover';
-import type { OptionSpec } from './args';
-import type { CliCommand, CommandContext } from './command';
+import type { CliCommand, CommandContext, OptionSpec } from './command';
 import { resolveContext } from './commands-jobs';
 import { flag, num, onePositional, reqStr, str } from './options';
 import { table } from './table';
@@ -101,7 +100,7 @@ const START_OPTIONS: readonly OptionSpec[] = [
 
 /** `failover test|live`: the options both share, the one start channel, then follow it to its end. */
 async function startFailover(ctx: CommandContext, kind: 'test' | 'live', extra: Record<string, unknown>): Promise<Failover> {
-  const c = await resolveContext(ctx, onePositional(ctx, 'VM name or context id'));
+  const c = await resolveContext(ctx, onePositional(ctx));
   const accept = list(str(ctx, 'accept'));
   const ports = list(str(ctx, 'ports'))?.map(Number);
   const req = parse('failover:start', {
@@ -122,18 +121,18 @@ async function startFailover(ctx: CommandContext, kind: 'test' | 'live', extra: 
 export const failoverCommands: CliCommand[] = [
   {
     path: ['failover', 'validate'],
-    usage: '<vm name or context id>',
+    args: [{ name: 'vm', description: 'VM name or context id' }],
     summary: 'Run the failover validation and print its findings',
     options: [{ name: 'kind', type: 'string', choices: ['test', 'live'], description: 'failover kind (default test)' }],
     run: async (ctx) => {
-      const c = await resolveContext(ctx, onePositional(ctx, 'VM name or context id'));
+      const c = await resolveContext(ctx, onePositional(ctx));
       return ctx.invoke('failover:validate', parse('failover:validate', { contextId: c.id, kind: str(ctx, 'kind') ?? 'test' }));
     },
     human: (v) => describeValidation(v as FailoverValidation),
   },
   {
     path: ['failover', 'test'],
-    usage: '<vm name or context id>',
+    args: [{ name: 'vm', description: 'VM name or context id' }],
     summary: 'Test failover: snapshot, create the CloudStack VM from the replicas on the test networks, start it, record boot evidence',
     options: [
       { name: 'name', type: 'string', description: 'CloudStack VM name (default <vm>-test-<timestamp>)' },
@@ -144,7 +143,7 @@ export const failoverCommands: CliCommand[] = [
   },
   {
     path: ['failover', 'live'],
-    usage: '<vm name or context id>',
+    args: [{ name: 'vm', description: 'VM name or context id' }],
     summary: 'Live failover: power off the source, final incremental sync, then create and start the CloudStack VM on the live networks',
     options: [
       { name: 'confirm', type: 'string', description: "the VM's name, typed again (the source is powered off)" },
@@ -165,14 +164,14 @@ export const failoverCommands: CliCommand[] = [
   ...(['rollback', 'cleanup'] as const).map(
     (verb): CliCommand => ({
       path: ['failover', verb],
-      usage: '<failover id, or vm name / context id for its latest failover>',
+      args: [{ name: 'failover', description: 'failover id, or VM name / context id for its latest failover' }],
       summary:
         verb === 'rollback'
           ? 'Roll back a failover: remove the CloudStack VM, revert (test), reattach and republish the volumes; live: power the source back on'
           : 'Clean up a failover left in cleanup_required',
       options: [{ name: 'leave-source-off', type: 'boolean', description: 'live failover: do not power the source back on' }],
       run: async (ctx) => {
-        const f = await resolveFailover(ctx, onePositional(ctx, 'failover id or VM'));
+        const f = await resolveFailover(ctx, onePositional(ctx));
         if (verb === 'cleanup' && f.status !== 'cleanup_required') throw new AppError('conflict', `Failover ${f.id} is ${f.status}, not cleanup_required`);
         if (flag(ctx, 'leave-source-off') && f.kind !== 'live') throw new AppError('validation', `--leave-source-off applies to a live failover; ${f.id} is a ${f.kind} failover`);
         await (await ctx.session()).runBackground();
@@ -200,17 +199,17 @@ export const failoverCommands: CliCommand[] = [
   },
   {
     path: ['failover', 'show'],
-    usage: '<failover id, or vm name / context id>',
+    args: [{ name: 'failover', description: 'failover id, or VM name / context id for its latest failover' }],
     summary: 'Show one failover with its findings, override and boot evidence',
-    run: (ctx) => resolveFailover(ctx, onePositional(ctx, 'failover id or VM')),
+    run: (ctx) => resolveFailover(ctx, onePositional(ctx)),
     human: (v) => describe(v as Failover),
   },
   {
     path: ['failover', 'boot-disk'],
-    usage: '<vm name or context id> <disk key>',
+    args: [{ name: 'vm', description: 'VM name or context id' }, { name: 'disk-key', description: 'VMware disk key, e.g. disk-2001' }],
+    argsWanted: 'the VM and the disk key (e.g. disk-2001)',
     summary: 'Choose the disk the CloudStack VM boots from (when discovery cannot tell)',
     run: async (ctx) => {
-      if (ctx.positionals.length !== 2) throw new AppError('validation', 'Give the VM and the disk key (e.g. disk-2001)');
       const req = parse('failover:boot-disk', { contextId: (await resolveContext(ctx, ctx.positionals[0]!)).id, diskKey: ctx.positionals[1] });
       const view = await ctx.invoke('failover:boot-disk', req);
       return { contextId: req.contextId, bootDisk: view.bootDisk };

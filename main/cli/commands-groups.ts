@@ -3,8 +3,7 @@
 import type { GroupUpdate, VmGroupView } from '../../shared/contract';
 import type { VmGroup, VmGroupMember } from '../../shared/domain';
 import { AppError } from '../../shared/errors';
-import type { OptionSpec } from './args';
-import type { CliCommand, CommandContext } from './command';
+import type { CliCommand, CommandContext, OptionSpec } from './command';
 import { resolveContext } from './commands-jobs';
 import { resolveSchedule } from './commands-schedules';
 import { num, onePositional, str, yesNo, YES_NO } from './options';
@@ -58,13 +57,10 @@ const membersTable = (members: VmGroupMember[]) =>
         members.map((m) => [m.vmName, m.vmContextId, m.priority, m.enabled ? 'yes' : 'no', m.addedAt]),
       );
 
-/** The group (first positional) and at least one VM (the rest), each VM by name or context id. */
-async function groupAndVms(ctx: CommandContext, atMostOne = false): Promise<{ group: VmGroupView; vmIds: string[] }> {
+/** The group (first positional) and the VMs (the rest; commander counted them), each VM by name or context id. */
+async function groupAndVms(ctx: CommandContext): Promise<{ group: VmGroupView; vmIds: string[] }> {
   const [groupRef, ...vmRefs] = ctx.positionals;
-  if (!groupRef || vmRefs.length === 0 || (atMostOne && vmRefs.length > 1)) {
-    throw new AppError('validation', `Give the group and ${atMostOne ? 'one VM' : 'one or more VMs'} (name or context id)${ctx.positionals.length ? ` (got ${ctx.positionals.join(' ')})` : ''}`);
-  }
-  const group = await resolveGroup(ctx, groupRef);
+  const group = await resolveGroup(ctx, groupRef ?? '');
   const vmIds: string[] = [];
   for (const ref of vmRefs) vmIds.push((await resolveContext(ctx, ref)).id);
   return { group, vmIds };
@@ -95,19 +91,19 @@ export const groupCommands: CliCommand[] = [
   },
   {
     path: ['groups', 'add'],
-    usage: '<name> [options]',
+    args: [{ name: 'name', description: 'group name' }],
     summary: 'Create a machine group (same fields and checks as the Machine groups form)',
     options: GROUP_OPTIONS,
-    run: async (ctx) => ctx.invoke('groups:create', { name: onePositional(ctx, 'group name'), ...(await groupFields(ctx)) }),
+    run: async (ctx) => ctx.invoke('groups:create', { name: onePositional(ctx), ...(await groupFields(ctx)) }),
     human: (v) => `Created ${groupLine(v as VmGroup)}`,
   },
   {
     path: ['groups', 'edit'],
-    usage: '<group name or id> [--name <new name>] [options]',
+    args: [{ name: 'group', description: 'group name or id' }],
     summary: 'Change a machine group: only the options given change',
     options: [{ name: 'name', type: 'string', description: 'new name' }, ...GROUP_OPTIONS],
     run: async (ctx) => {
-      const g = await resolveGroup(ctx, onePositional(ctx, 'group name or id'));
+      const g = await resolveGroup(ctx, onePositional(ctx));
       const name = str(ctx, 'name');
       const patch = { ...(await groupFields(ctx)), ...(name !== undefined ? { name } : {}) };
       if (Object.keys(patch).length === 0) throw new AppError('validation', `Nothing to change: give at least one of --name, ${GROUP_OPTIONS.map((o) => `--${o.name}`).join(', ')}`);
@@ -117,14 +113,15 @@ export const groupCommands: CliCommand[] = [
   },
   {
     path: ['groups', 'members'],
-    usage: '<group name or id>',
+    args: [{ name: 'group', description: 'group name or id' }],
     summary: 'Members of a machine group with their priority and whether they are synced',
-    run: async (ctx) => (await resolveGroup(ctx, onePositional(ctx, 'group name or id'))).members,
+    run: async (ctx) => (await resolveGroup(ctx, onePositional(ctx))).members,
     human: (v) => membersTable(v as VmGroupMember[]),
   },
   {
     path: ['groups', 'members', 'add'],
-    usage: '<group> <vm>... [--priority <n>]',
+    args: [{ name: 'group', description: 'group name or id' }, { name: 'vm', description: 'VM name or context id', variadic: true }],
+    argsWanted: 'the group and one or more VMs (name or context id)',
     summary: 'Add managed VMs to a group (a VM may be in several groups)',
     options: [{ name: 'priority', type: 'number', description: 'member priority: lower runs first within the group' }],
     run: async (ctx) => {
@@ -136,7 +133,8 @@ export const groupCommands: CliCommand[] = [
   },
   {
     path: ['groups', 'members', 'remove'],
-    usage: '<group> <vm>...',
+    args: [{ name: 'group', description: 'group name or id' }, { name: 'vm', description: 'VM name or context id', variadic: true }],
+    argsWanted: 'the group and one or more VMs (name or context id)',
     summary: 'Remove VMs from a group (the VMs stay managed)',
     run: async (ctx) => {
       const { group, vmIds } = await groupAndVms(ctx);
@@ -148,14 +146,15 @@ export const groupCommands: CliCommand[] = [
   },
   {
     path: ['groups', 'members', 'set'],
-    usage: '<group> <vm> [--priority <n>] [--enabled yes|no]',
+    args: [{ name: 'group', description: 'group name or id' }, { name: 'vm', description: 'VM name or context id' }],
+    argsWanted: 'the group and one VM (name or context id)',
     summary: "Change one member's priority or whether schedules sync it",
     options: [
       { name: 'priority', type: 'number', description: 'member priority: lower runs first within the group' },
       { name: 'enabled', type: 'string', choices: YES_NO, description: 'whether schedules sync this member' },
     ],
     run: async (ctx) => {
-      const { group, vmIds } = await groupAndVms(ctx, true);
+      const { group, vmIds } = await groupAndVms(ctx);
       const priority = num(ctx, 'priority');
       const enabled = yesNo(ctx, 'enabled');
       if (priority === undefined && enabled === undefined) throw new AppError('validation', 'Nothing to change: give --priority or --enabled');

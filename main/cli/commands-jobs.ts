@@ -137,11 +137,11 @@ const DETACH_WITHOUT_OWNER =
 export const jobCommands: CliCommand[] = [
   {
     path: ['replicate'],
-    usage: '<vm name or context id>',
+    args: [{ name: 'vm', description: 'VM name or context id' }],
     summary: 'Start a sync through the canonical path and follow it to the end (--detach to return once started)',
     options: [{ name: 'detach', type: 'boolean', description: 'return as soon as the copy has started on the VMA' }],
     run: async (ctx) => {
-      const target = onePositional(ctx, 'VM name or context id');
+      const target = onePositional(ctx);
       const detach = flag(ctx, 'detach');
       const session = await ctx.session();
       if (detach && session.servedBy === 'in-process') throw new AppError('not_available', DETACH_WITHOUT_OWNER);
@@ -181,9 +181,9 @@ export const jobCommands: CliCommand[] = [
   },
   {
     path: ['jobs', 'show'],
-    usage: '<job id>',
+    args: [{ name: 'job-id', description: 'job id' }],
     summary: 'Show one job with its disks and step timings',
-    run: (ctx): Promise<JobDetail> => ctx.invoke('jobs:get', { id: onePositional(ctx, 'job id') }),
+    run: (ctx): Promise<JobDetail> => ctx.invoke('jobs:get', { id: onePositional(ctx) }),
     human: (v) => {
       const d = v as JobDetail;
       return [
@@ -197,24 +197,24 @@ export const jobCommands: CliCommand[] = [
   },
   {
     path: ['jobs', 'watch'],
-    usage: '<job id>',
+    args: [{ name: 'job-id', description: 'job id' }],
     summary: 'Follow a job until it ends; exits non-zero unless it completed (resumes it when no console owns the data)',
-    run: async (ctx) => failUnlessCompleted(await follow(ctx, onePositional(ctx, 'job id'))),
+    run: async (ctx) => failUnlessCompleted(await follow(ctx, onePositional(ctx))),
     human: (v) => `${(v as ReplicationJob).id} ${(v as ReplicationJob).status}`,
   },
   {
     path: ['jobs', 'cancel'],
-    usage: '<job id>',
+    args: [{ name: 'job-id', description: 'job id' }],
     summary: 'Cancel a running job (asks the VMA to clean up)',
-    run: (ctx) => ctx.invoke('jobs:cancel', { id: onePositional(ctx, 'job id') }),
+    run: (ctx) => ctx.invoke('jobs:cancel', { id: onePositional(ctx) }),
     human: (v) => `${(v as ReplicationJob).id} ${(v as ReplicationJob).status}`,
   },
   {
     path: ['jobs', 'delete'],
-    usage: '<job id>',
+    args: [{ name: 'job-id', description: 'job id' }],
     summary: 'Delete a finished job (--delete-volumes also detaches and deletes its CloudStack volumes)',
     options: [{ name: 'delete-volumes', type: 'boolean', description: 'detach and delete the volumes this job wrote' }],
-    run: (ctx) => ctx.invoke('jobs:delete', { id: onePositional(ctx, 'job id'), ...(flag(ctx, 'delete-volumes') ? { deleteVolumes: true } : {}) }),
+    run: (ctx) => ctx.invoke('jobs:delete', { id: onePositional(ctx), ...(flag(ctx, 'delete-volumes') ? { deleteVolumes: true } : {}) }),
     human: () => 'Deleted.',
   },
   {

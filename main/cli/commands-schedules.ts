@@ -1,8 +1,7 @@
 import type { EventMap, ScheduleInput, ScheduleUpdate, ScheduleView } from '../../shared/contract';
 import { SCHEDULE_CATCH_UP_POLICIES, SCHEDULE_SYNC_TYPES, type Schedule, type ScheduleExecution } from '../../shared/domain';
 import { AppError } from '../../shared/errors';
-import type { OptionSpec } from './args';
-import type { CliCommand, CommandContext } from './command';
+import type { CliCommand, CommandContext, OptionSpec } from './command';
 import { num, onePositional, str, yesNo, YES_NO } from './options';
 import { table } from './table';
 
@@ -54,10 +53,10 @@ const scheduleLine = (s: Schedule) =>
 
 const setEnabled = (enabled: boolean): CliCommand => ({
   path: ['schedules', enabled ? 'enable' : 'disable'],
-  usage: '<schedule name or id>',
+  args: [{ name: 'schedule', description: 'schedule name or id' }],
   summary: enabled ? 'Let a schedule fire again (slots missed while it was off are not replayed)' : 'Stop a schedule from firing (run now still works)',
   run: async (ctx) => {
-    const s = await resolveSchedule(ctx, onePositional(ctx, 'schedule name or id'));
+    const s = await resolveSchedule(ctx, onePositional(ctx));
     return ctx.invoke('schedules:update', { id: s.id, enabled });
   },
   human: (v) => scheduleLine(v as Schedule),
@@ -66,22 +65,22 @@ const setEnabled = (enabled: boolean): CliCommand => ({
 export const scheduleCommands: CliCommand[] = [
   {
     path: ['schedules', 'add'],
-    usage: '<name> --cron <expression>',
+    args: [{ name: 'name', description: 'schedule name' }],
     summary: 'Create a schedule (same fields and checks as the Schedules form)',
     options: [...SCHEDULE_OPTIONS.map((o) => (o.name === 'cron' ? { ...o, required: true } : o))],
     run: (ctx) => {
-      const input = { name: onePositional(ctx, 'schedule name'), ...scheduleFields(ctx) } as ScheduleInput;
+      const input = { name: onePositional(ctx), ...scheduleFields(ctx) } as ScheduleInput;
       return ctx.invoke('schedules:create', input);
     },
     human: (v) => `Created ${scheduleLine(v as Schedule)}`,
   },
   {
     path: ['schedules', 'edit'],
-    usage: '<schedule name or id> [--name <new name>] [options]',
+    args: [{ name: 'schedule', description: 'schedule name or id' }],
     summary: 'Change a schedule: only the options given change',
     options: [{ name: 'name', type: 'string', description: 'new name' }, ...SCHEDULE_OPTIONS],
     run: async (ctx) => {
-      const s = await resolveSchedule(ctx, onePositional(ctx, 'schedule name or id'));
+      const s = await resolveSchedule(ctx, onePositional(ctx));
       const patch = { ...scheduleFields(ctx), ...(str(ctx, 'name') !== undefined ? { name: str(ctx, 'name') } : {}) };
       if (Object.keys(patch).length === 0) throw new AppError('validation', `Nothing to change: give at least one of --name, ${SCHEDULE_OPTIONS.map((o) => `--${o.name}`).join(', ')}`);
       return ctx.invoke('schedules:update', { id: s.id, ...patch });
@@ -116,10 +115,10 @@ export const scheduleCommands: CliCommand[] = [
   },
   {
     path: ['schedules', 'run'],
-    usage: '<schedule name or id>',
+    args: [{ name: 'schedule', description: 'schedule name or id' }],
     summary: 'Run a schedule now (one execution) and follow it until its last job ends',
     run: async (ctx) => {
-      const s = await resolveSchedule(ctx, onePositional(ctx, 'schedule name or id'));
+      const s = await resolveSchedule(ctx, onePositional(ctx));
       // Its jobs must be polled to their end here when no owner runs them (this process runs no schedules).
       const session = await ctx.session();
       await session.runBackground();
@@ -160,11 +159,11 @@ export const scheduleCommands: CliCommand[] = [
   },
   {
     path: ['schedules', 'history'],
-    usage: '<schedule name or id>',
+    args: [{ name: 'schedule', description: 'schedule name or id' }],
     summary: 'Executions of a schedule, newest first',
     options: [{ name: 'limit', type: 'number', description: 'at most this many (default 20)' }],
     run: async (ctx) => {
-      const s = await resolveSchedule(ctx, onePositional(ctx, 'schedule name or id'));
+      const s = await resolveSchedule(ctx, onePositional(ctx));
       const limit = num(ctx, 'limit');
       return ctx.invoke('executions:list', { scheduleId: s.id, limit: limit ?? 20 });
     },

@@ -1,43 +1,63 @@
-import type { OptionSpec } from './args';
-import type { CliCommand } from './command';
+import type { Command } from 'commander';
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
+interface Node {
+  path: string;
+  words: string[];
+  options: string[];
+  /** Option → its closed set of values, for completing the value after it. */
+  choices: Map<string, readonly string[]>;
+}
+
+/** Every command of the commander tree with what may follow it; options of the ancestors (mkc's global ones) included. */
+function nodes(cmd: Command, path: string[], inherited: string[]): Node[] {
+  const own = cmd.options.flatMap((o) => (o.long ? [o.long] : []));
+  const options = [...new Set([...own, ...inherited, '--help'])];
+  const choices = new Map(cmd.options.filter((o) => o.long && o.argChoices).map((o) => [o.long!, o.argChoices!] as const));
+  return [
+    { path: path.join(' '), words: cmd.commands.map((c) => c.name()), options, choices },
+    ...cmd.commands.flatMap((c) => nodes(c, [...path, c.name()], path.length === 0 ? own : inherited)),
+  ];
+}
+
+function valueOptions(cmd: Command): string[] {
+  return [...cmd.options.filter((o) => o.long && (o.required || o.optional)).map((o) => o.long!), ...cmd.commands.flatMap(valueOptions)];
+}
+
 /**
- * A bash completion script (also loaded by zsh through bashcompinit) generated from the command
- * list, so completion can never drift from what mkc accepts: command words, then each command's
- * options, skipping option values when finding where the operator is.
+ * A bash completion script (zsh loads it through bashcompinit) generated from the commander tree mkc
+ * parses with, so completion can never drift from what mkc accepts: command words, each command's
+ * options and the values of options with a closed set, skipping option values and positional
+ * arguments when finding which command the operator is in.
  */
-export function bashCompletion(commands: readonly CliCommand[], globalOptions: readonly OptionSpec[]): string {
-  const next = new Map<string, Set<string>>();
-  const optionsOf = new Map<string, string[]>();
-  for (const c of commands) {
-    for (let i = 0; i < c.path.length; i++) {
-      const prefix = c.path.slice(0, i).join(' ');
-      if (!next.has(prefix)) next.set(prefix, new Set());
-      next.get(prefix)!.add(c.path[i]!);
-    }
-    optionsOf.set(c.path.join(' '), [...(c.options ?? []), ...globalOptions].map((o) => `--${o.name}`));
-  }
-  const valueOptions = [...new Set([...globalOptions, ...commands.flatMap((c) => c.options ?? [])].filter((o) => o.type !== 'boolean').map((o) => `--${o.name}`))];
-  const cases = [
-    ...[...next].map(([prefix, words]) => `    ${quote(prefix)}) words=${quote([...words].join(' '))} ;;`),
-  ].join('\n');
-  const optionCases = [...optionsOf].map(([p, opts]) => `    ${quote(p)}) opts=${quote(opts.join(' '))} ;;`).join('\n');
+export function bashCompletion(program: Command): string {
+  const all = nodes(program, [], []);
+  const known = `|${all.map((n) => n.path).join('|')}|`;
+  const values = ` ${[...new Set(valueOptions(program))].join(' ')} `;
+  const cases = all.map((n) => `    ${quote(n.path)}) words=${quote(n.words.join(' '))} opts=${quote(n.options.join(' '))} ;;`).join('\n');
+  const choiceCases = all
+    .flatMap((n) => [...n.choices].map(([option, set]) => `    ${quote(`${n.path}|${option}`)}) vals=${quote(set.join(' '))} ;;`))
+    .join('\n');
   return `# mkc bash completion: eval "$(mkc completion bash)"
 _mkc_complete() {
-  local cur=\${COMP_WORDS[COMP_CWORD]} path="" skip="" w words="" opts=${quote(globalOptions.map((o) => `--${o.name}`).join(' '))}
+  local cur=\${COMP_WORDS[COMP_CWORD]} prev="" path="" skip="" w words="" opts="" vals=""
   for w in "\${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
     if [[ -n $skip ]]; then skip=""; continue; fi
-    case " ${valueOptions.join(' ')} " in *" $w "*) skip=1; continue ;; esac
+    case ${quote(values)} in *" $w "*) skip=1; prev=$w; continue ;; esac
     [[ $w == -* ]] && continue
-    path="\${path:+$path }$w"
+    case ${quote(known)} in *"|\${path:+$path }$w|"*) path="\${path:+$path }$w" ;; esac
   done
+  if [[ -n $skip ]]; then
+    # The word being completed is the value of $prev: its closed set, else file names.
+    case "$path|$prev" in
+${choiceCases}
+    esac
+    [[ -n $vals ]] && COMPREPLY=($(compgen -W "$vals" -- "$cur"))
+    return
+  fi
   case "$path" in
 ${cases}
-  esac
-  case "$path" in
-${optionCases}
   esac
   if [[ $cur == -* ]]; then
     COMPREPLY=($(compgen -W "$opts" -- "$cur"))

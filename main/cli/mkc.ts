@@ -9,6 +9,14 @@ const interrupted = new Promise<void>((resolve) => {
   process.once('SIGTERM', () => resolve());
 });
 
+// `mkc --help | head`: a reader that stops early is not an error of mkc.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(process.exitCode ?? 0);
+  });
+}
+
 const code = await runCli(process.argv.slice(2), ALL_COMMANDS, {
   out: (t) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),
   err: (t) => process.stderr.write(t.endsWith('\n') ? t : `${t}\n`),

@@ -19,10 +19,11 @@ export const yesNo = (ctx: CommandContext, name: string): boolean | undefined =>
 };
 export const flag = (ctx: CommandContext, name: string): boolean => ctx.options[name] === true;
 
-/** One positional argument, with a message that says what was expected. */
-export function onePositional(ctx: CommandContext, what: string): string {
-  if (ctx.positionals.length !== 1) throw new AppError('validation', `Give exactly one ${what}${ctx.positionals.length ? ` (got ${ctx.positionals.join(' ')})` : ''}`);
-  return ctx.positionals[0]!;
+/** The command's one positional argument (commander has already refused a missing or extra one). */
+export function onePositional(ctx: CommandContext): string {
+  const [value] = ctx.positionals;
+  if (value === undefined) throw new AppError('validation', 'A positional argument is missing');
+  return value;
 }
 
 /** A secret from standard input: first line, trimmed; an empty one is refused. */

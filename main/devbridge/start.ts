@@ -6,7 +6,7 @@ import { Core } from '../core/core';
 import { defaultDataDir } from '../base/data-dir';
 import { fileLogger } from '../base/app-log';
 import { secretStoreFromEnvironment } from '../secrets/secret-store-from-env';
-import { parseArgs } from '../cli/args';
+import { Command, InvalidArgumentError } from 'commander';
 import { startDevBridge } from './server';
 import { createHandlers } from '../ipc/handlers';
 import { controlSocketPath } from '../owner/control-protocol';
@@ -14,18 +14,24 @@ import { startControlServer } from '../owner/control-server';
 import { acquireOwnerLock } from '../owner/owner-lock';
 import { ownerPortOf } from '../owner/owner-port';
 
-const args = parseArgs(process.argv.slice(2), [
-  { name: 'data-dir', type: 'string', description: 'data directory' },
-  { name: 'port', type: 'number', description: 'port on 127.0.0.1 (default: random)' },
-]);
-const dataDir = typeof args.options['data-dir'] === 'string' ? args.options['data-dir'] : path.resolve('.dev-data');
+const options = new Command('devbridge')
+  .description('the core headless with the renderer over a loopback bridge')
+  .option('--data-dir <dir>', 'data directory (default: ./.dev-data)')
+  .option('--port <number>', 'port on 127.0.0.1 (default: random)', (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number');
+    return n;
+  })
+  .parse()
+  .opts<{ dataDir?: string; port?: number }>();
+const dataDir = options.dataDir ?? path.resolve('.dev-data');
 const here = path.dirname(fileURLToPath(import.meta.url));
 // The bridge runs the engine, so it owns the data directory like the app does and serves `mkc`.
 const lock = acquireOwnerLock(dataDir, 'the dev bridge');
 const logger = fileLogger(dataDir, true);
 const secrets = secretStoreFromEnvironment(dataDir, process.env, { onNote: (note) => logger.info(note) });
 const core = new Core({ dataDir, transport: 'dev-bridge', secrets, logger, owner: ownerPortOf(lock) });
-const bridge = await startDevBridge({ core, staticDir: path.resolve(here, '..', 'renderer'), port: args.options.port as number | undefined });
+const bridge = await startDevBridge({ core, staticDir: path.resolve(here, '..', 'renderer'), port: options.port });
 const control = await startControlServer({
   socketPath: controlSocketPath(core.dataDir),
   handlers: createHandlers(core, { trigger: 'cli' }),

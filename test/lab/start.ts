@@ -1,6 +1,6 @@
 // `npm run lab` without an Electron binary: the lab's core served to a browser by the dev bridge.
 import path from 'node:path';
-import { parseArgs } from '../../main/cli/args';
+import { Command, InvalidArgumentError } from 'commander';
 import { startDevBridge, type DevBridge } from '../../main/devbridge/server';
 import { createHandlers } from '../../main/ipc/handlers';
 import { controlSocketPath } from '../../main/owner/control-protocol';
@@ -10,10 +10,16 @@ import { startLab, type Lab } from './lab-setup';
 /** Cleanup that takes longer than this gives up, says what it was doing and exits non-zero. */
 const STOP_TIMEOUT_MS = 30_000;
 
-const args = parseArgs(process.argv.slice(2), [
-  { name: 'port', type: 'number', description: 'dev bridge port on 127.0.0.1 (default: random)' },
-  { name: 'vms', type: 'number', description: 'generated VMs in the simulated vCenter besides the named ones (default 40)' },
-]);
+const wholeNumber = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number');
+  return n;
+};
+const options = new Command('lab')
+  .option('--port <number>', 'dev bridge port on 127.0.0.1 (default: random)', wholeNumber)
+  .option('--vms <number>', 'generated VMs in the simulated vCenter besides the named ones (default 40)', wholeNumber)
+  .parse()
+  .opts<{ port?: number; vms?: number }>();
 
 let rig: Lab | null = null;
 let control: ControlServer | null = null;
@@ -57,7 +63,7 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () =
 if (process.send) process.on('disconnect', () => stop('launcher gone'));
 
 const start = async () => {
-  rig = await startLab({ extraVms: typeof args.options.vms === 'number' ? args.options.vms : 40 });
+  rig = await startLab({ extraVms: options.vms ?? 40 });
   if (stopping) return;
   const lock = rig.lock!;
   // `mkc --data-dir <lab data directory>` is served by the lab, through the same handler map.
@@ -70,7 +76,7 @@ const start = async () => {
   if (stopping) return;
   await rig.core.startBackground();
   if (stopping) return;
-  bridge = await startDevBridge({ core: rig.core, staticDir: path.resolve('dist/renderer'), port: args.options.port as number | undefined });
+  bridge = await startDevBridge({ core: rig.core, staticDir: path.resolve('dist/renderer'), port: options.port });
 };
 starting = start();
 try {

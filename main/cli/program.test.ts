@@ -1,0 +1,204 @@
+// The commander tree mkc parses with: global options wherever they sit, --version, help on every
+// level and through `mkc help <command>`, completion generated from the same tree, and refusals of
+// bad input (exit code 2) before anything is opened or written.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import pkg from '../../package.json';
+import type { SecretStore } from '../secrets/secret-store';
+import { ALL_COMMANDS } from './commands';
+import { buildProgram, pathOf } from './program';
+import { runCli, type CliIo } from './run-cli';
+
+const noSecrets: SecretStore = { unavailableReason: () => 'none in this test', set() { throw new Error('no'); }, get: () => null, delete() {} };
+
+let dir: string;
+let out: string[];
+let err: string[];
+let io: CliIo;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mkc-program-'));
+  out = [];
+  err = [];
+  io = { out: (t) => out.push(t), err: (t) => err.push(t), env: {}, secrets: () => noSecrets };
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const mkc = async (...argv: string[]) => {
+  out.length = 0;
+  err.length = 0;
+  return runCli(argv, ALL_COMMANDS, io);
+};
+
+/** Every command of the tree with its path, the top level included. */
+function tree(): Command[] {
+  const { program } = buildProgram(ALL_COMMANDS, { version: 'test', out: () => {} });
+  const walk = (c: Command): Command[] => [c, ...c.commands.flatMap(walk)];
+  return walk(program);
+}
+
+describe('global options', () => {
+  it.each([
+    ['before the command', ['--json', '--data-dir', 'DIR', 'jobs', 'list']],
+    ['after the command', ['jobs', 'list', '--json', '--data-dir', 'DIR']],
+    ['between the command words', ['jobs', '--json', 'list', '--data-dir=DIR']],
+    ['on both sides', ['--data-dir', 'DIR', 'jobs', 'list', '--json']],
+  ])('are accepted %s', async (_where, argv) => {
+    expect(await mkc(...argv.map((a) => a.replace('DIR', dir)))).toBe(0);
+    expect(JSON.parse(out.join(''))).toEqual([]);
+    expect(err).toEqual([]);
+  });
+
+  it('take their value before the command: `mkc --data-dir D replicate vm` runs replicate in D', async () => {
+    expect(await mkc('--data-dir', dir, 'replicate', 'web01')).toBe(1);
+    expect(err.join('\n')).toBe('mkc: No managed VM named web01; see `mkc contexts list`');
+    // The command ran in that directory: it created the database there.
+    expect(fs.existsSync(path.join(dir, 'console.sqlite3'))).toBe(true);
+  });
+});
+
+describe('--version', () => {
+  it.each([['--version'], ['-V']])('%s prints the package version and opens nothing', async (flag) => {
+    const fresh = path.join(dir, 'fresh');
+    expect(await mkc(flag, '--data-dir', fresh)).toBe(0);
+    expect(out.join('')).toBe(`mkc ${pkg.version}\n`);
+    expect(fs.existsSync(fresh)).toBe(false);
+  });
+
+  it('prints JSON with --json, wherever --json sits', async () => {
+    expect(await mkc('--version', '--json')).toBe(0);
+    expect(JSON.parse(out.join(''))).toEqual({ version: pkg.version });
+  });
+});
+
+describe('help', () => {
+  it('answers --help on every level of the tree, naming that command', async () => {
+    const commands = tree();
+    expect(commands.length).toBeGreaterThan(ALL_COMMANDS.length);
+    for (const c of commands) {
+      const words = pathOf(c);
+      expect(await mkc(...words, '--help'), words.join(' ')).toBe(0);
+      expect(out.join(''), words.join(' ')).toMatch(new RegExp(`^Usage: mkc${words.map((w) => ` ${w}`).join('')} `));
+      expect(err).toEqual([]);
+    }
+  });
+
+  it('`mkc help <command>` prints the same help as `mkc <command> --help`', async () => {
+    expect(await mkc('jobs', 'list', '--help')).toBe(0);
+    const direct = out.join('');
+    expect(direct).toContain('--limit <number>');
+    expect(direct).toContain('--status <value>');
+    expect(direct).toMatch(/Global Options:[\s\S]*--data-dir <value>[\s\S]*--json/);
+    expect(await mkc('help', 'jobs', 'list')).toBe(0);
+    expect(out.join('')).toBe(direct);
+    expect(await mkc('help', 'contexts', 'remove')).toBe(0);
+    expect(out.join('')).toMatch(/Usage: mkc contexts remove \[options\] <vm>/);
+    expect(out.join('')).toMatch(/--volumes <value>\s+keep the replica volumes in CloudStack, or delete them\s+\(choices: "keep", "delete"\)/);
+  });
+
+  it('`mkc help` and `mkc` alone list every command with its arguments', async () => {
+    expect(await mkc('help')).toBe(0);
+    const listed = out.join('');
+    for (const c of ALL_COMMANDS) expect(listed).toContain(`mkc ${c.path.join(' ')}${(c.args ?? []).map((a) => ` <${a.name}${a.variadic ? '...' : ''}>`).join('')}`);
+    expect(listed).toContain('mkc completion <shell>');
+    expect(await mkc()).toBe(0);
+    expect(out.join('')).toBe(listed);
+  });
+
+  it('refuses help for a command that does not exist', async () => {
+    expect(await mkc('help', 'jobs', 'lst')).toBe(2);
+    expect(err.join('\n')).toBe('mkc: Unknown command "jobs lst". Run `mkc --help` for the list.');
+  });
+});
+
+describe('bad input is refused with exit code 2 before anything is opened', () => {
+  it.each([
+    ['an unknown option', ['jobs', 'list', '--limt', '5'], 'Unknown option --limt (did you mean --limit?)'],
+    ['an unknown option before the command', ['--verbose', 'jobs', 'list'], 'Unknown option --verbose'],
+    ['an excess argument', ['jobs', 'list', 'web01'], 'mkc jobs list takes no arguments (got web01)'],
+    ['a second argument', ['jobs', 'show', 'job-1', 'job-2'], 'Give exactly one job id (got job-1 job-2)'],
+    ['a missing argument', ['replicate'], 'Give exactly one VM name or context id'],
+    ['a number that is not one', ['jobs', 'list', '--limit', 'ten'], '--limit must be a number, got "ten"'],
+    ['an empty value', ['schedules', 'edit', 'nightly', '--name', ''], '--name needs a value'],
+    ['a value outside the closed set', ['jobs', 'list', '--status', 'done'], '--status must be one of pending, provisioning, attaching, exporting, starting, replicating, completed, failed, cancelled, got "done"'],
+    ['a missing required option', ['credentials', 'add', '--name', 'n', '--vcenter', 'vc', '--username', 'u', '--datacenter', 'dc'], '--password-stdin is required'],
+    ['a value for a flag', ['replicate', 'web01', '--detach=yes'], '--detach takes no value'],
+    ['a group without its command', ['jobs'], '"mkc jobs" needs a command: mkc jobs list, mkc jobs show, mkc jobs watch, mkc jobs cancel, mkc jobs delete. Run `mkc help jobs` for their options.'],
+    ['an unknown command', ['jobs', 'lst'], 'Unknown command "jobs lst". Did you mean: mkc jobs list, mkc jobs show, mkc jobs watch, mkc jobs cancel, mkc jobs delete?'],
+  ])('%s', async (_name, argv, message) => {
+    const fresh = path.join(dir, 'never-created');
+    expect(await mkc(...argv, '--data-dir', fresh)).toBe(2);
+    expect(err.join('\n')).toBe(`mkc: ${message}`);
+    expect(out).toEqual([]);
+    expect(fs.existsSync(fresh)).toBe(false);
+  });
+
+  it('reports the refusal as JSON with --json', async () => {
+    expect(await mkc('--json', 'jobs', 'list', 'extra')).toBe(2);
+    expect(JSON.parse(out.join(''))).toEqual({ ok: false, error: { code: 'validation', message: 'mkc jobs list takes no arguments (got extra)' } });
+    expect(err).toEqual([]);
+  });
+
+  it('takes a negative number as the value it is, for the contract schema to judge', async () => {
+    expect(await mkc('jobs', 'list', '--limit', '-5', '--data-dir', dir)).toBe(2);
+    expect(err.join('\n')).toMatch(/^mkc: Invalid request for jobs:list: limit/);
+  });
+
+  it('takes words after -- as arguments, not options', async () => {
+    expect(await mkc('jobs', 'show', '--data-dir', dir, '--', '--json')).toBe(1);
+    expect(err.join('\n')).toMatch(/--json/);
+  });
+});
+
+describe('secrets never come from arguments', () => {
+  it('no option that takes a value is named for a password, passphrase, secret or key material', () => {
+    const valueOptions = tree().flatMap((c) => c.options.filter((o) => o.required || o.optional).map((o) => `${pathOf(c).join(' ')} ${o.long}`));
+    expect(valueOptions.length).toBeGreaterThan(50);
+    // --key-file names a file and --trust-host-key a public fingerprint; neither is a secret.
+    expect(valueOptions.filter((o) => /pass|secret|token|api-key|private/.test(o))).toEqual([]);
+  });
+});
+
+describe('mkc completion', () => {
+  function complete(script: string, words: string[]): string[] {
+    const file = path.join(dir, 'mkc-completion.bash');
+    fs.writeFileSync(file, script);
+    const array = words.map((w) => `'${w}'`).join(' ');
+    const text = execFileSync('bash', ['-c', `source ${file}; COMP_WORDS=(${array}); COMP_CWORD=${words.length - 1}; _mkc_complete; printf '%s\\n' "\${COMPREPLY[@]}"`], { encoding: 'utf8' });
+    return text.split('\n').filter(Boolean).sort();
+  }
+  const script = async (shell: string) => {
+    expect(await mkc('completion', shell)).toBe(0);
+    return out.join('');
+  };
+
+  it('offers every command of the tree at its place', async () => {
+    const bash = await script('bash');
+    for (const c of tree()) {
+      if (c.commands.length === 0) continue;
+      expect(complete(bash, ['mkc', ...pathOf(c), '']), pathOf(c).join(' ')).toEqual(c.commands.map((s) => s.name()).sort());
+    }
+    expect(complete(bash, ['mkc', ''])).toEqual(expect.arrayContaining(['completion', 'help', 'status', 'replicate', 'groups']));
+    expect(complete(bash, ['mkc', 'groups', 'members', ''])).toEqual(['add', 'remove', 'set']);
+  });
+
+  it("offers a command's options after its arguments and the closed set of an option's values per command", async () => {
+    const bash = await script('bash');
+    expect(complete(bash, ['mkc', 'contexts', 'remove', 'web01', '--'])).toEqual(['--data-dir', '--help', '--json', '--version', '--volumes']);
+    expect(complete(bash, ['mkc', 'contexts', 'remove', 'web01', '--volumes', ''])).toEqual(['delete', 'keep']);
+    expect(complete(bash, ['mkc', 'appliances', 'add', '--kind', ''])).toEqual(['oma', 'vma']);
+    expect(complete(bash, ['mkc', 'failover', 'validate', '--kind', ''])).toEqual(['live', 'test']);
+    expect(complete(bash, ['mkc', '--data-dir', 'jobs', 'jobs', 'list', '--status', 'rep'])).toEqual(['replicating']);
+    // A value without a closed set: nothing offered, so the shell falls back to file names.
+    expect(complete(bash, ['mkc', 'jobs', 'list', '--vm', ''])).toEqual([]);
+  });
+
+  it('gives zsh the same function through its bash compatibility', async () => {
+    const bash = await script('bash');
+    const zsh = await script('zsh');
+    expect(zsh).toBe(`autoload -U +X bashcompinit && bashcompinit\n${bash}`);
+  });
+});
