@@ -94,10 +94,10 @@ function DiskProgress({ disks, live, jobStatus }: { disks: JobDiskProgress[]; li
                 <ProgressBar percent={percent} label={`${d.diskKey} progress`} className="wide" />
               </td>
               <td className="num">{percent.toFixed(1)}%</td>
-              <td className="num" title={`capacity ${formatBytes(d.capacityBytes)}`}>
+              <td className="num disk-moved" title={`capacity ${formatBytes(d.capacityBytes)}`}>
                 {movedText(bytes, total, stored)}
               </td>
-              <td>
+              <td className="disk-status">
                 <StatusBadge status={status} />
               </td>
             </tr>
