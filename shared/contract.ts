@@ -8,6 +8,7 @@ import type {
   LogEvent,
   LogOperation,
   LogStep,
+  RecordedPhase,
   ReplicationJob,
   Schedule,
   SecretStoreStatus,
@@ -365,6 +366,8 @@ export interface JobDetail {
   job: ReplicationJob;
   disks: JobDiskProgress[];
   steps: LogStep[];
+  /** The VMA phases of the copy, as recorded in the job log (oldest first). */
+  phases: RecordedPhase[];
 }
 
 export interface CloudStackConfigView {

@@ -350,6 +350,18 @@ export interface LogStep {
   error: string | null;
 }
 
+/**
+ * One VMA copy phase as the owner of the engine recorded it: the first time its poller saw the phase
+ * (its own clock), kept in the job log so every window and the Logs read the same history.
+ */
+export interface RecordedPhase {
+  name: string;
+  at: string;
+}
+
+/** The key of a log event's details that marks it as a recorded VMA phase. */
+export const VMA_PHASE_DETAIL = 'vmaPhase';
+
 export interface LogEvent {
   id: number;
   operationId: string;

@@ -192,6 +192,7 @@ export const jobCommands: CliCommand[] = [
         table(['DISK', 'SYNC', 'STATUS', 'PERCENT', 'PREVIOUS CHANGE ID', 'CHANGE ID'], d.disks.map((x) => [x.diskKey, x.syncType, x.status, `${x.percent.toFixed(0)} %`, x.previousChangeId, x.changeId])),
         '',
         table(['STEP', 'STATUS', 'SECONDS', 'ERROR'], d.steps.map((s) => [s.name, s.status, s.durationMs === null ? null : (s.durationMs / 1000).toFixed(1), s.error])),
+        ...(d.phases.length > 0 ? ['', table(['VMA PHASE', 'SINCE'], d.phases.map((p) => [p.name, p.at]))] : []),
       ].join('\n');
     },
   },

@@ -51,6 +51,7 @@ let now: number;
 let finished: { jobId: string; outcome: TerminalJobStatus; error: string | null; warnings: string[] }[];
 let emitted: JobProgressUpdate[];
 let notes: string[];
+let phases: { jobId: string; name: string; atMs: number }[];
 let poller: ProgressPoller;
 let ctxId: string;
 let jobId: string;
@@ -65,6 +66,7 @@ beforeEach(() => {
   finished = [];
   emitted = [];
   notes = [];
+  phases = [];
   db.prepare(
     `INSERT INTO appliances (id, kind, name, host, username, auth_method, created_at, updated_at) VALUES ('app-vma','vma','vma','127.0.0.1','u','password',?,?)`,
   ).run(new Date(T0).toISOString(), new Date(T0).toISOString());
@@ -96,6 +98,7 @@ function makePoller(): ProgressPoller {
       },
       emit: (u) => emitted.push(u),
       note: (_id, level, m) => notes.push(`${level}: ${m}`),
+      phase: (id, name) => phases.push({ jobId: id, name, atMs: now }),
       now: () => now,
     },
     OPTS,
@@ -381,6 +384,7 @@ describe('ProgressPoller: restart', () => {
         finish: () => {},
         emit: () => {},
         note: () => {},
+        phase: () => {},
         beforeTick: async () => {
           hooks++;
           throw new Error('sweep failed');
@@ -447,6 +451,7 @@ describe('ProgressPoller: one failing pass does not stop polling', () => {
           note: () => {
             throw new Error('log write failed');
           },
+          phase: () => {},
           onPassError: (m) => errors.push(m),
         },
         { ...OPTS, intervalMs: 100 },
@@ -520,5 +525,37 @@ describe('ProgressPoller: pollSoon', () => {
     expect(maxConcurrent).toBe(1);
     expect(vma.progressCalls).toBe(2);
     expect(poller.ticks).toBe(1);
+  });
+});
+
+describe('ProgressPoller: VMA phases', () => {
+  it('hands each phase change to the recorder once, at the time it was first seen, before the frame is pushed', async () => {
+    const pushedAfterPhase: boolean[] = [];
+    poller = new ProgressPoller(
+      {
+        jobs,
+        vma: () => vma,
+        finish: () => {},
+        emit: () => pushedAfterPhase.push(phases.length > 0),
+        note: () => {},
+        phase: (id, name) => phases.push({ jobId: id, name, atMs: now }),
+        now: () => now,
+      },
+      OPTS,
+    );
+    vma.progressAnswer = { found: true, progress: { status: 'in_progress', phase: 'Initializing', percentage: 5 } };
+    await tickAt(1_000);
+    await tickAt(2_000);
+    vma.progressAnswer = { found: true, progress: { status: 'in_progress', phase: 'Creating Snapshot', percentage: 10 } };
+    await tickAt(3_000);
+    vma.progressAnswer = { found: true, progress: transfer(MiB, 8 * MiB) };
+    await tickAt(4_000);
+    await tickAt(5_000);
+    expect(phases).toEqual([
+      { jobId, name: 'Initializing', atMs: T0 + 1_000 },
+      { jobId, name: 'Creating Snapshot', atMs: T0 + 3_000 },
+      { jobId, name: 'Transfer', atMs: T0 + 4_000 },
+    ]);
+    expect(pushedAfterPhase[0]).toBe(true);
   });
 });

@@ -31,6 +31,8 @@ export interface PollerDeps {
   finish(jobId: string, outcome: TerminalJobStatus, error: string | null, warnings?: string[]): void;
   emit(update: JobProgressUpdate): void;
   note(jobId: string, level: 'info' | 'warn', message: string): void;
+  /** The VMA's copy entered a new phase: recorded in the job log with the time, for every window and the Logs. */
+  phase(jobId: string, name: string): void;
   /** Other background checks that must keep running while the console is open (run before each pass). */
   beforeTick?: () => Promise<void>;
   /** Where a failed pass is reported when it cannot be written to a job's log (the app log). */
@@ -246,6 +248,8 @@ export class ProgressPoller {
       next.lastFingerprint = mapped.fingerprint;
       next.lastChangeAt = iso(now);
     }
+    // Recorded before the frame is pushed, so a window that reloads on the new phase finds it.
+    if (mapped.phase !== job.phase) this.deps.phase(job.id, mapped.phase);
     // A job or disk row that already holds what this answer says is not written again.
     this.deps.jobs.savePolled(next);
     this.deps.jobs.update(

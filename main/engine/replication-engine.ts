@@ -124,6 +124,7 @@ export class ReplicationEngine {
         finish: (jobId, outcome, error, warnings) => this.finish(jobId, outcome, error, warnings),
         emit: (u) => deps.bus.emit('jobs:progress', { updates: [u] }),
         note: (jobId, level, message) => this.event(jobId, level, message),
+        phase: (jobId, name) => void deps.logbook.recordPhase(jobId, name),
         beforeTick: () => this.sweepOrphanedSetups(),
         onPassError: (m) => deps.logger.warn(m),
         now: this.opts.now,

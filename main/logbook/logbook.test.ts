@@ -23,6 +23,20 @@ afterEach(() => {
 });
 
 describe('job log', () => {
+  it('records VMA phases once per change as events of the job, read back with their times', () => {
+    log.startOperation('job-p', 'replication', 'Initial sync of vm1', null);
+    expect(log.recordPhase('job-p', 'Initializing')).toBe(true);
+    expect(log.recordPhase('job-p', 'Initializing')).toBe(false);
+    log.event('job-p', 'info', 'an unrelated event');
+    expect(log.recordPhase('job-p', 'Transfer')).toBe(true);
+    // Not a job in the log (an id that was never started): nothing is written.
+    expect(log.recordPhase('job-missing', 'Transfer')).toBe(false);
+    const events = log.events({ operationId: 'job-p' }).filter((e) => e.details?.vmaPhase);
+    expect(events.map((e) => e.message)).toEqual(['VMA phase: Initializing', 'VMA phase: Transfer']);
+    expect(log.phases('job-p')).toEqual(events.map((e) => ({ name: e.details!.vmaPhase, at: e.createdAt })));
+    expect(log.phases('job-missing')).toEqual([]);
+  });
+
   it('records operation → steps → events with timings and filters by level', () => {
     const seen: string[] = [];
     log.onEvent((e) => seen.push(e.message));

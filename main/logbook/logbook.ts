@@ -1,5 +1,5 @@
 import type { Db } from '../db/database';
-import type { LogEvent, LogLevel, LogOperation, LogStep, OperationKind, OperationStatus, StepStatus } from '../../shared/domain';
+import { VMA_PHASE_DETAIL, type LogEvent, type LogLevel, type LogOperation, type LogStep, type OperationKind, type OperationStatus, type RecordedPhase, type StepStatus } from '../../shared/domain';
 import { isoNow, newId } from '../base/ids';
 import { redact } from '../base/redact';
 import { num, parseJson, strOrNull } from '../db/repositories/rows';
@@ -194,6 +194,28 @@ export class Logbook implements AuditLog {
     const ev = mapEvent(this.db.prepare(`SELECT * FROM log_events WHERE id = ?`).get(info.lastInsertRowid) as Row);
     for (const l of this.listeners) l(ev);
     return ev;
+  }
+
+  /**
+   * Records that the VMA's copy of this job entered `name`, unless it is the phase recorded last: one
+   * event per phase change, timed by this (the owner's) clock. Returns whether it was recorded.
+   */
+  recordPhase(operationId: string, name: string): boolean {
+    if (!this.operation(operationId)) return false;
+    if (this.phases(operationId).at(-1)?.name === name) return false;
+    this.event(operationId, 'info', `VMA phase: ${name}`, { [VMA_PHASE_DETAIL]: name });
+    return true;
+  }
+
+  /** The VMA phases recorded for this job, oldest first (the same events the Logs list). */
+  phases(operationId: string): RecordedPhase[] {
+    const rows = this.db
+      .prepare(
+        `SELECT json_extract(details_json, '$.${VMA_PHASE_DETAIL}') AS name, created_at FROM log_events
+         WHERE operation_id = ? AND json_extract(details_json, '$.${VMA_PHASE_DETAIL}') IS NOT NULL ORDER BY id`,
+      )
+      .all(operationId) as Row[];
+    return rows.map((r) => ({ name: String(r.name), at: String(r.created_at) }));
   }
 
   events(filter: LogFilter = {}): LogEvent[] {

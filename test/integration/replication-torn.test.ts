@@ -108,7 +108,7 @@ describe('torn replica and truthful bytes', () => {
     expect(job).toMatchObject({ bytesTransferred: changed0 + changed1, totalBytes: changed0 + changed1, capacityBytes: 12 * MiB });
     const history = rig.core.jobs.cbtHistory(ctxId).filter((h) => h.jobId === job.id);
     expect(Object.fromEntries(history.map((h) => [h.diskKey, h.bytesTransferred]))).toEqual(reported);
-    const detail: JobDetail = { job, disks, steps: [] };
+    const detail: JobDetail = { job, disks, steps: [], phases: [] };
     expect(human(jobCommands, 'jobs show', detail)).toContain(`(capacity 12.0 MiB)`);
     await expectTargetsEqualSources(rig, ctxId, NAME);
   }, SLOW_LAB_MS);

@@ -79,7 +79,7 @@ export function createHandlers(core: Core, options: HandlerOptions = {}): Handle
     'discovery:run': ({ applianceId, credentialId, filter }) => core.discovery.run(applianceId, credentialId, filter),
     'replication:start': ({ contextId }) => core.engine.start(contextId, { trigger }),
     'jobs:list': (f) => core.jobs.list(f),
-    'jobs:get': ({ id }) => ({ job: core.jobs.require(id), disks: core.jobs.jobDisks(id), steps: core.logbook.steps(id) }),
+    'jobs:get': ({ id }) => ({ job: core.jobs.require(id), disks: core.jobs.jobDisks(id), steps: core.logbook.steps(id), phases: core.logbook.phases(id) }),
     'jobs:cancel': ({ id }) => core.engine.cancel(id),
     'jobs:delete': async ({ id, deleteVolumes }) => {
       await core.engine.deleteJob(id, deleteVolumes ?? false);

@@ -213,26 +213,31 @@ export function GroupsScreen() {
       {views.length === 0 && <div className="empty-state small">No machine groups yet.</div>}
       {views.map((v) => (
         <section key={v.group.id} className="card" data-group-id={v.group.id}>
-          <div className="section-head">
-            <h2>{v.group.name}</h2>
-            <span className="muted small">
-              {[
-                v.group.description,
-                `schedule ${scheduleName(v.group.scheduleId)}`,
-                `up to ${v.group.maxConcurrentVms} VM(s) at once`,
-                `priority ${v.group.priority}`,
-                v.group.enabled ? '' : 'disabled',
-                v.overTarget.length > 0 ? `${v.overTarget.length} over age target` : '',
-              ]
-                .filter(Boolean)
-                .join(' · ')}
-            </span>
-            <button type="button" className="btn small ghost" onClick={() => setEditing(v)}>
-              Edit
-            </button>
-            <button type="button" className="btn small ghost" onClick={() => act(api().invoke('groups:delete', { id: v.group.id }))}>
-              Delete
-            </button>
+          {/* Name and its settings on the left, the actions together on the right. */}
+          <div className="section-head group-head">
+            <div className="group-title">
+              <h2>{v.group.name}</h2>
+              <span className="muted small">
+                {[
+                  v.group.description,
+                  `schedule ${scheduleName(v.group.scheduleId)}`,
+                  `up to ${v.group.maxConcurrentVms} VM(s) at once`,
+                  `priority ${v.group.priority}`,
+                  v.group.enabled ? '' : 'disabled',
+                  v.overTarget.length > 0 ? `${v.overTarget.length} over age target` : '',
+                ]
+                  .filter(Boolean)
+                  .join(' · ')}
+              </span>
+            </div>
+            <div className="group-actions">
+              <button type="button" className="btn small ghost" onClick={() => setEditing(v)}>
+                Edit
+              </button>
+              <button type="button" className="btn small ghost" onClick={() => act(api().invoke('groups:delete', { id: v.group.id }))}>
+                Delete
+              </button>
+            </div>
           </div>
           <Members view={v} grouped={grouped} onChange={act} />
         </section>

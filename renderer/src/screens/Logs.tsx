@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { LOG_LEVELS, OPERATION_KINDS, type LogLevel, type OperationKind } from '../../../shared/domain';
+import { LOG_LEVELS, OPERATION_KINDS, VMA_PHASE_DETAIL, type LogLevel, type OperationKind } from '../../../shared/domain';
 import type { AppErrorShape } from '../../../shared/errors';
 import { useInvoke } from '../lib/use-invoke';
 import { useLive } from '../store/contexts-store';
@@ -19,6 +19,13 @@ export function downloadText(filename: string, content: string): void {
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+/** An event's details as shown under it, without what its message already says (a recorded VMA phase). */
+export function shownDetails(details: Record<string, unknown> | null): string | null {
+  if (!details) return null;
+  const rest = Object.fromEntries(Object.entries(details).filter(([k]) => k !== VMA_PHASE_DETAIL));
+  return Object.keys(rest).length > 0 ? JSON.stringify(rest) : null;
 }
 
 function OperationDetail({ operationId }: { operationId: string }) {
@@ -111,7 +118,7 @@ function OperationDetail({ operationId }: { operationId: string }) {
               <span className="event-time">{formatTime(e.createdAt)}</span>
               <span className={`level level-${e.level}`}>{e.level}</span>
               <span className="event-msg">{e.message}</span>
-              {e.details && <code className="event-details">{JSON.stringify(e.details)}</code>}
+              {shownDetails(e.details) && <code className="event-details">{shownDetails(e.details)}</code>}
             </li>
           ))}
         </ul>

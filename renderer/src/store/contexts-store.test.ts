@@ -10,7 +10,6 @@ const empty: LiveState = {
   contextsError: null,
   progressByJobId: {},
   rateSamplesByJobId: {},
-  phasesByJobId: {},
   stepByJobId: {},
   tunnelsByAppliance: {},
 };
@@ -107,16 +106,6 @@ describe('live contexts store', () => {
     expect(samples).toHaveLength(RATE_SAMPLES);
     expect(samples[0]).toBe(50);
     expect(samples.at(-1)).toBe((RATE_SAMPLES + 4) * 10);
-  });
-
-  it('records each VMA phase once, in order, with when it was first and last seen', () => {
-    let s = withJobProgress(empty, { updates: [{ ...progress('j1', 1), phase: 'Snapshot' }] }, 1000);
-    s = withJobProgress(s, { updates: [{ ...progress('j1', 2), phase: 'Snapshot' }] }, 2000);
-    s = withJobProgress(s, { updates: [{ ...progress('j1', 3), phase: 'Transfer' }] }, 3000);
-    expect(s.phasesByJobId.j1).toEqual([
-      { name: 'Snapshot', firstSeenMs: 1000, lastSeenMs: 2000 },
-      { name: 'Transfer', firstSeenMs: 3000, lastSeenMs: 3000 },
-    ]);
   });
 
   it('keeps known per-disk progress when a frame carries no disks', () => {

@@ -14,17 +14,9 @@ export interface LiveState {
   progressByJobId: Record<string, JobProgressUpdate>;
   /** The last RATE_SAMPLES rates (bytes/s) reported for each job, oldest first, for the sparkline. */
   rateSamplesByJobId: Record<string, number[]>;
-  /** VMA copy phases seen for each job, in order, with when this page first and last saw them. */
-  phasesByJobId: Record<string, SeenPhase[]>;
   /** The latest setup step change the core pushed for each job (`jobs:step`) and how many were seen. */
   stepByJobId: Record<string, JobStepChange & { revision: number }>;
   tunnelsByAppliance: Record<string, TunnelState>;
-}
-
-export interface SeenPhase {
-  name: string;
-  firstSeenMs: number;
-  lastSeenMs: number;
 }
 
 export const RATE_SAMPLES = 60;
@@ -36,7 +28,6 @@ const initial: LiveState = {
   contextsError: null,
   progressByJobId: {},
   rateSamplesByJobId: {},
-  phasesByJobId: {},
   stepByJobId: {},
   tunnelsByAppliance: {},
 };
@@ -82,11 +73,10 @@ export function withContextsChanged(state: LiveState, payload: EventPayload<'con
 }
 
 /** Pure: the state after one `jobs:progress` batch. */
-export function withJobProgress(state: LiveState, payload: EventPayload<'jobs:progress'>, nowMs: number = Date.now()): LiveState {
+export function withJobProgress(state: LiveState, payload: EventPayload<'jobs:progress'>): LiveState {
   if (payload.updates.length === 0) return state;
   const progressByJobId = { ...state.progressByJobId };
   const rateSamplesByJobId = { ...state.rateSamplesByJobId };
-  const phasesByJobId = { ...state.phasesByJobId };
   for (const u of payload.updates) {
     const prev = progressByJobId[u.jobId];
     // A retrying or setup frame carries no disks; keep the per-disk numbers already known.
@@ -95,13 +85,9 @@ export function withJobProgress(state: LiveState, payload: EventPayload<'jobs:pr
     if (u.status === 'replicating') {
       const samples = [...(rateSamplesByJobId[u.jobId] ?? []), Number.isFinite(u.rateBps) ? Math.max(0, u.rateBps) : 0];
       rateSamplesByJobId[u.jobId] = samples.slice(-RATE_SAMPLES);
-      const phases = phasesByJobId[u.jobId] ?? [];
-      const last = phases.at(-1);
-      if (u.phase && last?.name === u.phase) phasesByJobId[u.jobId] = [...phases.slice(0, -1), { ...last, lastSeenMs: nowMs }];
-      else if (u.phase) phasesByJobId[u.jobId] = [...phases, { name: u.phase, firstSeenMs: nowMs, lastSeenMs: nowMs }];
     }
   }
-  return { ...state, progressByJobId, rateSamplesByJobId, phasesByJobId };
+  return { ...state, progressByJobId, rateSamplesByJobId };
 }
 
 /** Pure: the state after one `jobs:step` batch (changes arrive in the order they happened). */

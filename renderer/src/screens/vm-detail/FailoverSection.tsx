@@ -7,6 +7,7 @@ import { api } from '../../transport/api';
 import { StatusBadge } from '../../components/StatusBadge';
 import { ErrorBox } from '../../components/ErrorBox';
 import { formatTime } from '../../lib/format';
+import { vmStatusText } from '../../../../shared/status-text';
 import { FailoverDialog, RollbackDialog } from './FailoverDialog';
 
 // Test and live failover from the VM panel: network mapping (test and live) and boot disk, the failover
@@ -204,6 +205,12 @@ export function FailoverSection({ context, disks }: { context: VmContextSummary;
         </div>
       )}
       {listError && <ErrorBox error={listError} what="Failovers" />}
+      {/* Say why nothing can be done here yet rather than leave the section empty under its heading. */}
+      {!latest && !canStart && !listError && (
+        <p className="muted" data-testid="failover-unavailable">
+          Failover becomes possible once {context.name} is ready for failover (after a completed sync); it is {vmStatusText(context).toLowerCase()} now.
+        </p>
+      )}
       {notice && <div className="muted">{notice}</div>}
       {canStart && (
         <>

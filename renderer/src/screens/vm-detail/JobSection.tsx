@@ -6,17 +6,16 @@ import type { JobDiskProgress, StepStatus } from '../../../../shared/domain';
 import { buildPipeline, isTerminal, type PipelineStep } from './pipeline';
 import { progressView } from '../../lib/job-progress';
 import type { AppErrorShape } from '../../../../shared/errors';
-import { useLive, type SeenPhase } from '../../store/contexts-store';
+import { useLive } from '../../store/contexts-store';
 
 const EMPTY_SAMPLES: number[] = [];
-const EMPTY_PHASES: SeenPhase[] = [];
 import { useInvoke } from '../../lib/use-invoke';
 import { useNow } from '../../lib/use-now';
 import { api } from '../../transport/api';
 import { StatusBadge } from '../../components/StatusBadge';
 import { ErrorBox } from '../../components/ErrorBox';
 import { ProgressBar, Sparkline } from '../../components/Charts';
-import { formatBytes, formatDuration, formatMs, formatRate } from '../../lib/format';
+import { formatBytes, formatDuration, formatMs, formatRate, formatTime } from '../../lib/format';
 import { adviceFor } from '../../lib/error-advice';
 import { statusText } from '../../../../shared/status-text';
 
@@ -44,7 +43,13 @@ function Pipeline({ steps }: { steps: PipelineStep[] }) {
           {s.phases && s.phases.length > 0 && (
             <div className="pipe-phases" data-testid="vma-phases">
               {s.phases.map((p, i) => (
-                <span key={`${p.name}-${i}`} className={p.current ? 'phase-chip current' : 'phase-chip'}>
+                <span
+                  key={`${p.name}-${i}`}
+                  className={p.current ? 'phase-chip current' : 'phase-chip'}
+                  data-phase={p.name}
+                  data-at={p.at}
+                  title={`${p.name} since ${formatTime(p.at)}`}
+                >
                   {p.name} <span className="muted">{formatMs(p.durationMs)}</span>
                 </span>
               ))}
@@ -89,10 +94,10 @@ function DiskProgress({ disks, live, jobStatus }: { disks: JobDiskProgress[]; li
                 <ProgressBar percent={percent} label={`${d.diskKey} progress`} className="wide" />
               </td>
               <td className="num">{percent.toFixed(1)}%</td>
-              <td className="num" title={`capacity ${formatBytes(d.capacityBytes)}`}>
+              <td className="num disk-moved" title={`capacity ${formatBytes(d.capacityBytes)}`}>
                 {movedText(bytes, total, stored)}
               </td>
-              <td>
+              <td className="disk-status">
                 <StatusBadge status={status} />
               </td>
             </tr>
@@ -142,7 +147,6 @@ function JobBody({ detail, live }: { detail: JobDetail; live: JobProgressUpdate 
   const status = live?.status ?? job.status;
   const terminal = isTerminal(status);
   const samples = useLive((s) => s.rateSamplesByJobId[job.id] ?? EMPTY_SAMPLES);
-  const phases = useLive((s) => s.phasesByJobId[job.id] ?? EMPTY_PHASES);
   const now = useNow(terminal ? null : 1000);
   const bytes = live?.bytesTransferred ?? job.bytesTransferred;
   const total = live?.totalBytes ?? job.totalBytes;
@@ -152,7 +156,7 @@ function JobBody({ detail, live }: { detail: JobDetail; live: JobProgressUpdate 
   const error = live?.error ?? job.error;
   // Percent, bytes and setup wording from one helper so the bar, the number and the text agree.
   const view = progressView({ status, phase, bytesTransferred: bytes, totalBytes: total });
-  const pipeline = buildPipeline(status, detail.steps, job.completedAt, phases, now);
+  const pipeline = buildPipeline(status, detail.steps, job.completedAt, detail.phases, now);
   const took = terminal && job.startedAt && job.completedAt ? Date.parse(job.completedAt) - Date.parse(job.startedAt) : null;
   return (
     <div className="job-section" data-testid="job-section" data-job-id={job.id} data-status={status}>
@@ -206,11 +210,15 @@ function JobBody({ detail, live }: { detail: JobDetail; live: JobProgressUpdate 
   );
 }
 
-/** The job's detail, refetched whenever its live status changes or the core says a step changed (not on every percent). */
+/**
+ * The job's detail, refetched whenever its live status or VMA phase changes or the core says a step
+ * changed (not on every percent): the phase history shown is the one the core recorded, never one
+ * built from the frames this page happened to see.
+ */
 export function JobSection({ jobId }: { jobId: string }) {
   const live = useLive((s) => s.progressByJobId[jobId]);
   const stepRevision = useLive((s) => s.stepByJobId[jobId]?.revision ?? 0);
-  const stepKey = `${live?.status ?? ''}|${stepRevision}`;
+  const stepKey = `${live?.status ?? ''}|${live?.phase ?? ''}|${stepRevision}`;
   const detail = useInvoke('jobs:get', { id: jobId });
   const { reload } = detail;
   const [seenKey, setSeenKey] = useState(stepKey);

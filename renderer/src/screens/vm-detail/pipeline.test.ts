@@ -34,18 +34,20 @@ describe('buildPipeline', () => {
   it('runs the copy after the start step, with the VMA phases and their durations', () => {
     const steps = [step(1, 'completed', 0, 1), step(2, 'completed', 1, 2), step(3, 'completed', 2, 3), step(4, 'completed', 3, 4)];
     const phases = [
-      { name: 'Creating Snapshot', firstSeenMs: T0 + 4500, lastSeenMs: T0 + 5000 },
-      { name: 'Transfer', firstSeenMs: T0 + 6000, lastSeenMs: T0 + 7000 },
+      { name: 'Creating Snapshot', at: at(4.5) },
+      { name: 'Transfer', at: at(6) },
     ];
     const running = buildPipeline('replicating', steps, null, phases, T0 + 10_000).at(-1)!;
     expect(running).toMatchObject({ name: COPY_STEP, status: 'running', durationMs: 6000 });
     expect(running.phases).toEqual([
-      { name: 'Creating Snapshot', durationMs: 1500, current: false },
-      { name: 'Transfer', durationMs: 4000, current: true },
+      { name: 'Creating Snapshot', at: at(4.5), durationMs: 1500, current: false },
+      { name: 'Transfer', at: at(6), durationMs: 4000, current: true },
     ]);
     const done = buildPipeline('completed', steps, at(12), phases, T0 + 99_000).at(-1)!;
     expect(done).toMatchObject({ status: 'completed', durationMs: 8000 });
-    expect(done.phases?.at(-1)).toEqual({ name: 'Transfer', durationMs: 6000, current: false });
+    expect(done.phases?.at(-1)).toEqual({ name: 'Transfer', at: at(6), durationMs: 6000, current: false });
+    // The history is the recorded one: the same for any page, whenever it was opened.
+    expect(buildPipeline('completed', steps, at(12), phases, T0 + 5_000).at(-1)).toEqual(done);
   });
 
   it('marks what a failed setup never reached', () => {

@@ -1,7 +1,7 @@
-// The step pipeline of one replication job, computed from the logbook's steps and the live VMA phases.
-import type { JobStatus, LogStep, StepStatus } from '../../../../shared/domain';
+// The step pipeline of one replication job, computed from the logbook's steps and the VMA phases the
+// owner of the engine recorded in the same log (so every window shows the same history as the Logs).
+import type { JobStatus, LogStep, RecordedPhase, StepStatus } from '../../../../shared/domain';
 import { TERMINAL_JOB_STATUSES } from '../../../../shared/domain';
-import type { SeenPhase } from '../../store/contexts-store';
 
 import { REPLICATION_STEP, SETUP_STEPS } from '../../../../shared/steps';
 
@@ -15,18 +15,19 @@ export interface PipelineStep {
   status: StepStatus;
   durationMs: number | null;
   error: string | null;
-  phases?: { name: string; durationMs: number; current: boolean }[];
+  /** The recorded VMA phases of the copy: when each began (the owner's clock) and how long it lasted. */
+  phases?: { name: string; at: string; durationMs: number; current: boolean }[];
 }
 
 /**
  * Pure: the pipeline shown for a job — the recorded steps, the setup steps not reached yet, and the
- * copy on the VMA (its status follows the job's) with the VMA phases this page saw.
+ * copy on the VMA (its status follows the job's) with the VMA phases recorded for the job.
  */
 export function buildPipeline(
   status: JobStatus,
   steps: LogStep[],
   jobCompletedAt: string | null,
-  phases: SeenPhase[],
+  phases: RecordedPhase[],
   nowMs: number,
 ): PipelineStep[] {
   const terminal = isTerminal(status);
@@ -62,9 +63,9 @@ export function buildPipeline(
     phases: phases.map((p, i) => {
       const next = phases[i + 1];
       const current = !next && copyStatus === 'running';
-      // The last phase lasts until now while copying, until the job ended once it has.
-      const end = next ? next.firstSeenMs : current ? nowMs : terminal && jobCompletedAt ? Math.max(p.lastSeenMs, copyEnd) : p.lastSeenMs;
-      return { name: p.name, durationMs: Math.max(0, end - p.firstSeenMs), current };
+      // A phase lasts until the next one began; the last until now while copying, until the job ended once it has.
+      const end = next ? Date.parse(next.at) : terminal && jobCompletedAt ? copyEnd : nowMs;
+      return { name: p.name, at: p.at, durationMs: Math.max(0, end - Date.parse(p.at)), current };
     }),
   });
   return out;
