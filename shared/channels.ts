@@ -8,6 +8,7 @@ const invokeChannelSet: { [C in InvokeChannel]: true } = {
   'desktop:get-settings': true,
   'desktop:save-settings': true,
   'contexts:list': true,
+  'contexts:page': true,
   'contexts:get': true,
   'contexts:add': true,
   'contexts:set-enabled': true,

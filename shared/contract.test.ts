@@ -42,6 +42,12 @@ describe('contract', () => {
     expect(invokeRequestSchemas['contexts:get'].safeParse({}).success).toBe(false);
     expect(invokeRequestSchemas['contexts:get'].safeParse({ id: 'x', extra: 1 }).success).toBe(false);
     expect(invokeRequestSchemas['contexts:list'].safeParse({ sneaky: true }).success).toBe(false);
+    const page = invokeRequestSchemas['contexts:page'];
+    expect(page.safeParse({ limit: 100 }).success).toBe(true);
+    expect(page.safeParse({ offset: 200, limit: 100 }).success).toBe(true);
+    for (const bad of [{}, { limit: 0 }, { limit: 1001 }, { limit: 10, offset: -1 }, { limit: 1.5 }, { limit: 10, sort: 'name' }]) {
+      expect(page.safeParse(bad).success, JSON.stringify(bad)).toBe(false);
+    }
     const bad = invokeRequestSchemas['appliances:add'].safeParse({ kind: 'vma', name: 'v', host: 'h; rm -rf /', username: 'u', authMethod: 'password' });
     expect(bad.success).toBe(false);
     const paths = bad.success ? [] : bad.error.issues.map((i) => i.path.join('.'));

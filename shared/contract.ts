@@ -34,6 +34,7 @@ import {
 import type { AddContextsResult, DiscoveryResult } from './discovery';
 import { FINDING_CODES, SOURCE_ON_FAILURE, type Failover, type FailoverValidation, type NetworkMapping } from './failover';
 import type { Result } from './errors';
+import type { VmStatusCounts } from './vm-order';
 
 export { EVENT_CHANNELS, INVOKE_CHANNELS, isEventChannel, isInvokeChannel } from './channels';
 
@@ -424,12 +425,25 @@ const logSearchShape = {
 const fromBeforeTo = (v: { from?: string; to?: string }): boolean => !v.from || !v.to || Date.parse(v.from) < Date.parse(v.to);
 const fromBeforeToIssue = { message: 'from must be before to', path: ['to'] };
 
+/**
+ * What `contexts:page` answers: the rows at [offset, offset + limit) of the table's default order, so
+ * the table paints its first screenful from a small answer while the full list (`contexts:list`) loads.
+ */
+export interface ContextPage {
+  offset: number;
+  contexts: VmContextSummary[];
+  /** Size and status counts of every managed VM, read in the same transaction as the rows. */
+  counts: VmStatusCounts;
+}
+
 /** Channel → request → response for everything the renderer may ask the core. */
 export interface InvokeMap {
   'app:info': { request: Record<string, never>; response: AppInfo };
   'desktop:get-settings': { request: Record<string, never>; response: DesktopSettings };
   'desktop:save-settings': { request: DesktopSettingsInput; response: DesktopSettings };
   'contexts:list': { request: Record<string, never>; response: VmContextSummary[] };
+  /** A slice of the VM table's default order (by name, shared/vm-order.ts) with the whole set's size and counts. */
+  'contexts:page': { request: { offset?: number; limit: number }; response: ContextPage };
   'contexts:get': { request: { id: string }; response: VmContextDetail };
   'contexts:add': { request: { discoveryId: string; vmwareVmIds: string[] }; response: AddContextsResult };
   'contexts:set-enabled': { request: { id: string; enabled: boolean }; response: VmContextSummary };
@@ -523,6 +537,7 @@ export const invokeRequestSchemas: { [C in InvokeChannel]: z.ZodType<InvokeReque
   'desktop:get-settings': empty,
   'desktop:save-settings': desktopSettingsInputSchema,
   'contexts:list': empty,
+  'contexts:page': z.object({ offset: z.number().int().min(0).max(10_000_000).optional(), limit: z.number().int().min(1).max(1000) }).strict(),
   'contexts:get': z.object({ id }).strict(),
   'contexts:add': z.object({ discoveryId: id, vmwareVmIds: z.array(id).min(1).max(10000) }).strict(),
   'contexts:set-enabled': z.object({ id, enabled: z.boolean() }).strict(),

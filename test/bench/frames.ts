@@ -31,8 +31,15 @@ export interface RowsShown {
   pageClockFirstRowMs: number;
   /** Until the table reports every row (aria-rowcount) or the footer shows the count; null if not seen. */
   navigationToAllRowsKnownMs: number | null;
+  /**
+   * Until every VM is in the page (the table no longer aria-busy: the renderer paints a first page,
+   * then loads the full list behind it); null if not seen.
+   */
+  navigationToFullListMs: number | null;
   matchedSelector: string | null;
   renderedRowElements: number;
+  /** Where the time to the first row went, in the page's clock (ms after navigation start). */
+  pageTimeline: Record<string, number | null>;
 }
 
 export async function navigateUntilRows(page: Page, url: string, expectedRows: number, timeoutMs = 90_000): Promise<RowsShown> {
@@ -45,6 +52,18 @@ export async function navigateUntilRows(page: Page, url: string, expectedRows: n
   }
   const navigationToFirstRowMs = Date.now() - t0;
   const pageClockFirstRowMs = await page.evaluate(() => performance.now());
+  const pageTimeline = await page.evaluate(() => {
+    const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
+    const scripts = (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).filter((r) => r.name.endsWith('.js'));
+    const fcp = performance.getEntriesByType('paint').find((p) => p.name === 'first-contentful-paint');
+    const r1 = (x: number | undefined) => (x === undefined ? null : Math.round(x * 10) / 10);
+    return {
+      htmlResponseEnd: r1(nav?.responseEnd),
+      scriptResponseEnd: r1(Math.max(0, ...scripts.map((s) => s.responseEnd))),
+      domContentLoaded: r1(nav?.domContentLoadedEventEnd),
+      firstContentfulPaint: r1(fcp?.startTime),
+    };
+  });
   let navigationToAllRowsKnownMs: number | null = null;
   try {
     await page.waitForFunction(
@@ -62,11 +81,25 @@ export async function navigateUntilRows(page: Page, url: string, expectedRows: n
   } catch {
     // reported as null: the page never announced the full count
   }
+  let navigationToFullListMs: number | null = null;
+  try {
+    await page.waitForFunction(
+      () => {
+        const table = document.querySelector('[role="table"][aria-label="Virtual machines"]');
+        return table !== null && table.getAttribute('aria-busy') !== 'true';
+      },
+      undefined,
+      { timeout: timeoutMs, polling: 'raf' },
+    );
+    navigationToFullListMs = Date.now() - t0;
+  } catch {
+    // reported as null: the table stayed busy
+  }
   const { matched, rendered } = await page.evaluate((selectors: string[]) => {
     const matched = selectors.find((s) => document.querySelector(s) !== null) ?? null;
     return { matched, rendered: matched ? document.querySelectorAll(matched).length : 0 };
   }, ROW_SELECTORS);
-  return { navigationToFirstRowMs, pageClockFirstRowMs: round(pageClockFirstRowMs, 1), navigationToAllRowsKnownMs, matchedSelector: matched, renderedRowElements: rendered };
+  return { navigationToFirstRowMs, pageClockFirstRowMs: round(pageClockFirstRowMs, 1), navigationToAllRowsKnownMs, navigationToFullListMs, pageTimeline, matchedSelector: matched, renderedRowElements: rendered };
 }
 
 export interface FrameStats {

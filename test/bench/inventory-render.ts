@@ -16,6 +16,7 @@ import { generateInventory, startVmaSimulator } from '../sim/vma/index';
 import type { Cleanup } from './cleanup';
 import { collectFrames, navigateUntilRows, openBrowser, ROW_SELECTORS, type RowsShown } from './frames';
 import { distribution, median, round } from './stats';
+import { FIRST_PAGE_ROWS } from '../../renderer/src/store/live-sync';
 
 export interface RenderBenchParams {
   vms: number;
@@ -101,6 +102,18 @@ export async function benchInventoryRender(cleanup: Cleanup, override: Partial<R
   const js0 = performance.now();
   const listJson = JSON.stringify(listed);
   const contextsListJson = { bytes: Buffer.byteLength(listJson), stringifyMs: round(performance.now() - js0, 1) };
+  // The first page the renderer asks for before the full list (renderer/src/store/live-sync.ts).
+  const pageMs: number[] = [];
+  let firstPage = core.contexts.page(0, FIRST_PAGE_ROWS);
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    firstPage = core.contexts.page(0, FIRST_PAGE_ROWS);
+    pageMs.push(performance.now() - t);
+  }
+  if (firstPage.counts.total !== p.vms || firstPage.contexts.length !== Math.min(FIRST_PAGE_ROWS, p.vms)) {
+    throw new Error(`contexts.page() answered ${firstPage.contexts.length} rows of ${firstPage.counts.total}, expected ${FIRST_PAGE_ROWS} of ${p.vms}`);
+  }
+  const contextsPage = { rows: FIRST_PAGE_ROWS, coreMs: distribution(pageMs), jsonBytes: Buffer.byteLength(JSON.stringify(firstPage)) };
   const bridge = await startDevBridge({ core, staticDir: path.join(root, 'dist', 'renderer') });
   cleanup.add('dev bridge (bench 2)', () => bridge.close());
   const browser = await openBrowser(cleanup);
@@ -122,6 +135,7 @@ export async function benchInventoryRender(cleanup: Cleanup, override: Partial<R
   }
   const firstRow = navigations.map((n) => n.navigationToFirstRowMs);
   const allRows = navigations.map((n) => n.navigationToAllRowsKnownMs).filter((x): x is number => x !== null);
+  const fullList = navigations.map((n) => n.navigationToFullListMs).filter((x): x is number => x !== null);
   return {
     parameters: {
       ...p,
@@ -135,17 +149,20 @@ export async function benchInventoryRender(cleanup: Cleanup, override: Partial<R
     seedingMs: round(seedMs, 1),
     coreContextsListMs: distribution(listMs),
     contextsListJson,
+    contextsFirstPage: contextsPage,
     render: {
       navigations,
       navigationToFirstRowMs: distribution(firstRow),
       navigationToAllRowsKnownMs: allRows.length ? distribution(allRows) : null,
+      navigationToFullListMs: fullList.length ? distribution(fullList) : null,
       rowSelectorMissing: navigations.some((n) => n.matchedSelector === null),
       idleFrames: idle,
       scrollFrames: scroll,
       pageErrors,
     },
     notes: [
-      'navigationToFirstRowMs covers HTML+JS load, the WebSocket hello, contexts:list over the dev bridge (10,000 contexts as JSON) and the first table render.',
+      'navigationToFirstRowMs covers HTML+JS load, the WebSocket hello, contexts:page (the first rows of the table order, with the counts of all VMs) over the dev bridge and the first table render.',
+      'navigationToFullListMs adds contexts:list (every context as JSON, asked for once the first page is in) until the table stops being aria-busy; navigationToAllRowsKnownMs is when the table first reports the full row count (from the first page on).',
       'Frame deltas come from requestAnimationFrame in headless Chromium with --disable-gpu (software compositing); scrolling sets scrollTop of the table body by scrollPxPerFrame each frame, bouncing at the ends.',
     ],
   };

@@ -243,3 +243,72 @@ describe('bulk management', () => {
     expect(errors).toEqual([]);
   });
 });
+
+describe('a large fleet', () => {
+  // Unpadded names: the database's case-insensitive order (vm-1, vm-10, vm-100, …) is not the table's
+  // natural order (vm-1, vm-2, vm-3, …), so a first page cut in the wrong order would show and then jump.
+  const FLEET = 3000;
+  const FAILED = [2990, 2995, 2996, 2997, 2998];
+
+  it('paints the first rows from a first page with the whole fleet counted, and they stay put when the full list arrives', async () => {
+    const a = await app((core) => {
+      core.db.transaction(() => {
+        for (let i = 1; i <= FLEET; i++) {
+          const c = core.contexts.add({ vm: makeDiscoveredVm(`vm-${i}`, 1), vcenterHost: 'vc.test', credentialId: null, vmaApplianceId: null });
+          if (FAILED.includes(i)) core.contexts.transition(c.id, 'failed', 'Volume attach failed');
+        }
+      })();
+    });
+    const { page, errors } = await browser.newPage();
+    pages.push(page);
+    await page.setViewportSize({ width: 1440, height: 900 });
+    // The full list is held back on its way to the core until released, so the page-only state is seen for sure.
+    const held: (() => void)[] = [];
+    let holding = true;
+    await page.routeWebSocket(
+      () => true,
+      (ws) => {
+        const server = ws.connectToServer();
+        ws.onMessage((m) => {
+          const msg = JSON.parse(String(m)) as { type?: string; channel?: string };
+          if (holding && msg.type === 'invoke' && msg.channel === 'contexts:list') held.push(() => server.send(m));
+          else server.send(m);
+        });
+        server.onMessage((m) => ws.send(m));
+      },
+    );
+    await page.goto(a.url);
+    const table = page.getByRole('table', { name: 'Virtual machines' });
+    const names = () => table.locator('.vbody .vrow[data-context-id] .cell.name').allTextContents();
+    await table.getByText('vm-1', { exact: true }).waitFor();
+    await expect.poll(() => held.length).toBe(1);
+    await page.getByTestId('vm-count').getByText('First 100 of 3,000 VMs loaded; loading the rest…').waitFor();
+    await expect(table.getAttribute('aria-busy')).resolves.toBe('true');
+    await expect(table.getAttribute('aria-rowcount')).resolves.toBe(String(FLEET + 1));
+    // Counts of the whole fleet, not of the 100 rows in: the five failed VMs are all past the first page.
+    const summary = page.getByTestId('status-summary');
+    await expect(summary.textContent()).resolves.toBe('5 failed · 2995 not synced (counts of all 3,000 VMs; list still loading)');
+    await expect(page.getByTestId('nav-count-vms').textContent()).resolves.toBe('3000');
+    const firstShown = await names();
+    expect(firstShown.slice(0, 12)).toEqual(Array.from({ length: 12 }, (_, i) => `vm-${i + 1}`));
+    await screenshot(page, 'ui-vms-large-first-page');
+
+    holding = false;
+    for (const release of held) release();
+    await page.getByTestId('vm-count').getByText('3,000 VMs under management').waitFor();
+    await expect(table.getAttribute('aria-busy')).resolves.toBeNull();
+    await expect(summary.textContent()).resolves.toBe('5 failed · 2995 not synced');
+    // Nothing moved: the rows on screen are the same rows in the same places.
+    expect(await names()).toEqual(firstShown);
+    // The end of the list is reachable and in natural order.
+    await table.locator('.vbody').evaluate((el) => {
+      el.scrollTop = el.scrollHeight;
+    });
+    await table.getByText('vm-3000', { exact: true }).waitFor();
+    expect((await names()).slice(-3)).toEqual(['vm-2998', 'vm-2999', 'vm-3000']);
+    await summary.getByRole('button', { name: '5 failed' }).click();
+    await expect(names()).resolves.toEqual(FAILED.map((i) => `vm-${i}`));
+    await screenshot(page, 'ui-vms-large-loaded');
+    expect(errors).toEqual([]);
+  });
+});

@@ -6,6 +6,7 @@ import { openDatabase, type Db } from '../database';
 import { VmContextRepository } from './vm-contexts';
 import type { DiscoveredVm } from '../../../shared/discovery';
 import { type AppError } from '../../../shared/errors';
+import { compareVmNames } from '../../../shared/vm-order';
 
 let dir: string;
 let db: Db;
@@ -89,5 +90,42 @@ describe('VmContextRepository', () => {
 
   it('answers not_found for an unknown id', () => {
     expect(() => repo.require('ctx-missing')).toThrow(expect.objectContaining({ code: 'not_found' }));
+  });
+
+  describe('page', () => {
+    // Names whose case-insensitive byte order (what SQL sorts by) differs from the natural order the
+    // table keeps: vm-10 sorts before vm-9 in SQL, after it in the table.
+    const NAMES = ['vm-10', 'vm-9', 'VM-2', 'vm-1', 'alpha', 'vm-9', 'Beta', 'vm-100'];
+    const addAll = () =>
+      NAMES.map((name, i) =>
+        repo.add({ vm: vm({ vmwareVmId: `4205784a-098a-40f1-1f1e-a5cd2597fd${String(i).padStart(2, '0')}`, name, path: `/DC1/vm/${name}` }), vcenterHost: 'vc', credentialId: null, vmaApplianceId: null }),
+      );
+
+    it('slices the natural name order, the order the table keeps, so the pages put together are the whole list', () => {
+      addAll();
+      const expected = repo.list().sort(compareVmNames);
+      expect(expected.map((c) => c.name)).toEqual(['alpha', 'Beta', 'vm-1', 'VM-2', 'vm-9', 'vm-9', 'vm-10', 'vm-100']);
+      const pages = [repo.page(0, 3), repo.page(3, 3), repo.page(6, 3)];
+      expect(pages.map((p) => p.contexts.length)).toEqual([3, 3, 2]);
+      expect(pages.map((p) => p.offset)).toEqual([0, 3, 6]);
+      // Whole summaries, equal to what the full list carries for the same VMs.
+      expect(pages.flatMap((p) => p.contexts)).toEqual(expected);
+      expect(repo.page(8, 5).contexts).toEqual([]);
+      expect(repo.page(100, 5).contexts).toEqual([]);
+    });
+
+    it('counts every VM by the status its row shows, not only the page', () => {
+      const added = addAll();
+      db.prepare(`UPDATE vm_contexts SET current_status = 'failed' WHERE id = ?`).run(added[0]!.id);
+      db.prepare(`UPDATE vm_contexts SET current_status = 'replicating' WHERE id IN (?, ?)`).run(added[1]!.id, added[2]!.id);
+      repo.setEnabled(added[3]!.id, false);
+      const p = repo.page(0, 1);
+      expect(p.contexts).toHaveLength(1);
+      expect(p.counts).toEqual({ total: 8, attention: 1, byDisplayStatus: { failed: 1, replicating: 2, disabled: 1, discovered: 4 } });
+    });
+
+    it('answers an empty page and zero counts with no VMs', () => {
+      expect(repo.page(0, 50)).toEqual({ offset: 0, contexts: [], counts: { total: 0, attention: 0, byDisplayStatus: {} } });
+    });
   });
 });

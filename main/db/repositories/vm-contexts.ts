@@ -5,6 +5,8 @@ import { AppError } from '../../../shared/errors';
 import { writeContextStatus } from './context-status';
 import { isoNow, newId } from '../../base/ids';
 import { bool, num, parseJson, strOrNull } from './rows';
+import type { ContextPage } from '../../../shared/contract';
+import { compareVmNames, countStatuses } from '../../../shared/vm-order';
 
 const SUMMARY_SQL = `
 SELECT c.*,
@@ -14,6 +16,13 @@ SELECT c.*,
 FROM vm_contexts c`;
 
 type Row = Record<string, unknown>;
+
+// What ordering and counting every VM takes, without the disk sums and JSON a full summary carries.
+const DIGEST_SQL = `
+SELECT c.id, c.name, c.current_status, c.enabled, c.replica_torn_job_id,
+  (SELECT j.completed_at FROM replication_jobs j WHERE j.id = c.last_successful_job_id) AS last_successful_sync_at
+FROM vm_contexts c
+ORDER BY c.name COLLATE NOCASE, c.id`;
 
 export function mapContext(r: Row): VmContextSummary {
   return {
@@ -81,6 +90,34 @@ export class VmContextRepository {
 
   list(): VmContextSummary[] {
     return (this.db.prepare(`${SUMMARY_SQL} ORDER BY c.name COLLATE NOCASE, c.id`).all() as Row[]).map(mapContext);
+  }
+
+  /**
+   * Rows [offset, offset + limit) of the VM table's default order (shared/vm-order.ts, the order the
+   * renderer keeps), with counts over every VM. SQLite has no natural-order collation, so the order is
+   * made here from a lean read of every id and name; that read arrives nearly sorted (by name,
+   * case-insensitively), which keeps the sort close to one pass.
+   */
+  page(offset: number, limit: number): ContextPage {
+    return this.db.transaction(() => {
+      const digests = (this.db.prepare(DIGEST_SQL).all() as Row[]).map((r) => ({
+        id: String(r.id),
+        name: String(r.name),
+        status: r.current_status as VmContextStatus,
+        enabled: bool(r.enabled),
+        replicaTornJobId: strOrNull(r.replica_torn_job_id),
+        lastSuccessfulSyncAt: strOrNull(r.last_successful_sync_at),
+      }));
+      const counts = countStatuses(digests);
+      const ids = digests.sort(compareVmNames).slice(offset, offset + limit).map((d) => d.id);
+      const rows = ids.length === 0 ? [] : (this.db.prepare(`${SUMMARY_SQL} WHERE c.id IN (${ids.map(() => '?').join(',')})`).all(...ids) as Row[]);
+      const byId = new Map(rows.map((r) => [String(r.id), r]));
+      const contexts = ids.flatMap((id) => {
+        const r = byId.get(id);
+        return r ? [mapContext(r)] : [];
+      });
+      return { offset, contexts, counts };
+    })();
   }
 
   get(id: string): VmContextSummary | null {

@@ -45,6 +45,7 @@ export function createHandlers(core: Core, options: HandlerOptions = {}): Handle
     'desktop:get-settings': () => core.desktop.get(),
     'desktop:save-settings': (input) => core.desktop.save(input),
     'contexts:list': () => core.contexts.list(),
+    'contexts:page': ({ offset, limit }) => core.contexts.page(offset ?? 0, limit),
     'contexts:get': ({ id }) => ({
       context: core.contexts.require(id),
       disks: core.contexts.disks(id),

@@ -1,12 +1,15 @@
 import { SCREENS, uiActions, useUi, type ScreenId } from '../store/ui-store';
 import { useShallow } from 'zustand/react/shallow';
 import { useLive } from '../store/contexts-store';
-import { sidebarCounts } from '../lib/sidebar-counts';
+import { sidebarCounts, sidebarCountsFrom } from '../lib/sidebar-counts';
 
 export function Sidebar() {
   const screen = useUi((s) => s.screen);
   // Shallow-compared: the sidebar re-renders when a count changes, not on every progress frame.
-  const counts = useLive(useShallow((s) => sidebarCounts(s.contextIds.map((id) => s.contextsById[id]!).filter(Boolean))));
+  // While only the first page is in, the core's counts of the whole set stand in for the list's.
+  const counts = useLive(
+    useShallow((s) => (s.contextsPartial ? sidebarCountsFrom(s.contextsPartial) : sidebarCounts(s.contextIds.map((id) => s.contextsById[id]!).filter(Boolean)))),
+  );
   const badge: Partial<Record<ScreenId, { n: number; alert: boolean; label: string }>> = {
     overview: { n: counts.attention, alert: counts.attention > 0, label: `${counts.attention} VM(s) need attention` },
     vms: { n: counts.total, alert: false, label: `${counts.total} VM(s) managed, ${counts.replicating} replicating` },

@@ -3,6 +3,7 @@
 import type { VmSchedulePlan } from '../../../shared/contract';
 import type { VmContextSummary } from '../../../shared/domain';
 import { vmDisplayStatus, vmStatusText, type VmDisplayStatus } from '../../../shared/status-text';
+import { countStatuses, type VmStatusCounts } from '../../../shared/vm-order';
 
 export const VM_SORT_KEYS = ['name', 'status', 'lastSync', 'age', 'nextSync', 'groups', 'power', 'disks', 'cpu'] as const;
 export type VmSortKey = (typeof VM_SORT_KEYS)[number];
@@ -114,12 +115,14 @@ export function summaryGroupOf(c: VmContextSummary): SummaryGroupId {
 
 /** Pure: non-empty groups with their counts, e.g. [{failed, 2}, {replicating, 3}, {ready, 40}]. */
 export function statusSummary(list: readonly VmContextSummary[]): { id: SummaryGroupId; label: string; count: number }[] {
-  const counts = new Map<SummaryGroupId, number>();
-  for (const c of list) {
-    const g = summaryGroupOf(c);
-    counts.set(g, (counts.get(g) ?? 0) + 1);
-  }
-  return SUMMARY_GROUPS.filter((g) => counts.has(g.id)).map((g) => ({ id: g.id, label: g.label, count: counts.get(g.id) ?? 0 }));
+  return summaryFromCounts(countStatuses(list).byDisplayStatus);
+}
+
+/** Pure: the same groups from counts by display status (the core's counts while the list loads). */
+export function summaryFromCounts(byDisplayStatus: VmStatusCounts['byDisplayStatus']): { id: SummaryGroupId; label: string; count: number }[] {
+  return SUMMARY_GROUPS.map((g) => ({ id: g.id, label: g.label, count: g.statuses.reduce((n, st: VmDisplayStatus) => n + (byDisplayStatus[st] ?? 0), 0) })).filter(
+    (g) => g.count > 0,
+  );
 }
 
 /** "2 failed · 3 replicating · 40 ready" */

@@ -8,7 +8,8 @@ import { Time } from '../components/Age';
 import { ErrorBox } from '../components/ErrorBox';
 import { formatBytes, formatDuration, formatMemory, formatRate } from '../lib/format';
 import { progressView } from '../lib/job-progress';
-import { statusSummary, visibleContexts, type PlansById, type VmSortKey } from '../lib/vm-list';
+import { statusSummary, summaryFromCounts, visibleContexts, type PlansById, type VmSortKey } from '../lib/vm-list';
+import type { VmStatusCounts } from '../../../shared/vm-order';
 import { VM_COLUMNS, fitColumns, gridTemplate, type VmColumnDef, type VmColumnId } from '../lib/vm-columns';
 import { reloadPlans, msUntilNextDue, usePlans } from '../store/schedule-plans';
 import { useColumnChoice, ColumnChooser } from './vm-list/ColumnChooser';
@@ -165,7 +166,7 @@ function Cell({ col, c, hidden }: { col: VmColumnDef; c: VmContextSummary; hidde
   }
 }
 
-function HeaderRow({ rows, columns, hidden }: { rows: VmContextSummary[]; columns: readonly VmColumnDef[]; hidden: ReadonlySet<VmColumnId> }) {
+function HeaderRow({ rows, columns, hidden, loading }: { rows: VmContextSummary[]; columns: readonly VmColumnDef[]; hidden: ReadonlySet<VmColumnId>; loading: boolean }) {
   const sort = useUi((s) => s.vmSort);
   const checked = useUi((s) => s.checkedContextIds);
   const allOn = rows.length > 0 && rows.every((r) => checked.has(r.id));
@@ -179,8 +180,9 @@ function HeaderRow({ rows, columns, hidden }: { rows: VmContextSummary[]; column
         <input
           type="checkbox"
           aria-label="Select all shown"
+          title={loading ? 'Available once every VM is loaded' : undefined}
           checked={allOn}
-          disabled={rows.length === 0}
+          disabled={rows.length === 0 || loading}
           onChange={(e) => {
             const n = new Set(checked);
             for (const r of rows) {
@@ -221,7 +223,25 @@ function HeaderRow({ rows, columns, hidden }: { rows: VmContextSummary[]; column
  * The table body with roving focus: one row is in the tab order; arrows, Home/End and PageUp/PageDown
  * move it (scrolling the virtual list), Enter opens the row's panel, Space ticks it for a bulk action.
  */
-function VmTable({ rows, total, chosen, withPanel }: { rows: VmContextSummary[]; total: number; chosen: readonly VmColumnId[]; withPanel: boolean }) {
+function VmTable({
+  rows,
+  total,
+  loaded,
+  rowCount,
+  chosen,
+  withPanel,
+}: {
+  rows: VmContextSummary[];
+  /** Every managed VM, loaded or not. */
+  total: number;
+  /** VMs in the store: fewer than `total` while only the first page is in. */
+  loaded: number;
+  /** Rows the table is tall for: `total` in the default view while loading (the rest drawn as pending rows), else `rows.length`. */
+  rowCount: number;
+  chosen: readonly VmColumnId[];
+  withPanel: boolean;
+}) {
+  const loading = loaded < total;
   const scrollRef = useRef<HTMLDivElement>(null);
   const tableRef = useRef<HTMLDivElement>(null);
   const [width, setWidth] = useState(1200);
@@ -244,7 +264,7 @@ function VmTable({ rows, total, chosen, withPanel }: { rows: VmContextSummary[];
   const [active, setActive] = useState(0);
   const [focusWanted, setFocusWanted] = useState(false);
   const virtualizer = useVirtualizer({
-    count: rows.length,
+    count: rowCount,
     getScrollElement: () => scrollRef.current,
     estimateSize: () => ROW_HEIGHT,
     overscan: 12,
@@ -311,12 +331,13 @@ function VmTable({ rows, total, chosen, withPanel }: { rows: VmContextSummary[];
       className="vtable vm-table"
       role="table"
       aria-label="Virtual machines"
-      aria-rowcount={rows.length + 1}
+      aria-rowcount={rowCount + 1}
+      aria-busy={loading || undefined}
       data-testid="vm-table"
       data-columns={columns.filter((c) => !hidden.has(c.id)).map((c) => c.id).join(' ')}
       style={{ ['--vm-columns' as string]: template }}
     >
-      <HeaderRow rows={rows} columns={columns} hidden={hidden} />
+      <HeaderRow rows={rows} columns={columns} hidden={hidden} loading={loading} />
       <div
         className="vbody"
         ref={scrollRef}
@@ -326,34 +347,48 @@ function VmTable({ rows, total, chosen, withPanel }: { rows: VmContextSummary[];
           if (Number.isInteger(i) && i !== activeIndex) setActive(i);
         }}
       >
-        {rows.length === 0 ? (
+        {rowCount === 0 ? (
           <div className="empty-state small" data-testid="vms-no-match">
-            No VM matches this search.
+            {loading ? `No VM among the first ${loaded.toLocaleString()} loaded matches; the rest are loading…` : 'No VM matches this search.'}
           </div>
         ) : (
           <div className="vspacer" style={{ height: virtualizer.getTotalSize() }}>
             {virtualizer.getVirtualItems().map((item) => {
               const c = rows[item.index];
-              return c ? <VmRow key={c.id} c={c} index={item.index} top={item.start} active={item.index === activeIndex} columns={columns} hidden={hidden} /> : null;
+              return c ? (
+                <VmRow key={c.id} c={c} index={item.index} top={item.start} active={item.index === activeIndex} columns={columns} hidden={hidden} />
+              ) : (
+                // A row of the default order that is not loaded yet: it keeps its place, so nothing moves when it arrives.
+                <div key={`pending-${item.index}`} role="row" className="vrow vrow-pending" style={{ transform: `translateY(${item.start}px)` }} aria-rowindex={item.index + 2}>
+                  <div role="cell" className="cell muted">
+                    Loading…
+                  </div>
+                </div>
+              );
             })}
           </div>
         )}
       </div>
-      <div className="table-footer" data-testid="vm-count">
-        {rows.length === total
-          ? `${total.toLocaleString()} ${total === 1 ? 'VM' : 'VMs'} under management`
-          : `${rows.length.toLocaleString()} of ${total.toLocaleString()} VMs shown`}
+      <div className="table-footer" data-testid="vm-count" data-loading={loading || undefined}>
+        {loading
+          ? rowCount === total
+            ? `First ${loaded.toLocaleString()} of ${total.toLocaleString()} VMs loaded; loading the rest…`
+            : `${rows.length.toLocaleString()} shown from the first ${loaded.toLocaleString()} of ${total.toLocaleString()} VMs; searching all once the rest are loaded…`
+          : rows.length === total
+            ? `${total.toLocaleString()} ${total === 1 ? 'VM' : 'VMs'} under management`
+            : `${rows.length.toLocaleString()} of ${total.toLocaleString()} VMs shown`}
       </div>
     </div>
   );
 }
 
 /** "2 failed · 3 replicating · 40 ready": each part filters the table to that group; pressed again it clears. */
-function SummaryBar({ all }: { all: VmContextSummary[] }) {
+function SummaryBar({ all, partial }: { all: VmContextSummary[]; partial: VmStatusCounts | null }) {
   const group = useUi((s) => s.vmGroup);
-  const summary = useMemo(() => statusSummary(all), [all]);
+  // While the list loads, the core's counts of every VM: right for the whole set, not just the rows in.
+  const summary = useMemo(() => (partial ? summaryFromCounts(partial.byDisplayStatus) : statusSummary(all)), [all, partial]);
   return (
-    <div className="summary-bar" role="group" aria-label="VMs by status" data-testid="status-summary">
+    <div className="summary-bar" role="group" aria-label="VMs by status" data-testid="status-summary" data-partial={partial ? 'true' : undefined}>
       {summary.map((g, i) => (
         <span key={g.id}>
           {i > 0 && <span className="summary-sep" aria-hidden> · </span>}
@@ -368,11 +403,29 @@ function SummaryBar({ all }: { all: VmContextSummary[] }) {
           </button>
         </span>
       ))}
+      {partial && partial.total > all.length && (
+        <span className="summary-note muted" data-testid="summary-partial">
+          {' '}
+          (counts of all {partial.total.toLocaleString()} VMs; list still loading)
+        </span>
+      )}
     </div>
   );
 }
 
-function Toolbar({ all, shown, chosen, setChosen }: { all: VmContextSummary[]; shown: VmContextSummary[]; chosen: readonly VmColumnId[]; setChosen: (c: VmColumnId[]) => void }) {
+function Toolbar({
+  all,
+  shown,
+  partial,
+  chosen,
+  setChosen,
+}: {
+  all: VmContextSummary[];
+  shown: VmContextSummary[];
+  partial: VmStatusCounts | null;
+  chosen: readonly VmColumnId[];
+  setChosen: (c: VmColumnId[]) => void;
+}) {
   const search = useUi((s) => s.vmSearch);
   return (
     <div className="vm-toolbar">
@@ -384,7 +437,7 @@ function Toolbar({ all, shown, chosen, setChosen }: { all: VmContextSummary[]; s
         value={search}
         onChange={(e) => uiActions.setVmSearch(e.target.value)}
       />
-      <SummaryBar all={all} />
+      <SummaryBar all={all} partial={partial} />
       <ColumnChooser chosen={chosen} onChange={setChosen} />
       <BulkActions all={all} shown={shown} />
     </div>
@@ -414,21 +467,22 @@ export function VirtualMachinesScreen() {
   const error = useLive((s) => s.contextsError);
   const byId = useLive((s) => s.contextsById);
   const ids = useLive((s) => s.contextIds);
+  const partial = useLive((s) => s.contextsPartial);
   const selected = useUi((s) => s.selectedContextId);
   const search = useUi((s) => s.vmSearch);
   const group = useUi((s) => s.vmGroup);
   const sort = useUi((s) => s.vmSort);
   const [chosen, setChosen] = useColumnChoice();
-  usePlansRefresh(ids.length);
+  // The whole set's size, so the full list arriving after the first page does not reload the plans.
+  const total = partial?.total ?? ids.length;
+  usePlansRefresh(total);
   // Only the next-sync and groups sorts read the plans: other sorts are not redone when plans reload.
   const plans = usePlans((s) => (sort.key === 'nextSync' || sort.key === 'groups' ? s.byContextId : NO_PLANS));
   const all = useMemo(() => ids.map((id) => byId[id]).filter((c): c is VmContextSummary => c !== undefined), [ids, byId]);
   // The store already keeps the list sorted by name: the default view needs no filtering or sorting pass,
   // so a pushed batch on a 10,000-VM list costs one map, not a sort.
-  const rows = useMemo(
-    () => (search.trim() === '' && group === null && sort.key === 'name' && sort.dir === 'asc' ? all : visibleContexts(all, search, group, sort, plans)),
-    [all, search, group, sort, plans],
-  );
+  const defaultView = search.trim() === '' && group === null && sort.key === 'name' && sort.dir === 'asc';
+  const rows = useMemo(() => (defaultView ? all : visibleContexts(all, search, group, sort, plans)), [defaultView, all, search, group, sort, plans]);
 
   // Escape closes the panel from anywhere on the screen and gives focus back to the row it came from.
   useEffect(() => {
@@ -444,7 +498,7 @@ export function VirtualMachinesScreen() {
 
   if (!loaded) return <div className="screen-pad muted">Loading virtual machines…</div>;
   if (error) return <div className="screen-pad"><ErrorBox error={error} /></div>;
-  if (all.length === 0)
+  if (total === 0)
     return (
       <div className="empty-state" data-testid="vms-empty">
         <h2>No VMs under management yet.</h2>
@@ -454,8 +508,15 @@ export function VirtualMachinesScreen() {
   return (
     <div className={selected ? 'split with-panel' : 'split'}>
       <div className="vm-list">
-        <Toolbar all={all} shown={rows} chosen={chosen} setChosen={setChosen} />
-        <VmTable rows={rows} total={all.length} chosen={chosen} withPanel={selected !== null} />
+        <Toolbar all={all} shown={rows} partial={partial} chosen={chosen} setChosen={setChosen} />
+        <VmTable
+          rows={rows}
+          total={Math.max(total, all.length)}
+          loaded={all.length}
+          rowCount={partial && defaultView ? Math.max(partial.total, rows.length) : rows.length}
+          chosen={chosen}
+          withPanel={selected !== null}
+        />
       </div>
       {selected && <VmDetailPanel key={selected} id={selected} />}
     </div>

@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { VmContextSummary } from '../../../shared/domain';
 import type { JobProgressUpdate } from '../../../shared/contract';
-import { RATE_SAMPLES, withContextList, withContextsChanged, withJobProgress, withJobSteps, type LiveState } from './contexts-store';
+import { RATE_SAMPLES, hasFullList, withContextList, withContextPage, withContextsChanged, withJobProgress, withJobSteps, type LiveState } from './contexts-store';
+import { compareVmNames, countStatuses } from '../../../shared/vm-order';
 
 const empty: LiveState = {
   contextsById: {},
   contextIds: [],
   contextsLoaded: false,
   contextsError: null,
+  contextsPartial: null,
   progressByJobId: {},
   rateSamplesByJobId: {},
   stepByJobId: {},
@@ -126,5 +128,38 @@ describe('live contexts store', () => {
     // Another job's entry is the same object: its view does not re-render.
     expect(s.stepByJobId.j2).toBe(j2);
     expect(withJobSteps(s, { changes: [] })).toBe(s);
+  });
+
+  describe('first page, then the full list', () => {
+    // The core's order (shared/vm-order.ts) cut into a first page: what main/db/repositories/vm-contexts.ts answers.
+    const everyVm = ['vm-10', 'vm-9', 'VM-2', 'vm-1', 'alpha', 'Beta', 'vm-100', 'vm-11'].map((n, i) => ctx(`id-${i}`, n));
+    const inCoreOrder = [...everyVm].sort(compareVmNames);
+    const page = { offset: 0, contexts: inCoreOrder.slice(0, 3), counts: countStatuses(everyVm) };
+
+    it('shows the page with the whole set\'s counts, and the full list keeps the page\'s rows where they were', () => {
+      const s1 = withContextPage(empty, page);
+      expect(s1.contextIds).toEqual(inCoreOrder.slice(0, 3).map((c) => c.id));
+      expect(s1).toMatchObject({ contextsLoaded: true, contextsPartial: { total: 8 } });
+      expect(hasFullList(s1)).toBe(false);
+      // The full list arrives in the database's order; the store puts it in the table's.
+      const s2 = withContextList(s1, [...everyVm].reverse());
+      expect(s2.contextIds.slice(0, 3)).toEqual(s1.contextIds);
+      expect(s2.contextIds).toEqual(inCoreOrder.map((c) => c.id));
+      expect(s2.contextsPartial).toBeNull();
+      expect(hasFullList(s2)).toBe(true);
+      // Rows of the page that did not change keep their objects: they do not re-render.
+      expect(s2.contextsById[s1.contextIds[0]!]).toBe(s1.contextsById[s1.contextIds[0]!]);
+    });
+
+    it('while only the page is in, applies changes to its rows and leaves VMs outside it to the full list', () => {
+      const s1 = withContextPage(empty, page);
+      const inside = { ...page.contexts[1]!, status: 'replicating' as const, updatedAt: '2025-03-01T00:00:00.000Z' };
+      const outside = { ...inCoreOrder[6]!, status: 'failed' as const };
+      const s2 = withContextsChanged(s1, { contexts: [inside, outside, ctx('new', 'aaa-new')], removedIds: [] });
+      expect(s2.contextsById[inside.id]).toBe(inside);
+      expect(s2.contextIds).toEqual(s1.contextIds);
+      expect(s2.contextsById[outside.id]).toBeUndefined();
+      expect(s2.contextsById.new).toBeUndefined();
+    });
   });
 });

@@ -1,7 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ConsoleApi, EventChannel, EventPayload } from '../../../shared/contract';
-import { startLiveSync } from './live-sync';
+import { FIRST_PAGE_ROWS, startLiveSync } from './live-sync';
 import { useUi } from './ui-store';
+import { useLive, liveActions } from './contexts-store';
+import { useConnection } from '../transport/connection';
+import type { VmContextSummary } from '../../../shared/domain';
 
 function fakeApi() {
   const listeners = new Map<string, ((p: unknown) => void)[]>();
@@ -27,5 +30,38 @@ describe('startLiveSync', () => {
     useUi.setState({ screen: 'logs', selectedContextId: null });
     emit('app:open', { vmContextId: 'ctx-8', jobId: null });
     expect(useUi.getState()).toMatchObject({ screen: 'logs', selectedContextId: null });
+  });
+
+  it('paints from the first page, asks for the full list only once the page is in, and skips the page on a reconnect', async () => {
+    liveActions.reset();
+    useConnection.setState({ generation: 1 });
+    const vm = (id: string, name: string) => ({ id, name, status: 'discovered', enabled: true, lastSuccessfulSyncAt: null, replicaTornJobId: null, updatedAt: 't' }) as unknown as VmContextSummary;
+    const calls: string[] = [];
+    const seenAtListCall: boolean[] = [];
+    const api: ConsoleApi = {
+      invoke: (async (channel: string, request: unknown) => {
+        calls.push(channel);
+        if (channel === 'contexts:page') {
+          expect(request).toEqual({ limit: FIRST_PAGE_ROWS });
+          return { ok: true, value: { offset: 0, contexts: [vm('a', 'vm-1')], counts: { total: 2, attention: 0, byDisplayStatus: { discovered: 2 } } } };
+        }
+        if (channel === 'contexts:list') {
+          seenAtListCall.push(useLive.getState().contextsPartial !== null);
+          return { ok: true, value: [vm('b', 'vm-2'), vm('a', 'vm-1')] };
+        }
+        return { ok: true, value: [] };
+      }) as ConsoleApi['invoke'],
+      on: () => () => undefined,
+    };
+    const stop = startLiveSync(api);
+    await vi.waitFor(() => expect(useLive.getState().contextIds).toEqual(['a', 'b']));
+    expect(calls.indexOf('contexts:page')).toBeLessThan(calls.indexOf('contexts:list'));
+    expect(seenAtListCall).toEqual([true]);
+    expect(useLive.getState().contextsPartial).toBeNull();
+    calls.length = 0;
+    useConnection.setState({ generation: 2 });
+    await vi.waitFor(() => expect(calls).toContain('contexts:list'));
+    expect(calls).not.toContain('contexts:page');
+    stop();
   });
 });

@@ -2,8 +2,11 @@
 // while disconnected are gone, and applies pushed batches in between.
 import type { ConsoleApi } from '../../../shared/contract';
 import { useConnection } from '../transport/connection';
-import { liveActions } from './contexts-store';
+import { hasFullList, liveActions, useLive } from './contexts-store';
 import { uiActions } from './ui-store';
+
+/** Rows in the first page: a tall window's screenful (34 px rows) with room to scroll before the rest is in. */
+export const FIRST_PAGE_ROWS = 100;
 
 export function startLiveSync(api: ConsoleApi): () => void {
   const offs = [
@@ -18,13 +21,18 @@ export function startLiveSync(api: ConsoleApi): () => void {
     }),
   ];
   const load = async () => {
-    const [contexts, tunnels] = await Promise.all([
-      api.invoke('contexts:list', {}),
-      api.invoke('appliances:tunnel-states', {}),
-    ]);
+    // The first screenful comes from a small page (a 10,000-VM list is megabytes of JSON); the full
+    // list is asked for once the page is in, so the core answers the page first. A reconnect with the
+    // full list already shown skips the page: it would only shrink the table for a moment.
+    const page = hasFullList(useLive.getState()) ? null : api.invoke('contexts:page', { limit: FIRST_PAGE_ROWS });
+    const tunnels = api.invoke('appliances:tunnel-states', {});
+    const first = page ? await page : null;
+    if (first?.ok) liveActions.setContextsPage(first.value);
+    const contexts = await api.invoke('contexts:list', {});
     if (contexts.ok) liveActions.setContexts(contexts.value);
     else liveActions.setContextsError(contexts.error);
-    if (tunnels.ok) liveActions.setTunnelStates(tunnels.value, true);
+    const t = await tunnels;
+    if (t.ok) liveActions.setTunnelStates(t.value, true);
   };
   let seen = 0;
   const onConnection = (generation: number) => {
