@@ -217,6 +217,11 @@ export class ApplianceService {
 
   /** The VMA API client over this appliance's tunnel; connects (and waits) as needed. */
   async vma(id: string): Promise<VmaClient> {
+    // A ready link that already has its client was built from the current record: every change to
+    // the address, port or login closes the link first (update, remove, trustHostKey). Skipping the
+    // record read here matters to the progress poller, which asks for the client once per job poll.
+    const live = this.links.get(id);
+    if (live?.vma && live.manager.state.state === 'ready') return live.vma;
     const a = this.requireKind(id, 'vma');
     const link = await this.ready(a);
     if (!link.vma) {

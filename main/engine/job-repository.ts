@@ -111,9 +111,45 @@ export interface ProgressFields {
   etaSeconds?: number | null;
 }
 
+/** Persisted fields of a polled row other than lastPollAt: when none differ, the row is not written. */
+const POLLED_STATE: readonly (keyof PolledJob)[] = [
+  'applianceId',
+  'startedPollingAt',
+  'lastChangeAt',
+  'firstSeenAt',
+  'unreachableSince',
+  'notFoundSince',
+  'nextPollAt',
+  'consecutiveErrors',
+  'lastFingerprint',
+];
+
+/**
+ * How stale polled_jobs.last_poll_at may get on disk while nothing else about the job changes. Nothing
+ * decides anything from it (stall, not-found and unreachable periods run from their own columns, and
+ * resumeAfterRestart resets those); it says when the job was last asked about, and this process serves
+ * the exact time from memory (see polled()).
+ */
+export const LAST_POLL_PERSIST_MS = 60_000;
+
 /** Replication jobs, their per-disk rows, CBT history and the poller's persisted list. */
 export class JobRepository {
+  /**
+   * lastPollAt of polls that changed nothing else, newer than the row's last_poll_at: writing the row
+   * for every poll of a job whose copy did not move was most of the poller's database work.
+   * `persisted` is what the row holds, for the LAST_POLL_PERSIST_MS cadence.
+   */
+  private readonly lastPolls = new Map<string, { at: string; persisted: string | null }>();
+
   constructor(private readonly db: Db) {}
+
+  /**
+   * Runs `fn` in one transaction (a savepoint when one is already open): the poller writes what a
+   * batch of answers changed with one commit instead of one per statement.
+   */
+  batch<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
 
   get(id: string): ReplicationJob | null {
     const r = this.db.prepare(`SELECT * FROM replication_jobs WHERE id = ?`).get(id) as Row | undefined;
@@ -423,6 +459,7 @@ export class JobRepository {
         .run(outcome, error, iso, iso, outcome, outcome, outcome, jobId);
       if (r.changes === 0) return false;
       this.db.prepare(`DELETE FROM polled_jobs WHERE job_id = ?`).run(jobId);
+      this.lastPolls.delete(jobId);
       const unfinishedDisks = this.jobDisks(jobId).filter((d) => d.status !== 'completed').length;
       if (outcome === 'completed') {
         const started = Date.parse(job.startedAt ?? job.createdAt);
@@ -493,6 +530,7 @@ export class JobRepository {
     if ((ACTIVE_JOB_STATUSES as readonly string[]).includes(job.status)) {
       throw new AppError('conflict', `Job ${jobId} is still ${job.status}; cancel it before deleting it`);
     }
+    this.lastPolls.delete(jobId);
     this.db.transaction(() => {
       this.db.prepare(`DELETE FROM replication_jobs WHERE id = ?`).run(jobId);
       this.db.prepare(`DELETE FROM log_operations WHERE id = ?`).run(jobId);
@@ -526,12 +564,18 @@ export class JobRepository {
     return r ? strOrNull(r.appliance_id) : null;
   }
 
+  /**
+   * Read from the table at each call (one statement): the table stays the one truth for every writer
+   * (an appliance removed sets appliance_id to NULL, a restart resets the timers), and a pass over
+   * 1,000 jobs spends about a millisecond on it. lastPollAt is the latest poll, also when only
+   * memory has it (see savePolled).
+   */
   polled(): PolledJob[] {
     return (this.db.prepare(`SELECT * FROM polled_jobs ORDER BY started_polling_at`).all() as Row[]).map((r) => ({
       jobId: String(r.job_id),
       applianceId: strOrNull(r.appliance_id),
       startedPollingAt: String(r.started_polling_at),
-      lastPollAt: strOrNull(r.last_poll_at),
+      lastPollAt: this.lastPolls.get(String(r.job_id))?.at ?? strOrNull(r.last_poll_at),
       lastChangeAt: String(r.last_change_at),
       firstSeenAt: strOrNull(r.first_seen_at),
       unreachableSince: strOrNull(r.unreachable_since),
@@ -542,12 +586,29 @@ export class JobRepository {
     }));
   }
 
-  savePolled(p: PolledJob): void {
+  /**
+   * Writes the poller's state of one job. Given the state it started from (`previous`, as polled()
+   * returned it), a poll that changed nothing but lastPollAt writes nothing: the time is kept in
+   * memory and reaches the row with the job's next change, or after LAST_POLL_PERSIST_MS at the latest.
+   * Returns whether the row was written.
+   */
+  savePolled(p: PolledJob, previous?: PolledJob): boolean {
+    if (previous && previous.jobId === p.jobId && POLLED_STATE.every((k) => p[k] === previous[k])) {
+      const kept = this.lastPolls.get(p.jobId);
+      const persisted = kept ? kept.persisted : previous.lastPollAt;
+      const due = p.lastPollAt !== null && (persisted === null || Date.parse(p.lastPollAt) - Date.parse(persisted) >= LAST_POLL_PERSIST_MS);
+      if (!due) {
+        if (p.lastPollAt !== null && p.lastPollAt !== persisted) this.lastPolls.set(p.jobId, { at: p.lastPollAt, persisted });
+        return false;
+      }
+    }
+    this.lastPolls.delete(p.jobId);
     this.db
       .prepare(
         `UPDATE polled_jobs SET last_poll_at = ?, last_change_at = ?, first_seen_at = ?, unreachable_since = ?,
            not_found_since = ?, next_poll_at = ?, consecutive_errors = ?, last_fingerprint = ?, started_polling_at = ? WHERE job_id = ?`,
       )
       .run(p.lastPollAt, p.lastChangeAt, p.firstSeenAt, p.unreachableSince, p.notFoundSince, p.nextPollAt, p.consecutiveErrors, p.lastFingerprint, p.startedPollingAt, p.jobId);
+    return true;
   }
 }

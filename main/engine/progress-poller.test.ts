@@ -9,6 +9,7 @@ import type { TerminalJobStatus } from '../../shared/domain';
 import { AppError } from '../../shared/errors';
 import { JobRepository } from './job-repository';
 import { ProgressPoller } from './progress-poller';
+import { LAST_POLL_PERSIST_MS } from './job-repository';
 import type { VmaApi, VmaJobStatus, VmaProgress } from './ports';
 import { twoDiskVm } from '../testing/two-disk-vm';
 
@@ -419,7 +420,8 @@ describe('ProgressPoller: one failing pass does not stop polling', () => {
     await tickAt(2_000);
     expect(poller.failedPasses).toBe(1);
 
-    // A failing log write while a job is polled is survived too.
+    // A failing write while a job is polled is survived too (the copy moved: the job row is written).
+    vma.progressAnswer = { found: true, progress: transfer(2 * MiB, 8 * MiB) };
     const update = jobs.update.bind(jobs);
     let failUpdate = true;
     jobs.update = (...args) => {
@@ -557,5 +559,115 @@ describe('ProgressPoller: VMA phases', () => {
       { jobId, name: 'Transfer', atMs: T0 + 4_000 },
     ]);
     expect(pushedAfterPhase[0]).toBe(true);
+  });
+});
+
+describe('ProgressPoller: what a pass costs', () => {
+  const totalChanges = () => (db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
+  const lastPollOnDisk = () => (db.prepare('SELECT last_poll_at FROM polled_jobs WHERE job_id = ?').get(jobId) as { last_poll_at: string | null }).last_poll_at;
+
+  it('an answer that changes nothing writes no row and pushes no update; the poll time is still known', async () => {
+    vma.progressAnswer = { found: true, progress: { status: 'in_progress', phase: 'Initializing', percentage: 5 } };
+    await tickAt(1_000);
+    expect(job().phase).toBe('Initializing');
+    expect(emitted).toHaveLength(1);
+    const updatedAt = job().updatedAt;
+    const changes = totalChanges();
+    await tickAt(2_000);
+    await tickAt(3_000);
+    expect(vma.progressCalls).toBe(3);
+    expect(totalChanges()).toBe(changes);
+    expect(job().updatedAt).toBe(updatedAt);
+    expect(lastPollOnDisk()).toBe(new Date(T0 + 1_000).toISOString());
+    expect(emitted).toHaveLength(1);
+    // The latest poll time is served from memory (a test or an operator asking when it was last polled).
+    expect(jobs.polled()[0]!.lastPollAt).toBe(new Date(T0 + 3_000).toISOString());
+    // The copy moves again: written and pushed at once.
+    vma.progressAnswer = { found: true, progress: transfer(MiB, 24 * MiB) };
+    await tickAt(4_000);
+    expect(totalChanges()).toBeGreaterThan(changes);
+    expect(job().bytesTransferred).toBe(MiB);
+    expect(lastPollOnDisk()).toBe(new Date(T0 + 4_000).toISOString());
+    expect(emitted).toHaveLength(2);
+  });
+
+  it('an unchanged job still reaches the disk at a low cadence, and a stalled one still fails as stalled', async () => {
+    const stallMs = 3 * LAST_POLL_PERSIST_MS;
+    poller = new ProgressPoller(
+      { jobs, vma: () => vma, finish: (id, outcome, error) => jobs.finish(id, outcome, error, new Date(now)), emit: () => {}, note: () => {}, phase: () => {}, now: () => now },
+      { ...OPTS, stallMs },
+    );
+    vma.progressAnswer = { found: true, progress: transfer(6 * MiB, 24 * MiB) };
+    // The second answer differs from the first in the disk's state only (pending → transferring).
+    await tickAt(1_000);
+    await tickAt(2_000);
+    for (let t = 12_000; t < 2_000 + LAST_POLL_PERSIST_MS; t += 10_000) await tickAt(t);
+    expect(lastPollOnDisk()).toBe(new Date(T0 + 2_000).toISOString());
+    await tickAt(2_000 + LAST_POLL_PERSIST_MS);
+    expect(lastPollOnDisk()).toBe(new Date(T0 + 2_000 + LAST_POLL_PERSIST_MS).toISOString());
+    // lastChangeAt, which the stall period runs from, was written with the last change.
+    expect(jobs.polled()[0]!.lastChangeAt).toBe(new Date(T0 + 2_000).toISOString());
+    await tickAt(2_000 + stallMs - 1);
+    expect(job().status).toBe('replicating');
+    await tickAt(2_000 + stallMs);
+    expect(job().status).toBe('failed');
+    expect(job().error).toMatch(/^stalled: no progress for 3 min/);
+  });
+
+  it('a job added after the first pass is polled at the next one, and a job that ended is asked about no more', async () => {
+    vma.progressAnswer = { found: true, progress: transfer(MiB, 24 * MiB) };
+    await tickAt(1_000);
+    expect(vma.progressCalls).toBe(1);
+    const other = contexts.add({ vm: twoDiskVm({ vmwareVmId: 'vm-other', name: 'other', path: '/DC/vm/other' }), vcenterHost: 'vc.test.invalid', credentialId: null, vmaApplianceId: null }).id;
+    const second = jobs.claim({ contextId: other, trigger: 'ui' }).id;
+    jobs.update(second, { status: 'replicating' });
+    jobs.addPolled(second, 'app-vma', new Date(now));
+    const asked: string[] = [];
+    const progress = vma.progress.bind(vma);
+    vma.progress = async (...args: unknown[]) => {
+      asked.push(String(args[0]));
+      return progress();
+    };
+    await tickAt(2_000);
+    expect(asked.sort()).toEqual([jobId, second].sort());
+    expect(jobs.require(second).bytesTransferred).toBe(MiB);
+    jobs.finish(jobId, 'cancelled', 'Cancelled by the operator');
+    asked.length = 0;
+    await tickAt(3_000);
+    expect(asked).toEqual([second]);
+  });
+
+  it('writes the answers of a pass in one transaction per batch', async () => {
+    const ids = [jobId];
+    for (let n = 0; n < 4; n++) {
+      const c = contexts.add({ vm: twoDiskVm({ vmwareVmId: `vm-b${n}`, name: `b${n}`, path: `/DC/vm/b${n}` }), vcenterHost: 'vc.test.invalid', credentialId: null, vmaApplianceId: null }).id;
+      const j = jobs.claim({ contextId: c, trigger: 'ui' }).id;
+      jobs.update(j, { status: 'replicating' });
+      jobs.addPolled(j, 'app-vma', new Date(now));
+      ids.push(j);
+    }
+    const batches: number[] = [];
+    const batch = jobs.batch.bind(jobs);
+    jobs.batch = <T>(fn: () => T): T => {
+      const before = totalChanges();
+      const r = batch(fn);
+      batches.push(totalChanges() - before);
+      return r;
+    };
+    vma.progressAnswer = { found: true, progress: transfer(MiB, 24 * MiB) };
+    await tickAt(1_000);
+    expect(batches).toHaveLength(1);
+    expect(batches[0]).toBeGreaterThanOrEqual(5 * 3);
+    for (const id of ids) expect(jobs.require(id).bytesTransferred).toBe(MiB);
+
+    poller = new ProgressPoller(
+      { jobs, vma: () => vma, finish: () => {}, emit: () => {}, note: () => {}, phase: () => {}, now: () => now },
+      { ...OPTS, batchSize: 2 },
+    );
+    batches.length = 0;
+    vma.progressAnswer = { found: true, progress: transfer(2 * MiB, 24 * MiB) };
+    await tickAt(2_000);
+    expect(batches).toHaveLength(3);
+    for (const id of ids) expect(jobs.require(id).bytesTransferred).toBe(2 * MiB);
   });
 });

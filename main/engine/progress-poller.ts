@@ -1,5 +1,5 @@
 import type { JobProgressUpdate } from '../../shared/contract';
-import type { TerminalJobStatus } from '../../shared/domain';
+import type { ReplicationJob, TerminalJobStatus } from '../../shared/domain';
 import type { JobRepository, PolledJob } from './job-repository';
 import { mapProgress, type ProgressSample } from './progress-mapper';
 import type { VmaApi } from './ports';
@@ -14,6 +14,13 @@ export interface PollerOptions {
   unreachableFailMs: number;
   maxBackoffMs: number;
   concurrency: number;
+  /**
+   * Answers are written to the database in batches of up to this many, each batch in one transaction:
+   * one commit per batch instead of several per answer (most of the poller's cost for 1,000 jobs).
+   */
+  batchSize: number;
+  /** An answer waits at most this long for its batch to fill before it is written and shown. */
+  batchWindowMs: number;
 }
 
 export const DEFAULT_POLLER_OPTIONS: PollerOptions = {
@@ -23,6 +30,8 @@ export const DEFAULT_POLLER_OPTIONS: PollerOptions = {
   unreachableFailMs: 30 * 60_000,
   maxBackoffMs: 60_000,
   concurrency: 16,
+  batchSize: 64,
+  batchWindowMs: 100,
 };
 
 export interface PollerDeps {
@@ -54,6 +63,47 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const ms = (s: string | null) => (s ? Date.parse(s) : NaN);
 const minutes = (n: number) => (n >= 60_000 ? `${Math.round(n / 60_000)} min` : `${Math.round(n / 1000)} s`);
 
+type ProgressAnswer = Awaited<ReturnType<VmaApi['progress']>>;
+
+/** What asking the VMA about one job gave, waiting to be written (see ProgressPoller.settle). */
+interface Fetched {
+  p: PolledJob;
+  /** When the question was asked (the poll time), and when its answer came back. */
+  askedAt: number;
+  answeredAt: number;
+  outcome:
+    | { kind: 'answer'; result: ProgressAnswer }
+    | { kind: 'unreachable'; error: unknown }
+    /** The question could not even be asked (a bug, not the VMA): reported, never backed off. */
+    | { kind: 'crash'; error: unknown }
+    | { kind: 'no-appliance' };
+}
+
+type Ending = [jobId: string, outcome: TerminalJobStatus, error: string | null, warnings?: string[]];
+
+const TERMINAL: readonly string[] = ['completed', 'failed', 'cancelled'];
+
+function sameUpdate(a: JobProgressUpdate, b: JobProgressUpdate): boolean {
+  if (
+    a.status !== b.status ||
+    a.phase !== b.phase ||
+    a.progressPercent !== b.progressPercent ||
+    a.bytesTransferred !== b.bytesTransferred ||
+    a.totalBytes !== b.totalBytes ||
+    a.rateBps !== b.rateBps ||
+    a.etaSeconds !== b.etaSeconds ||
+    a.error !== b.error ||
+    a.vmContextId !== b.vmContextId ||
+    a.disks.length !== b.disks.length
+  ) {
+    return false;
+  }
+  return a.disks.every((d, i) => {
+    const e = b.disks[i]!;
+    return d.diskKey === e.diskKey && d.status === e.status && d.percent === e.percent && d.bytesTransferred === e.bytesTransferred && d.totalBytes === e.totalBytes;
+  });
+}
+
 /**
  * Polls the VMA for every job in the persisted list and drives each to exactly one terminal state:
  * completed only with evidence for every disk, failed as stalled / lost / unreachable otherwise.
@@ -64,20 +114,34 @@ const minutes = (n: number) => (n >= 60_000 ? `${Math.round(n / 60_000)} min` : 
  * reference/vma-api.md) can say the whole job is done, so neither ends a job. A job whose last callback
  * never arrived (the console was closed when it was sent) is failed as stalled once its progress stops
  * moving, and the disks that did not report are copied in full by the next sync.
+ *
+ * Cost (issue 13: 1,000 running jobs at 2 s under 10 % of a core): asking is separate from writing.
+ * Answers are queued and settled in batches, each in one transaction; a poll that changes nothing
+ * writes no row and pushes no event (see settle), and terminal states are written after the batch
+ * committed, each in its own transaction as before.
  */
 export class ProgressPoller {
   private timer: NodeJS.Timeout | null = null;
   private running = false;
   private readonly samples = new Map<string, ProgressSample>();
+  /** The last update pushed for each job: an identical one is not pushed again. */
+  private readonly lastEmitted = new Map<string, JobProgressUpdate>();
   private readonly opts: PollerOptions;
   private readonly now: () => number;
   ticks = 0;
+  /** Answers settled (one per job asked about): the benchmark divides CPU by it. */
+  polls = 0;
   /** Passes (or jobs within a pass) that threw; polling went on after each. */
   failedPasses = 0;
-  /** Jobs being asked about right now (by a pass or by pollSoon): one question per job at a time. */
+  /** Jobs being asked about or waiting in the queue: one question per job at a time. */
   private readonly inFlight = new Set<string>();
   /** pollSoon calls that arrived while their job was in flight: asked again right after. */
   private readonly again = new Set<string>();
+  /** Answers not yet settled, and the timer that settles them if the batch does not fill. */
+  private queue: Fetched[] = [];
+  private flushTimer: NodeJS.Timeout | null = null;
+  /** Re-polls started by a settled batch (see again); the pass waits for them. */
+  private readonly followUps = new Set<Promise<void>>();
 
   constructor(private readonly deps: PollerDeps, options: Partial<PollerOptions> = {}) {
     this.opts = { ...DEFAULT_POLLER_OPTIONS, ...options };
@@ -124,11 +188,15 @@ export class ProgressPoller {
       this.ticks++;
       await this.deps.beforeTick?.().catch(() => {});
       const now = this.now();
-      const due = this.deps.jobs.polled().filter((p) => (!p.nextPollAt || ms(p.nextPollAt) <= now) && !this.inFlight.has(p.jobId));
+      const polled = this.deps.jobs.polled();
+      this.forgetEnded(polled);
+      const due = polled.filter((p) => (!p.nextPollAt || ms(p.nextPollAt) <= now) && !this.inFlight.has(p.jobId));
       let i = 0;
       const worker = async () => {
         while (i < due.length) {
-          await this.pollGuarded(due[i++]!);
+          const p = due[i++]!;
+          this.inFlight.add(p.jobId);
+          this.enqueue(await this.ask(p));
         }
       };
       await Promise.all(Array.from({ length: Math.min(this.opts.concurrency, due.length) }, worker));
@@ -136,6 +204,8 @@ export class ProgressPoller {
       // A busy database or a failing log write in this pass: the next pass tries again.
       this.passFailed(e, null);
     } finally {
+      this.flush();
+      while (this.followUps.size > 0) await Promise.all([...this.followUps]);
       this.running = false;
     }
   }
@@ -153,19 +223,92 @@ export class ProgressPoller {
     }
     const p = this.deps.jobs.polled().find((x) => x.jobId === jobId);
     if (!p || (p.nextPollAt && ms(p.nextPollAt) > this.now())) return;
-    await this.pollGuarded(p);
+    this.inFlight.add(jobId);
+    // Settled at once, in a batch of its own: it is about completion, not about throughput.
+    await Promise.all(this.settleAll([await this.ask(p)]));
   }
 
-  private async pollGuarded(p: PolledJob): Promise<void> {
-    this.inFlight.add(p.jobId);
+  /** Drops what is kept per job for jobs no longer polled (ended elsewhere: cancelled, swept). */
+  private forgetEnded(polled: readonly PolledJob[]): void {
+    if (this.samples.size <= polled.length && this.lastEmitted.size <= polled.length) return;
+    const ids = new Set(polled.map((p) => p.jobId));
+    for (const map of [this.samples, this.lastEmitted]) for (const id of map.keys()) if (!ids.has(id)) map.delete(id);
+  }
+
+  /** Asks the VMA about one job; never rejects (what went wrong is in the outcome). */
+  private async ask(p: PolledJob): Promise<Fetched> {
+    const askedAt = this.now();
+    if (!p.applianceId) return { p, askedAt, answeredAt: askedAt, outcome: { kind: 'no-appliance' } };
+    let vma: VmaApi;
     try {
-      await this.pollOne(p);
-    } catch (e) {
-      this.passFailed(e, p.jobId);
-    } finally {
-      this.inFlight.delete(p.jobId);
+      vma = this.deps.vma(p.applianceId);
+    } catch (error) {
+      return { p, askedAt, answeredAt: askedAt, outcome: { kind: 'crash', error } };
     }
-    if (this.again.delete(p.jobId)) await this.pollSoon(p.jobId);
+    try {
+      const result = await vma.progress(p.jobId);
+      return { p, askedAt, answeredAt: this.now(), outcome: { kind: 'answer', result } };
+    } catch (error) {
+      return { p, askedAt, answeredAt: askedAt, outcome: { kind: 'unreachable', error } };
+    }
+  }
+
+  private enqueue(f: Fetched): void {
+    this.queue.push(f);
+    if (this.queue.length >= this.opts.batchSize) this.flush();
+    else this.flushTimer ??= setTimeout(() => this.flush(), this.opts.batchWindowMs);
+  }
+
+  /** Settles the queued answers now (batch full, window over, or end of pass). */
+  private flush(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    const items = this.queue;
+    this.queue = [];
+    if (items.length === 0) return;
+    for (const f of this.settleAll(items)) {
+      this.followUps.add(f);
+      void f.finally(() => this.followUps.delete(f));
+    }
+  }
+
+  /**
+   * Writes what a batch of answers says in one transaction, then ends the jobs that ended, each in
+   * its own transaction as before (a terminal state is never part of a batch that could roll back).
+   * Returns the re-polls asked for meanwhile (see pollSoon).
+   */
+  private settleAll(items: Fetched[]): Promise<void>[] {
+    const endings: Ending[] = [];
+    try {
+      this.deps.jobs.batch(() => {
+        for (const f of items) {
+          try {
+            this.settle(f, endings);
+          } catch (e) {
+            this.passFailed(e, f.p.jobId);
+          }
+        }
+      });
+    } catch (e) {
+      // The batch could not be committed: its jobs are asked again at the next pass.
+      this.passFailed(e, null);
+    }
+    for (const [jobId, outcome, error, warnings] of endings) {
+      try {
+        this.samples.delete(jobId);
+        this.lastEmitted.delete(jobId);
+        this.deps.finish(jobId, outcome, error, warnings);
+      } catch (e) {
+        this.passFailed(e, jobId);
+      }
+    }
+    const again: Promise<void>[] = [];
+    for (const f of items) {
+      this.polls++;
+      this.inFlight.delete(f.p.jobId);
+      if (this.again.delete(f.p.jobId)) again.push(this.pollSoon(f.p.jobId).catch((e: unknown) => this.passFailed(e, f.p.jobId)));
+    }
+    return again;
   }
 
   /** Reports a failed pass without letting the report itself (a log write) fail the loop. */
@@ -180,37 +323,39 @@ export class ProgressPoller {
     }
   }
 
-  private async pollOne(p: PolledJob): Promise<void> {
+  /** What one answer means for its job: rows written (only what changed), update pushed, ending noted. */
+  private settle(f: Fetched, endings: Ending[]): void {
+    const { p, outcome } = f;
     const job = this.deps.jobs.get(p.jobId);
-    if (!job || ['completed', 'failed', 'cancelled'].includes(job.status)) return;
-    if (!p.applianceId) {
-      this.end(job.id, 'failed', 'The VMA appliance of this job was removed; its progress can no longer be followed');
+    if (!job || TERMINAL.includes(job.status)) return;
+    const end = (status: TerminalJobStatus, error: string | null, warnings?: string[]) => endings.push([job.id, status, error, warnings]);
+    if (outcome.kind === 'no-appliance') {
+      end('failed', 'The VMA appliance of this job was removed; its progress can no longer be followed');
       return;
     }
-    const vma = this.deps.vma(p.applianceId);
-    let now = this.now();
-    const next: PolledJob = { ...p, lastPollAt: iso(now) };
-    let result: Awaited<ReturnType<VmaApi['progress']>>;
-    try {
-      result = await vma.progress(job.id);
-      now = this.now();
-    } catch (e) {
+    if (outcome.kind === 'crash') throw outcome.error;
+    const next: PolledJob = { ...p, lastPollAt: iso(f.askedAt) };
+    if (outcome.kind === 'unreachable') {
       // Every failure to ask the VMA backs off and ends the job after unreachableFailMs, whatever its
       // cause: a changed host key or a missing secret must neither spam the log every tick nor keep
       // the job (and its VM) busy forever, and the operator has that long to fix it.
+      const now = f.askedAt;
+      const e = outcome.error;
       const reason = e instanceof Error ? e.message : String(e);
       const since = next.unreachableSince ?? iso(now);
       const errors = next.consecutiveErrors + 1;
       const backoff = Math.min(this.opts.maxBackoffMs, this.opts.intervalMs * 2 ** Math.min(errors, 10));
-      this.deps.jobs.savePolled({ ...next, unreachableSince: since, consecutiveErrors: errors, nextPollAt: iso(now + backoff) });
+      this.deps.jobs.savePolled({ ...next, unreachableSince: since, consecutiveErrors: errors, nextPollAt: iso(now + backoff) }, p);
       if (now - ms(since) >= this.opts.unreachableFailMs) {
-        this.end(job.id, 'failed', `The VMA could not be reached for ${minutes(now - ms(since))} (${reason})`);
+        end('failed', `The VMA could not be reached for ${minutes(now - ms(since))} (${reason})`);
         return;
       }
       if (errors === 1) this.deps.note(job.id, 'warn', `VMA not reachable (${reason}); retrying with backoff`);
-      this.emitRetrying(job.id, job.vmContextId, `VMA unreachable, retrying in ${Math.round(backoff / 1000)} s`);
+      this.emitRetrying(job, `VMA unreachable, retrying in ${Math.round(backoff / 1000)} s`);
       return;
     }
+    const result = outcome.result;
+    const now = f.answeredAt;
     next.unreachableSince = null;
     next.consecutiveErrors = 0;
     next.nextPollAt = null;
@@ -219,18 +364,18 @@ export class ProgressPoller {
     if (!result.found) {
       // Evidence can arrive without progress: every disk reported its change id.
       if (disks.length > 0 && disks.every((d) => d.status === 'completed')) {
-        this.deps.jobs.savePolled(next);
-        this.end(job.id, 'completed', null, this.missingChangeIdWarnings(disks));
+        this.deps.jobs.savePolled(next, p);
+        end('completed', null, this.missingChangeIdWarnings(disks));
         return;
       }
       const since = next.notFoundSince ?? (next.firstSeenAt ? iso(now) : next.startedPollingAt);
       next.notFoundSince = since;
-      this.deps.jobs.savePolled(next);
+      this.deps.jobs.savePolled(next, p);
       if (now - ms(since) >= this.opts.notFoundGraceMs) {
         const reason = next.firstSeenAt
           ? `lost: the VMA no longer knows this job (it was restarted or the copy process disappeared) for ${minutes(now - ms(since))}`
           : `lost: the VMA never reported progress for this job within ${minutes(now - ms(since))} (the copy did not start: check the VMA log, its vCenter access and the NBD targets)`;
-        this.end(job.id, 'failed', reason);
+        end('failed', reason);
       }
       return;
     }
@@ -250,25 +395,40 @@ export class ProgressPoller {
     }
     // Recorded before the frame is pushed, so a window that reloads on the new phase finds it.
     if (mapped.phase !== job.phase) this.deps.phase(job.id, mapped.phase);
-    // A job or disk row that already holds what this answer says is not written again.
-    this.deps.jobs.savePolled(next);
-    this.deps.jobs.update(
-      job.id,
-      {
-        status: 'replicating',
-        phase: mapped.phase,
-        progressPercent: mapped.progressPercent,
-        bytesTransferred: mapped.bytesTransferred,
-        totalBytes: mapped.totalBytes,
-        rateBps: mapped.rateBps,
-        etaSeconds: mapped.etaSeconds,
-      },
-      { skipUnchanged: true },
-    );
-    for (const d of mapped.diskUpdates) {
-      if (d.status === 'transferring') this.deps.jobs.updateJobDisk(job.id, d.diskKey, { status: 'transferring', percent: d.percent, bytesTransferred: d.bytesTransferred, totalBytes: d.totalBytes });
+    // A job or disk row that already holds what this answer says is not written again: compared
+    // here with the rows just read, so an unchanged answer costs no statement at all.
+    this.deps.jobs.savePolled(next, p);
+    if (
+      job.status !== 'replicating' ||
+      job.startedAt === null ||
+      job.phase !== mapped.phase ||
+      job.progressPercent !== mapped.progressPercent ||
+      job.bytesTransferred !== mapped.bytesTransferred ||
+      job.totalBytes !== mapped.totalBytes ||
+      job.rateBps !== mapped.rateBps ||
+      job.etaSeconds !== mapped.etaSeconds
+    ) {
+      this.deps.jobs.update(
+        job.id,
+        {
+          status: 'replicating',
+          phase: mapped.phase,
+          progressPercent: mapped.progressPercent,
+          bytesTransferred: mapped.bytesTransferred,
+          totalBytes: mapped.totalBytes,
+          rateBps: mapped.rateBps,
+          etaSeconds: mapped.etaSeconds,
+        },
+        { skipUnchanged: true },
+      );
     }
-    this.deps.emit({
+    for (const d of mapped.diskUpdates) {
+      if (d.status !== 'transferring') continue;
+      const stored = disks.find((x) => x.diskKey === d.diskKey);
+      if (stored && stored.status === 'transferring' && stored.percent === d.percent && stored.bytesTransferred === d.bytesTransferred && stored.totalBytes === d.totalBytes) continue;
+      this.deps.jobs.updateJobDisk(job.id, d.diskKey, { status: 'transferring', percent: d.percent, bytesTransferred: d.bytesTransferred, totalBytes: d.totalBytes });
+    }
+    this.emit({
       jobId: job.id,
       vmContextId: job.vmContextId,
       status: 'replicating',
@@ -283,39 +443,39 @@ export class ProgressPoller {
     });
 
     if (mapped.vmaError) {
-      this.end(job.id, 'failed', `The VMA reported an error: ${mapped.vmaError}`);
+      end('failed', `The VMA reported an error: ${mapped.vmaError}`);
       return;
     }
     if (mapped.allDisksReported) {
       // The last disk's bytes may be known only from this final frame (see mapProgress).
       for (const d of mapped.diskUpdates) this.deps.jobs.recordReportedBytes(job.id, d.diskKey, d.bytesTransferred, d.totalBytes);
-      this.end(job.id, 'completed', null, this.missingChangeIdWarnings(disks));
+      end('completed', null, this.missingChangeIdWarnings(disks));
       return;
     }
     if (now - ms(next.lastChangeAt) >= this.opts.stallMs) {
-      this.end(
-        job.id,
+      end(
         'failed',
         `stalled: no progress for ${minutes(now - ms(next.lastChangeAt))} (last: ${mapped.phase} ${Math.round(Number(result.progress.percentage ?? 0))} %); the VMA copier has probably crashed`,
       );
     }
   }
 
-  private end(jobId: string, outcome: TerminalJobStatus, error: string | null, warnings?: string[]): void {
-    this.samples.delete(jobId);
-    this.deps.finish(jobId, outcome, error, warnings);
+  /** Pushes an update unless it repeats the last one pushed for that job (the window already shows it). */
+  private emit(update: JobProgressUpdate): void {
+    const last = this.lastEmitted.get(update.jobId);
+    if (last && sameUpdate(last, update)) return;
+    this.lastEmitted.set(update.jobId, update);
+    this.deps.emit(update);
   }
 
   private missingChangeIdWarnings(disks: ReturnType<JobRepository['jobDisks']>): string[] {
     return disks.filter((d) => !d.changeId).map(missingChangeIdWarning);
   }
 
-  private emitRetrying(jobId: string, vmContextId: string, phase: string): void {
-    const job = this.deps.jobs.get(jobId);
-    if (!job) return;
-    this.deps.emit({
-      jobId,
-      vmContextId,
+  private emitRetrying(job: ReplicationJob, phase: string): void {
+    this.emit({
+      jobId: job.id,
+      vmContextId: job.vmContextId,
       status: job.status,
       phase,
       progressPercent: job.progressPercent,

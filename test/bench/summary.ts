@@ -63,7 +63,9 @@ export function summarise(report: Obj): string {
   const p = report.pollerRunningJobs;
   if (!failed('pollerRunningJobs')) {
     lines.push(
-      `4. ${n(p, 'runningJobs', 'jobs')} @2 s: console CPU ${n(p, 'consoleProcess.cpuSharePercent', '% of a core')} (target < 10 %; anchor: 500 jobs took 17.8 % when filed), ${n(p, 'consoleProcess.cpuMsPerPoll', 'ms CPU/poll')}, poller pass p50 ${n(p, 'window.tickMs.p50', 'ms')}, ` +
+      `4. ${n(p, 'runningJobs', 'jobs')} @2 s through the ${String(get(p, 'route') ?? 'n/a')}: console CPU ${n(p, 'consoleProcess.cpuSharePercent', '% of a core')} (target < 10 %; anchor: 500 jobs took 17.8 % when filed), ` +
+        `${n(p, 'consoleProcess.cpuSecondsPerPass', 'CPU s/pass')}, ${n(p, 'consoleProcess.cpuMsPerPoll', 'ms CPU/poll')} at ${n(p, 'consoleProcess.pollsPerSecond', 'polls/s')} → ${n(p, 'consoleProcess.cpuSharePercentAtTargetRate', '% of a core')} at the target's ${n(p, 'consoleProcess.targetPollsPerSecond', 'polls/s')}; ` +
+        `simulator child ${n(p, 'simulatorChildProcess.cpuSharePercent', '% of a core')} (not counted), poller pass p50 ${n(p, 'window.tickMs.p50', 'ms')}, ` +
         `DB ${n(p, 'database.statementRunsPerSecond', 'writes/s')} (${n(p, 'database.rowsChangedPerSecond', 'rows/s')}), ` +
         `events ${n(p, 'eventsToRenderer.busFlushesPerSecond', 'flushes/s')} / ${n(p, 'eventsToRenderer.jobProgressUpdatesPerSecond', 'job updates/s')}, ` +
         `frames p50 ${n(p, 'renderer.framesDuringLiveUpdates.frameMs.p50', 'ms')} p99 ${n(p, 'renderer.framesDuringLiveUpdates.frameMs.p99', 'ms')}`,
