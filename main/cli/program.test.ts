@@ -153,6 +153,13 @@ describe('bad input is refused with exit code 2 before anything is opened', () =
   });
 });
 
+describe('the command list', () => {
+  it('may not declare a global option on a command: mkc would take it before the command saw it', () => {
+    const clash = { path: ['jobs', 'export'], summary: 'x', options: [{ name: 'json', type: 'boolean' as const, description: 'x' }], run: () => null };
+    expect(() => buildProgram([...ALL_COMMANDS, clash], { version: 'test', out: () => {} })).toThrow('mkc jobs export: --json is a global option');
+  });
+});
+
 describe('secrets never come from arguments', () => {
   it('no option that takes a value is named for a password, passphrase, secret or key material', () => {
     const valueOptions = tree().flatMap((c) => c.options.filter((o) => o.required || o.optional).map((o) => `${pathOf(c).join(' ')} ${o.long}`));

@@ -72,8 +72,11 @@ function commandsUnder(cmd: Command): string[] {
 /** The long name (without dashes) of the first option named in a commander message. */
 const optionIn = (message: string) => /--[A-Za-z0-9-]+/.exec(message)?.[0] ?? message.replace(/^error: /, '');
 
-/** Turns commander's refusal at `cmd` into mkc's message; help and version (exit code 0) pass through. */
-function usageError(cmd: Command, e: CommanderError, specs: Map<Command, CliCommand>): Error {
+/**
+ * Turns commander's refusal at `cmd` into mkc's message; help and version (exit code 0) pass through.
+ * `argsWanted` says, per command with arguments, what to give when their count is wrong.
+ */
+function usageError(cmd: Command, e: CommanderError, argsWanted: ReadonlyMap<Command, string>): Error {
   const words = pathOf(cmd);
   switch (e.code) {
     case 'commander.helpDisplayed':
@@ -97,11 +100,9 @@ function usageError(cmd: Command, e: CommanderError, specs: Map<Command, CliComm
       return invalid(`${optionIn(e.message)} is required`);
     case 'commander.missingArgument':
     case 'commander.excessArguments': {
-      const spec = specs.get(cmd);
-      const args = spec?.args ?? [];
+      const wanted = argsWanted.get(cmd);
       const got = cmd.args.length ? ` (got ${cmd.args.join(' ')})` : '';
-      if (args.length === 0) return invalid(`mkc ${words.join(' ')} takes no arguments${got}`);
-      return invalid(`Give ${spec?.argsWanted ?? `exactly one ${args[0]!.description}`}${got}`);
+      return invalid(wanted ? `Give ${wanted}${got}` : `mkc ${words.join(' ')} takes no arguments${got}`);
     }
     case 'commander.unknownCommand': {
       const near = words.length ? commandsUnder(cmd) : [];
@@ -122,14 +123,14 @@ function usageError(cmd: Command, e: CommanderError, specs: Map<Command, CliComm
  */
 export function buildProgram(commands: readonly CliCommand[], output: ProgramOutput): { program: Command; parse(argv: readonly string[]): Promise<Selected | null> } {
   const program = new Command('mkc');
-  const specs = new Map<Command, CliCommand>();
+  const argsWanted = new Map<Command, string>();
   let selected: Selected | null = null;
   const strict = (cmd: Command) =>
     cmd
       .allowExcessArguments(false)
       .allowUnknownOption(false)
       .exitOverride((e) => {
-        throw usageError(cmd, e, specs);
+        throw usageError(cmd, e, argsWanted);
       });
 
   strict(program)
@@ -160,10 +161,15 @@ export function buildProgram(commands: readonly CliCommand[], output: ProgramOut
     return cmd;
   };
   const runnable: Command[] = [];
+  const globalNames = new Set(GLOBAL_OPTIONS.map((o) => o.name));
   for (const spec of commands) {
     const cmd = node(spec.path);
-    specs.set(cmd, spec);
     runnable.push(cmd);
+    // mkc itself takes its global options wherever they sit, so a command's option of that name would never be seen.
+    const shadowed = (spec.options ?? []).find((o) => globalNames.has(o.name));
+    if (shadowed) throw new Error(`mkc ${spec.path.join(' ')}: --${shadowed.name} is a global option`);
+    const [first] = spec.args ?? [];
+    if (first) argsWanted.set(cmd, spec.argsWanted ?? `exactly one ${first.description}`);
     cmd.description(spec.summary);
     for (const a of spec.args ?? []) cmd.addArgument(toArgument(a));
     for (const o of spec.options ?? []) cmd.addOption(toOption(o));
@@ -190,9 +196,9 @@ export function buildProgram(commands: readonly CliCommand[], output: ProgramOut
   const completion = strict(program.command('completion'))
     .description('Print the shell completion script: eval "$(mkc completion bash)" (or zsh) in your shell profile')
     .addArgument(new Argument('<shell>', SHELLS.join(' or ')));
-  specs.set(completion, { path: ['completion'], summary: '', args: [{ name: 'shell', description: 'bash or zsh' }], argsWanted: 'the shell: `mkc completion bash` or `mkc completion zsh`', run: () => null });
+  argsWanted.set(completion, 'the shell: `mkc completion bash` or `mkc completion zsh`');
   completion.action((shell: string) => {
-    if (!(SHELLS as readonly string[]).includes(shell)) throw invalid('Name the shell: `mkc completion bash` or `mkc completion zsh`');
+    if (!(SHELLS as readonly string[]).includes(shell)) throw invalid(`Give the shell: \`mkc completion bash\` or \`mkc completion zsh\` (got ${shell})`);
     // zsh runs the bash script through its bash compatibility layer.
     output.out(`${shell === 'zsh' ? 'autoload -U +X bashcompinit && bashcompinit\n' : ''}${bashCompletion(program)}`);
   });
