@@ -166,10 +166,12 @@ describe('mkc input passes the same schemas as the UI', () => {
     [['--limit', '-5'], /Invalid request for jobs:list: limit/],
     [['--limit', '0'], /limit/],
     [['--limit', '20000'], /limit/],
-  ])('jobs list refuses %j with exit code 2', async (args, message) => {
-    expect(await runCli(['jobs', 'list', ...args, '--data-dir', dir], ALL_COMMANDS, io)).toBe(2);
+  ])('jobs list refuses %j with exit code 2, before a data directory is opened or created', async (args, message) => {
+    const fresh = path.join(dir, 'not-yet');
+    expect(await runCli(['jobs', 'list', ...args, '--data-dir', fresh], ALL_COMMANDS, io)).toBe(2);
     expect(err.join('\n')).toMatch(message);
     expect(out).toEqual([]);
+    expect(fs.existsSync(fresh)).toBe(false);
   });
 
   it.each([
@@ -209,9 +211,11 @@ describe('mkc input passes the same schemas as the UI', () => {
     ['discover with an over-long filter', ['discover', '--appliance', 'vma', '--credential', 'vc', '--filter', 'x'.repeat(1001)], /Invalid request for discovery:run: filter/],
     ['connect with a zero wait', ['appliances', 'connect', 'vma', '--wait-seconds', '0'], /Invalid request for appliances:connect: waitSeconds/],
     ['an appliance port out of range', ['appliances', 'add', '--kind', 'vma', '--name', 'v', '--host', 'h', '--username', 'u', '--password-stdin', '--port', '70000'], /Invalid request for appliances:add: port/],
-  ])('refuses %s with exit code 2', async (_name, argv, message) => {
-    expect(await runCli([...argv, '--data-dir', dir], ALL_COMMANDS, io)).toBe(2);
+  ])('refuses %s with exit code 2, creating no data directory', async (_name, argv, message) => {
+    const fresh = path.join(dir, 'not-yet');
+    expect(await runCli([...argv, '--data-dir', fresh], ALL_COMMANDS, io)).toBe(2);
     expect(err.join('\n')).toMatch(message);
+    expect(fs.existsSync(fresh)).toBe(false);
   });
 });
 

@@ -3,6 +3,7 @@ import { defaultDataDir } from '../base/data-dir';
 import type { SecretStore } from '../secrets/secret-store';
 import { CommanderError } from 'commander';
 import type { CliCommand, CommandContext } from './command';
+import { validateRequest } from '../ipc/dispatch';
 import { openSession, type ConsoleSession } from './session';
 import { buildProgram, type Selected } from './program';
 import pkg from '../../package.json';
@@ -58,7 +59,12 @@ export async function runCli(argv: readonly string[], commands: readonly CliComm
     });
   const ctx: CommandContext = {
     session: () => (session ??= open()),
-    invoke: async (channel, request) => (await ctx.session()).invoke(channel, request),
+    invoke: async (channel, request) => {
+      // Refused here by the same schema the handler map uses, before a data directory is opened or created.
+      const checked = validateRequest(channel, request);
+      if (!checked.ok) throw new AppError(checked.error.code, checked.error.message, checked.error.details);
+      return (await ctx.session()).invoke(channel, request);
+    },
     reopen: async () => {
       const old = session;
       session = null;

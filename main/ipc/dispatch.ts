@@ -1,4 +1,4 @@
-import { invokeRequestSchemas, isInvokeChannel } from '../../shared/contract';
+import { invokeRequestSchemas, isInvokeChannel, type InvokeChannel } from '../../shared/contract';
 import { AppError, type Result } from '../../shared/errors';
 import type { HandlerMap } from './handler-types';
 
@@ -18,6 +18,23 @@ function describeIssues(issues: readonly { path: readonly PropertyKey[]; message
  * allowlist, validates the arguments with the contract's schema, runs the handler and always answers
  * with the result shape. Unknown failures are reported as `internal` without leaking internals.
  */
+/**
+ * The schema check every request passes, on its own: dispatch runs it before a handler, and the CLI
+ * runs it before it opens a data directory, so bad input is refused with one message and touches nothing.
+ */
+export function validateRequest(channel: InvokeChannel, request: unknown): Result<unknown> {
+  const parsed = invokeRequestSchemas[channel].safeParse(request === undefined ? {} : request);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  return {
+    ok: false,
+    error: {
+      code: 'validation',
+      message: `Invalid request for ${channel}: ${describeIssues(parsed.error.issues)}`,
+      details: { issues: parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })) },
+    },
+  };
+}
+
 export async function dispatch(
   handlers: HandlerMap,
   channel: unknown,
@@ -30,21 +47,11 @@ export async function dispatch(
   if (args.length > 1) {
     return { ok: false, error: { code: 'validation', message: `${channel} takes one request object, got ${args.length} arguments` } };
   }
-  const raw = args.length === 0 || args[0] === undefined ? {} : args[0];
-  const parsed = invokeRequestSchemas[channel].safeParse(raw);
-  if (!parsed.success) {
-    return {
-      ok: false,
-      error: {
-        code: 'validation',
-        message: `Invalid request for ${channel}: ${describeIssues(parsed.error.issues)}`,
-        details: { issues: parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })) },
-      },
-    };
-  }
+  const parsed = validateRequest(channel, args.length === 0 ? undefined : args[0]);
+  if (!parsed.ok) return parsed;
   try {
     const handler = handlers[channel] as (req: unknown) => unknown;
-    const value = await handler(parsed.data);
+    const value = await handler(parsed.value);
     return { ok: true, value };
   } catch (e) {
     if (e instanceof AppError) return { ok: false, error: e.toShape() };
