@@ -1,40 +1,29 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { secretStoreFromEnvironment } from '../../main/secrets/secret-store-from-env';
 import { smallInventory, startRig, type Rig } from '../lab/rig';
+import { requireBuiltMkc, runMkc } from '../fixtures/mkc-process';
 
 // `mkc` as an operator runs it (a separate Node process, built bundle, encrypted secret store keyed
 // from MKC_SECRET_KEY) against the lab that another console process set up.
-const run = promisify(execFile);
-const mkcBundle = path.resolve('dist/core/mkc.mjs');
 const key = `lab-key-${process.pid}-${Date.now()}`;
 let rig: Rig;
 let dataDir: string;
 
 async function mkc(args: string[], options: { input?: string; expectFail?: boolean } = {}) {
-  const child = run(process.execPath, [mkcBundle, ...args, '--data-dir', dataDir], {
+  const r = await runMkc([...args, '--data-dir', dataDir], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, MKC_SECRET_KEY: key },
-    timeout: 90_000,
+    ...(options.input !== undefined ? { input: options.input } : {}),
+    timeoutMs: 90_000,
   });
-  if (options.input !== undefined) {
-    child.child.stdin!.end(options.input);
-  } else child.child.stdin!.end();
-  try {
-    const r = await child;
-    if (options.expectFail) throw new Error(`mkc ${args.join(' ')} succeeded unexpectedly: ${r.stdout}`);
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    if (!options.expectFail) throw new Error(`mkc ${args.join(' ')} failed (${err.code}): ${err.stderr}${err.stdout}`);
-    return { code: err.code ?? -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
-  }
+  if (options.expectFail && r.code === 0) throw new Error(`mkc ${args.join(' ')} succeeded unexpectedly: ${r.stdout}`);
+  if (!options.expectFail && r.code !== 0) throw new Error(`mkc ${args.join(' ')} failed (${r.code}): ${r.stderr}${r.stdout}`);
+  return r;
 }
 
 beforeAll(async () => {
-  if (!fs.existsSync(mkcBundle)) throw new Error('dist/core/mkc.mjs is missing: run `node main/build/build.mjs core` first');
+  requireBuiltMkc();
   const root = fs.mkdtempSync('/tmp/mkc-cli-lab-');
   dataDir = path.join(root, 'data');
   rig = await startRig({ inventory: smallInventory(), dataDir, secrets: secretStoreFromEnvironment(dataDir, { MKC_SECRET_KEY: key }) });

@@ -1,27 +1,19 @@
 // The installed `mkc` (main/cli/bin.mjs loading dist/core/mkc.mjs, which loads commander from
 // node_modules) as a shell runs it: the version, a global option before the command, help for one
 // command, completion, and bad input refused with exit code 2 and nothing created.
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pkg from '../../package.json';
+import { requireBuiltMkc, runMkc } from '../fixtures/mkc-process';
 
-const bin = path.resolve('main/cli/bin.mjs');
 let dir: string;
 
-function mkc(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH, HOME: dir, MKC_SECRET_KEY: 'bin-test' }, timeout: 60_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? -1) : 0, stdout, stderr }),
-    );
-    child.stdin!.end();
-  });
-}
+const mkc = (args: string[]) => runMkc(args, { env: { PATH: process.env.PATH, HOME: dir, MKC_SECRET_KEY: 'bin-test' }, timeoutMs: 60_000 });
 
 beforeAll(() => {
-  if (!fs.existsSync(path.resolve('dist/core/mkc.mjs'))) throw new Error('dist/core/mkc.mjs is missing: run `node main/build/build.mjs core` first');
+  requireBuiltMkc();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mkc-bin-'));
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -1,66 +1,34 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { secretStoreFromEnvironment } from '../../main/secrets/secret-store-from-env';
 import { ownerLockPath, readOwner } from '../../main/owner/owner-lock';
 import { smallInventory, startRig, type Rig } from '../lab/rig';
+import { requireBuiltMkc, runMkc, spawnMkc, startOwnerProcess, type WatchedMkc } from '../fixtures/mkc-process';
 
 // One data directory, several real `mkc` processes as an operator starts them: `mkc serve` owns the
 // directory; every other `mkc` is served by it over the control socket and follows jobs from its
 // pushed events; a second owner is refused; a killed owner's stale lock is taken over.
-const bin = path.resolve('main/cli/bin.mjs');
 const key = `owner-key-${process.pid}-${Date.now()}`;
 let rig: Rig;
 let dataDir: string;
 const env = () => ({ PATH: process.env.PATH, HOME: process.env.HOME, MKC_SECRET_KEY: key });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+const mkc = (args: string[]) => runMkc([...args, '--data-dir', dataDir], { env: env() });
+const watchMkc = (args: string[]) => spawnMkc([...args, '--data-dir', dataDir], env());
 
-function mkc(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = execFile(process.execPath, [bin, ...args, '--data-dir', dataDir], { env: env(), timeout: 120_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? -1) : 0, stdout, stderr }),
-    );
-    child.stdin!.end();
-  });
-}
-
-/** A long-running mkc whose output is watched while it runs. */
-function spawnMkc(args: string[]) {
-  const child = spawn(process.execPath, [bin, ...args, '--data-dir', dataDir], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exit = new Promise<Run>((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
-  const waitFor = async (pattern: RegExp): Promise<RegExpMatchArray> => {
-    for (;;) {
-      const m = stdout.match(pattern);
-      if (m) return m;
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`mkc ${args.join(' ')} exited before printing ${pattern}: ${stderr}${stdout}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
-  return { child, exit, waitFor, output: () => ({ stdout, stderr }) };
-}
-
-let owner: ReturnType<typeof spawnMkc> | null = null;
+let owner: WatchedMkc | null = null;
 const started: ChildProcess[] = [];
 
 async function startOwner() {
-  const o = spawnMkc(['serve']);
+  const o = await startOwnerProcess(dataDir, env());
   started.push(o.child);
-  await o.waitFor(/Serving .* as its owner/);
   return o;
 }
 
 beforeAll(async () => {
-  if (!fs.existsSync(path.resolve('dist/core/mkc.mjs'))) throw new Error('dist/core/mkc.mjs is missing: run `node main/build/build.mjs core` first');
+  requireBuiltMkc();
   const root = fs.mkdtempSync('/tmp/mkc-owner-lab-');
   dataDir = path.join(root, 'data');
   rig = await startRig({ inventory: smallInventory(), dataDir, secrets: secretStoreFromEnvironment(dataDir, { MKC_SECRET_KEY: key }) });
@@ -121,11 +89,11 @@ describe('one owner per data directory', () => {
     rig.vma.speed.phaseDelayMs = 20_000;
     rig.vma.speed.bytesPerSecond = 64 * 1024;
     try {
-      const replicate = spawnMkc(['replicate', 'pgtest1']);
+      const replicate = watchMkc(['replicate', 'pgtest1']);
       started.push(replicate.child);
       const [, jobId] = await replicate.waitFor(/Started (job-\S+) for pgtest1/);
       await replicate.waitFor(/replicating/);
-      const watch = spawnMkc(['jobs', 'watch', jobId!]);
+      const watch = watchMkc(['jobs', 'watch', jobId!]);
       started.push(watch.child);
       await watch.waitFor(/replicating/);
       const cancel = await mkc(['jobs', 'cancel', jobId!]);
@@ -146,11 +114,11 @@ describe('one owner per data directory', () => {
     rig.vma.speed.phaseDelayMs = 30_000;
     rig.vma.speed.bytesPerSecond = 64 * 1024;
     try {
-      const replicate = spawnMkc(['replicate', 'web1']);
+      const replicate = watchMkc(['replicate', 'web1']);
       started.push(replicate.child);
       const [, jobId] = await replicate.waitFor(/Started (job-\S+) for web1/);
       await replicate.waitFor(/replicating/);
-      const watch = spawnMkc(['jobs', 'watch', jobId!]);
+      const watch = watchMkc(['jobs', 'watch', jobId!]);
       started.push(watch.child);
       await watch.waitFor(/replicating/);
       const from = rig.vma.requests.length;

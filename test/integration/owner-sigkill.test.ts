@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -8,13 +8,13 @@ import { readOwner } from '../../main/owner/owner-lock';
 import { expectTargetsEqualSources } from '../fixtures/disk-compare';
 import { labVm, startRig, type Rig } from '../lab/rig';
 import { waitForWithin } from '../fixtures/wait';
+import { requireBuiltMkc, runMkc, startOwnerProcess } from '../fixtures/mkc-process';
 
 // A real `mkc serve` owns the data directory and runs an incremental sync; it is killed with SIGKILL
 // in the middle of the copy (no clean shutdown: the lock file, the SSH session and its callback
 // forward die with it) and started again. The job it left must end in a truthful state (the same
 // job, completed only once every disk reported its change id to the new owner), the replica must be
 // bit-identical, and the next sync must be incremental from those ids and bit-identical too.
-const bin = path.resolve('main/cli/bin.mjs');
 const key = `sigkill-key-${process.pid}-${Date.now()}`;
 const MiB = 1024 * 1024;
 const VM = 'kill1';
@@ -24,35 +24,12 @@ let ctxId: string;
 const started: ChildProcess[] = [];
 const env = () => ({ PATH: process.env.PATH, HOME: process.env.HOME, MKC_SECRET_KEY: key });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+const mkc = (args: string[]) => runMkc([...args, '--data-dir', dataDir], { env: env(), timeoutMs: 180_000 });
 
-function mkc(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = execFile(process.execPath, [bin, ...args, '--data-dir', dataDir], { env: env(), timeout: 180_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? -1) : 0, stdout, stderr }),
-    );
-    child.stdin!.end();
-  });
-}
-
-async function startOwner(): Promise<{ child: ChildProcess; exit: Promise<number | null> }> {
-  const child = spawn(process.execPath, [bin, 'serve', '--data-dir', dataDir], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
-  started.push(child);
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 120_000;
-  while (!/Serving .* as its owner/.test(out)) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`mkc serve exited: ${out}`);
-    if (Date.now() > deadline) throw new Error(`mkc serve did not start: ${out}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { child, exit };
+async function startOwner() {
+  const owner = await startOwnerProcess(dataDir, env());
+  started.push(owner.child);
+  return owner;
 }
 
 const waitFor = waitForWithin(120_000, { intervalMs: 100 });
@@ -78,7 +55,7 @@ const jobDisks = (jobId: string) =>
   }[];
 
 beforeAll(async () => {
-  if (!fs.existsSync(path.resolve('dist/core/mkc.mjs'))) throw new Error('dist/core/mkc.mjs is missing: run `node main/build/build.mjs core` first');
+  requireBuiltMkc();
   const root = fs.mkdtempSync('/tmp/mkc-sigkill-lab-');
   dataDir = path.join(root, 'data');
   rig = await startRig({
@@ -161,6 +138,6 @@ describe('an owner killed with SIGKILL mid-copy', () => {
     await expectTargetsEqualSources(rig, ctxId, VM);
 
     owner.child.kill('SIGINT');
-    expect(await owner.exit).toBe(0);
+    expect((await owner.exit).code).toBe(0);
   }, 600_000);
 });

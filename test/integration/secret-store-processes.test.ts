@@ -1,18 +1,15 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Core } from '../../main/core/core';
 import { openSecretStore } from '../../main/secrets/open-secret-store';
 import type { SecretKeySource } from '../../main/secrets/encrypted-file-store';
 import { fakeKeychain, type FakeKeychain } from '../../main/testing/fake-keychain';
+import { requireBuiltMkc, runMkc } from '../fixtures/mkc-process';
 
 // The desktop app (in this process, with a keychain that really encrypts) and `mkc` (the built
 // bundle in its own process, with the operator's passphrase) over one data directory.
-const run = promisify(execFile);
-const mkcBundle = path.resolve('dist/core/mkc.mjs');
 const passphrase = `op-pass-${process.pid}-${Date.now()}`;
 const pass: SecretKeySource = { kind: 'passphrase', passphrase, origin: 'MKC_SECRET_KEY' };
 const noPass: SecretKeySource = { kind: 'missing', reason: 'No secret key is configured.' };
@@ -25,20 +22,12 @@ function appCore(withPassphrase: boolean): Core {
   return new Core({ dataDir, transport: 'electron', secrets: store });
 }
 
-async function mkc(args: string[], options: { key?: string; input?: string } = {}) {
-  const child = run(process.execPath, [mkcBundle, ...args, '--data-dir', dataDir], {
+const mkc = (args: string[], options: { key?: string; input?: string } = {}) =>
+  runMkc([...args, '--data-dir', dataDir], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...(options.key ? { MKC_SECRET_KEY: options.key } : {}) },
-    timeout: 60_000,
+    ...(options.input !== undefined ? { input: options.input } : {}),
+    timeoutMs: 60_000,
   });
-  child.child.stdin!.end(options.input ?? '');
-  try {
-    const r = await child;
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: err.code ?? -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
-  }
-}
 
 const addCredential = (name: string, key?: string) =>
   mkc(['credentials', 'add', '--name', name, '--vcenter', 'vc.example', '--username', 'svc', '--datacenter', 'DC1', '--password-stdin'], {
@@ -47,7 +36,7 @@ const addCredential = (name: string, key?: string) =>
   });
 
 beforeAll(() => {
-  if (!fs.existsSync(mkcBundle)) throw new Error('dist/core/mkc.mjs is missing: run `node main/build/build.mjs core` first');
+  requireBuiltMkc();
 });
 beforeEach(() => {
   dataDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mkc-shared-secrets-')), 'data');
