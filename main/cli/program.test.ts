@@ -3,35 +3,16 @@
 // bad input (exit code 2) before anything is opened or written.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import pkg from '../../package.json';
-import type { SecretStore } from '../secrets/secret-store';
 import { ALL_COMMANDS } from './commands';
 import { buildProgram, pathOf } from './program';
-import { runCli, type CliIo } from './run-cli';
+import { useCliHarness } from './cli-test-harness';
 
-const noSecrets: SecretStore = { unavailableReason: () => 'none in this test', set() { throw new Error('no'); }, get: () => null, delete() {} };
-
-let dir: string;
-let out: string[];
-let err: string[];
-let io: CliIo;
-beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mkc-program-'));
-  out = [];
-  err = [];
-  io = { out: (t) => out.push(t), err: (t) => err.push(t), env: {}, secrets: () => noSecrets };
-});
-afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-const mkc = async (...argv: string[]) => {
-  out.length = 0;
-  err.length = 0;
-  return runCli(argv, ALL_COMMANDS, io);
-};
+const h = useCliHarness('mkc-program-', { dataDirArg: false });
+const mkc = h.mkc;
 
 /** Every command of the tree with its path, the top level included. */
 function tree(): Command[] {
@@ -47,30 +28,30 @@ describe('global options', () => {
     ['between the command words', ['jobs', '--json', 'list', '--data-dir=DIR']],
     ['on both sides', ['--data-dir', 'DIR', 'jobs', 'list', '--json']],
   ])('are accepted %s', async (_where, argv) => {
-    expect(await mkc(...argv.map((a) => a.replace('DIR', dir)))).toBe(0);
-    expect(JSON.parse(out.join(''))).toEqual([]);
-    expect(err).toEqual([]);
+    expect(await mkc(...argv.map((a) => a.replace('DIR', h.dir)))).toBe(0);
+    expect(JSON.parse(h.out.join(''))).toEqual([]);
+    expect(h.err).toEqual([]);
   });
 
   it('take their value before the command: `mkc --data-dir D replicate vm` runs replicate in D', async () => {
-    expect(await mkc('--data-dir', dir, 'replicate', 'web01')).toBe(1);
-    expect(err.join('\n')).toBe('mkc: No managed VM named web01; see `mkc contexts list`');
+    expect(await mkc('--data-dir', h.dir, 'replicate', 'web01')).toBe(1);
+    expect(h.err.join('\n')).toBe('mkc: No managed VM named web01; see `mkc contexts list`');
     // The command ran in that directory: it created the database there.
-    expect(fs.existsSync(path.join(dir, 'console.sqlite3'))).toBe(true);
+    expect(fs.existsSync(path.join(h.dir, 'console.sqlite3'))).toBe(true);
   });
 });
 
 describe('--version', () => {
   it.each([['--version'], ['-V']])('%s prints the package version and opens nothing', async (flag) => {
-    const fresh = path.join(dir, 'fresh');
+    const fresh = path.join(h.dir, 'fresh');
     expect(await mkc(flag, '--data-dir', fresh)).toBe(0);
-    expect(out.join('')).toBe(`mkc ${pkg.version}\n`);
+    expect(h.out.join('')).toBe(`mkc ${pkg.version}\n`);
     expect(fs.existsSync(fresh)).toBe(false);
   });
 
   it('prints JSON with --json, wherever --json sits', async () => {
     expect(await mkc('--version', '--json')).toBe(0);
-    expect(JSON.parse(out.join(''))).toEqual({ version: pkg.version });
+    expect(JSON.parse(h.out.join(''))).toEqual({ version: pkg.version });
   });
 });
 
@@ -81,36 +62,36 @@ describe('help', () => {
     for (const c of commands) {
       const words = pathOf(c);
       expect(await mkc(...words, '--help'), words.join(' ')).toBe(0);
-      expect(out.join(''), words.join(' ')).toMatch(new RegExp(`^Usage: mkc${words.map((w) => ` ${w}`).join('')} `));
-      expect(err).toEqual([]);
+      expect(h.out.join(''), words.join(' ')).toMatch(new RegExp(`^Usage: mkc${words.map((w) => ` ${w}`).join('')} `));
+      expect(h.err).toEqual([]);
     }
   });
 
   it('`mkc help <command>` prints the same help as `mkc <command> --help`', async () => {
     expect(await mkc('jobs', 'list', '--help')).toBe(0);
-    const direct = out.join('');
+    const direct = h.out.join('');
     expect(direct).toContain('--limit <number>');
     expect(direct).toContain('--status <value>');
     expect(direct).toMatch(/Global Options:[\s\S]*--data-dir <value>[\s\S]*--json/);
     expect(await mkc('help', 'jobs', 'list')).toBe(0);
-    expect(out.join('')).toBe(direct);
+    expect(h.out.join('')).toBe(direct);
     expect(await mkc('help', 'contexts', 'remove')).toBe(0);
-    expect(out.join('')).toMatch(/Usage: mkc contexts remove \[options\] <vm>/);
-    expect(out.join('')).toMatch(/--volumes <value>\s+keep the replica volumes in CloudStack, or delete them\s+\(choices: "keep", "delete"\)/);
+    expect(h.out.join('')).toMatch(/Usage: mkc contexts remove \[options\] <vm>/);
+    expect(h.out.join('')).toMatch(/--volumes <value>\s+keep the replica volumes in CloudStack, or delete them\s+\(choices: "keep", "delete"\)/);
   });
 
   it('`mkc help` and `mkc` alone list every command with its arguments', async () => {
     expect(await mkc('help')).toBe(0);
-    const listed = out.join('');
+    const listed = h.out.join('');
     for (const c of ALL_COMMANDS) expect(listed).toContain(`mkc ${c.path.join(' ')}${(c.args ?? []).map((a) => ` <${a.name}${a.variadic ? '...' : ''}>`).join('')}`);
     expect(listed).toContain('mkc completion <shell>');
     expect(await mkc()).toBe(0);
-    expect(out.join('')).toBe(listed);
+    expect(h.out.join('')).toBe(listed);
   });
 
   it('refuses help for a command that does not exist', async () => {
     expect(await mkc('help', 'jobs', 'lst')).toBe(2);
-    expect(err.join('\n')).toBe('mkc: Unknown command "jobs lst". Run `mkc --help` for the list.');
+    expect(h.err.join('\n')).toBe('mkc: Unknown command "jobs lst". Run `mkc --help` for the list.');
   });
 });
 
@@ -129,27 +110,27 @@ describe('bad input is refused with exit code 2 before anything is opened', () =
     ['a group without its command', ['jobs'], '"mkc jobs" needs a command: mkc jobs list, mkc jobs show, mkc jobs watch, mkc jobs cancel, mkc jobs delete. Run `mkc help jobs` for their options.'],
     ['an unknown command', ['jobs', 'lst'], 'Unknown command "jobs lst". Did you mean: mkc jobs list, mkc jobs show, mkc jobs watch, mkc jobs cancel, mkc jobs delete?'],
   ])('%s', async (_name, argv, message) => {
-    const fresh = path.join(dir, 'never-created');
+    const fresh = path.join(h.dir, 'never-created');
     expect(await mkc(...argv, '--data-dir', fresh)).toBe(2);
-    expect(err.join('\n')).toBe(`mkc: ${message}`);
-    expect(out).toEqual([]);
+    expect(h.err.join('\n')).toBe(`mkc: ${message}`);
+    expect(h.out).toEqual([]);
     expect(fs.existsSync(fresh)).toBe(false);
   });
 
   it('reports the refusal as JSON with --json', async () => {
     expect(await mkc('--json', 'jobs', 'list', 'extra')).toBe(2);
-    expect(JSON.parse(out.join(''))).toEqual({ ok: false, error: { code: 'validation', message: 'mkc jobs list takes no arguments (got extra)' } });
-    expect(err).toEqual([]);
+    expect(JSON.parse(h.out.join(''))).toEqual({ ok: false, error: { code: 'validation', message: 'mkc jobs list takes no arguments (got extra)' } });
+    expect(h.err).toEqual([]);
   });
 
   it('takes a negative number as the value it is, for the contract schema to judge', async () => {
-    expect(await mkc('jobs', 'list', '--limit', '-5', '--data-dir', dir)).toBe(2);
-    expect(err.join('\n')).toMatch(/^mkc: Invalid request for jobs:list: limit/);
+    expect(await mkc('jobs', 'list', '--limit', '-5', '--data-dir', h.dir)).toBe(2);
+    expect(h.err.join('\n')).toMatch(/^mkc: Invalid request for jobs:list: limit/);
   });
 
   it('takes words after -- as arguments, not options', async () => {
-    expect(await mkc('jobs', 'show', '--data-dir', dir, '--', '--json')).toBe(1);
-    expect(err.join('\n')).toMatch(/--json/);
+    expect(await mkc('jobs', 'show', '--data-dir', h.dir, '--', '--json')).toBe(1);
+    expect(h.err.join('\n')).toMatch(/--json/);
   });
 });
 
@@ -171,7 +152,7 @@ describe('secrets never come from arguments', () => {
 
 describe('mkc completion', () => {
   function complete(script: string, words: string[]): string[] {
-    const file = path.join(dir, 'mkc-completion.bash');
+    const file = path.join(h.dir, 'mkc-completion.bash');
     fs.writeFileSync(file, script);
     const array = words.map((w) => `'${w}'`).join(' ');
     const text = execFileSync('bash', ['-c', `source ${file}; COMP_WORDS=(${array}); COMP_CWORD=${words.length - 1}; _mkc_complete; printf '%s\\n' "\${COMPREPLY[@]}"`], { encoding: 'utf8' });
@@ -179,7 +160,7 @@ describe('mkc completion', () => {
   }
   const script = async (shell: string) => {
     expect(await mkc('completion', shell)).toBe(0);
-    return out.join('');
+    return h.out.join('');
   };
 
   it('offers every command of the tree at its place', async () => {
