@@ -166,7 +166,18 @@ function Cell({ col, c, hidden }: { col: VmColumnDef; c: VmContextSummary; hidde
   }
 }
 
-function HeaderRow({ rows, columns, hidden, loading }: { rows: VmContextSummary[]; columns: readonly VmColumnDef[]; hidden: ReadonlySet<VmColumnId>; loading: boolean }) {
+// Memoised: the table re-renders on every scroll event of the virtual list, the header need not.
+const HeaderRow = memo(function HeaderRow({
+  rows,
+  columns,
+  hidden,
+  loading,
+}: {
+  rows: VmContextSummary[];
+  columns: readonly VmColumnDef[];
+  hidden: ReadonlySet<VmColumnId>;
+  loading: boolean;
+}) {
   const sort = useUi((s) => s.vmSort);
   const checked = useUi((s) => s.checkedContextIds);
   const allOn = rows.length > 0 && rows.every((r) => checked.has(r.id));
@@ -217,7 +228,7 @@ function HeaderRow({ rows, columns, hidden, loading }: { rows: VmContextSummary[
       })}
     </div>
   );
-}
+});
 
 /**
  * The table body with roving focus: one row is in the tab order; arrows, Home/End and PageUp/PageDown
