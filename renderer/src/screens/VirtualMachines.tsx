@@ -384,7 +384,7 @@ function VmTable({
         {loading
           ? rowCount === total
             ? `First ${loaded.toLocaleString()} of ${total.toLocaleString()} VMs loaded; loading the rest…`
-            : `${rows.length.toLocaleString()} shown from the first ${loaded.toLocaleString()} of ${total.toLocaleString()} VMs; searching all once the rest are loaded…`
+            : `${rows.length.toLocaleString()} shown from the first ${loaded.toLocaleString()} of ${total.toLocaleString()} VMs; the rest join this view once loaded…`
           : rows.length === total
             ? `${total.toLocaleString()} ${total === 1 ? 'VM' : 'VMs'} under management`
             : `${rows.length.toLocaleString()} of ${total.toLocaleString()} VMs shown`}
