@@ -22,6 +22,8 @@ import type {
   VmGroupMember,
 } from './domain';
 import {
+  NOTIFICATION_LEVELS,
+  type NotificationLevel,
   APPLIANCE_KINDS,
   FAILOVER_TYPES,
   JOB_STATUSES,
@@ -348,9 +350,8 @@ export interface OwnerView {
   detail: string | null;
 }
 
-/** Desktop notifications: none, only failures, or every job end. */
-export const NOTIFICATION_LEVELS = ['off', 'failures', 'all'] as const;
-export type NotificationLevel = (typeof NOTIFICATION_LEVELS)[number];
+// In domain.ts (no zod) so the renderer can use the list without bundling the request schemas.
+export { NOTIFICATION_LEVELS, type NotificationLevel } from './domain';
 
 /** Settings of the desktop shell; the headless hosts keep them but do not act on them. */
 export interface DesktopSettings {

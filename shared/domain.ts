@@ -485,3 +485,7 @@ export interface SecretStoreStatus {
   reason: string | null;
   unlockers: SecretUnlockerStatus[];
 }
+
+/** Desktop notifications: none, only failures, or every job end. */
+export const NOTIFICATION_LEVELS = ['off', 'failures', 'all'] as const;
+export type NotificationLevel = (typeof NOTIFICATION_LEVELS)[number];

@@ -17,6 +17,19 @@ export function formatMs(ms: number | null | undefined): string {
   return v < 1000 ? `${v} ms` : formatDuration(v / 1000);
 }
 
+// Building an Intl.DateTimeFormat costs far more than formatting with one, and a table row mounting
+// while it scrolls into view formats several times: each kind of formatter is built once.
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function dateTimeFormat(key: string, make: () => { locale: string | undefined; options: Intl.DateTimeFormatOptions }): Intl.DateTimeFormat {
+  let f = formatters.get(key);
+  if (!f) {
+    const { locale, options } = make();
+    f = new Intl.DateTimeFormat(locale, options);
+    formatters.set(key, f);
+  }
+  return f;
+}
+
 const parse = (iso: string | null | undefined): number | null => {
   if (!iso) return null;
   const t = Date.parse(iso);
@@ -33,32 +46,38 @@ export function formatDateTime(
 ): string {
   const t = parse(iso);
   if (t === null) return '—';
-  return new Intl.DateTimeFormat(opts.locale, {
-    year: 'numeric',
-    month: 'short',
-    day: 'numeric',
-    hour: '2-digit',
-    minute: '2-digit',
-    ...(opts.seconds === false ? {} : { second: '2-digit' }),
-    timeZone: opts.timeZone,
-  }).format(t);
+  return dateTimeFormat(`short|${opts.locale ?? ''}|${opts.timeZone ?? ''}|${opts.seconds === false ? 0 : 1}`, () => ({
+    locale: opts.locale,
+    options: {
+      year: 'numeric',
+      month: 'short',
+      day: 'numeric',
+      hour: '2-digit',
+      minute: '2-digit',
+      ...(opts.seconds === false ? {} : { second: '2-digit' }),
+      timeZone: opts.timeZone,
+    },
+  })).format(t);
 }
 
 /** The hover text for a time: the full date and time with its zone, so a screenshot or a call is unambiguous. */
 export function formatDateTimeLong(iso: string | null | undefined, opts: { locale?: string; timeZone?: string } = {}): string {
   const t = parse(iso);
   if (t === null) return '';
-  return new Intl.DateTimeFormat(opts.locale, {
-    weekday: 'short',
-    year: 'numeric',
-    month: 'long',
-    day: 'numeric',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    timeZoneName: 'short',
-    timeZone: opts.timeZone,
-  }).format(t);
+  return dateTimeFormat(`long|${opts.locale ?? ''}|${opts.timeZone ?? ''}`, () => ({
+    locale: opts.locale,
+    options: {
+      weekday: 'short',
+      year: 'numeric',
+      month: 'long',
+      day: 'numeric',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      timeZoneName: 'short',
+      timeZone: opts.timeZone,
+    },
+  })).format(t);
 }
 
 /** "3m 12s ago" from an ISO time and the current time; "never" when absent; a time ahead of us reads "just now". */

@@ -75,7 +75,11 @@ export async function startDevBridge(options: DevBridgeOptions): Promise<DevBrid
     else fs.createReadStream(found.file).pipe(res);
   });
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 8 * 1024 * 1024 });
+  // One message per tick: requests that arrive together (a page's first requests are sent in one go)
+  // would otherwise all run before any answer leaves, since each answer is sent from a promise
+  // continuation that waits for the whole batch. With this, a quick first page is answered before a
+  // slow request queued behind it (renderer/src/store/live-sync.ts) starts.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 8 * 1024 * 1024, allowSynchronousEvents: false });
   const sockets = new Set<WebSocket>();
   server.on('upgrade', (req, socket, head) => {
     const okPath = (req.url ?? '').split('?')[0] === BRIDGE_PATH;

@@ -81,7 +81,8 @@ export function vmSchedulePlans(d: ViewDeps): VmSchedulePlan[] {
     list.push({ id: g.id, name: g.name, replicaAgeTargetSeconds: g.replicaAgeTargetSeconds, memberEnabled: m.enabled && g.enabled });
     byVm.set(m.vmContextId, list);
   }
-  return d.contexts.list().map((c) => {
+  // Ids and the enabled flag only: full summaries of a 10,000-VM fleet took the core a second here.
+  return d.contexts.listEnabled().map((c) => {
     const own = (byVm.get(c.id) ?? []).sort((a, b) => a.name.localeCompare(b.name));
     const active = own.filter((g) => g.memberEnabled);
     const targets = active.map((g) => g.replicaAgeTargetSeconds).filter((t): t is number => t !== null);

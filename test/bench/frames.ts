@@ -43,6 +43,17 @@ export interface RowsShown {
 }
 
 export async function navigateUntilRows(page: Page, url: string, expectedRows: number, timeoutMs = 90_000): Promise<RowsShown> {
+  // The page's own clock when the first row entered the DOM, free of the polling of waitForSelector.
+  await page.addInitScript((selector: string) => {
+    const w = window as unknown as { __mkcFirstRowAt?: number };
+    const seen = () => {
+      if (w.__mkcFirstRowAt === undefined && document.querySelector(selector)) w.__mkcFirstRowAt = performance.now();
+      return w.__mkcFirstRowAt !== undefined;
+    };
+    new MutationObserver((_, observer) => {
+      if (seen()) observer.disconnect();
+    }).observe(document, { childList: true, subtree: true });
+  }, ANY_ROW);
   const t0 = Date.now();
   await page.goto(url, { waitUntil: 'commit' });
   try {
@@ -52,18 +63,6 @@ export async function navigateUntilRows(page: Page, url: string, expectedRows: n
   }
   const navigationToFirstRowMs = Date.now() - t0;
   const pageClockFirstRowMs = await page.evaluate(() => performance.now());
-  const pageTimeline = await page.evaluate(() => {
-    const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
-    const scripts = (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).filter((r) => r.name.endsWith('.js'));
-    const fcp = performance.getEntriesByType('paint').find((p) => p.name === 'first-contentful-paint');
-    const r1 = (x: number | undefined) => (x === undefined ? null : Math.round(x * 10) / 10);
-    return {
-      htmlResponseEnd: r1(nav?.responseEnd),
-      scriptResponseEnd: r1(Math.max(0, ...scripts.map((s) => s.responseEnd))),
-      domContentLoaded: r1(nav?.domContentLoadedEventEnd),
-      firstContentfulPaint: r1(fcp?.startTime),
-    };
-  });
   let navigationToAllRowsKnownMs: number | null = null;
   try {
     await page.waitForFunction(
@@ -95,6 +94,21 @@ export async function navigateUntilRows(page: Page, url: string, expectedRows: n
   } catch {
     // reported as null: the table stayed busy
   }
+  const pageTimeline = await page.evaluate(() => {
+    const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
+    const scripts = (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).filter((r) => r.name.endsWith('.js'));
+    const fcp = performance.getEntriesByType('paint').find((p) => p.name === 'first-contentful-paint');
+    const r1 = (x: number | undefined) => (x === undefined ? null : Math.round(x * 10) / 10);
+    return {
+      htmlResponseEnd: r1(nav?.responseEnd),
+      scriptResponseEnd: r1(Math.max(0, ...scripts.map((s) => s.responseEnd))),
+      domContentLoaded: r1(nav?.domContentLoadedEventEnd),
+      firstContentfulPaint: r1(fcp?.startTime),
+      firstRowInDom: r1((window as unknown as { __mkcFirstRowAt?: number }).__mkcFirstRowAt),
+      // Marks the renderer sets (renderer/src/store/live-sync.ts): connected and asking, first page in, full list in.
+      ...Object.fromEntries(performance.getEntriesByType('mark').filter((m) => m.name.startsWith('mkc:')).map((m) => [m.name.slice(4), r1(m.startTime)])),
+    };
+  });
   const { matched, rendered } = await page.evaluate((selectors: string[]) => {
     const matched = selectors.find((s) => document.querySelector(s) !== null) ?? null;
     return { matched, rendered: matched ? document.querySelectorAll(matched).length : 0 };

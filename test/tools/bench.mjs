@@ -20,7 +20,7 @@ if (b.status !== 0) {
 
 await build({
   absWorkingDir: root,
-  entryPoints: { main: 'test/bench/main.ts', 'vma-sim-child': 'test/bench/vma-sim-child.ts' },
+  entryPoints: { main: 'test/bench/main.ts', 'vma-sim-child': 'test/bench/vma-sim-child.ts', 'render-core-child': 'test/bench/render-core-child.ts' },
   bundle: true,
   platform: 'node',
   target: 'node20',

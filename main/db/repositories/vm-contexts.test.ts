@@ -122,6 +122,9 @@ describe('VmContextRepository', () => {
       const p = repo.page(0, 1);
       expect(p.contexts).toHaveLength(1);
       expect(p.counts).toEqual({ total: 8, attention: 1, byDisplayStatus: { failed: 1, replicating: 2, disabled: 1, discovered: 4 } });
+      // The lean read the schedule plans use agrees with the full list, in the same order.
+      expect(repo.listEnabled()).toEqual(repo.list().map((c) => ({ id: c.id, enabled: c.enabled })));
+      expect(repo.listEnabled().filter((c) => !c.enabled).map((c) => c.id)).toEqual([added[3]!.id]);
     });
 
     it('answers an empty page and zero counts with no VMs', () => {

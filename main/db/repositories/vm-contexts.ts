@@ -120,6 +120,11 @@ export class VmContextRepository {
     })();
   }
 
+  /** Every VM's id and whether it is enabled, in list() order: what a per-VM read model needs without the summaries. */
+  listEnabled(): { id: string; enabled: boolean }[] {
+    return (this.db.prepare(`SELECT id, enabled FROM vm_contexts ORDER BY name COLLATE NOCASE, id`).all() as Row[]).map((r) => ({ id: String(r.id), enabled: bool(r.enabled) }));
+  }
+
   get(id: string): VmContextSummary | null {
     const r = this.db.prepare(`${SUMMARY_SQL} WHERE c.id = ?`).get(id) as Row | undefined;
     return r ? mapContext(r) : null;

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { VmContextSummary, VmContextStatus } from '../../../shared/domain';
 import type { VmSchedulePlan } from '../../../shared/contract';
-import { groupsText, matchesSearch, sortContexts, statusSummary, summaryText, visibleContexts, type PlansById } from './vm-list';
+import { groupsText, matchesSearch, sortContexts, statusSummary, summaryFromCounts, summaryText, visibleContexts, type PlansById } from './vm-list';
+import { countStatuses } from '../../../shared/vm-order';
+import { sidebarCounts, sidebarCountsFrom } from './sidebar-counts';
 
 let n = 0;
 function ctx(name: string, status: VmContextStatus, lastSync: string | null, extra: Partial<VmContextSummary> = {}): VmContextSummary {
@@ -98,6 +100,13 @@ describe('VM list helpers', () => {
   it('summarises by status in reading order', () => {
     const s = statusSummary(list);
     expect(summaryText(s)).toBe('1 failed · 1 replicating · 2 ready · 1 not synced');
+  });
+  it('summarises the core\'s whole-set counts (shown while the list loads) the same way', () => {
+    expect(summaryFromCounts(countStatuses(list).byDisplayStatus)).toEqual(statusSummary(list));
+    const counts = { failed: 2, cleanup_required: 1, failing_over: 1, failed_over_live: 3, discovered: 9000, disabled: 4 } as const;
+    expect(summaryText(summaryFromCounts(counts))).toBe('3 failed · 4 in failover · 9000 not synced · 4 disabled');
+    expect(sidebarCountsFrom({ total: 9011, attention: 5, byDisplayStatus: { ...counts, replicating: 7 } })).toEqual({ total: 9011, attention: 5, replicating: 7, failedOver: 3 });
+    expect(sidebarCountsFrom(countStatuses(list))).toEqual(sidebarCounts(list));
   });
   it('filters by summary group and search together, then sorts', () => {
     expect(names(visibleContexts(list, '', 'ready', { key: 'name', dir: 'asc' }))).toEqual(['old-vm', 'web-10']);

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
-import { NOTIFICATION_LEVELS, type DesktopSettings, type NotificationLevel, type OwnerView } from '../../../shared/contract';
+import type { DesktopSettings, OwnerView } from '../../../shared/contract';
+import { NOTIFICATION_LEVELS, type NotificationLevel } from '../../../shared/domain';
 import { formatDateTimeLong } from '../lib/format';
 import type { AppErrorShape } from '../../../shared/errors';
 import { useInvoke } from '../lib/use-invoke';

@@ -166,7 +166,18 @@ function Cell({ col, c, hidden }: { col: VmColumnDef; c: VmContextSummary; hidde
   }
 }
 
-function HeaderRow({ rows, columns, hidden, loading }: { rows: VmContextSummary[]; columns: readonly VmColumnDef[]; hidden: ReadonlySet<VmColumnId>; loading: boolean }) {
+// Memoised: the table re-renders on every scroll event of the virtual list, the header need not.
+const HeaderRow = memo(function HeaderRow({
+  rows,
+  columns,
+  hidden,
+  loading,
+}: {
+  rows: VmContextSummary[];
+  columns: readonly VmColumnDef[];
+  hidden: ReadonlySet<VmColumnId>;
+  loading: boolean;
+}) {
   const sort = useUi((s) => s.vmSort);
   const checked = useUi((s) => s.checkedContextIds);
   const allOn = rows.length > 0 && rows.every((r) => checked.has(r.id));
@@ -217,7 +228,7 @@ function HeaderRow({ rows, columns, hidden, loading }: { rows: VmContextSummary[
       })}
     </div>
   );
-}
+});
 
 /**
  * The table body with roving focus: one row is in the tab order; arrows, Home/End and PageUp/PageDown
@@ -373,7 +384,7 @@ function VmTable({
         {loading
           ? rowCount === total
             ? `First ${loaded.toLocaleString()} of ${total.toLocaleString()} VMs loaded; loading the rest…`
-            : `${rows.length.toLocaleString()} shown from the first ${loaded.toLocaleString()} of ${total.toLocaleString()} VMs; searching all once the rest are loaded…`
+            : `${rows.length.toLocaleString()} shown from the first ${loaded.toLocaleString()} of ${total.toLocaleString()} VMs; the rest join this view once loaded…`
           : rows.length === total
             ? `${total.toLocaleString()} ${total === 1 ? 'VM' : 'VMs'} under management`
             : `${rows.length.toLocaleString()} of ${total.toLocaleString()} VMs shown`}
