@@ -203,6 +203,13 @@ describe('the lab for every workflow', () => {
     expect(inSecond).toEqual(inFirst);
     await expectBadgesInside(first.job);
     await expectBadgesInside(secondJob);
+    // The steps, the copy among them, read the same in both windows.
+    const stepRows = (job: Locator) =>
+      job.locator('[data-testid="step-pipeline"] > li').evaluateAll((lis) =>
+        lis.map((li) => [li.getAttribute('data-step'), li.getAttribute('data-status'), li.querySelector('.pipe-duration')?.textContent ?? '']),
+      );
+    const panelSteps = await stepRows(first.job);
+    expect(await stepRows(secondJob)).toEqual(panelSteps);
     await screenshot(page, SHOT('06-replication-done'));
     await screenshot(second.page, SHOT('06b-second-window-1280-done'));
     expect(second.errors).toEqual([]);
@@ -219,6 +226,13 @@ describe('the lab for every workflow', () => {
         .filter((e) => e.msg.startsWith('VMA phase: ')),
     );
     expect(logged.map((e) => `${e.msg.slice('VMA phase: '.length)} since ${e.time}`)).toEqual(inFirst.map((p) => p.title));
+    // The job's steps in the Logs are the panel's: the copy on the VMA is one of them, with the same duration.
+    const logSteps = await page
+      .getByTestId('log-steps')
+      .locator('tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => [tr.querySelector('td:nth-child(2)')?.textContent ?? '', tr.querySelector('td:nth-child(5)')?.textContent ?? '']));
+    expect(logSteps).toEqual(panelSteps.map(([name, , duration]) => [name, duration]));
+    await events.filter({ hasText: /^.*Copy on the VMA: \d+\.\d MiB of \d+\.\d MiB moved in/ }).waitFor();
     await expectLabBadge(page);
     await screenshot(page, SHOT('07-logs-initial-sync'));
 
