@@ -124,8 +124,9 @@ describe('the lab for every workflow', () => {
     await expectLabBadge(page);
     await screenshot(page, SHOT('02-vms-empty'));
 
-    // ---- Discovery: the lab's vCenter through its VMA; add pgtest1 and web1.
-    await nav(page, 'discovery');
+    // ---- Discovery, opened from the empty list (the lab's appliances are there already): add pgtest1 and web1.
+    await page.getByTestId('vms-empty').getByRole('button', { name: 'Open Discovery' }).click();
+    await expect(page.locator('main.content').getAttribute('data-screen')).resolves.toBe('discovery');
     await expectLabBadge(page);
     const form = page.locator('form.toolbar');
     await form.getByLabel('VMA appliance').selectOption({ label: 'lab-vma (127.0.0.1)' });
