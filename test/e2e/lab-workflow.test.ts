@@ -364,6 +364,10 @@ describe('the lab for every workflow', () => {
     await expect(ov.getByTestId('ov-states').innerText()).resolves.toMatch(/VMs by state \(2\)/i);
     await expect(ov.getByTestId('ov-running').innerText()).resolves.toMatch(/No job is running/);
     await expect(ov.getByTestId('ov-recent').locator('tbody tr').count()).resolves.toBeGreaterThanOrEqual(4);
+    // The latest syncs fit their card (today's end times read as a time of day).
+    const card = (await ov.getByTestId('ov-today').boundingBox())!;
+    const recent = (await ov.getByTestId('ov-recent').boundingBox())!;
+    expect(recent.x + recent.width).toBeLessThanOrEqual(card.x + card.width);
     await screenshot(page, SHOT('19-overview-after'));
 
     // ---- Logs: one entry per operation, each completed.
