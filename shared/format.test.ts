@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatAge, formatDateTime, formatDateTimeLong, formatDuration, formatMs } from './format';
+import { formatAge, formatDateTime, formatDateTimeLong, formatDuration, formatMs, formatRecent } from './format';
 
 describe('formatMs', () => {
   it('never shows a negative duration', () => {
@@ -31,6 +31,14 @@ describe('formatAge', () => {
 
 describe('formatDateTime', () => {
   const iso = '2026-03-04T05:06:07Z';
+  it('gives only the time of day for a time on the same day, the date and time otherwise', () => {
+    const o = { locale: 'en-GB', timeZone: 'UTC' };
+    expect(formatRecent(iso, Date.parse('2026-03-04T23:59:00Z'), o)).toBe('05:06');
+    expect(formatRecent(iso, Date.parse('2026-03-05T00:01:00Z'), o)).toBe(formatDateTime(iso, { ...o, seconds: false }));
+    // The day is the operator's: 05:06 UTC on the 4th is still the 3rd in Los Angeles.
+    expect(formatRecent(iso, Date.parse('2026-03-04T12:00:00Z'), { locale: 'en-GB', timeZone: 'America/Los_Angeles' })).toMatch(/^3 Mar 2026/);
+    expect(formatRecent(null, 0)).toBe('—');
+  });
   it('names the month, so 4 March cannot be read as 3 April', () => {
     const gb = formatDateTime(iso, { locale: 'en-GB', timeZone: 'UTC' });
     const us = formatDateTime(iso, { locale: 'en-US', timeZone: 'UTC' });

@@ -60,6 +60,18 @@ export function formatDateTime(
   })).format(t);
 }
 
+/**
+ * For a narrow column of recent times: the time of day when it falls on the same day as `nowMs` (in the
+ * operator's zone), otherwise the date and time without seconds. The hover form keeps the full time.
+ */
+export function formatRecent(iso: string | null | undefined, nowMs: number, opts: { locale?: string; timeZone?: string } = {}): string {
+  const t = parse(iso);
+  if (t === null) return '—';
+  const day = new Intl.DateTimeFormat('en-CA', { year: 'numeric', month: '2-digit', day: '2-digit', timeZone: opts.timeZone });
+  if (day.format(t) !== day.format(nowMs)) return formatDateTime(iso, { ...opts, seconds: false });
+  return new Intl.DateTimeFormat(opts.locale, { hour: '2-digit', minute: '2-digit', timeZone: opts.timeZone }).format(t);
+}
+
 /** The hover text for a time: the full date and time with its zone, so a screenshot or a call is unambiguous. */
 export function formatDateTimeLong(iso: string | null | undefined, opts: { locale?: string; timeZone?: string } = {}): string {
   const t = parse(iso);

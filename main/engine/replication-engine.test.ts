@@ -16,7 +16,7 @@ import { AppError } from '../../shared/errors';
 import type { CloudStackApi, CsVolume, EnginePorts, OmaApi, ReplicateRequest, TargetSettings, VmaApi } from './ports';
 import { twoDiskVm } from '../testing/two-disk-vm';
 import { DomainEvents, type DomainEvent } from '../base/domain-events';
-import { SETUP_STEPS } from '../../shared/steps';
+import { REPLICATION_STEP, SETUP_STEPS } from '../../shared/steps';
 
 // The engine over a real database. The VMA, CloudStack and the OMA appliance cannot run here: the
 // ports are small in-memory stand-ins (the lab rig tests the same paths against the simulators).
@@ -303,6 +303,31 @@ describe('ReplicationEngine setup path', () => {
     expect(replicated[0]).toMatchObject({ job_id: jobId, vm_paths: ['/DC/vm/pgtest1'], oma_url: `http://127.0.0.1:8082/token-of-${jobId}` });
   });
 
+  it('records the copy on the VMA as a step: running once the VMA accepted, its phases on it, closed with the outcome and what it moved', async () => {
+    const jobId = await settle();
+    const copy = () => logbook.steps(jobId).find((x) => x.name === REPLICATION_STEP.copy);
+    expect(logbook.steps(jobId).map((x) => x.name)).toEqual([...SETUP_STEPS, REPLICATION_STEP.copy]);
+    expect(copy()).toMatchObject({ status: 'running', completedAt: null });
+    vmaProgressFound.add(jobId);
+    await engine.poller.tick();
+    expect(logbook.phases(jobId).map((x) => x.name)).toEqual(['Transfer']);
+    const phaseEvent = logbook.events({ operationId: jobId }).find((e) => e.message === 'VMA phase: Transfer');
+    expect(phaseEvent?.stepId).toBe(copy()!.id);
+    jobs.update(jobId, { bytesTransferred: 3 * 1024 * 1024, totalBytes: 4 * 1024 * 1024 });
+    engine.finish(jobId, 'completed', null);
+    expect(copy()).toMatchObject({ status: 'completed' });
+    expect(copy()!.durationMs).toBeGreaterThanOrEqual(0);
+    const moved = logbook.events({ operationId: jobId }).find((e) => e.message.startsWith('Copy on the VMA: '));
+    expect(moved).toMatchObject({ stepId: copy()!.id, details: { bytesTransferred: 3 * 1024 * 1024, totalBytes: 4 * 1024 * 1024 } });
+    expect(moved!.message).toMatch(/^Copy on the VMA: 3\.0 MiB of 4\.0 MiB moved in \d+\.\d s/);
+  });
+
+  it('cancelling the job ends its copy step cancelled', async () => {
+    const jobId = await settle();
+    await engine.cancel(jobId);
+    expect(logbook.steps(jobId).at(-1)).toMatchObject({ name: REPLICATION_STEP.copy, status: 'cancelled' });
+  });
+
   it('a replicate request that fails (it may have reached the VMA) fails the job and asks the VMA to stop the copy', async () => {
     replicateImpl = () => Promise.reject(new AppError('timeout', 'The VMA did not answer POST /api/v1/replicate within 30 s'));
     const jobId = await settle();
@@ -328,7 +353,12 @@ describe('ReplicationEngine setup path', () => {
     const summary = seen.map((e) =>
       e.type === 'step-changed' ? `step ${e.step} ${e.status}` : e.type === 'active-jobs-changed' ? `active ${e.count}` : e.type,
     );
-    expect(summary).toEqual(['job-started', 'active 1', ...SETUP_STEPS.flatMap((s) => [`step ${s} running`, `step ${s} completed`])]);
+    expect(summary).toEqual([
+      'job-started',
+      'active 1',
+      ...SETUP_STEPS.flatMap((s) => [`step ${s} running`, `step ${s} completed`]),
+      `step ${REPLICATION_STEP.copy} running`,
+    ]);
     expect(seen[0]).toEqual({ type: 'job-started', jobId, vmContextId: ctxId, trigger: 'ui' });
     for (const e of seen) if (e.type === 'step-changed') expect(e).toMatchObject({ kind: 'replication', operationId: jobId, vmContextId: ctxId });
     // Ending the job is told once, from the one terminal path, whoever calls it.

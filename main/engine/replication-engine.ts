@@ -109,6 +109,8 @@ export class ReplicationEngine {
   private readonly cancelled = new Set<string>();
   private readonly cleanups = new Set<Promise<void>>();
   private readonly unreachableNoted = new Set<string>();
+  /** The log step of each job's copy on the VMA, while it runs. */
+  private readonly copySteps = new Map<string, number>();
   /** Discovery data this engine produced: startDiscovered accepts nothing else. */
   private readonly issued = new WeakSet<FreshDiscovery>();
   private readonly settledWaiters = new Map<string, ((j: ReplicationJob) => void)[]>();
@@ -124,7 +126,7 @@ export class ReplicationEngine {
         finish: (jobId, outcome, error, warnings) => this.finish(jobId, outcome, error, warnings),
         emit: (u) => deps.bus.emit('jobs:progress', { updates: [u] }),
         note: (jobId, level, message) => this.event(jobId, level, message),
-        phase: (jobId, name) => void deps.logbook.recordPhase(jobId, name),
+        phase: (jobId, name) => void deps.logbook.recordPhase(jobId, name, this.copyStepId(jobId)),
         beforeTick: () => this.sweepOrphanedSetups(),
         onPassError: (m) => deps.logger.warn(m),
         now: this.opts.now,
@@ -447,6 +449,7 @@ export class ReplicationEngine {
         },
       });
       this.deps.jobs.update(jobId, { status: 'replicating', phase: 'Waiting for the VMA' });
+      this.startCopyStep(jobId);
       this.contextChanged(ctx.id);
     } catch (e) {
       const cancelled = this.cancelled.has(jobId);
@@ -496,6 +499,7 @@ export class ReplicationEngine {
     for (const w of all) this.event(jobId, 'warn', w);
     const torn = this.deps.contexts.get(job.vmContextId);
     if (outcome !== 'completed' && torn?.replicaTornJobId === jobId) this.event(jobId, 'warn', replicaTornText(torn)!);
+    this.noteCopied(job);
     this.deps.logbook.closeOpenSteps(jobId, outcome === 'completed' ? 'completed' : outcome === 'cancelled' ? 'cancelled' : 'failed', error);
     this.event(jobId, outcome === 'failed' ? 'error' : 'info', outcome === 'completed' ? 'Replication completed' : `Replication ${outcome}${error ? `: ${error}` : ''}`);
     this.deps.logbook.finishOperation(jobId, outcome, error);
@@ -632,6 +636,57 @@ export class ReplicationEngine {
       if (this.finish(job.id, 'failed', `interrupted: the console stopped while the job was ${job.status}; start the replication again`)) failed++;
     }
     return failed;
+  }
+
+  /**
+   * The copy on the VMA is a step of the job log like the setup steps: it starts once the VMA accepted
+   * the job and is closed with the job's outcome (finish). The VMA phases are recorded on it.
+   */
+  private startCopyStep(jobId: string): void {
+    const job = this.deps.jobs.get(jobId);
+    // Ended meanwhile (cancelled while the last setup step finished): nothing is copying.
+    if (!job || (TERMINAL_JOB_STATUSES as readonly string[]).includes(job.status)) return;
+    const step = this.deps.logbook.startStep(jobId, REPLICATION_STEP.copy);
+    this.deps.events.emit({
+      type: 'step-changed',
+      kind: 'replication',
+      operationId: jobId,
+      vmContextId: job.vmContextId,
+      step: REPLICATION_STEP.copy,
+      status: 'running',
+      durationMs: null,
+      error: null,
+    });
+    this.copySteps.set(jobId, step.id);
+  }
+
+  /** The running copy step of a job (from the log after a restart), or null before the copy started. */
+  private copyStepId(jobId: string): number | null {
+    const known = this.copySteps.get(jobId);
+    if (known !== undefined) return known;
+    const step = this.deps.logbook.steps(jobId).find((s) => s.name === REPLICATION_STEP.copy && s.status === 'running');
+    if (step) this.copySteps.set(jobId, step.id);
+    return step?.id ?? null;
+  }
+
+  /** What the copy moved, at what rate, as the last event of its step (before finish closes it). */
+  private noteCopied(job: ReplicationJob): void {
+    const stepId = this.copyStepId(job.id);
+    this.copySteps.delete(job.id);
+    if (stepId === null) return;
+    const started = this.deps.logbook.step(stepId)?.startedAt;
+    // The step times are the logbook's (wall clock), so the rate is measured on the same clock.
+    const seconds = started ? Math.max(0, (Date.now() - Date.parse(started)) / 1000) : null;
+    const rateBps = seconds && seconds > 0 ? Math.round(job.bytesTransferred / seconds) : null;
+    const MiB = 1024 * 1024;
+    const mib = (n: number) => `${(n / MiB).toFixed(1)} MiB`;
+    this.deps.logbook.event(
+      job.id,
+      'info',
+      `Copy on the VMA: ${mib(job.bytesTransferred)} of ${mib(job.totalBytes)} moved${seconds !== null ? ` in ${seconds.toFixed(1)} s` : ''}${rateBps !== null ? ` (${mib(rateBps)}/s)` : ''}`,
+      { bytesTransferred: job.bytesTransferred, totalBytes: job.totalBytes, rateBps },
+      stepId,
+    );
   }
 
   private event(jobId: string, level: 'info' | 'warn' | 'error', message: string): void {

@@ -198,12 +198,13 @@ export class Logbook implements AuditLog {
 
   /**
    * Records that the VMA's copy of this job entered `name`, unless it is the phase recorded last: one
-   * event per phase change, timed by this (the owner's) clock. Returns whether it was recorded.
+   * event per phase change (on the copy's step when given), timed by this (the owner's) clock.
+   * Returns whether it was recorded.
    */
-  recordPhase(operationId: string, name: string): boolean {
+  recordPhase(operationId: string, name: string, stepId: number | null = null): boolean {
     if (!this.operation(operationId)) return false;
     if (this.phases(operationId).at(-1)?.name === name) return false;
-    this.event(operationId, 'info', `VMA phase: ${name}`, { [VMA_PHASE_DETAIL]: name });
+    this.event(operationId, 'info', `VMA phase: ${name}`, { [VMA_PHASE_DETAIL]: name }, stepId);
     return true;
   }
 

@@ -124,8 +124,9 @@ describe('the lab for every workflow', () => {
     await expectLabBadge(page);
     await screenshot(page, SHOT('02-vms-empty'));
 
-    // ---- Discovery: the lab's vCenter through its VMA; add pgtest1 and web1.
-    await nav(page, 'discovery');
+    // ---- Discovery, opened from the empty list (the lab's appliances are there already): add pgtest1 and web1.
+    await page.getByTestId('vms-empty').getByRole('button', { name: 'Open Discovery' }).click();
+    await expect(page.locator('main.content').getAttribute('data-screen')).resolves.toBe('discovery');
     await expectLabBadge(page);
     const form = page.locator('form.toolbar');
     await form.getByLabel('VMA appliance').selectOption({ label: 'lab-vma (127.0.0.1)' });
@@ -203,6 +204,13 @@ describe('the lab for every workflow', () => {
     expect(inSecond).toEqual(inFirst);
     await expectBadgesInside(first.job);
     await expectBadgesInside(secondJob);
+    // The steps, the copy among them, read the same in both windows.
+    const stepRows = (job: Locator) =>
+      job.locator('[data-testid="step-pipeline"] > li').evaluateAll((lis) =>
+        lis.map((li) => [li.getAttribute('data-step'), li.getAttribute('data-status'), li.querySelector('.pipe-duration')?.textContent ?? '']),
+      );
+    const panelSteps = await stepRows(first.job);
+    expect(await stepRows(secondJob)).toEqual(panelSteps);
     await screenshot(page, SHOT('06-replication-done'));
     await screenshot(second.page, SHOT('06b-second-window-1280-done'));
     expect(second.errors).toEqual([]);
@@ -219,6 +227,13 @@ describe('the lab for every workflow', () => {
         .filter((e) => e.msg.startsWith('VMA phase: ')),
     );
     expect(logged.map((e) => `${e.msg.slice('VMA phase: '.length)} since ${e.time}`)).toEqual(inFirst.map((p) => p.title));
+    // The job's steps in the Logs are the panel's: the copy on the VMA is one of them, with the same duration.
+    const logSteps = await page
+      .getByTestId('log-steps')
+      .locator('tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => [tr.querySelector('td:nth-child(2)')?.textContent ?? '', tr.querySelector('td:nth-child(5)')?.textContent ?? '']));
+    expect(logSteps).toEqual(panelSteps.map(([name, , duration]) => [name, duration]));
+    await events.filter({ hasText: /^.*Copy on the VMA: \d+\.\d MiB of \d+\.\d MiB moved in/ }).waitFor();
     await expectLabBadge(page);
     await screenshot(page, SHOT('07-logs-initial-sync'));
 
@@ -349,6 +364,10 @@ describe('the lab for every workflow', () => {
     await expect(ov.getByTestId('ov-states').innerText()).resolves.toMatch(/VMs by state \(2\)/i);
     await expect(ov.getByTestId('ov-running').innerText()).resolves.toMatch(/No job is running/);
     await expect(ov.getByTestId('ov-recent').locator('tbody tr').count()).resolves.toBeGreaterThanOrEqual(4);
+    // The latest syncs fit their card (today's end times read as a time of day).
+    const card = (await ov.getByTestId('ov-today').boundingBox())!;
+    const recent = (await ov.getByTestId('ov-recent').boundingBox())!;
+    expect(recent.x + recent.width).toBeLessThanOrEqual(card.x + card.width);
     await screenshot(page, SHOT('19-overview-after'));
 
     // ---- Logs: one entry per operation, each completed.

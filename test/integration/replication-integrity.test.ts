@@ -92,7 +92,11 @@ describe('replication integrity (2 disks of different sizes, 1 initial + 3 incre
       'Attach volumes to the OMA appliance',
       'Publish NBD exports',
       'Start the copy on the VMA',
+      // The copy itself, ending with what it moved.
+      'Copy on the VMA',
     ]);
+    const copyEvents = rig.core.logbook.events({ operationId: last!.id }).filter((e) => e.stepId === steps.at(-1)!.id);
+    expect(copyEvents.at(-1)?.message).toMatch(/^Copy on the VMA: \d+\.\d MiB of \d+\.\d MiB moved in \d+\.\d s/);
     for (const s of steps) {
       expect(s.status).toBe('completed');
       expect(s.durationMs).not.toBeNull();

@@ -2,7 +2,7 @@
 // Times and durations come from shared/format so the CLI prints the same words.
 import { formatDateTime } from '../../../shared/format';
 
-export { formatAge, formatDateTimeLong, formatDuration, formatMs } from '../../../shared/format';
+export { formatAge, formatDateTimeLong, formatDuration, formatMs, formatRecent } from '../../../shared/format';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 

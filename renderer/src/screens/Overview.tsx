@@ -140,8 +140,9 @@ function DataToday({ v }: { v: OverviewView }) {
                 <td>{s.jobType}</td>
                 <td className="num">{formatBytes(s.bytes)}</td>
                 <td className="num">{s.durationMs === null ? '—' : formatDuration(Math.round(s.durationMs / 1000))}</td>
-                <td>
-                  <Time iso={s.completedAt} short />
+                {/* Today's syncs read as a time of day: the full date squeezed this column into four lines. */}
+                <td className="nowrap">
+                  <Time iso={s.completedAt} recent />
                 </td>
               </tr>
             ))}

@@ -9,6 +9,7 @@ import { ErrorBox } from '../components/ErrorBox';
 import { StatusBadge } from '../components/StatusBadge';
 import { useInvoke } from '../lib/use-invoke';
 import { formatDuration, formatTime } from '../lib/format';
+import { formatDateTime } from '../../../shared/format';
 import { statusText } from '../../../shared/status-text';
 import { api } from '../transport/api';
 import { useLive } from '../store/contexts-store';
@@ -23,9 +24,9 @@ const SKIP_TEXT: Record<ScheduleSkipReason, string> = {
   vma_unreachable: 'VMA unreachable',
 };
 
-/** "2026-03-29 02:30" in the given zone. */
+/** "Mar 29, 2026, 02:30 AM" in the given zone: the month as a word, as everywhere else (a numeric "3/12/26" reads two ways). */
 function inZone(iso: string, timeZone: string): string {
-  return new Date(iso).toLocaleString(undefined, { timeZone, dateStyle: 'short', timeStyle: 'short' });
+  return formatDateTime(iso, { timeZone, seconds: false });
 }
 
 const localZone = Intl.DateTimeFormat().resolvedOptions().timeZone;

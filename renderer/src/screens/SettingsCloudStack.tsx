@@ -82,10 +82,10 @@ function CloudStackForm({ config, onSaved }: { config: CloudStackConfigView; onS
           <input value={apiUrl} onChange={(e) => (setSaved(false), setApiUrl(e.target.value))} placeholder="https://cloud.example/client/api" />
         </Field>
         <Field label="API key" error={errors.apiKey}>
-          <input type="password" value={apiKey} onChange={(e) => (setSaved(false), setApiKey(e.target.value))} placeholder={config.hasKeys ? 'stored (leave empty to keep)' : ''} autoComplete="off" />
+          <input type="password" value={apiKey} onChange={(e) => (setSaved(false), setApiKey(e.target.value))} placeholder={config.hasKeys ? 'stored; empty keeps it' : ''} autoComplete="off" />
         </Field>
         <Field label="Secret key" error={errors.secretKey}>
-          <input type="password" value={secretKey} onChange={(e) => (setSaved(false), setSecretKey(e.target.value))} placeholder={config.hasKeys ? 'stored (leave empty to keep)' : ''} autoComplete="off" />
+          <input type="password" value={secretKey} onChange={(e) => (setSaved(false), setSecretKey(e.target.value))} placeholder={config.hasKeys ? 'stored; empty keeps it' : ''} autoComplete="off" />
         </Field>
       </div>
       {options.result && !options.result.ok && <ErrorBox error={options.result.error} what="CloudStack options" />}
@@ -94,7 +94,8 @@ function CloudStackForm({ config, onSaved }: { config: CloudStackConfigView; onS
         {SELECTS.map(([k, label, list]) => {
           const items: CloudStackOption[] = opts ? opts[list] : [];
           return (
-            <Field key={k} label={label} error={errors[k]}>
+            // Option names carry details ("Custom (custom CPU and memory)"): the select grows to show them.
+            <Field key={k} label={label} error={errors[k]} className="fit">
               <select value={picks[k]} disabled={!opts} onChange={(e) => (setSaved(false), setPicks((p) => ({ ...p, [k]: e.target.value })))}>
                 <option value="">— not set —</option>
                 {items.map((o) => (

@@ -37,7 +37,7 @@ export function DesktopSection() {
   return (
     <div className="form" aria-label="Desktop settings">
       <div className="form-row">
-        <label>
+        <label className="fit">
           Notifications
           <select aria-label="Notifications" value={s.notifications} onChange={(e) => void save({ notifications: e.target.value as NotificationLevel })}>
             {NOTIFICATION_LEVELS.map((l) => (
@@ -47,10 +47,8 @@ export function DesktopSection() {
             ))}
           </select>
         </label>
-        <label className="wide">
-          <span>
-            <input type="checkbox" checked={s.openAtLogin} onChange={(e) => void save({ openAtLogin: e.target.checked })} /> Start at login, hidden in the tray
-          </span>
+        <label className="check">
+          <input type="checkbox" checked={s.openAtLogin} onChange={(e) => void save({ openAtLogin: e.target.checked })} /> Start at login, hidden in the tray
         </label>
       </div>
       {error && <ErrorBox error={error} what="desktop settings" />}

@@ -479,6 +479,8 @@ export function VirtualMachinesScreen() {
   const byId = useLive((s) => s.contextsById);
   const ids = useLive((s) => s.contextIds);
   const partial = useLive((s) => s.contextsPartial);
+  // Appliances are known by their tunnel states: with one added, the next step is Discovery.
+  const hasAppliances = useLive((s) => Object.keys(s.tunnelsByAppliance).length > 0);
   const selected = useUi((s) => s.selectedContextId);
   const search = useUi((s) => s.vmSearch);
   const group = useUi((s) => s.vmGroup);
@@ -513,7 +515,14 @@ export function VirtualMachinesScreen() {
     return (
       <div className="empty-state" data-testid="vms-empty">
         <h2>No VMs under management yet.</h2>
-        <p>Add an appliance and credentials in Settings, then use Discovery to add VMs.</p>
+        <p>
+          {hasAppliances
+            ? 'Discover the VMs of a vCenter through its VMA appliance and add them to management.'
+            : 'Add an appliance and credentials in Settings, then use Discovery to add VMs.'}
+        </p>
+        <button type="button" className="btn primary" onClick={() => uiActions.navigate(hasAppliances ? 'discovery' : 'settings')}>
+          {hasAppliances ? 'Open Discovery' : 'Open Settings'}
+        </button>
       </div>
     );
   return (

@@ -90,13 +90,14 @@ function DiskProgress({ disks, live, jobStatus }: { disks: JobDiskProgress[]; li
             <tr key={d.diskKey} data-disk={d.diskKey}>
               <td className="nowrap">{d.diskKey}</td>
               <td className="muted">{d.syncType}</td>
+              {/* The bytes sit under the bar, so the row fits the narrow panel and its badge stays in view. */}
               <td className="bar-cell">
                 <ProgressBar percent={percent} label={`${d.diskKey} progress`} className="wide" />
+                <div className="disk-moved" title={`capacity ${formatBytes(d.capacityBytes)}`}>
+                  {movedText(bytes, total, stored)}
+                </div>
               </td>
               <td className="num">{percent.toFixed(1)}%</td>
-              <td className="num disk-moved" title={`capacity ${formatBytes(d.capacityBytes)}`}>
-                {movedText(bytes, total, stored)}
-              </td>
               <td className="disk-status">
                 <StatusBadge status={status} />
               </td>

@@ -50,6 +50,17 @@ describe('buildPipeline', () => {
     expect(buildPipeline('completed', steps, at(12), phases, T0 + 5_000).at(-1)).toEqual(done);
   });
 
+  it('shows the copy as the engine recorded it, with its phases, once it is a step of the log', () => {
+    const setup = [step(1, 'completed', 0, 1), step(2, 'completed', 1, 2), step(3, 'completed', 2, 3), step(4, 'completed', 3, 4)];
+    const copy = (status: LogStep['status'], end: number | null): LogStep => ({ ...step(5, status, 4, end), name: COPY_STEP });
+    const phases = [{ name: 'Transfer', at: at(5) }];
+    const running = buildPipeline('replicating', [...setup, copy('running', null)], null, phases, T0 + 9_000);
+    expect(running.map((s) => s.name)).toEqual([...SETUP_STEPS, COPY_STEP]);
+    expect(running.at(-1)).toMatchObject({ status: 'running', durationMs: 5000, phases: [{ name: 'Transfer', at: at(5), durationMs: 4000, current: true }] });
+    const failed = buildPipeline('failed', [...setup, { ...copy('failed', 10), error: 'stalled' }], at(10), phases, T0 + 99_000).at(-1)!;
+    expect(failed).toMatchObject({ status: 'failed', durationMs: 6000, error: 'stalled', phases: [{ name: 'Transfer', durationMs: 5000, current: false }] });
+  });
+
   it('marks what a failed setup never reached', () => {
     const p = buildPipeline('failed', [step(1, 'completed', 0, 1), step(2, 'failed', 1, 3, 'attach failed')], at(3), [], T0 + 9000);
     expect(p.map((s) => s.status)).toEqual(['completed', 'failed', 'skipped', 'skipped', 'skipped']);

@@ -20,8 +20,8 @@ export interface PipelineStep {
 }
 
 /**
- * Pure: the pipeline shown for a job — the recorded steps, the setup steps not reached yet, and the
- * copy on the VMA (its status follows the job's) with the VMA phases recorded for the job.
+ * Pure: the pipeline shown for a job — the recorded steps (the copy on the VMA among them once the VMA
+ * accepted the job), the setup steps not reached yet, and the VMA phases recorded for the job.
  */
 export function buildPipeline(
   status: JobStatus,
@@ -48,25 +48,34 @@ export function buildPipeline(
   for (const name of SETUP_STEPS) {
     if (!seen.has(name)) out.push({ name, status: terminal ? 'skipped' : 'pending', durationMs: null, error: null });
   }
+  const copyEnd = terminal && jobCompletedAt ? Date.parse(jobCompletedAt) : nowMs;
+  const phaseView = (copyRunning: boolean) =>
+    phases.map((p, i) => {
+      const next = phases[i + 1];
+      const current = !next && copyRunning;
+      // A phase lasts until the next one began; the last until now while copying, until the job ended once it has.
+      const end = next ? Date.parse(next.at) : terminal && jobCompletedAt ? copyEnd : nowMs;
+      return { name: p.name, at: p.at, durationMs: Math.max(0, end - Date.parse(p.at)), current };
+    });
+  // The engine records the copy as a step (with the job's outcome): shown as recorded, with its phases.
+  const recorded = out.find((s) => s.name === COPY_STEP);
+  if (recorded) {
+    recorded.phases = phaseView(recorded.status === 'running' && !terminal);
+    return out;
+  }
+  // Jobs from before the copy was recorded: the copy follows the job's status from the start step on.
   const started = steps.find((s) => s.name === SETUP_STEPS[3] && s.status === 'completed');
   let copyStatus: StepStatus = 'pending';
   if (started) {
     copyStatus = status === 'completed' ? 'completed' : status === 'failed' ? 'failed' : status === 'cancelled' ? 'cancelled' : 'running';
   } else if (terminal || setupFailed) copyStatus = 'skipped';
   const copyStart = started?.completedAt ? Date.parse(started.completedAt) : null;
-  const copyEnd = terminal && jobCompletedAt ? Date.parse(jobCompletedAt) : nowMs;
   out.push({
     name: COPY_STEP,
     status: copyStatus,
     durationMs: copyStart !== null ? Math.max(0, copyEnd - copyStart) : null,
     error: null,
-    phases: phases.map((p, i) => {
-      const next = phases[i + 1];
-      const current = !next && copyStatus === 'running';
-      // A phase lasts until the next one began; the last until now while copying, until the job ended once it has.
-      const end = next ? Date.parse(next.at) : terminal && jobCompletedAt ? copyEnd : nowMs;
-      return { name: p.name, at: p.at, durationMs: Math.max(0, end - Date.parse(p.at)), current };
-    }),
+    phases: phaseView(copyStatus === 'running'),
   });
   return out;
 }
