@@ -3,7 +3,7 @@ import type { VmContextStatus } from '../../../shared/domain';
 import { api } from '../transport/api';
 import { useLive } from '../store/contexts-store';
 import { uiActions, useUi } from '../store/ui-store';
-import { failoverOutcomeToasts, jobOutcomeToasts, type Toast } from '../lib/outcome-toasts';
+import { failoverOutcomeToasts, jobOutcomeToasts, toastsToShow, type Toast } from '../lib/outcome-toasts';
 
 const TOAST_MS = 10_000;
 const MAX_TOASTS = 4;
@@ -21,8 +21,7 @@ export function Toasts() {
     seed(useLive.getState().contextsById);
     const unsubscribe = useLive.subscribe((s) => seed(s.contextsById));
     const show = (list: Toast[]) => {
-      const screen = useUi.getState().screen;
-      const fresh = list.filter((t) => t.shownOn !== screen);
+      const fresh = toastsToShow(list, useUi.getState());
       if (fresh.length === 0) return;
       setToasts((prev) => [...prev.filter((p) => !fresh.some((f) => f.id === p.id)), ...fresh].slice(-MAX_TOASTS));
       for (const t of fresh) setTimeout(() => setToasts((prev) => prev.filter((p) => p.id !== t.id)), TOAST_MS);

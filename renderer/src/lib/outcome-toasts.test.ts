@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { JobProgressUpdate } from '../../../shared/contract';
 import type { VmContextSummary } from '../../../shared/domain';
-import { failoverOutcomeToasts, jobOutcomeToasts } from './outcome-toasts';
+import { failoverOutcomeToasts, jobOutcomeToasts, toastsToShow, type Toast } from './outcome-toasts';
 
 const update = (jobId: string, status: JobProgressUpdate['status'], error: string | null = null): JobProgressUpdate => ({
   jobId, vmContextId: `ctx-${jobId}`, status, phase: '', progressPercent: 0, bytesTransferred: 0, totalBytes: 0, rateBps: 0, etaSeconds: null, error, disks: [],
@@ -35,5 +35,18 @@ describe('outcome toasts', () => {
       ['b', 'error', 'Failover of vm-b failed and needs cleanup: createVirtualMachine failed'],
       ['c', 'ok', 'Rollback of vm-c completed'],
     ]);
+  });
+});
+
+describe('toastsToShow', () => {
+  const sync: Toast = { id: 'job-1', tone: 'ok', text: 'Sync of web1 completed', vmContextId: 'ctx-web1', shownOn: 'vms' };
+  const failover: Toast = { id: 'failover-1', tone: 'ok', text: 'Test failover of web1 completed', vmContextId: 'ctx-web1', shownOn: 'failover' };
+
+  it('shows an outcome on other screens only, and never for the VM whose panel is open', () => {
+    expect(toastsToShow([sync, failover], { screen: 'overview', selectedContextId: 'ctx-web1' })).toEqual([sync, failover]);
+    expect(toastsToShow([sync, failover], { screen: 'failover', selectedContextId: null })).toEqual([sync]);
+    expect(toastsToShow([sync, failover], { screen: 'vms', selectedContextId: null })).toEqual([failover]);
+    expect(toastsToShow([sync, failover], { screen: 'vms', selectedContextId: 'ctx-web1' })).toEqual([]);
+    expect(toastsToShow([failover], { screen: 'vms', selectedContextId: 'ctx-other' })).toEqual([failover]);
   });
 });

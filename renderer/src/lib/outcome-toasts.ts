@@ -60,3 +60,11 @@ export function failoverOutcomeToasts(previous: Record<string, VmContextStatus>,
   }
   return out;
 }
+
+/**
+ * The toasts worth showing where the operator is: none for the screen that lists that outcome, and
+ * none for the VM whose panel is open (it shows the outcome itself, failovers included).
+ */
+export function toastsToShow(list: Toast[], where: { screen: string; selectedContextId: string | null }): Toast[] {
+  return list.filter((t) => t.shownOn !== where.screen && !(where.screen === 'vms' && where.selectedContextId === t.vmContextId));
+}
