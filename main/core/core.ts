@@ -20,6 +20,7 @@ import { ChangeIdChannel } from '../engine/change-id-channel';
 import { ScheduleRepository } from '../db/repositories/schedules';
 import { VmGroupRepository } from '../db/repositories/vm-groups';
 import { ScheduleExecutionRepository } from '../db/repositories/schedule-executions';
+import { MachineGroups } from '../scheduler/machine-groups';
 import { SchedulerService, type SchedulerOptions } from '../scheduler/scheduler-service';
 import { systemClock, type SchedulerClock } from '../scheduler/ports';
 import { silentLogger, type AppLogger } from '../base/app-log';
@@ -85,6 +86,8 @@ export class Core {
   readonly management: VmManagementService;
   readonly schedules: ScheduleRepository;
   readonly groups: VmGroupRepository;
+  /** Operator changes to groups (recorded in the job log); `groups` is for reading. */
+  readonly machineGroups: MachineGroups;
   readonly executions: ScheduleExecutionRepository;
   readonly scheduler: SchedulerService;
   readonly networkMappings: NetworkMappingRepository;
@@ -199,6 +202,7 @@ export class Core {
     this.appliances.setChangeIdStore((vmaApplianceId) => channel.storeFor(vmaApplianceId));
     this.schedules = new ScheduleRepository(db);
     this.groups = new VmGroupRepository(db);
+    this.machineGroups = new MachineGroups(this.groups, this.logbook, (id) => this.contexts.get(id)?.name ?? id);
     this.executions = new ScheduleExecutionRepository(db, (e) => this.bus.emit('executions:changed', { executions: [e] }));
     const { clock, ...schedulerOptions } = options.scheduler ?? {};
     this.scheduler = new SchedulerService(

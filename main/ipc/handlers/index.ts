@@ -10,7 +10,7 @@ import { describeSecretStore } from '../../secrets/describe-store';
 import fs from 'node:fs';
 import { ownerView } from '../../owner/owner-port';
 
-import { createGroup, executionDetail, groupViews, scheduleViews, vmSchedulePlans } from '../../scheduler/schedule-views';
+import { executionDetail, groupViews, scheduleViews, vmSchedulePlans } from '../../scheduler/schedule-views';
 import { overviewView } from '../../scheduler/overview';
 
 export interface HandlerOptions {
@@ -107,15 +107,15 @@ export function createHandlers(core: Core, options: HandlerOptions = {}): Handle
       runs: core.scheduler.preview(cronExpression, timezone, count ?? 5).map((d) => d.toISOString()),
     }),
     'groups:list': () => groupViews(core),
-    'groups:create': (input) => createGroup(core.groups, input),
-    'groups:update': ({ id, ...patch }) => core.groups.update(id, patch),
+    'groups:create': (input) => core.machineGroups.create(input),
+    'groups:update': ({ id, ...patch }) => core.machineGroups.update(id, patch),
     'groups:delete': ({ id }) => {
-      core.groups.remove(id);
+      core.machineGroups.remove(id);
       return { deleted: true as const };
     },
-    'groups:add-members': ({ groupId, vmContextIds, priority }) => core.groups.addMembers(groupId, vmContextIds, priority),
-    'groups:update-member': ({ groupId, vmContextId, ...patch }) => core.groups.updateMember(groupId, vmContextId, patch),
-    'groups:remove-member': ({ groupId, vmContextId }) => core.groups.removeMember(groupId, vmContextId),
+    'groups:add-members': ({ groupId, vmContextIds, priority }) => core.machineGroups.addMembers(groupId, vmContextIds, priority),
+    'groups:update-member': ({ groupId, vmContextId, ...patch }) => core.machineGroups.updateMember(groupId, vmContextId, patch),
+    'groups:remove-member': ({ groupId, vmContextId }) => core.machineGroups.removeMember(groupId, vmContextId),
     'executions:list': (f) => core.executions.list(f),
     'executions:get': ({ id }) => executionDetail(core, id),
     'overview:get': ({ since }) => overviewView(core, since),
