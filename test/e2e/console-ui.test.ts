@@ -1,39 +1,11 @@
 // The operator console in a real Chromium against a real headless core (issue 12): numbers that stay
 // true (ticking ages, unambiguous dates, percent from bytes, one status vocabulary), a VM list for a
 // fleet (search, sort, status summary, bulk actions, columns that fit at 1280 px) and the keyboard.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import type { Core } from '../../main/core/core';
-import { launchBrowser, makeDiscoveredVm, screenshot, startBridgeApp, type BridgeApp, type TestBrowser } from '../fixtures/browser';
+import { makeDiscoveredVm, screenshot, useBridgeApps } from '../fixtures/browser';
 
-let browser: TestBrowser;
-const apps: BridgeApp[] = [];
-const pages: Page[] = [];
-
-async function app(seed?: (core: Core) => void): Promise<BridgeApp> {
-  const a = await startBridgeApp(seed);
-  apps.push(a);
-  return a;
-}
-
-async function open(url: string, viewport = { width: 1440, height: 900 }): Promise<{ page: Page; errors: string[] }> {
-  const p = await browser.newPage();
-  pages.push(p.page);
-  await p.page.setViewportSize(viewport);
-  await p.page.goto(url);
-  return p;
-}
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterEach(async () => {
-  for (const p of pages.splice(0)) await p.close();
-  for (const a of apps.splice(0)) await a.close();
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const { app, open } = useBridgeApps({ viewport: { width: 1440, height: 900 } });
 
 const add = (core: Core, name: string, disks = 1) =>
   core.contexts.add({ vm: makeDiscoveredVm(name, disks), vcenterHost: 'vc.test', credentialId: null, vmaApplianceId: null });

@@ -1,9 +1,9 @@
 // Discovery results for a larger inventory in a real Chromium against the embedded lab: the loaded
 // inventory is filtered locally ("9 of 43"), sorted by any column, and a ticked VM that another window
 // adds to management leaves this window's selection.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { launchBrowser, screenshot, startLabApp, type LabApp, type TestBrowser } from '../fixtures/browser';
+import { screenshot, type LabApp, type TestBrowser, useLab } from '../fixtures/browser';
 import { LAB_DATACENTER } from '../lab/rig';
 import type { SimVmSpec } from '../sim/vma/index';
 
@@ -28,13 +28,7 @@ function fleet(): SimVmSpec[] {
 let browser: TestBrowser;
 let lab: LabApp;
 
-beforeAll(async () => {
-  [browser, lab] = await Promise.all([launchBrowser(), startLabApp({ inventory: fleet() })]);
-}, 60_000);
-afterAll(async () => {
-  await browser?.close();
-  await lab?.close();
-});
+useLab((s) => ({ browser, lab } = s), { inventory: fleet() });
 
 async function discoverAll(page: Page): Promise<void> {
   await page.locator('nav [data-screen="discovery"]').click();

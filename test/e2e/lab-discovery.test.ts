@@ -1,19 +1,13 @@
 // Discovery in a real Chromium against the embedded lab: the VMA's substring filter, adding a VM to
 // management, a second operator's add clearing the first one's selection, and the tunnel indicator.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { launchBrowser, screenshot, startLabApp, type LabApp, type TestBrowser } from '../fixtures/browser';
+import { screenshot, type LabApp, type TestBrowser, useLab } from '../fixtures/browser';
 
 let browser: TestBrowser;
 let lab: LabApp;
 
-beforeAll(async () => {
-  [browser, lab] = await Promise.all([launchBrowser(), startLabApp()]);
-}, 60_000);
-afterAll(async () => {
-  await browser?.close();
-  await lab?.close();
-});
+useLab((s) => ({ browser, lab } = s));
 
 async function discover(page: Page, filter: string): Promise<void> {
   await page.locator('nav [data-screen="discovery"]').click();

@@ -3,19 +3,13 @@
 // log; a discovery and a VM added while the Logs screen is open appear without a reload; the text
 // search and the date range are answered by the core; an export says where the file was written.
 import fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, screenshot, startLabApp, type LabApp, type TestBrowser } from '../fixtures/browser';
+import { describe, expect, it } from 'vitest';
+import { screenshot, type LabApp, type TestBrowser, useLab } from '../fixtures/browser';
 
 let browser: TestBrowser;
 let lab: LabApp;
 
-beforeAll(async () => {
-  [browser, lab] = await Promise.all([launchBrowser(), startLabApp()]);
-}, 60_000);
-afterAll(async () => {
-  await browser?.close();
-  await lab?.close();
-});
+useLab((s) => ({ browser, lab } = s));
 
 /** A date input's value (yyyy-mm-dd) for a local day `days` from today. */
 const localDay = (days: number): string => {

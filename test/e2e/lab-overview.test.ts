@@ -1,19 +1,13 @@
 // The overview (issue 12) in a real Chromium against the embedded lab: VMs by state, a failure that
 // needs attention, the oldest replicas, data replicated today and per sync, running jobs and next
 // runs, all from one read model; sidebar counts; a toast for a job that ends while on another screen.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, screenshot, startLabApp, type LabApp, type TestBrowser } from '../fixtures/browser';
+import { describe, expect, it } from 'vitest';
+import { screenshot, type LabApp, type TestBrowser, useLab } from '../fixtures/browser';
 
 let browser: TestBrowser;
 let lab: LabApp;
 
-beforeAll(async () => {
-  [browser, lab] = await Promise.all([launchBrowser(), startLabApp()]);
-}, 60_000);
-afterAll(async () => {
-  await browser?.close();
-  await lab?.close();
-});
+useLab((s) => ({ browser, lab } = s));
 
 describe('overview against the lab', () => {
   it('shows the fleet at a glance, counts in the sidebar and toasts job outcomes on other screens', async () => {

@@ -3,21 +3,15 @@
 // and the pickers filled from the simulator, and SSH host-key trust on first use with the real sshd,
 // including a rotated host key that nothing connects past until the operator re-trusts it.
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
-import { launchBrowser, screenshot, startLabApp, type LabApp, type TestBrowser } from '../fixtures/browser';
+import { screenshot, type LabApp, type TestBrowser, useLab } from '../fixtures/browser';
 import { freePort } from '../fixtures/sshd';
 
 let browser: TestBrowser;
 let lab: LabApp;
 
-beforeAll(async () => {
-  [browser, lab] = await Promise.all([launchBrowser(), startLabApp()]);
-}, 60_000);
-afterAll(async () => {
-  await browser?.close();
-  await lab?.close();
-});
+useLab((s) => ({ browser, lab } = s));
 
 async function openSettings(): Promise<{ page: Page; errors: string[] }> {
   const opened = await browser.newPage();

@@ -1,7 +1,6 @@
 // The renderer in a real Chromium against a real headless core behind the dev bridge.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
-import { launchBrowser, makeDiscoveredVm, screenshot, startBridgeApp, type BridgeApp, type TestBrowser } from '../fixtures/browser';
+import { describe, expect, it } from 'vitest';
+import { makeDiscoveredVm, screenshot, type BridgeApp, useBridgeApps } from '../fixtures/browser';
 
 const SCREENS: [string, string][] = [
   ['overview', 'Overview'],
@@ -14,35 +13,7 @@ const SCREENS: [string, string][] = [
   ['settings', 'Settings'],
 ];
 
-let browser: TestBrowser;
-const apps: BridgeApp[] = [];
-
-async function app(seed?: Parameters<typeof startBridgeApp>[0]): Promise<BridgeApp> {
-  const a = await startBridgeApp(seed);
-  apps.push(a);
-  return a;
-}
-
-const pages: Page[] = [];
-
-async function open(url: string): Promise<{ page: Page; errors: string[] }> {
-  const p = await browser.newPage();
-  pages.push(p.page);
-  await p.page.goto(url);
-  return p;
-}
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterEach(async () => {
-  // Pages first, so no socket is reconnecting while the bridge shuts down.
-  for (const p of pages.splice(0)) await p.close();
-  for (const a of apps.splice(0)) await a.close();
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const { app, open, newPage } = useBridgeApps();
 
 describe('renderer over the dev bridge', () => {
   it('loads without console errors and every screen is reachable', async () => {
@@ -275,8 +246,7 @@ describe('renderer over the dev bridge', () => {
 
   it('reconnects after the bridge connection drops and reloads what it missed', async () => {
     const a = await app();
-    const { page } = await browser.newPage();
-    pages.push(page);
+    const { page } = await newPage();
     // Keep a handle on the page's sockets so the test can drop the connection as a network fault would.
     await page.addInitScript(() => {
       const Native = window.WebSocket;

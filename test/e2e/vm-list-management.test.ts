@@ -2,40 +2,13 @@
 // a column chooser kept across reloads, power, next sync and group columns from the scheduler's read
 // model, replica age against the group's target in words, and bulk add to group, disable/enable and
 // remove from management (with what happens to the replica volumes), all from the keyboard too.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { Core } from '../../main/core/core';
 import { createGroup } from '../../main/scheduler/schedule-views';
-import { launchBrowser, makeDiscoveredVm, screenshot, startBridgeApp, type BridgeApp, type TestBrowser } from '../fixtures/browser';
+import { makeDiscoveredVm, screenshot, useBridgeApps } from '../fixtures/browser';
 
-let browser: TestBrowser;
-const apps: BridgeApp[] = [];
-const pages: Page[] = [];
-
-async function app(seed?: (core: Core) => void): Promise<BridgeApp> {
-  const a = await startBridgeApp(seed);
-  apps.push(a);
-  return a;
-}
-
-async function open(url: string, viewport = { width: 1440, height: 900 }): Promise<{ page: Page; errors: string[] }> {
-  const p = await browser.newPage();
-  pages.push(p.page);
-  await p.page.setViewportSize(viewport);
-  await p.page.goto(url);
-  return p;
-}
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterEach(async () => {
-  for (const p of pages.splice(0)) await p.close();
-  for (const a of apps.splice(0)) await a.close();
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const { app, open, newPage } = useBridgeApps({ viewport: { width: 1440, height: 900 } });
 
 const add = (core: Core, name: string, overrides = {}) =>
   core.contexts.add({ vm: makeDiscoveredVm(name, 1, overrides), vcenterHost: 'vc.test', credentialId: null, vmaApplianceId: null });
@@ -259,8 +232,7 @@ describe('a large fleet', () => {
         }
       })();
     });
-    const { page, errors } = await browser.newPage();
-    pages.push(page);
+    const { page, errors } = await newPage();
     await page.setViewportSize({ width: 1440, height: 900 });
     // The full list is held back on its way to the core until released, so the page-only state is seen for sure.
     const held: (() => void)[] = [];
