@@ -30,7 +30,7 @@ export const DEFAULT_POLLER_OPTIONS: PollerOptions = {
   unreachableFailMs: 30 * 60_000,
   maxBackoffMs: 60_000,
   concurrency: 16,
-  batchSize: 64,
+  batchSize: 128,
   batchWindowMs: 100,
 };
 
@@ -404,10 +404,12 @@ export class ProgressPoller {
       job.rateBps !== mapped.rateBps ||
       job.etaSeconds !== mapped.etaSeconds
     ) {
+      // The status only when it changes: writing a status column, even with its own value, rewrites
+      // the entries of the two indexes on it, five times the cost of the rest of the row.
       this.deps.jobs.update(
         job.id,
         {
-          status: 'replicating',
+          ...(job.status === 'replicating' && job.startedAt !== null ? {} : { status: 'replicating' as const }),
           phase: mapped.phase,
           progressPercent: mapped.progressPercent,
           bytesTransferred: mapped.bytesTransferred,
