@@ -1,6 +1,6 @@
 import type { JobProgressUpdate } from '../../shared/contract';
-import type { ReplicationJob, TerminalJobStatus } from '../../shared/domain';
-import type { JobRepository, PolledJob } from './job-repository';
+import type { TerminalJobStatus } from '../../shared/domain';
+import type { JobRepository, PollDiskView, PolledJob, PollJobView } from './job-repository';
 import { mapProgress, type ProgressSample } from './progress-mapper';
 import type { VmaApi } from './ports';
 
@@ -324,7 +324,7 @@ export class ProgressPoller {
   /** What one answer means for its job: rows written (only what changed), update pushed, ending noted. */
   private settle(f: Fetched, endings: Ending[]): void {
     const { p, outcome } = f;
-    const job = this.deps.jobs.get(p.jobId);
+    const job = this.deps.jobs.pollView(p.jobId);
     if (!job || TERMINAL.includes(job.status)) return;
     const end = (status: TerminalJobStatus, error: string | null, warnings?: string[]) => endings.push([job.id, status, error, warnings]);
     if (outcome.kind === 'no-appliance') {
@@ -357,7 +357,7 @@ export class ProgressPoller {
     next.unreachableSince = null;
     next.consecutiveErrors = 0;
     next.nextPollAt = null;
-    const disks = this.deps.jobs.jobDisks(job.id);
+    const disks = this.deps.jobs.pollDisks(job.id);
 
     if (!result.found) {
       // Evidence can arrive without progress: every disk reported its change id.
@@ -466,11 +466,11 @@ export class ProgressPoller {
     this.deps.emit(update);
   }
 
-  private missingChangeIdWarnings(disks: ReturnType<JobRepository['jobDisks']>): string[] {
+  private missingChangeIdWarnings(disks: readonly PollDiskView[]): string[] {
     return disks.filter((d) => !d.changeId).map(missingChangeIdWarning);
   }
 
-  private emitRetrying(job: ReplicationJob, phase: string): void {
+  private emitRetrying(job: PollJobView, phase: string): void {
     this.emit({
       jobId: job.id,
       vmContextId: job.vmContextId,

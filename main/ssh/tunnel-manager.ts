@@ -3,7 +3,6 @@
  * keys. Everything the console does on an appliance goes over it: HTTP to the appliance API
  * (forwardOut channels), remote forwards for the callback API, and exec.
  */
-import { coalesceWrites, sshClientSocket } from './coalesce-writes';
 import type { Duplex } from 'node:stream';
 import { Client, type ClientChannel, type ConnectConfig, type TcpConnectionDetails } from 'ssh2';
 import type { TunnelState, TunnelStateName } from '../../shared/domain';
@@ -382,8 +381,6 @@ export class SshTunnelManager {
       // Small request/response traffic (HTTP over forwardOut, exec) otherwise waits on Nagle + delayed
       // ACK: measured 5x slower single-VM discovery through the tunnel without this.
       client.setNoDelay(true);
-      const sock = sshClientSocket(client);
-      if (sock) coalesceWrites(sock);
       wasReady = true;
       this.attempt = 0;
       this.setState({ state: 'ready', nextAttemptAt: null, reason: null, offeredFingerprint: null, errorCode: null });

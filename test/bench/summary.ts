@@ -44,7 +44,7 @@ export function summarise(report: Obj): string {
     lines.push(
       `2. 10k VMs, simulator in a child process, direct HTTP: fetch+parse+normalise ${n(f, 'medianMs.total', 'ms')} (target < 150 ms; 136 ms when filed) = ` +
         `HTTP+body ${n(f, 'medianMs.httpRequestAndBody', 'ms')} + JSON.parse ${n(f, 'medianMs.jsonParse', 'ms')} + normalise ${n(f, 'medianMs.normaliseDiscovery', 'ms')} for ${n(f, 'responseBytes', 'bytes')}; ` +
-        `VmaClient.discover end to end ${n(f, 'medianMs.vmaClientDiscoverEndToEnd', 'ms')}`,
+        `VmaClient.discover end to end ${n(f, 'medianMs.vmaClientDiscoverEndToEnd', 'ms')}; console CPU ${n(f, 'consoleCpuMsPerFetch', 'ms')} per fetch (wall times grow with the load average, CPU less)`,
     );
   }
   const r = report.inventory10kNormaliseAndRender;
