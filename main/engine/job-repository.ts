@@ -118,35 +118,47 @@ export interface ProgressFields {
   etaSeconds?: number | null;
 }
 
-/** Persisted fields of a polled row other than lastPollAt: when none differ, the row is not written. */
-const POLLED_STATE: readonly (keyof PolledJob)[] = [
+/**
+ * Fields of a polled row the poller's decisions need on disk across a restart: when none of them
+ * changed, the row is not written (see savePolled). The others (lastPollAt, lastChangeAt,
+ * lastFingerprint) change with every poll or every bit of progress, and a restart resets or
+ * re-derives them: resumeAfterRestart sets lastChangeAt to the restart time for every job, and the
+ * first pass, which starts at once, either finds the fingerprint on disk unchanged (the stall period
+ * runs from the restart) or changed (it runs from that first answer, one round trip later).
+ */
+const POLLED_DURABLE: readonly (keyof PolledJob)[] = [
   'applianceId',
   'startedPollingAt',
-  'lastChangeAt',
   'firstSeenAt',
   'unreachableSince',
   'notFoundSince',
   'nextPollAt',
   'consecutiveErrors',
-  'lastFingerprint',
 ];
 
 /**
- * How stale polled_jobs.last_poll_at may get on disk while nothing else about the job changes. Nothing
- * decides anything from it (stall, not-found and unreachable periods run from their own columns, and
- * resumeAfterRestart resets those); it says when the job was last asked about, and this process serves
- * the exact time from memory (see polled()).
+ * How stale polled_jobs.last_poll_at, last_change_at and last_fingerprint may get on disk while
+ * nothing durable about the job changes. This process serves the exact values from memory (polled()),
+ * so the stall period is measured as before; only a reader of the table itself sees them up to this late.
  */
 export const LAST_POLL_PERSIST_MS = 60_000;
+
+/** What memory holds of a polled row ahead of the table, and the last_poll_at the table holds. */
+interface PollProgress {
+  lastPollAt: string | null;
+  lastChangeAt: string;
+  lastFingerprint: string | null;
+  persistedPollAt: string | null;
+}
 
 /** Replication jobs, their per-disk rows, CBT history and the poller's persisted list. */
 export class JobRepository {
   /**
-   * lastPollAt of polls that changed nothing else, newer than the row's last_poll_at: writing the row
-   * for every poll of a job whose copy did not move was most of the poller's database work.
-   * `persisted` is what the row holds, for the LAST_POLL_PERSIST_MS cadence.
+   * Polled rows whose lastPollAt / lastChangeAt / lastFingerprint are newer in memory than in the
+   * table: writing the row at every poll (and at every bit of progress) was most of the poller's
+   * database work for 1,000 running jobs.
    */
-  private readonly lastPolls = new Map<string, { at: string; persisted: string | null }>();
+  private readonly pollProgress = new Map<string, PollProgress>();
 
   constructor(private readonly db: Db) {}
 
@@ -508,7 +520,7 @@ export class JobRepository {
         .run(outcome, error, iso, iso, outcome, outcome, outcome, jobId);
       if (r.changes === 0) return false;
       this.db.prepare(`DELETE FROM polled_jobs WHERE job_id = ?`).run(jobId);
-      this.lastPolls.delete(jobId);
+      this.pollProgress.delete(jobId);
       const unfinishedDisks = this.jobDisks(jobId).filter((d) => d.status !== 'completed').length;
       if (outcome === 'completed') {
         const started = Date.parse(job.startedAt ?? job.createdAt);
@@ -579,7 +591,7 @@ export class JobRepository {
     if ((ACTIVE_JOB_STATUSES as readonly string[]).includes(job.status)) {
       throw new AppError('conflict', `Job ${jobId} is still ${job.status}; cancel it before deleting it`);
     }
-    this.lastPolls.delete(jobId);
+    this.pollProgress.delete(jobId);
     this.db.transaction(() => {
       this.db.prepare(`DELETE FROM replication_jobs WHERE id = ?`).run(jobId);
       this.db.prepare(`DELETE FROM log_operations WHERE id = ?`).run(jobId);
@@ -620,38 +632,45 @@ export class JobRepository {
    * memory has it (see savePolled).
    */
   polled(): PolledJob[] {
-    return (this.db.prepare(`SELECT * FROM polled_jobs ORDER BY started_polling_at`).all() as Row[]).map((r) => ({
-      jobId: String(r.job_id),
-      applianceId: strOrNull(r.appliance_id),
-      startedPollingAt: String(r.started_polling_at),
-      lastPollAt: this.lastPolls.get(String(r.job_id))?.at ?? strOrNull(r.last_poll_at),
-      lastChangeAt: String(r.last_change_at),
-      firstSeenAt: strOrNull(r.first_seen_at),
-      unreachableSince: strOrNull(r.unreachable_since),
-      notFoundSince: strOrNull(r.not_found_since),
-      nextPollAt: strOrNull(r.next_poll_at),
-      consecutiveErrors: num(r.consecutive_errors),
-      lastFingerprint: strOrNull(r.last_fingerprint),
-    }));
+    return (this.db.prepare(`SELECT * FROM polled_jobs ORDER BY started_polling_at`).all() as Row[]).map((r) => {
+      const jobId = String(r.job_id);
+      const ahead = this.pollProgress.get(jobId);
+      return {
+        jobId,
+        applianceId: strOrNull(r.appliance_id),
+        startedPollingAt: String(r.started_polling_at),
+        lastPollAt: ahead ? ahead.lastPollAt : strOrNull(r.last_poll_at),
+        lastChangeAt: ahead ? ahead.lastChangeAt : String(r.last_change_at),
+        firstSeenAt: strOrNull(r.first_seen_at),
+        unreachableSince: strOrNull(r.unreachable_since),
+        notFoundSince: strOrNull(r.not_found_since),
+        nextPollAt: strOrNull(r.next_poll_at),
+        consecutiveErrors: num(r.consecutive_errors),
+        lastFingerprint: ahead ? ahead.lastFingerprint : strOrNull(r.last_fingerprint),
+      };
+    });
   }
 
   /**
    * Writes the poller's state of one job. Given the state it started from (`previous`, as polled()
-   * returned it), a poll that changed nothing but lastPollAt writes nothing: the time is kept in
-   * memory and reaches the row with the job's next change, or after LAST_POLL_PERSIST_MS at the latest.
-   * Returns whether the row was written.
+   * returned it), a poll that changed no durable field (POLLED_DURABLE) writes nothing: lastPollAt,
+   * lastChangeAt and lastFingerprint are kept in memory and reach the row with the job's next durable
+   * change, or LAST_POLL_PERSIST_MS after the row was last written at the latest. Without `previous`
+   * the row is always written (resumeAfterRestart). Returns whether the row was written.
    */
   savePolled(p: PolledJob, previous?: PolledJob): boolean {
-    if (previous && previous.jobId === p.jobId && POLLED_STATE.every((k) => p[k] === previous[k])) {
-      const kept = this.lastPolls.get(p.jobId);
-      const persisted = kept ? kept.persisted : previous.lastPollAt;
+    if (previous && previous.jobId === p.jobId && POLLED_DURABLE.every((k) => p[k] === previous[k])) {
+      const ahead = this.pollProgress.get(p.jobId);
+      const persisted = ahead ? ahead.persistedPollAt : previous.lastPollAt;
       const due = p.lastPollAt !== null && (persisted === null || Date.parse(p.lastPollAt) - Date.parse(persisted) >= LAST_POLL_PERSIST_MS);
       if (!due) {
-        if (p.lastPollAt !== null && p.lastPollAt !== persisted) this.lastPolls.set(p.jobId, { at: p.lastPollAt, persisted });
+        if (ahead || p.lastPollAt !== previous.lastPollAt || p.lastChangeAt !== previous.lastChangeAt || p.lastFingerprint !== previous.lastFingerprint) {
+          this.pollProgress.set(p.jobId, { lastPollAt: p.lastPollAt, lastChangeAt: p.lastChangeAt, lastFingerprint: p.lastFingerprint, persistedPollAt: persisted });
+        }
         return false;
       }
     }
-    this.lastPolls.delete(p.jobId);
+    this.pollProgress.delete(p.jobId);
     this.db
       .prepare(
         `UPDATE polled_jobs SET last_poll_at = ?, last_change_at = ?, first_seen_at = ?, unreachable_since = ?,
