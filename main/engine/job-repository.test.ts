@@ -404,3 +404,26 @@ describe('JobRepository: torn replica (issue 7)', () => {
     expect(jobs.jobDisks(next.id).map((d) => d.syncType)).toEqual(['initial', 'initial']);
   });
 });
+
+describe('JobRepository poller views', () => {
+  it('pollView and pollDisks hold the same values as the full job and disk rows', () => {
+    const ctxId = addVm();
+    const j = jobs.claim({ contextId: ctxId, trigger: 'ui' });
+    expect(jobs.pollView(j.id)).toMatchObject({ id: j.id, status: 'pending', startedAt: null, etaSeconds: null });
+    jobs.update(j.id, { status: 'replicating', phase: 'Transfer', progressPercent: 42.5, bytesTransferred: 7, totalBytes: 9, rateBps: 3, etaSeconds: 11 });
+    jobs.updateJobDisk(j.id, 'disk-2000', { status: 'transferring', percent: 12.5, bytesTransferred: 5, totalBytes: 40 });
+    jobs.recordChangeId(j.id, 'disk-2001', '52 1b/9');
+    const full = jobs.require(j.id);
+    const view = jobs.pollView(j.id)!;
+    for (const k of Object.keys(view) as (keyof typeof view)[]) expect(view[k], k).toEqual(full[k]);
+    expect(view.startedAt).not.toBeNull();
+    const disks = jobs.jobDisks(j.id);
+    const views = jobs.pollDisks(j.id);
+    expect(views.map((d) => d.diskKey)).toEqual(disks.map((d) => d.diskKey));
+    views.forEach((v, i) => {
+      for (const k of Object.keys(v) as (keyof typeof v)[]) expect(v[k], `${v.diskKey} ${k}`).toEqual(disks[i]![k]);
+    });
+    expect(views[1]).toMatchObject({ status: 'completed', changeId: '52 1b/9' });
+    expect(jobs.pollView('job-unknown')).toBeNull();
+  });
+});

@@ -60,6 +60,13 @@ const mapJobDisk = (r: Row): JobDiskProgress & { volumeId: string | null; export
 });
 export type JobDiskRow = ReturnType<typeof mapJobDisk>;
 
+/** The columns of a job the progress poller reads at each answer (see JobRepository.pollView). */
+export type PollJobView = Pick<
+  ReplicationJob,
+  'id' | 'vmContextId' | 'status' | 'phase' | 'progressPercent' | 'bytesTransferred' | 'totalBytes' | 'rateBps' | 'etaSeconds' | 'startedAt'
+>;
+export type PollDiskView = Pick<JobDiskRow, 'diskKey' | 'status' | 'totalBytes' | 'bytesTransferred' | 'capacityBytes' | 'percent' | 'changeId'>;
+
 const mapCbt = (r: Row): CbtHistoryEntry => ({
   id: num(r.id),
   vmContextId: String(r.vm_context_id),
@@ -111,35 +118,47 @@ export interface ProgressFields {
   etaSeconds?: number | null;
 }
 
-/** Persisted fields of a polled row other than lastPollAt: when none differ, the row is not written. */
-const POLLED_STATE: readonly (keyof PolledJob)[] = [
+/**
+ * Fields of a polled row the poller's decisions need on disk across a restart: when none of them
+ * changed, the row is not written (see savePolled). The others (lastPollAt, lastChangeAt,
+ * lastFingerprint) change with every poll or every bit of progress, and a restart resets or
+ * re-derives them: resumeAfterRestart sets lastChangeAt to the restart time for every job, and the
+ * first pass, which starts at once, either finds the fingerprint on disk unchanged (the stall period
+ * runs from the restart) or changed (it runs from that first answer, one round trip later).
+ */
+const POLLED_DURABLE: readonly (keyof PolledJob)[] = [
   'applianceId',
   'startedPollingAt',
-  'lastChangeAt',
   'firstSeenAt',
   'unreachableSince',
   'notFoundSince',
   'nextPollAt',
   'consecutiveErrors',
-  'lastFingerprint',
 ];
 
 /**
- * How stale polled_jobs.last_poll_at may get on disk while nothing else about the job changes. Nothing
- * decides anything from it (stall, not-found and unreachable periods run from their own columns, and
- * resumeAfterRestart resets those); it says when the job was last asked about, and this process serves
- * the exact time from memory (see polled()).
+ * How stale polled_jobs.last_poll_at, last_change_at and last_fingerprint may get on disk while
+ * nothing durable about the job changes. This process serves the exact values from memory (polled()),
+ * so the stall period is measured as before; only a reader of the table itself sees them up to this late.
  */
 export const LAST_POLL_PERSIST_MS = 60_000;
+
+/** What memory holds of a polled row ahead of the table, and the last_poll_at the table holds. */
+interface PollProgress {
+  lastPollAt: string | null;
+  lastChangeAt: string;
+  lastFingerprint: string | null;
+  persistedPollAt: string | null;
+}
 
 /** Replication jobs, their per-disk rows, CBT history and the poller's persisted list. */
 export class JobRepository {
   /**
-   * lastPollAt of polls that changed nothing else, newer than the row's last_poll_at: writing the row
-   * for every poll of a job whose copy did not move was most of the poller's database work.
-   * `persisted` is what the row holds, for the LAST_POLL_PERSIST_MS cadence.
+   * Polled rows whose lastPollAt / lastChangeAt / lastFingerprint are newer in memory than in the
+   * table: writing the row at every poll (and at every bit of progress) was most of the poller's
+   * database work for 1,000 running jobs.
    */
-  private readonly lastPolls = new Map<string, { at: string; persisted: string | null }>();
+  private readonly pollProgress = new Map<string, PollProgress>();
 
   constructor(private readonly db: Db) {}
 
@@ -154,6 +173,48 @@ export class JobRepository {
   get(id: string): ReplicationJob | null {
     const r = this.db.prepare(`SELECT * FROM replication_jobs WHERE id = ?`).get(id) as Row | undefined;
     return r ? mapJob(r) : null;
+  }
+
+  /**
+   * What the poller needs of a job and its disks, and nothing else: it reads them for every answer
+   * (1,000 jobs every 2 s), and every column read is a value made in JavaScript.
+   */
+  pollView(id: string): PollJobView | null {
+    const r = this.db
+      .prepare(`SELECT id, vm_context_id, status, phase, progress_percent, bytes_transferred, total_bytes, rate_bps, eta_seconds, started_at FROM replication_jobs WHERE id = ?`)
+      .get(id) as Row | undefined;
+    if (!r) return null;
+    return {
+      id: String(r.id),
+      vmContextId: String(r.vm_context_id),
+      status: r.status as JobStatus,
+      phase: String(r.phase),
+      progressPercent: num(r.progress_percent),
+      bytesTransferred: num(r.bytes_transferred),
+      totalBytes: num(r.total_bytes),
+      rateBps: num(r.rate_bps),
+      etaSeconds: r.eta_seconds === null ? null : num(r.eta_seconds),
+      startedAt: strOrNull(r.started_at),
+    };
+  }
+
+  pollDisks(jobId: string): PollDiskView[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT jd.disk_key, jd.status, jd.total_bytes, jd.bytes_transferred, jd.percent, jd.change_id, COALESCE(d.capacity_bytes, 0) AS capacity_bytes
+           FROM job_disks jd LEFT JOIN vm_disks d ON d.id = jd.vm_disk_id WHERE jd.job_id = ? ORDER BY jd.rowid`,
+        )
+        .all(jobId) as Row[]
+    ).map((r) => ({
+      diskKey: String(r.disk_key),
+      status: r.status as JobDiskStatus,
+      totalBytes: num(r.total_bytes),
+      bytesTransferred: num(r.bytes_transferred),
+      percent: num(r.percent),
+      changeId: strOrNull(r.change_id),
+      capacityBytes: num(r.capacity_bytes),
+    }));
   }
 
   require(id: string): ReplicationJob {
@@ -459,7 +520,7 @@ export class JobRepository {
         .run(outcome, error, iso, iso, outcome, outcome, outcome, jobId);
       if (r.changes === 0) return false;
       this.db.prepare(`DELETE FROM polled_jobs WHERE job_id = ?`).run(jobId);
-      this.lastPolls.delete(jobId);
+      this.pollProgress.delete(jobId);
       const unfinishedDisks = this.jobDisks(jobId).filter((d) => d.status !== 'completed').length;
       if (outcome === 'completed') {
         const started = Date.parse(job.startedAt ?? job.createdAt);
@@ -530,7 +591,7 @@ export class JobRepository {
     if ((ACTIVE_JOB_STATUSES as readonly string[]).includes(job.status)) {
       throw new AppError('conflict', `Job ${jobId} is still ${job.status}; cancel it before deleting it`);
     }
-    this.lastPolls.delete(jobId);
+    this.pollProgress.delete(jobId);
     this.db.transaction(() => {
       this.db.prepare(`DELETE FROM replication_jobs WHERE id = ?`).run(jobId);
       this.db.prepare(`DELETE FROM log_operations WHERE id = ?`).run(jobId);
@@ -571,38 +632,45 @@ export class JobRepository {
    * memory has it (see savePolled).
    */
   polled(): PolledJob[] {
-    return (this.db.prepare(`SELECT * FROM polled_jobs ORDER BY started_polling_at`).all() as Row[]).map((r) => ({
-      jobId: String(r.job_id),
-      applianceId: strOrNull(r.appliance_id),
-      startedPollingAt: String(r.started_polling_at),
-      lastPollAt: this.lastPolls.get(String(r.job_id))?.at ?? strOrNull(r.last_poll_at),
-      lastChangeAt: String(r.last_change_at),
-      firstSeenAt: strOrNull(r.first_seen_at),
-      unreachableSince: strOrNull(r.unreachable_since),
-      notFoundSince: strOrNull(r.not_found_since),
-      nextPollAt: strOrNull(r.next_poll_at),
-      consecutiveErrors: num(r.consecutive_errors),
-      lastFingerprint: strOrNull(r.last_fingerprint),
-    }));
+    return (this.db.prepare(`SELECT * FROM polled_jobs ORDER BY started_polling_at`).all() as Row[]).map((r) => {
+      const jobId = String(r.job_id);
+      const ahead = this.pollProgress.get(jobId);
+      return {
+        jobId,
+        applianceId: strOrNull(r.appliance_id),
+        startedPollingAt: String(r.started_polling_at),
+        lastPollAt: ahead ? ahead.lastPollAt : strOrNull(r.last_poll_at),
+        lastChangeAt: ahead ? ahead.lastChangeAt : String(r.last_change_at),
+        firstSeenAt: strOrNull(r.first_seen_at),
+        unreachableSince: strOrNull(r.unreachable_since),
+        notFoundSince: strOrNull(r.not_found_since),
+        nextPollAt: strOrNull(r.next_poll_at),
+        consecutiveErrors: num(r.consecutive_errors),
+        lastFingerprint: ahead ? ahead.lastFingerprint : strOrNull(r.last_fingerprint),
+      };
+    });
   }
 
   /**
    * Writes the poller's state of one job. Given the state it started from (`previous`, as polled()
-   * returned it), a poll that changed nothing but lastPollAt writes nothing: the time is kept in
-   * memory and reaches the row with the job's next change, or after LAST_POLL_PERSIST_MS at the latest.
-   * Returns whether the row was written.
+   * returned it), a poll that changed no durable field (POLLED_DURABLE) writes nothing: lastPollAt,
+   * lastChangeAt and lastFingerprint are kept in memory and reach the row with the job's next durable
+   * change, or LAST_POLL_PERSIST_MS after the row was last written at the latest. Without `previous`
+   * the row is always written (resumeAfterRestart). Returns whether the row was written.
    */
   savePolled(p: PolledJob, previous?: PolledJob): boolean {
-    if (previous && previous.jobId === p.jobId && POLLED_STATE.every((k) => p[k] === previous[k])) {
-      const kept = this.lastPolls.get(p.jobId);
-      const persisted = kept ? kept.persisted : previous.lastPollAt;
+    if (previous && previous.jobId === p.jobId && POLLED_DURABLE.every((k) => p[k] === previous[k])) {
+      const ahead = this.pollProgress.get(p.jobId);
+      const persisted = ahead ? ahead.persistedPollAt : previous.lastPollAt;
       const due = p.lastPollAt !== null && (persisted === null || Date.parse(p.lastPollAt) - Date.parse(persisted) >= LAST_POLL_PERSIST_MS);
       if (!due) {
-        if (p.lastPollAt !== null && p.lastPollAt !== persisted) this.lastPolls.set(p.jobId, { at: p.lastPollAt, persisted });
+        if (ahead || p.lastPollAt !== previous.lastPollAt || p.lastChangeAt !== previous.lastChangeAt || p.lastFingerprint !== previous.lastFingerprint) {
+          this.pollProgress.set(p.jobId, { lastPollAt: p.lastPollAt, lastChangeAt: p.lastChangeAt, lastFingerprint: p.lastFingerprint, persistedPollAt: persisted });
+        }
         return false;
       }
     }
-    this.lastPolls.delete(p.jobId);
+    this.pollProgress.delete(p.jobId);
     this.db
       .prepare(
         `UPDATE polled_jobs SET last_poll_at = ?, last_change_at = ?, first_seen_at = ?, unreachable_since = ?,

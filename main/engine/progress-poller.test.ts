@@ -582,13 +582,39 @@ describe('ProgressPoller: what a pass costs', () => {
     expect(emitted).toHaveLength(1);
     // The latest poll time is served from memory (a test or an operator asking when it was last polled).
     expect(jobs.polled()[0]!.lastPollAt).toBe(new Date(T0 + 3_000).toISOString());
-    // The copy moves again: written and pushed at once.
+    // The copy moves again: the job and disk rows are written and the update pushed at once; the
+    // poller's own row keeps its progress time in memory until its cadence comes round.
     vma.progressAnswer = { found: true, progress: transfer(MiB, 24 * MiB) };
     await tickAt(4_000);
     expect(totalChanges()).toBeGreaterThan(changes);
     expect(job().bytesTransferred).toBe(MiB);
-    expect(lastPollOnDisk()).toBe(new Date(T0 + 4_000).toISOString());
+    expect(jobs.jobDisks(jobId)[0]).toMatchObject({ status: 'transferring', bytesTransferred: MiB });
     expect(emitted).toHaveLength(2);
+    expect(jobs.polled()[0]).toMatchObject({ lastPollAt: new Date(T0 + 4_000).toISOString(), lastChangeAt: new Date(T0 + 4_000).toISOString() });
+    expect(lastPollOnDisk()).toBe(new Date(T0 + 1_000).toISOString());
+  });
+
+  it('what memory held ahead of the table does not matter after a restart: the stall period runs from the restart', async () => {
+    vma.progressAnswer = { found: true, progress: transfer(MiB, 24 * MiB) };
+    await tickAt(1_000);
+    vma.progressAnswer = { found: true, progress: transfer(2 * MiB, 24 * MiB) };
+    await tickAt(30_000);
+    expect(jobs.polled()[0]!.lastChangeAt).toBe(new Date(T0 + 30_000).toISOString());
+    expect((db.prepare('SELECT last_change_at FROM polled_jobs').get() as { last_change_at: string }).last_change_at).toBe(new Date(T0 + 1_000).toISOString());
+    // A new process: a new repository on the same database, memory empty.
+    poller.stop();
+    jobs = new JobRepository(db);
+    now = T0 + 40_000;
+    poller = makePoller();
+    poller.resumeAfterRestart();
+    expect(jobs.polled()[0]!.lastChangeAt).toBe(new Date(T0 + 40_000).toISOString());
+    // The first pass runs at once after a restart (start() arms it at 0 ms).
+    await tickAt(40_000);
+    await tickAt(40_000 + OPTS.stallMs - 1);
+    expect(job().status).toBe('replicating');
+    await tickAt(40_000 + OPTS.stallMs);
+    expect(job().status).toBe('failed');
+    expect(job().error).toMatch(/^stalled: no progress for 1 min/);
   });
 
   it('an unchanged job still reaches the disk at a low cadence, and a stalled one still fails as stalled', async () => {
@@ -601,12 +627,13 @@ describe('ProgressPoller: what a pass costs', () => {
     // The second answer differs from the first in the disk's state only (pending → transferring).
     await tickAt(1_000);
     await tickAt(2_000);
-    for (let t = 12_000; t < 2_000 + LAST_POLL_PERSIST_MS; t += 10_000) await tickAt(t);
-    expect(lastPollOnDisk()).toBe(new Date(T0 + 2_000).toISOString());
-    await tickAt(2_000 + LAST_POLL_PERSIST_MS);
-    expect(lastPollOnDisk()).toBe(new Date(T0 + 2_000 + LAST_POLL_PERSIST_MS).toISOString());
-    // lastChangeAt, which the stall period runs from, was written with the last change.
+    for (let t = 12_000; t < 1_000 + LAST_POLL_PERSIST_MS; t += 10_000) await tickAt(t);
+    expect(lastPollOnDisk()).toBe(new Date(T0 + 1_000).toISOString());
+    await tickAt(1_000 + LAST_POLL_PERSIST_MS);
+    expect(lastPollOnDisk()).toBe(new Date(T0 + 1_000 + LAST_POLL_PERSIST_MS).toISOString());
+    // lastChangeAt, which the stall period runs from, reached the table with it.
     expect(jobs.polled()[0]!.lastChangeAt).toBe(new Date(T0 + 2_000).toISOString());
+    expect((db.prepare('SELECT last_change_at FROM polled_jobs').get() as { last_change_at: string }).last_change_at).toBe(new Date(T0 + 2_000).toISOString());
     await tickAt(2_000 + stallMs - 1);
     expect(job().status).toBe('replicating');
     await tickAt(2_000 + stallMs);

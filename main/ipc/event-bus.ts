@@ -8,6 +8,7 @@ type Merger<C extends EventChannel> = (pending: EventMap[C], next: EventMap[C]) 
 // flush carries only the latest state of what changed.
 const byKey = <T>(items: T[], key: (t: T) => string): T[] => [...new Map(items.map((i) => [key(i), i])).values()];
 const MERGERS: { [C in EventChannel]: Merger<C> } = {
+  // The rule EventBus.emit applies through its keyed map (without merging arrays at each emit).
   'jobs:progress': (a, b) => ({ updates: byKey([...a.updates, ...b.updates], (u) => u.jobId) }),
   'contexts:changed': (a, b) => {
     const removed = new Set([...a.removedIds, ...b.removedIds]);

@@ -1,12 +1,13 @@
 // `npm run bench`: runs the benchmark sections in order, each with its own teardown, prints one
 // JSON object on stdout, writes it to bench-results/latest.json and a short summary on stderr.
-// Select sections with `npm run bench -- tunnel render engine poller idle scheduler` (default: all).
+// Select sections with `npm run bench -- tunnel inventory render engine poller idle scheduler` (default: all).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Cleanup } from './cleanup';
 import { benchTunnelVsDirect } from './tunnel-vs-direct';
 import { benchInventoryRender } from './inventory-render';
+import { benchInventoryFetch } from './inventory-fetch';
 import { benchEngineOverhead } from './engine-overhead';
 import { benchPoller500 } from './poller-500';
 import { benchIdleOwner } from './idle-owner';
@@ -17,6 +18,7 @@ type Section = (cleanup: Cleanup) => Promise<Record<string, unknown>>;
 
 const SECTIONS: Record<string, { key: string; title: string; run: Section }> = {
   tunnel: { key: 'vmaApiTunnelVsDirect', title: 'VMA API through the SSH tunnel vs direct', run: (c) => benchTunnelVsDirect(c) },
+  inventory: { key: 'inventory10kFetchNormalise', title: 'Fetch, parse and normalise a 10,000-VM inventory (simulator in a child process)', run: (c) => benchInventoryFetch(c) },
   render: { key: 'inventory10kNormaliseAndRender', title: 'Normalise and render a 10,000-VM inventory', run: (c) => benchInventoryRender(c) },
   engine: { key: 'engineOverheadPerJob', title: 'Replication engine overhead per job', run: (c) => benchEngineOverhead(c) },
   poller: { key: 'pollerRunningJobs', title: '1,000 running jobs polled every 2 s', run: (c) => benchPoller500(c) },

@@ -1,6 +1,6 @@
 // Benchmark 4: 1,000 (issue 13's target; 500 before) concurrently running jobs polled every 2 s by the real ProgressPoller
 // (core.engine.poller, intervalMs 2000) over the real SSH tunnel to the VMA simulator, which runs in
-// a child process with 500 slow copies of tiny disks. Measured for a fixed window: the console
+// a child process with one slow copy of a tiny disk per job. Measured for a fixed window: the console
 // process's CPU share, database writes, events pushed towards the renderer, and the renderer's
 // frame times while its table receives the live jobs:progress batches.
 import fs from 'node:fs';

@@ -89,6 +89,9 @@ export async function profileWindow(windowMs: number, samplingIntervalUs = 1000)
     await post(session, 'Profiler.start');
     await new Promise((r) => setTimeout(r, windowMs));
     const { profile } = await post<{ profile: CpuProfile }>(session, 'Profiler.stop');
+    // The raw profile, for call trees (Chrome DevTools or speedscope open it): MKC_BENCH_PROFILE_OUT=<file>.
+    const out = process.env.MKC_BENCH_PROFILE_OUT;
+    if (out) fs.writeFileSync(out, JSON.stringify(profile));
     return breakdown(profile, windowMs);
   } finally {
     session.disconnect();

@@ -12,7 +12,7 @@ export function summarise(report: Obj): string {
   const lines: string[] = ['', '=== benchmark summary ==='];
   const m = report.machine as Obj;
   lines.push(`machine: ${String(m.cpuCount)} CPUs (${String(m.cpuModel)}), ${String(m.totalMemoryMiB)} MiB, ${String(m.os)}, node ${String(m.node)}`);
-  const loads = ['vmaApiTunnelVsDirect', 'inventory10kNormaliseAndRender', 'engineOverheadPerJob', 'pollerRunningJobs', 'idleOwner', 'schedulerRun1000']
+  const loads = ['vmaApiTunnelVsDirect', 'inventory10kFetchNormalise', 'inventory10kNormaliseAndRender', 'engineOverheadPerJob', 'pollerRunningJobs', 'idleOwner', 'schedulerRun1000']
     .filter((k) => report[k] !== undefined)
     .map((k) => `${k} ${String((report[k] as Obj).loadAverage1mAtEnd ?? 'n/a')}`);
   lines.push(
@@ -38,6 +38,14 @@ export function summarise(report: Obj): string {
         `     tunnel/direct ${n(t, `ratios.${call}.requestsPerSecondTunnelOverDirect`, '×')} (target ≥ 0.8 ×) beside anchor ssh -L/direct ${n(t, `ratios.${call}.requestsPerSecondOpensshLOverDirect`, '×')}; tunnel/ssh -L ${n(t, `ratios.${call}.requestsPerSecondTunnelOverOpensshL`, '×')}`,
       );
     }
+  }
+  const f = report.inventory10kFetchNormalise;
+  if (!failed('inventory10kFetchNormalise')) {
+    lines.push(
+      `2. 10k VMs, simulator in a child process, direct HTTP: fetch+parse+normalise ${n(f, 'medianMs.total', 'ms')} (target < 150 ms; 136 ms when filed) = ` +
+        `HTTP+body ${n(f, 'medianMs.httpRequestAndBody', 'ms')} + JSON.parse ${n(f, 'medianMs.jsonParse', 'ms')} + normalise ${n(f, 'medianMs.normaliseDiscovery', 'ms')} for ${n(f, 'responseBytes', 'bytes')}; ` +
+        `VmaClient.discover end to end ${n(f, 'medianMs.vmaClientDiscoverEndToEnd', 'ms')}; console CPU ${n(f, 'consoleCpuMsPerFetch', 'ms')} per fetch (wall times grow with the load average, CPU less)`,
+    );
   }
   const r = report.inventory10kNormaliseAndRender;
   if (!failed('inventory10kNormaliseAndRender')) {

@@ -10,7 +10,10 @@ export interface SimChildConfig {
   vcenterHost: string;
   datacenter: string;
   vms: number;
-  diskCapacityBytes: number;
+  /** Omitted: the generator's own sizes (the inventory the render benchmark uses with the same seed). */
+  diskCapacityBytes?: number;
+  /** Default 1 (one disk per VM, as the copy benchmarks want); the generator's own default is 3. */
+  maxDisksPerVm?: number;
   blockSize: number;
   initialDataBlocks: number;
   bytesPerSecond: number;
@@ -37,7 +40,7 @@ async function main(): Promise<void> {
   const vma = await startVmaSimulator({
     vcenterHost: config.vcenterHost,
     datacenters: [config.datacenter],
-    inventory: generateInventory({ count: config.vms, datacenter: config.datacenter, seed: config.seed, maxDisksPerVm: 1, diskCapacityBytes: config.diskCapacityBytes }),
+    inventory: generateInventory({ count: config.vms, datacenter: config.datacenter, seed: config.seed, maxDisksPerVm: config.maxDisksPerVm ?? 1, ...(config.diskCapacityBytes === undefined ? {} : { diskCapacityBytes: config.diskCapacityBytes }) }),
     blockSize: config.blockSize,
     initialDataBlocks: config.initialDataBlocks,
     speed: { firstPushDelayMs: 200, phaseDelayMs: 20, bytesPerSecond: config.bytesPerSecond },
