@@ -29,15 +29,16 @@ describe('overview against the lab', () => {
     await expect(ov.getByTestId('ov-oldest').locator('tbody tr').count()).resolves.toBe(2);
     expect(await ov.getByTestId('ov-oldest').locator('tr[data-over-target]').count()).toBe(2);
 
-    // A sync runs: the overview lists it while it runs.
-    // Slow enough (16 s of copy) that the overview, reloaded two seconds after a change, sees it running on a loaded machine.
-    rig.vma.speed.bytesPerSecond = 512 * 1024;
+    // A sync runs: the overview lists it while it runs. The copy is held until the overview has shown
+    // it, so a loaded machine cannot end the job before the screen's next reload.
+    rig.vma.faults.hold();
     const { jobId } = await rig.core.engine.start(ids.web10!, { trigger: 'cli' });
     await ov.getByTestId('ov-running').locator('li', { hasText: 'web10' }).waitFor({ timeout: 30_000 });
     await screenshot(page, 'overview-running');
 
     // It ends while the operator is on Logs: a toast says so, with a way to open the VM.
     await page.locator('nav [data-screen="logs"]').click();
+    rig.vma.faults.release();
     const toast = page.getByTestId('toasts').locator('.toast', { hasText: 'Sync of web10 completed' });
     await toast.waitFor({ timeout: 60_000 });
     expect(await toast.getAttribute('data-tone')).toBe('ok');
