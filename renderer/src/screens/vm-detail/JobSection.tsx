@@ -65,14 +65,16 @@ function Pipeline({ steps }: { steps: PipelineStep[] }) {
  * Bytes this sync moved of what it must move, as the VMA reported them (an incremental's total is its
  * changed bytes). Before the VMA has said, the total is unknown: shown as such, never as the capacity.
  */
-function movedText(bytes: number, total: number, status: string): string {
+function movedText(bytes: number, total: number, status: string, jobHadNothingToCopy: boolean): string {
   if (total > 0 || bytes > 0) return `${formatBytes(bytes)} of ${formatBytes(total)} to move`;
+  // The job line says "nothing to copy (no changes)" from the same totals: the disk rows agree with it.
+  if (status === 'completed' && jobHadNothingToCopy) return 'nothing to copy (no changes)';
   // A disk that starts and ends between two polls leaves no frame: unknown, which is not "nothing".
   return status === 'completed' ? 'no bytes reported by the VMA' : 'bytes to move not reported yet';
 }
 
 /** Per-disk rows: the job's stored disk rows with the live numbers laid over them. */
-function DiskProgress({ disks, live, jobStatus }: { disks: JobDiskProgress[]; live: JobProgressUpdate | undefined; jobStatus: string }) {
+function DiskProgress({ disks, live, jobStatus, jobTotalBytes }: { disks: JobDiskProgress[]; live: JobProgressUpdate | undefined; jobStatus: string; jobTotalBytes: number }) {
   const liveByKey = new Map((live?.disks ?? []).map((d) => [d.diskKey, d]));
   if (disks.length === 0) return null;
   return (
@@ -94,7 +96,7 @@ function DiskProgress({ disks, live, jobStatus }: { disks: JobDiskProgress[]; li
               <td className="bar-cell">
                 <ProgressBar percent={percent} label={`${d.diskKey} progress`} className="wide" />
                 <div className="disk-moved" title={`capacity ${formatBytes(d.capacityBytes)}`}>
-                  {movedText(bytes, total, stored)}
+                  {movedText(bytes, total, stored, jobStatus === 'completed' && jobTotalBytes === 0)}
                 </div>
               </td>
               <td className="num">{percent.toFixed(1)}%</td>
@@ -206,7 +208,7 @@ function JobBody({ detail, live }: { detail: JobDetail; live: JobProgressUpdate 
         </div>
       )}
       <Pipeline steps={pipeline} />
-      <DiskProgress disks={detail.disks} live={live} jobStatus={status} />
+      <DiskProgress disks={detail.disks} live={live} jobStatus={status} jobTotalBytes={total} />
     </div>
   );
 }
