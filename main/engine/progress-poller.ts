@@ -398,31 +398,20 @@ export class ProgressPoller {
     // A job or disk row that already holds what this answer says is not written again: compared
     // here with the rows just read, so an unchanged answer costs no statement at all.
     this.deps.jobs.savePolled(next, p);
-    if (
-      job.status !== 'replicating' ||
-      job.startedAt === null ||
-      job.phase !== mapped.phase ||
-      job.progressPercent !== mapped.progressPercent ||
-      job.bytesTransferred !== mapped.bytesTransferred ||
-      job.totalBytes !== mapped.totalBytes ||
-      job.rateBps !== mapped.rateBps ||
-      job.etaSeconds !== mapped.etaSeconds
-    ) {
+    // What this answer says of the job: written when it differs from the row, and pushed.
+    const shown = {
+      phase: mapped.phase,
+      progressPercent: mapped.progressPercent,
+      bytesTransferred: mapped.bytesTransferred,
+      totalBytes: mapped.totalBytes,
+      rateBps: mapped.rateBps,
+      etaSeconds: mapped.etaSeconds,
+    };
+    const statusStands = job.status === 'replicating' && job.startedAt !== null;
+    if (!statusStands || (Object.keys(shown) as (keyof typeof shown)[]).some((k) => job[k] !== shown[k])) {
       // The status only when it changes: writing a status column, even with its own value, rewrites
       // the entries of the two indexes on it, five times the cost of the rest of the row.
-      this.deps.jobs.update(
-        job.id,
-        {
-          ...(job.status === 'replicating' && job.startedAt !== null ? {} : { status: 'replicating' as const }),
-          phase: mapped.phase,
-          progressPercent: mapped.progressPercent,
-          bytesTransferred: mapped.bytesTransferred,
-          totalBytes: mapped.totalBytes,
-          rateBps: mapped.rateBps,
-          etaSeconds: mapped.etaSeconds,
-        },
-        { skipUnchanged: true },
-      );
+      this.deps.jobs.update(job.id, { ...(statusStands ? {} : { status: 'replicating' as const }), ...shown }, { skipUnchanged: true });
     }
     for (const d of mapped.diskUpdates) {
       if (d.status !== 'transferring') continue;
@@ -434,12 +423,7 @@ export class ProgressPoller {
       jobId: job.id,
       vmContextId: job.vmContextId,
       status: 'replicating',
-      phase: mapped.phase,
-      progressPercent: mapped.progressPercent,
-      bytesTransferred: mapped.bytesTransferred,
-      totalBytes: mapped.totalBytes,
-      rateBps: mapped.rateBps,
-      etaSeconds: mapped.etaSeconds,
+      ...shown,
       error: null,
       disks: mapped.diskUpdates.map(({ diskKey, status, percent, bytesTransferred, totalBytes }) => ({ diskKey, status, percent, bytesTransferred, totalBytes })),
     });
