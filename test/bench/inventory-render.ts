@@ -6,17 +6,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { request } from 'undici';
 import { Core } from '../../main/core/core';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { DiscoveredVm } from '../../shared/discovery';
 import type { RenderCoreChildConfig, RenderCoreChildMessage } from './render-core-child';
-import { normaliseDiscovery } from '../../main/vma/normalise';
 import { InMemorySecretStore } from '../../main/secrets/memory-store';
-import { createVmaClient } from '../../main/vma/vma-client';
 import { generateInventory, startVmaSimulator } from '../sim/vma/index';
 import type { Cleanup } from './cleanup';
+import { fetchMedians, timeClientDiscover, timeDiscoverFetch } from './inventory-fetch';
 import { collectFrames, navigateUntilRows, openBrowser, ROW_SELECTORS, type RowsShown } from './frames';
 import { distribution, median, round } from './stats';
 import { FIRST_PAGE_ROWS } from '../../renderer/src/store/live-sync';
@@ -74,40 +72,15 @@ export async function benchInventoryRender(cleanup: Cleanup, override: Partial<R
 
   // --- fetch + normalise ---------------------------------------------------------------------
   const body = JSON.stringify({ vcenter, datacenter, ...login });
-  const fetchOnce = async () => {
-    const t0 = performance.now();
-    const res = await request(`${vma.url}/api/v1/discover`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
-    const text = await res.body.text();
-    const t1 = performance.now();
-    const raw: unknown = JSON.parse(text);
-    const t2 = performance.now();
-    const normalised = normaliseDiscovery(raw);
-    const t3 = performance.now();
-    if (res.statusCode !== 200 || normalised.vms.length !== p.vms) throw new Error(`discovery answered ${res.statusCode} with ${normalised.vms.length} of ${p.vms} VMs`);
-    return { bytes: Buffer.byteLength(text), httpMs: t1 - t0, jsonParseMs: t2 - t1, normaliseMs: t3 - t2, totalMs: t3 - t0, normalised };
-  };
-  await fetchOnce(); // warm-up (JIT, simulator caches nothing)
+  await timeDiscoverFetch(vma.url, body, p.vms); // warm-up (JIT, simulator caches nothing)
   const runs = [];
-  for (let i = 0; i < p.fetchRepetitions; i++) runs.push(await fetchOnce());
-  const client = createVmaClient({ baseUrl: vma.url });
-  const clientRuns: number[] = [];
-  for (let i = 0; i < p.fetchRepetitions; i++) {
-    const t = performance.now();
-    const d = await client.discover({ vcenter, datacenter, ...login }, { timeoutMs: 120_000 });
-    clientRuns.push(performance.now() - t);
-    if (d.vms.length !== p.vms) throw new Error(`client discovery returned ${d.vms.length} VMs`);
-  }
-  const vms = runs.at(-1)!.normalised.vms;
+  for (let i = 0; i < p.fetchRepetitions; i++) runs.push(await timeDiscoverFetch(vma.url, body, p.vms));
+  const clientRuns = await timeClientDiscover(vma.url, { vcenter, datacenter, ...login }, p.fetchRepetitions, p.vms);
+  const vms = runs.at(-1)!.vms;
   const fetchNormalise = {
     responseBytes: runs[0]!.bytes,
     repetitions: p.fetchRepetitions,
-    medianMs: {
-      httpRequestAndBody: round(median(runs.map((r) => r.httpMs)), 1),
-      jsonParse: round(median(runs.map((r) => r.jsonParseMs)), 1),
-      normaliseDiscovery: round(median(runs.map((r) => r.normaliseMs)), 1),
-      total: round(median(runs.map((r) => r.totalMs)), 1),
-      vmaClientDiscoverEndToEnd: round(median(clientRuns), 1),
-    },
+    medianMs: fetchMedians(runs, clientRuns),
     normaliseMsPerVm: round(median(runs.map((r) => r.normaliseMs)) / p.vms, 5),
     allRunsTotalMs: runs.map((r) => round(r.totalMs, 1)),
   };
