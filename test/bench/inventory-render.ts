@@ -15,6 +15,7 @@ import { InMemorySecretStore } from '../../main/secrets/memory-store';
 import { generateInventory, startVmaSimulator } from '../sim/vma/index';
 import type { Cleanup } from './cleanup';
 import { fetchMedians, timeClientDiscover, timeDiscoverFetch } from './inventory-fetch';
+import { closeChildOnCleanup } from './sim-child';
 import { collectFrames, navigateUntilRows, openBrowser, ROW_SELECTORS, type RowsShown } from './frames';
 import { distribution, median, round } from './stats';
 import { FIRST_PAGE_ROWS } from '../../renderer/src/store/live-sync';
@@ -31,14 +32,7 @@ async function startRenderCoreChild(vms: DiscoveredVm[], vcenterHost: string, st
   fs.writeFileSync(vmsFile, JSON.stringify(vms));
   const config: RenderCoreChildConfig = { vmsFile, vcenterHost, staticDir };
   const proc = spawn(process.execPath, [script], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, MKC_RENDER_CHILD_CONFIG: JSON.stringify(config) } });
-  cleanup.add('core child process (bench 2)', async () => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-    if (proc.connected) proc.send({ type: 'close' });
-    const t = setTimeout(() => proc.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(t);
-  });
+  closeChildOnCleanup(proc, 'core child process (bench 2)', cleanup);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the core child did not start within 120 s')), 120_000);
     proc.on('message', (m: RenderCoreChildMessage) => {

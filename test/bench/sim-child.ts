@@ -17,11 +17,9 @@ export interface SimChild {
   requests(): Promise<Record<string, number>>;
 }
 
-export async function startSimChild(config: SimChildConfig, cleanup: Cleanup): Promise<SimChild> {
-  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'vma-sim-child.mjs');
-  if (!fs.existsSync(script)) throw new Error(`${script} is missing: run the suite through npm run bench (it bundles the child)`);
-  const proc = spawn(process.execPath, [script], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, MKC_SIM_CHILD_CONFIG: JSON.stringify(config) } });
-  cleanup.add('VMA simulator child process', async () => {
+/** At teardown: asks a bench child process to close (IPC `close`), killing it after 5 s. */
+export function closeChildOnCleanup(proc: ChildProcess, label: string, cleanup: Cleanup): void {
+  cleanup.add(label, async () => {
     if (proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = new Promise<void>((r) => proc.once('exit', () => r()));
     if (proc.connected) proc.send({ type: 'close' });
@@ -29,6 +27,13 @@ export async function startSimChild(config: SimChildConfig, cleanup: Cleanup): P
     await exited;
     clearTimeout(t);
   });
+}
+
+export async function startSimChild(config: SimChildConfig, cleanup: Cleanup): Promise<SimChild> {
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'vma-sim-child.mjs');
+  if (!fs.existsSync(script)) throw new Error(`${script} is missing: run the suite through npm run bench (it bundles the child)`);
+  const proc = spawn(process.execPath, [script], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, MKC_SIM_CHILD_CONFIG: JSON.stringify(config) } });
+  closeChildOnCleanup(proc, 'VMA simulator child process', cleanup);
   const ready = await new Promise<Extract<SimChildMessage, { type: 'ready' }>>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('VMA simulator child did not start within 30 s')), 30_000);
     proc.on('message', (m: SimChildMessage) => {
