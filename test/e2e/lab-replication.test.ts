@@ -3,7 +3,7 @@
 // rows; then cancel a running sync. The VMA simulator copies slowly enough to see the bar move.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
-import { launchBrowser, screenshot, startLabApp, type LabApp, type TestBrowser } from '../fixtures/browser';
+import { launchBrowser, screenshot, startLabApp, type LabApp, type TestBrowser, jobPercentBetween0And100 } from '../fixtures/browser';
 
 // What the operator should see, in order: the engine's setup steps, then the copy on the VMA.
 const SETUP_STEPS = ['Provision volumes', 'Attach volumes to the OMA appliance', 'Publish NBD exports', 'Start the copy on the VMA'];
@@ -54,14 +54,7 @@ describe('replication against the lab', () => {
 
     // The copy is under way: the bar shows a percent strictly between 0 and 100.
     const percent = job.getByTestId('job-percent');
-    await page.waitForFunction(
-      () => {
-        const v = Number.parseFloat(document.querySelector('[data-testid="job-percent"]')?.textContent ?? '');
-        return v > 0 && v < 100;
-      },
-      null,
-      { timeout: 30_000, polling: 100 },
-    );
+    await jobPercentBetween0And100(page);
     const midway = await percentOf(percent);
     expect(midway).toBeGreaterThan(0);
     expect(midway).toBeLessThan(100);

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
-import { launchBrowser, screenshot, startLabApp, type LabApp, type TestBrowser } from '../fixtures/browser';
+import { launchBrowser, screenshot, startLabApp, type LabApp, type TestBrowser, jobPercentBetween0And100 } from '../fixtures/browser';
 import { acquireOwnerLock, type OwnerLock } from '../../main/owner/owner-lock';
 import { ownerPortOf } from '../../main/owner/owner-port';
 import { REPLICATION_STEP, SETUP_STEPS } from '../../shared/steps';
@@ -158,14 +158,7 @@ describe('the lab for every workflow', () => {
     // ---- Initial replication of pgtest1, followed in its panel; a second window opens mid-copy.
     const first = await startReplication(page, 'pgtest1');
     const copy = first.job.locator(`[data-step="${REPLICATION_STEP.copy}"]`);
-    await page.waitForFunction(
-      () => {
-        const v = Number.parseFloat(document.querySelector('[data-testid="job-percent"]')?.textContent ?? '');
-        return v > 0 && v < 100;
-      },
-      null,
-      { timeout: 30_000, polling: 100 },
-    );
+    await jobPercentBetween0And100(page);
     await expect(copy.getAttribute('data-status')).resolves.toBe('running');
     await first.job.locator('[data-testid="disk-progress"] .badge[data-status="transferring"]').waitFor();
     await expectBadgesInside(first.job);
