@@ -12,12 +12,12 @@ import { Core } from '../../main/core/core';
 import { startDevBridge } from '../../main/devbridge/server';
 import { InMemorySecretStore } from '../../main/secrets/memory-store';
 import { createVmaClient } from '../../main/vma/vma-client';
-import { freePort, startSshd } from '../fixtures/sshd';
+import { startSshd } from '../fixtures/sshd';
 import type { Cleanup } from './cleanup';
 import { collectFrames, navigateUntilRows, openBrowser } from './frames';
 import { profileWindow } from './profile';
 import { cpuMsSince, distribution, round, sleep } from './stats';
-import { startSimChild } from './sim-child';
+import { connectBenchVma, startSimChild } from './sim-child';
 
 export interface PollerBenchParams {
   jobs: number;
@@ -77,19 +77,7 @@ export async function benchPoller500(cleanup: Cleanup, override: Partial<PollerB
     await tickInFlight.catch(() => {});
     await core.close();
   });
-  const vmaAppliance = core.appliances.add({
-    kind: 'vma',
-    name: 'bench-vma',
-    host: '127.0.0.1',
-    port: sshd.port,
-    username: sshd.username,
-    authMethod: 'private_key',
-    privateKey: sshd.clientPrivateKey,
-    apiPort: sim.port,
-    callbackPort: await freePort(),
-  });
-  await core.appliances.trustHostKey(vmaAppliance.id, sshd.hostKeyFingerprint);
-  await core.appliances.connect(vmaAppliance.id);
+  const vmaAppliance = await connectBenchVma(core, sshd, sim.port);
 
   // --- setup (not measured): 500 contexts with a running job each, 500 copies on the VMA ---------
   const discovered = await createVmaClient({ baseUrl: sim.url }).discover({ vcenter, datacenter, ...login }, { timeoutMs: 60_000 });

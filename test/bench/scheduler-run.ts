@@ -16,10 +16,10 @@ import { InMemorySecretStore } from '../../main/secrets/memory-store';
 import { SchedulerService } from '../../main/scheduler/scheduler-service';
 import type { SchedulerPorts } from '../../main/scheduler/ports';
 import { createVmaClient } from '../../main/vma/vma-client';
-import { freePort, startSshd } from '../fixtures/sshd';
+import { startSshd } from '../fixtures/sshd';
 import type { Cleanup } from './cleanup';
 import { cpuMsSince, distribution, round } from './stats';
-import { startSimChild } from './sim-child';
+import { connectBenchVma, startSimChild } from './sim-child';
 
 export interface SchedulerBenchParams {
   vms: number;
@@ -49,19 +49,7 @@ export async function benchSchedulerRun(cleanup: Cleanup, override: Partial<Sche
   cleanup.add('scheduler data dir', () => fs.rmSync(dataDir, { recursive: true, force: true }));
   const core = new Core({ dataDir, transport: 'dev-bridge', secrets: new InMemorySecretStore() });
   cleanup.add('core (bench 6)', () => core.close());
-  const vma = core.appliances.add({
-    kind: 'vma',
-    name: 'bench-vma',
-    host: '127.0.0.1',
-    port: sshd.port,
-    username: sshd.username,
-    authMethod: 'private_key',
-    privateKey: sshd.clientPrivateKey,
-    apiPort: sim.port,
-    callbackPort: await freePort(),
-  });
-  await core.appliances.trustHostKey(vma.id, sshd.hostKeyFingerprint);
-  await core.appliances.connect(vma.id);
+  const vma = await connectBenchVma(core, sshd, sim.port);
   const cred = core.credentials.add({ name: 'bench-vcenter', vcenterHost: vcenter, username: login.username, datacenter, password: login.password });
 
   // --- setup (not measured): 1,000 managed VMs in groups of one schedule -------------------------

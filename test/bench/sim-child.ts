@@ -4,6 +4,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Core } from '../../main/core/core';
+import type { Appliance } from '../../shared/domain';
+import { freePort, type SshdFixture } from '../fixtures/sshd';
 import type { Cleanup } from './cleanup';
 import type { SimChildConfig, SimChildMessage } from './vma-sim-child';
 
@@ -77,5 +80,23 @@ export async function startSimChild(config: SimChildConfig, cleanup: Cleanup): P
         proc.send({ type: 'requests' });
       }),
   };
+}
+
+/** The bench's VMA appliance in `core`: the simulator at `apiPort` behind the sshd fixture, trusted and connected. */
+export async function connectBenchVma(core: Core, sshd: SshdFixture, apiPort: number): Promise<Appliance> {
+  const vma = core.appliances.add({
+    kind: 'vma',
+    name: 'bench-vma',
+    host: '127.0.0.1',
+    port: sshd.port,
+    username: sshd.username,
+    authMethod: 'private_key',
+    privateKey: sshd.clientPrivateKey,
+    apiPort,
+    callbackPort: await freePort(),
+  });
+  await core.appliances.trustHostKey(vma.id, sshd.hostKeyFingerprint);
+  await core.appliances.connect(vma.id);
+  return vma;
 }
 
