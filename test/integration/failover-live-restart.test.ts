@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAILOVER_PHASES } from '../../shared/failover';
 import { expectTargetsEqualSources } from '../fixtures/disk-compare';
-import { replicasOnOma, startFailoverRig } from '../lab/failover-rig';
+import { replicasOnOma, startLiveFailoverRig } from '../lab/failover-rig';
 import type { Rig } from '../lab/rig';
 import { waitForWithin } from '../fixtures/wait';
 
@@ -12,8 +11,6 @@ import { waitForWithin } from '../fixtures/wait';
 // reason, the replica back on the OMA appliance, the source powered back on, nothing left in CloudStack.
 let rig: Rig;
 let ctxId: string;
-const liveNet = randomUUID();
-const liveNet2 = randomUUID();
 const MiB = 1024 * 1024;
 
 const onOma = () => replicasOnOma(rig, ctxId);
@@ -21,15 +18,7 @@ const onOma = () => replicasOnOma(rig, ctxId);
 const waitFor = waitForWithin(120_000, { intervalMs: 5 });
 
 beforeAll(async () => {
-  ({ rig, ctxId } = await startFailoverRig({
-    failover: { pollIntervalMs: 25, runningWaitMs: 10_000, retryDelayMs: 100, powerPollMs: 50 },
-    networks: [
-      { id: liveNet, name: 'prod-a', type: 'Shared' },
-      { id: liveNet2, name: 'prod-b', type: 'Shared' },
-    ],
-  }));
-  rig.core.networkMappings.set(ctxId, 'VLAN-100-prod', { liveNetworkId: liveNet });
-  rig.core.networkMappings.set(ctxId, 'DVS-PG-dvportgroup-42', { liveNetworkId: liveNet2 });
+  ({ rig, ctxId } = await startLiveFailoverRig({ pollIntervalMs: 25, runningWaitMs: 10_000, retryDelayMs: 100, powerPollMs: 50 }));
 });
 afterAll(async () => {
   rig?.vma.faults.release();

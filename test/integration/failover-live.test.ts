@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAILOVER_PHASES } from '../../shared/failover';
 import { expectTargetsEqualSources } from '../fixtures/disk-compare';
-import { startFailoverRig } from '../lab/failover-rig';
+import { startLiveFailoverRig } from '../lab/failover-rig';
 import type { Rig } from '../lab/rig';
 
 // Live failover against the lab: the source is powered off through the VMA, the final incremental
@@ -10,19 +9,11 @@ import type { Rig } from '../lab/rig';
 // failed_over_live and the CloudStack VM is created with the VM's real name on the live networks.
 let rig: Rig;
 let ctxId: string;
-const liveNet = randomUUID();
-const liveNet2 = randomUUID();
+let liveNet: string;
+let liveNet2: string;
 
 beforeAll(async () => {
-  ({ rig, ctxId } = await startFailoverRig({
-    failover: { pollIntervalMs: 25, runningWaitMs: 10_000, retryDelayMs: 100, powerPollMs: 50 },
-    networks: [
-      { id: liveNet, name: 'prod-a', type: 'Shared' },
-      { id: liveNet2, name: 'prod-b', type: 'Shared' },
-    ],
-  }));
-  rig.core.networkMappings.set(ctxId, 'VLAN-100-prod', { liveNetworkId: liveNet });
-  rig.core.networkMappings.set(ctxId, 'DVS-PG-dvportgroup-42', { liveNetworkId: liveNet2 });
+  ({ rig, ctxId, liveNets: [liveNet, liveNet2] } = await startLiveFailoverRig({ pollIntervalMs: 25, runningWaitMs: 10_000, retryDelayMs: 100, powerPollMs: 50 }));
 });
 afterAll(async () => {
   await rig?.close();

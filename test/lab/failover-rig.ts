@@ -1,6 +1,7 @@
 // The lab as every failover test starts it: pgtest1 (two disks, two NICs) managed, replicated once,
 // CloudStack configured with a template and the custom service offering, and the networks a test
 // names created in the simulated zone.
+import { randomUUID } from 'node:crypto';
 import type { FailoverOptions } from '../../main/failover/failover-service';
 import { smallInventory, startRig, type Rig } from './rig';
 
@@ -37,6 +38,24 @@ export async function startFailoverRig(options: { failover: Partial<FailoverOpti
     await rig.close();
     throw e;
   }
+}
+
+/**
+ * The rig of the live failover suites: two shared networks, prod-a and prod-b, the live networks of
+ * pgtest1's two NICs in VMware order (their ids in `liveNets`, same order).
+ */
+export async function startLiveFailoverRig(failover: Partial<FailoverOptions>): Promise<{ rig: Rig; ctxId: string; liveNets: [string, string] }> {
+  const liveNets: [string, string] = [randomUUID(), randomUUID()];
+  const { rig, ctxId } = await startFailoverRig({
+    failover,
+    networks: [
+      { id: liveNets[0], name: 'prod-a', type: 'Shared' },
+      { id: liveNets[1], name: 'prod-b', type: 'Shared' },
+    ],
+  });
+  rig.core.networkMappings.set(ctxId, 'VLAN-100-prod', { liveNetworkId: liveNets[0] });
+  rig.core.networkMappings.set(ctxId, 'DVS-PG-dvportgroup-42', { liveNetworkId: liveNets[1] });
+  return { rig, ctxId, liveNets };
 }
 
 /** For each disk of the VM, whether its replica volume is attached to the OMA appliance again. */
