@@ -278,6 +278,8 @@ export class Core {
     await this.failover.drain();
     for (const fn of this.closers.reverse()) await fn();
     await this.appliances.stopAll();
+    // Progress numbers the repository holds ahead of the table (PROGRESS_PERSIST_MS) are written last.
+    this.jobs.persistHeldProgress();
     this.bus.flush();
     this.db.close();
   }

@@ -6,7 +6,8 @@ import { openDatabase, type Db } from '../db/database';
 import { VmContextRepository } from '../db/repositories/vm-contexts';
 import type { DiscoveredVm } from '../../shared/discovery';
 import { AppError } from '../../shared/errors';
-import { JobRepository } from './job-repository';
+import { Core } from '../core/core';
+import { JobRepository, PROGRESS_PERSIST_MS } from './job-repository';
 
 let dir: string;
 let db: Db;
@@ -27,7 +28,11 @@ afterEach(() => {
 
 let seq = 0;
 function addVm(name = `vm${++seq}`, diskCount = 2): string {
-  const vm: DiscoveredVm = {
+  return contexts.add({ vm: sampleVm(name, diskCount), vcenterHost: 'vc.test.invalid', credentialId: null, vmaApplianceId: null }).id;
+}
+
+function sampleVm(name: string, diskCount = 2): DiscoveredVm {
+  return {
     vmwareVmId: `4205784a-0000-0000-0000-${String(++seq).padStart(12, '0')}`,
     name,
     path: `/DC1/vm/${name}`,
@@ -48,7 +53,6 @@ function addVm(name = `vm${++seq}`, diskCount = 2): string {
     })),
     networks: [],
   };
-  return contexts.add({ vm, vcenterHost: 'vc.test.invalid', credentialId: null, vmaApplianceId: null }).id;
 }
 
 function caught(fn: () => unknown): AppError {
@@ -257,10 +261,12 @@ describe('JobRepository: unchanged progress is not written', () => {
     expect(jobs.require(j.id).etaSeconds).toBe(30);
     // Without the option every call writes, as before.
     expect(jobs.update(j.id, { ...progress, etaSeconds: 30 })).toBe(true);
-    // A row without started_at is not "unchanged" even when every given value matches.
+    // A row without started_at is not "unchanged" even when every given value matches (read by a
+    // repository that did not write it: this one's memory follows its own writes).
     db.prepare('UPDATE replication_jobs SET started_at = NULL WHERE id = ?').run(j.id);
-    expect(jobs.update(j.id, { ...progress, etaSeconds: 30 }, { skipUnchanged: true })).toBe(true);
-    expect(jobs.require(j.id).startedAt).not.toBeNull();
+    const reader = new JobRepository(db);
+    expect(reader.update(j.id, { ...progress, etaSeconds: 30 }, { skipUnchanged: true })).toBe(true);
+    expect(reader.require(j.id).startedAt).not.toBeNull();
   });
 
   it('updateJobDisk() leaves a disk row alone when it already holds the values', () => {
@@ -271,9 +277,13 @@ describe('JobRepository: unchanged progress is not written', () => {
     const before = changes();
     jobs.updateJobDisk(j.id, 'disk-2000', disk);
     expect(changes()).toBe(before);
+    // Only bytes and percent moved: held in memory (shown to readers), written by persistHeldProgress.
     jobs.updateJobDisk(j.id, 'disk-2000', { ...disk, percent: 50, bytesTransferred: 2048 });
-    expect(changes()).toBe(before + 1);
+    expect(changes()).toBe(before);
     expect(jobs.jobDisks(j.id)[0]).toMatchObject({ status: 'transferring', percent: 50, bytesTransferred: 2048, totalBytes: 4096 });
+    expect(jobs.persistHeldProgress()).toBe(1);
+    expect(changes()).toBe(before + 1);
+    expect(new JobRepository(db).jobDisks(j.id)[0]).toMatchObject({ status: 'transferring', percent: 50, bytesTransferred: 2048, totalBytes: 4096 });
   });
 });
 
@@ -425,5 +435,125 @@ describe('JobRepository poller views', () => {
     });
     expect(views[1]).toMatchObject({ status: 'completed', changeId: '52 1b/9' });
     expect(jobs.pollView('job-unknown')).toBeNull();
+  });
+});
+
+describe('JobRepository: held progress (PROGRESS_PERSIST_MS)', () => {
+  /** What the table holds: what a restarted process (or one after a SIGKILL) would read. */
+  const table = () => new JobRepository(db);
+  const running = (repo: JobRepository = jobs) => {
+    const j = repo.claim({ contextId: addVm(), trigger: 'ui' });
+    repo.update(j.id, { status: 'replicating', phase: 'Transfer', progressPercent: 10, bytesTransferred: 100, totalBytes: 1000, rateBps: 5, etaSeconds: 180 });
+    repo.updateJobDisk(j.id, 'disk-2000', { status: 'transferring', percent: 10, bytesTransferred: 100, totalBytes: 1000 });
+    return j.id;
+  };
+  const moved = { progressPercent: 40, bytesTransferred: 400, totalBytes: 1000, rateBps: 50, etaSeconds: 12 };
+
+  it('numbers that only moved are held: every getter shows them, the table gets them once they are old enough', () => {
+    let now = 1_000_000;
+    const repo = new JobRepository(db, { now: () => now });
+    const id = running(repo);
+    expect(repo.update(id, { phase: 'Transfer', ...moved }, { skipUnchanged: true })).toBe(true);
+    repo.updateJobDisk(id, 'disk-2000', { status: 'transferring', percent: 40, bytesTransferred: 400, totalBytes: 1000 });
+    expect(table().require(id)).toMatchObject({ progressPercent: 10, bytesTransferred: 100, rateBps: 5, etaSeconds: 180 });
+    expect(table().jobDisks(id)[0]).toMatchObject({ percent: 10, bytesTransferred: 100 });
+    expect(repo.require(id)).toMatchObject(moved);
+    expect(repo.list({ contextId: repo.require(id).vmContextId })[0]).toMatchObject(moved);
+    expect(repo.active().find((j) => j.id === id)).toMatchObject(moved);
+    expect(repo.jobDisks(id)[0]).toMatchObject({ percent: 40, bytesTransferred: 400, totalBytes: 1000 });
+    expect(repo.pollView(id)).toMatchObject(moved);
+    expect(repo.persistHeldProgress(PROGRESS_PERSIST_MS)).toBe(0);
+    now += PROGRESS_PERSIST_MS;
+    expect(repo.persistHeldProgress(PROGRESS_PERSIST_MS)).toBe(1);
+    expect(table().require(id)).toMatchObject(moved);
+    expect(table().jobDisks(id)[0]).toMatchObject({ percent: 40, bytesTransferred: 400 });
+    expect(table().require(id).updatedAt).toBe(repo.require(id).updatedAt);
+  });
+
+  it('a status, phase or byte-total change is written at once, with the numbers held before it', () => {
+    const id = running();
+    jobs.update(id, { phase: 'Transfer', ...moved }, { skipUnchanged: true });
+    expect(table().require(id).bytesTransferred).toBe(100);
+    jobs.update(id, { phase: 'Finalizing', ...moved }, { skipUnchanged: true });
+    expect(table().require(id)).toMatchObject({ phase: 'Finalizing', ...moved });
+    // A disk whose total changed is written at once too.
+    jobs.updateJobDisk(id, 'disk-2001', { status: 'transferring', percent: 0, bytesTransferred: 0, totalBytes: 500 });
+    expect(table().jobDisks(id)[1]).toMatchObject({ status: 'transferring', totalBytes: 500 });
+  });
+
+  it('finish writes the held numbers first: the job and its CBT history keep them; an ended job has rate 0 and no ETA', () => {
+    const id = running();
+    jobs.update(id, { phase: 'Transfer', ...moved }, { skipUnchanged: true });
+    jobs.updateJobDisk(id, 'disk-2000', { status: 'transferring', percent: 100, bytesTransferred: 1000, totalBytes: 1000 });
+    jobs.recordChangeId(id, 'disk-2000', 'a/1');
+    jobs.recordChangeId(id, 'disk-2001', 'b/1');
+    expect(jobs.finish(id, 'completed', null)).toBe(true);
+    expect(table().require(id)).toMatchObject({ status: 'completed', progressPercent: 100, bytesTransferred: 400, rateBps: 0, etaSeconds: null });
+    const history = jobs.cbtHistory(table().require(id).vmContextId);
+    expect(history.find((h) => h.diskKey === 'disk-2000')?.bytesTransferred).toBe(1000);
+    expect(jobs.persistHeldProgress()).toBe(0);
+  });
+
+  it('a failed job keeps the bytes it had moved', () => {
+    const id = running();
+    jobs.update(id, { phase: 'Transfer', ...moved }, { skipUnchanged: true });
+    jobs.updateJobDisk(id, 'disk-2000', { status: 'transferring', percent: 40, bytesTransferred: 400, totalBytes: 1000 });
+    jobs.finish(id, 'failed', 'stalled');
+    expect(table().require(id)).toMatchObject({ status: 'failed', progressPercent: 40, bytesTransferred: 400, rateBps: 0, etaSeconds: null });
+    expect(table().jobDisks(id)[0]).toMatchObject({ status: 'failed', percent: 40, bytesTransferred: 400 });
+  });
+
+  it("a change-ID callback writes that job's held numbers before the disk's id", () => {
+    const id = running();
+    jobs.update(id, { phase: 'Transfer', ...moved }, { skipUnchanged: true });
+    jobs.updateJobDisk(id, 'disk-2000', { status: 'transferring', percent: 40, bytesTransferred: 400, totalBytes: 1000 });
+    expect(jobs.recordChangeId(id, 'disk-2000', 'a/2')).toBe('recorded');
+    expect(table().require(id)).toMatchObject(moved);
+    expect(table().jobDisks(id)[0]).toMatchObject({ status: 'completed', percent: 100, bytesTransferred: 1000, changeId: 'a/2' });
+    expect(jobs.pollDisks(id)[0]).toMatchObject({ status: 'completed', percent: 100, bytesTransferred: 1000, changeId: 'a/2' });
+  });
+
+  it('Core.close writes the held numbers; a reopened data directory reads them', async () => {
+    const dataDir = path.join(dir, 'core');
+    const noSecrets = { unavailableReason: () => 'none', set() { throw new Error('no'); }, get: () => null, delete() {} };
+    let core = new Core({ dataDir, transport: 'cli', secrets: noSecrets });
+    const contextsOfCore = new VmContextRepository(core.db);
+    const ctx = contextsOfCore.add({
+      vm: { ...sampleVm('closing'), vmwareVmId: 'id-closing' },
+      vcenterHost: 'vc.test.invalid',
+      credentialId: null,
+      vmaApplianceId: null,
+    });
+    const j = core.jobs.claim({ contextId: ctx.id, trigger: 'ui' });
+    core.jobs.update(j.id, { status: 'replicating', phase: 'Transfer', totalBytes: 1000 });
+    core.jobs.update(j.id, { phase: 'Transfer', ...moved }, { skipUnchanged: true });
+    expect(new JobRepository(core.db).require(j.id).bytesTransferred).toBe(0);
+    await core.close();
+    core = new Core({ dataDir, transport: 'cli', secrets: noSecrets });
+    expect(core.jobs.require(j.id)).toMatchObject({ status: 'replicating', ...moved });
+    await core.close();
+  });
+
+  it('a batch that rolls back leaves nothing in memory that the table does not hold', () => {
+    const id = running();
+    expect(() =>
+      jobs.batch(() => {
+        jobs.update(id, { phase: 'Finalizing' }, { skipUnchanged: true });
+        throw new Error('disk full');
+      }),
+    ).toThrow('disk full');
+    expect(jobs.pollView(id)).toMatchObject({ phase: 'Transfer' });
+    expect(jobs.require(id).phase).toBe('Transfer');
+  });
+
+  it('polled(): a job whose appliance was removed reads as having none', () => {
+    const id = running();
+    db.prepare(`INSERT INTO appliances (id, kind, name, host, port, username, auth_method, created_at, updated_at) VALUES ('app-x','vma','x','h',22,'u','password','t','t')`).run();
+    jobs.addPolled(id, 'app-x');
+    expect(jobs.polled()[0]).toMatchObject({ jobId: id, applianceId: 'app-x' });
+    expect(jobs.polledAppliance(id)).toBe('app-x');
+    db.prepare(`DELETE FROM appliances WHERE id = 'app-x'`).run();
+    expect(jobs.polled()[0]).toMatchObject({ jobId: id, applianceId: null });
+    expect(jobs.polledAppliance(id)).toBeNull();
   });
 });

@@ -143,62 +143,147 @@ const POLLED_DURABLE: readonly (keyof PolledJob)[] = [
  */
 export const LAST_POLL_PERSIST_MS = 60_000;
 
-/** What memory holds of a polled row ahead of the table, and the last_poll_at the table holds. */
-interface PollProgress {
-  lastPollAt: string | null;
-  lastChangeAt: string;
-  lastFingerprint: string | null;
-  persistedPollAt: string | null;
+/**
+ * How long progress numbers that only moved (bytes, percent, rate, ETA of a job; bytes and percent of
+ * a disk) may stay ahead of the table. Every reader of this process sees them at once (the getters
+ * overlay them); a SIGKILL loses at most this much of them, never a status, a phase, a change id or a
+ * terminal state, which are written when they change.
+ */
+export const PROGRESS_PERSIST_MS = 10_000;
+
+const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_JOB_STATUSES);
+
+const COLUMN: Record<keyof ProgressFields, string> = {
+  status: 'status',
+  phase: 'phase',
+  progressPercent: 'progress_percent',
+  bytesTransferred: 'bytes_transferred',
+  totalBytes: 'total_bytes',
+  rateBps: 'rate_bps',
+  etaSeconds: 'eta_seconds',
+};
+
+/** The job fields that update() may hold in memory when nothing else about the job changed. */
+const HELD_FIELDS: ReadonlySet<keyof ProgressFields> = new Set(['progressPercent', 'bytesTransferred', 'rateBps', 'etaSeconds']);
+
+/**
+ * What memory holds of an active job: its poll views, kept current by every write that goes through
+ * this repository (the owner of the data directory is the one writer, DESIGN.md), so the poller reads
+ * no row per answer; and the progress numbers not yet in the table.
+ */
+interface LiveJob {
+  view: PollJobView;
+  /** Loaded at the first pollDisks; a disk's capacity is read once (it does not change under a job). */
+  disks: PollDiskView[] | null;
+  /** The updated_at of the job's held numbers; null when the row holds them. */
+  heldAt: string | null;
+  /** Disks whose bytes and percent are ahead of their rows. */
+  heldDisks: Set<string> | null;
+  /** When the oldest held value of this job was taken (repository clock). */
+  heldSinceMs: number | null;
 }
 
 /** Replication jobs, their per-disk rows, CBT history and the poller's persisted list. */
 export class JobRepository {
   /**
-   * Polled rows whose lastPollAt / lastChangeAt / lastFingerprint are newer in memory than in the
-   * table: writing the row at every poll (and at every bit of progress) was most of the poller's
-   * database work for 1,000 running jobs.
+   * The poller's persisted list as the table holds it, except lastPollAt / lastChangeAt /
+   * lastFingerprint, which may be newer here (see savePolled). Loaded at the first use.
    */
-  private readonly pollProgress = new Map<string, PollProgress>();
+  private polledRows: Map<string, PolledJob> | null = null;
+  private polledSorted = true;
+  /**
+   * Polled rows whose lastPollAt / lastChangeAt / lastFingerprint are newer in memory than in the
+   * table, with the last_poll_at the table holds: writing the row at every poll (and at every bit of
+   * progress) was most of the poller's database work for 1,000 running jobs.
+   */
+  private readonly polledAhead = new Map<string, string | null>();
+  /** Active jobs the poller or a writer touched (see LiveJob); dropped when the job ends. */
+  private readonly lives = new Map<string, LiveJob>();
+  /** Jobs with held progress, oldest first (see persistHeldProgress). */
+  private readonly held = new Map<string, LiveJob>();
+  private readonly clock: () => number;
 
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    options: { now?: () => number } = {},
+  ) {
+    this.clock = options.now ?? Date.now;
+  }
 
   /**
    * Runs `fn` in one transaction (a savepoint when one is already open): the poller writes what a
-   * batch of answers changed with one commit instead of one per statement.
+   * batch of answers changed with one commit instead of one per statement. When it fails, what memory
+   * holds is dropped and read again from the table: memory must never claim a write that rolled back.
    */
   batch<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    try {
+      return this.db.transaction(fn)();
+    } catch (e) {
+      this.forgetMemory();
+      throw e;
+    }
   }
 
   get(id: string): ReplicationJob | null {
     const r = this.db.prepare(`SELECT * FROM replication_jobs WHERE id = ?`).get(id) as Row | undefined;
-    return r ? mapJob(r) : null;
+    return r ? this.overlay(mapJob(r)) : null;
   }
 
   /**
-   * What the poller needs of a job and its disks, and nothing else: it reads them for every answer
-   * (1,000 jobs every 2 s), and every column read is a value made in JavaScript.
+   * What the poller needs of a job, from memory once read (1,000 jobs every 2 s): kept current by
+   * every write of this repository, held progress included. The view is live: a later write changes it.
    */
-  pollView(id: string): PollJobView | null {
+  pollView(id: string): Readonly<PollJobView> | null {
+    return this.live(id)?.view ?? null;
+  }
+
+  /** What the poller needs of a job's disks, from memory once read (see pollView); live as well. */
+  pollDisks(jobId: string): readonly Readonly<PollDiskView>[] {
+    const live = this.live(jobId);
+    return live ? this.liveDisks(live) : this.readPollDisks(jobId);
+  }
+
+  /**
+   * Memory's record of an active job, read from the table the first time. A finished job is not kept
+   * (nothing writes it any more but finish and delete); it is read again at each call.
+   */
+  private live(id: string): LiveJob | null {
+    const known = this.lives.get(id);
+    if (known) return known;
     const r = this.db
       .prepare(`SELECT id, vm_context_id, status, phase, progress_percent, bytes_transferred, total_bytes, rate_bps, eta_seconds, started_at FROM replication_jobs WHERE id = ?`)
       .get(id) as Row | undefined;
     if (!r) return null;
-    return {
-      id: String(r.id),
-      vmContextId: String(r.vm_context_id),
-      status: r.status as JobStatus,
-      phase: String(r.phase),
-      progressPercent: num(r.progress_percent),
-      bytesTransferred: num(r.bytes_transferred),
-      totalBytes: num(r.total_bytes),
-      rateBps: num(r.rate_bps),
-      etaSeconds: r.eta_seconds === null ? null : num(r.eta_seconds),
-      startedAt: strOrNull(r.started_at),
+    const live: LiveJob = {
+      view: {
+        id: String(r.id),
+        vmContextId: String(r.vm_context_id),
+        status: r.status as JobStatus,
+        phase: String(r.phase),
+        progressPercent: num(r.progress_percent),
+        bytesTransferred: num(r.bytes_transferred),
+        totalBytes: num(r.total_bytes),
+        rateBps: num(r.rate_bps),
+        etaSeconds: r.eta_seconds === null ? null : num(r.eta_seconds),
+        startedAt: strOrNull(r.started_at),
+      },
+      disks: null,
+      heldAt: null,
+      heldDisks: null,
+      heldSinceMs: null,
     };
+    if (!TERMINAL.has(live.view.status)) this.lives.set(id, live);
+    return live;
   }
 
-  pollDisks(jobId: string): PollDiskView[] {
+  private liveDisks(live: LiveJob): PollDiskView[] {
+    if (live.disks) return live.disks;
+    const disks = this.readPollDisks(live.view.id);
+    if (this.lives.get(live.view.id) === live) live.disks = disks;
+    return disks;
+  }
+
+  private readPollDisks(jobId: string): PollDiskView[] {
     return (
       this.db
         .prepare(
@@ -215,6 +300,81 @@ export class JobRepository {
       changeId: strOrNull(r.change_id),
       capacityBytes: num(r.capacity_bytes),
     }));
+  }
+
+  /** A job as read from its row, with the numbers memory holds ahead of it (see PROGRESS_PERSIST_MS). */
+  private overlay(job: ReplicationJob): ReplicationJob {
+    const live = this.lives.get(job.id);
+    if (!live?.heldAt) return job;
+    const v = live.view;
+    return { ...job, progressPercent: v.progressPercent, bytesTransferred: v.bytesTransferred, rateBps: v.rateBps, etaSeconds: v.etaSeconds, updatedAt: live.heldAt };
+  }
+
+  /**
+   * Writes the progress numbers held in memory for longer than `olderThanMs` (all of them by default:
+   * Core.close), in one transaction. Returns how many jobs were written.
+   */
+  persistHeldProgress(olderThanMs = 0): number {
+    if (this.held.size === 0) return 0;
+    const now = this.clock();
+    const due: LiveJob[] = [];
+    // Oldest first: the first one not due ends the search.
+    for (const live of this.held.values()) {
+      if (olderThanMs > 0 && now - (live.heldSinceMs ?? now) < olderThanMs) break;
+      due.push(live);
+    }
+    if (due.length === 0) return 0;
+    this.batch(() => {
+      for (const live of due) this.flushHeld(live);
+    });
+    return due.length;
+  }
+
+  /** Writes what memory holds ahead of the table for one job (before any other write to it). */
+  private flushHeld(live: LiveJob): void {
+    if (live.heldSinceMs === null) return;
+    const id = live.view.id;
+    if (live.heldAt) {
+      const v = live.view;
+      this.db
+        .prepare(`UPDATE replication_jobs SET progress_percent = ?, bytes_transferred = ?, rate_bps = ?, eta_seconds = ?, updated_at = ? WHERE id = ? AND status NOT IN ${TERMINAL_SQL}`)
+        .run(v.progressPercent, v.bytesTransferred, v.rateBps, v.etaSeconds, live.heldAt, id);
+    }
+    if (live.heldDisks && live.disks) {
+      const st = this.db.prepare(`UPDATE job_disks SET bytes_transferred = ?, percent = ? WHERE job_id = ? AND disk_key = ? AND status != 'completed'`);
+      for (const d of live.disks) if (live.heldDisks.has(d.diskKey)) st.run(d.bytesTransferred, d.percent, id, d.diskKey);
+    }
+    live.heldAt = null;
+    live.heldDisks = null;
+    live.heldSinceMs = null;
+    this.held.delete(id);
+  }
+
+  private flushHeldOf(jobId: string): void {
+    const live = this.lives.get(jobId);
+    if (live) this.flushHeld(live);
+  }
+
+  private markHeld(live: LiveJob): void {
+    if (live.heldSinceMs !== null) return;
+    live.heldSinceMs = this.clock();
+    this.held.set(live.view.id, live);
+  }
+
+  /** After a failed transaction: everything is read again from the table (held numbers are lost). */
+  private forgetMemory(): void {
+    this.lives.clear();
+    this.held.clear();
+    this.polledRows = null;
+    this.polledAhead.clear();
+  }
+
+  /** The job ended or is gone: memory keeps nothing of it. */
+  private forgetJob(jobId: string): void {
+    this.lives.delete(jobId);
+    this.held.delete(jobId);
+    this.polledRows?.delete(jobId);
+    this.polledAhead.delete(jobId);
   }
 
   require(id: string): ReplicationJob {
@@ -235,11 +395,11 @@ export class JobRepository {
       args.push(filter.status);
     }
     const sql = `SELECT * FROM replication_jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ?`;
-    return (this.db.prepare(sql).all(...args, filter.limit ?? 100) as Row[]).map(mapJob);
+    return (this.db.prepare(sql).all(...args, filter.limit ?? 100) as Row[]).map((r) => this.overlay(mapJob(r)));
   }
 
   active(): ReplicationJob[] {
-    return (this.db.prepare(`SELECT * FROM replication_jobs WHERE status NOT IN ${TERMINAL_SQL} ORDER BY created_at`).all() as Row[]).map(mapJob);
+    return (this.db.prepare(`SELECT * FROM replication_jobs WHERE status NOT IN ${TERMINAL_SQL} ORDER BY created_at`).all() as Row[]).map((r) => this.overlay(mapJob(r)));
   }
 
   /** Completed jobs whose completion is at or after `sinceIso`, newest first (the overview's "today"). */
@@ -373,6 +533,7 @@ export class JobRepository {
 
   /** The replicate request is about to be sent: from now on the copier may write this job's volumes. */
   markCopyRequested(jobId: string): void {
+    this.flushHeldOf(jobId);
     this.db.prepare(`UPDATE replication_jobs SET copy_requested_at = COALESCE(copy_requested_at, ?) WHERE id = ? AND status NOT IN ${TERMINAL_SQL}`).run(isoNow(), jobId);
   }
 
@@ -380,59 +541,87 @@ export class JobRepository {
    * Moves an active job to another non-terminal status; a finished job is never revived.
    * With skipUnchanged, a row that already holds every given value is not written at all (its
    * updated_at stays): the poller writes each answer, and most answers repeat the stored one.
+   *
+   * When only progress numbers moved (HELD_FIELDS: percent, bytes, rate, ETA), they are held in
+   * memory and written within PROGRESS_PERSIST_MS (persistHeldProgress), before any other write to the
+   * job, and before it ends; every getter of this repository shows them at once. Returns whether the
+   * job now holds the given values where it did not (written or held).
    */
   update(jobId: string, fields: ProgressFields, opts: { skipUnchanged?: boolean } = {}): boolean {
-    if (fields.status && (TERMINAL_JOB_STATUSES as readonly string[]).includes(fields.status)) {
+    if (fields.status && TERMINAL.has(fields.status)) {
       throw new AppError('internal', 'terminal statuses are written by finish() only');
     }
-    const sets: string[] = [];
-    const args: unknown[] = [];
-    const col: Record<keyof ProgressFields, string> = {
-      status: 'status',
-      phase: 'phase',
-      progressPercent: 'progress_percent',
-      bytesTransferred: 'bytes_transferred',
-      totalBytes: 'total_bytes',
-      rateBps: 'rate_bps',
-      etaSeconds: 'eta_seconds',
-    };
-    const same: string[] = [];
-    const sameArgs: unknown[] = [];
-    for (const [k, v] of Object.entries(fields) as [keyof ProgressFields, unknown][]) {
+    const live = this.live(jobId);
+    if (!live || TERMINAL.has(live.view.status)) return false;
+    const view = live.view;
+    const given: Partial<Record<keyof ProgressFields, unknown>> = {};
+    let changed = false;
+    let onlyHeld = true;
+    for (const k of Object.keys(fields) as (keyof ProgressFields)[]) {
+      const v = fields[k];
       if (v === undefined) continue;
       const value = k === 'progressPercent' ? Math.max(0, Math.min(100, Number(v))) : v;
-      sets.push(`${col[k]} = ?`);
-      args.push(value);
-      same.push(`${col[k]} IS ?`);
-      sameArgs.push(value);
+      given[k] = value;
+      if (view[k] !== value) {
+        changed = true;
+        if (!HELD_FIELDS.has(k)) onlyHeld = false;
+      }
     }
+    const starts = fields.status !== undefined && fields.status !== 'pending' && view.startedAt === null;
+    if (starts) onlyHeld = false;
+    if (opts.skipUnchanged && !changed && !starts) return false;
+    const apply = () => {
+      for (const [k, v] of Object.entries(given)) (view as Record<string, unknown>)[k] = v;
+    };
+    if (changed && onlyHeld) {
+      apply();
+      live.heldAt = isoNow();
+      this.markHeld(live);
+      return true;
+    }
+    this.flushHeld(live);
+    const sets: string[] = [];
+    const args: unknown[] = [];
+    for (const [k, v] of Object.entries(given)) {
+      sets.push(`${COLUMN[k as keyof ProgressFields]} = ?`);
+      args.push(v);
+    }
+    const now = isoNow();
     if (fields.status && fields.status !== 'pending') {
       sets.push(`started_at = COALESCE(started_at, ?)`);
-      args.push(isoNow());
-      same.push('started_at IS NOT NULL');
+      args.push(now);
     }
     sets.push('updated_at = ?');
-    args.push(isoNow());
-    const unchanged = opts.skipUnchanged && same.length > 0 ? ` AND NOT (${same.join(' AND ')})` : '';
-    const r = this.db
-      .prepare(`UPDATE replication_jobs SET ${sets.join(', ')} WHERE id = ? AND status NOT IN ${TERMINAL_SQL}${unchanged}`)
-      .run(...args, jobId, ...(unchanged ? sameArgs : []));
+    args.push(now);
+    const r = this.db.prepare(`UPDATE replication_jobs SET ${sets.join(', ')} WHERE id = ? AND status NOT IN ${TERMINAL_SQL}`).run(...args, jobId);
+    apply();
+    if (starts) view.startedAt = now;
     return r.changes > 0;
   }
 
   setJobType(jobId: string, jobType: JobType): void {
+    this.flushHeldOf(jobId);
     this.db.prepare(`UPDATE replication_jobs SET job_type = ?, updated_at = ? WHERE id = ? AND status NOT IN ${TERMINAL_SQL}`).run(jobType, isoNow(), jobId);
   }
 
   jobDisks(jobId: string): JobDiskRow[] {
-    return (
+    const rows = (
       this.db
         .prepare(`SELECT jd.*, COALESCE(d.capacity_bytes, 0) AS capacity_bytes FROM job_disks jd LEFT JOIN vm_disks d ON d.id = jd.vm_disk_id WHERE jd.job_id = ? ORDER BY jd.rowid`)
         .all(jobId) as Row[]
     ).map(mapJobDisk);
+    // The disks' numbers memory holds ahead of their rows (see PROGRESS_PERSIST_MS).
+    const live = this.lives.get(jobId);
+    if (!live?.heldDisks || !live.disks) return rows;
+    const views = live.disks;
+    return rows.map((r) => {
+      const v = live.heldDisks!.has(r.diskKey) ? views.find((d) => d.diskKey === r.diskKey) : undefined;
+      return v ? { ...r, bytesTransferred: v.bytesTransferred, percent: v.percent } : r;
+    });
   }
 
   setJobDiskTarget(jobId: string, vmDiskId: number, volumeId: string, exportName: string | null, syncType?: JobType): void {
+    this.flushHeldOf(jobId);
     this.db
       .prepare(
         `UPDATE job_disks SET volume_id = ?, export_name = ?, sync_type = COALESCE(?, sync_type),
@@ -442,24 +631,58 @@ export class JobRepository {
       .run(volumeId, exportName, syncType ?? null, syncType ?? null, jobId, vmDiskId);
   }
 
+  /**
+   * A disk's progress. A row that already holds the values is not written; when only its bytes and
+   * percent moved they are held in memory like the job's (see update).
+   */
   updateJobDisk(jobId: string, diskKey: string, fields: { status?: JobDiskStatus; bytesTransferred?: number; totalBytes?: number; percent?: number }): void {
+    const live = this.live(jobId);
+    const d = live && !TERMINAL.has(live.view.status) ? this.liveDisks(live).find((x) => x.diskKey === diskKey) : undefined;
+    if (!live || !d) {
+      // A finished or unknown job: the row as it is decides (memory keeps nothing of it).
+      this.db
+        .prepare(
+          `UPDATE job_disks SET status = COALESCE(?, status), bytes_transferred = COALESCE(?, bytes_transferred),
+             total_bytes = COALESCE(?, total_bytes), percent = COALESCE(?, percent)
+           WHERE job_id = ? AND disk_key = ? AND status != 'completed'`,
+        )
+        .run(fields.status ?? null, fields.bytesTransferred ?? null, fields.totalBytes ?? null, fields.percent ?? null, jobId, diskKey);
+      return;
+    }
+    if (d.status === 'completed') return;
+    const status = fields.status ?? d.status;
+    const bytes = fields.bytesTransferred ?? d.bytesTransferred;
+    const total = fields.totalBytes ?? d.totalBytes;
+    const percent = fields.percent ?? d.percent;
+    if (status === d.status && bytes === d.bytesTransferred && total === d.totalBytes && percent === d.percent) return;
+    if (status === d.status && total === d.totalBytes) {
+      d.bytesTransferred = bytes;
+      d.percent = percent;
+      (live.heldDisks ??= new Set()).add(diskKey);
+      this.markHeld(live);
+      return;
+    }
+    this.flushHeld(live);
     this.db
-      .prepare(
-        `UPDATE job_disks SET status = COALESCE(?, status), bytes_transferred = COALESCE(?, bytes_transferred),
-           total_bytes = COALESCE(?, total_bytes), percent = COALESCE(?, percent)
-         WHERE job_id = ? AND disk_key = ? AND status != 'completed'
-           AND NOT (status IS COALESCE(?, status) AND bytes_transferred IS COALESCE(?, bytes_transferred)
-             AND total_bytes IS COALESCE(?, total_bytes) AND percent IS COALESCE(?, percent))`,
-      )
-      .run(fields.status ?? null, fields.bytesTransferred ?? null, fields.totalBytes ?? null, fields.percent ?? null, jobId, diskKey,
-        fields.status ?? null, fields.bytesTransferred ?? null, fields.totalBytes ?? null, fields.percent ?? null);
+      .prepare(`UPDATE job_disks SET status = ?, bytes_transferred = ?, total_bytes = ?, percent = ? WHERE job_id = ? AND disk_key = ? AND status != 'completed'`)
+      .run(status, bytes, total, percent, jobId, diskKey);
+    d.status = status;
+    d.bytesTransferred = bytes;
+    d.totalBytes = total;
+    d.percent = percent;
   }
 
   /** Bytes the VMA reported for a disk that finished before any frame of it was stored (total still 0). */
   recordReportedBytes(jobId: string, diskKey: string, bytesTransferred: number, totalBytes: number): void {
+    this.flushHeldOf(jobId);
     this.db
       .prepare(`UPDATE job_disks SET bytes_transferred = MAX(bytes_transferred, ?), total_bytes = ? WHERE job_id = ? AND disk_key = ? AND total_bytes = 0 AND ? > 0`)
       .run(bytesTransferred, totalBytes, jobId, diskKey, totalBytes);
+    const d = this.lives.get(jobId)?.disks?.find((x) => x.diskKey === diskKey);
+    if (d && d.totalBytes === 0 && totalBytes > 0) {
+      d.bytesTransferred = Math.max(d.bytesTransferred, bytesTransferred);
+      d.totalBytes = totalBytes;
+    }
   }
 
   /**
@@ -474,7 +697,8 @@ export class JobRepository {
     if (!jd) return 'unknown_disk';
     const now = isoNow();
     const trimmed = changeId.trim();
-    return this.db.transaction(() => {
+    const outcome = this.db.transaction(() => {
+      this.flushHeldOf(jobId);
       if (trimmed === '') {
         this.db.prepare(`UPDATE job_disks SET status = 'completed', percent = 100 WHERE job_id = ? AND disk_key = ?`).run(jobId, diskKey);
         return 'ignored_empty' as const;
@@ -486,7 +710,24 @@ export class JobRepository {
         .prepare(`UPDATE vm_disks SET last_change_id = ?, last_change_id_at = ?, last_change_id_job_id = ?, updated_at = ? WHERE id = ?`)
         .run(trimmed, now, jobId, now, num(jd.vm_disk_id));
       return 'recorded' as const;
-    })();
+    });
+    let result: 'recorded' | 'ignored_empty';
+    try {
+      result = outcome();
+    } catch (e) {
+      this.forgetMemory();
+      throw e;
+    }
+    const d = this.lives.get(jobId)?.disks?.find((x) => x.diskKey === diskKey);
+    if (d) {
+      d.status = 'completed';
+      d.percent = 100;
+      if (result === 'recorded') {
+        d.changeId = trimmed;
+        d.bytesTransferred = Math.max(d.bytesTransferred, d.totalBytes);
+      }
+    }
+    return result;
   }
 
   /** Change id the copier should start from for one disk of a VM (by inventory path). */
@@ -507,7 +748,9 @@ export class JobRepository {
    */
   finish(jobId: string, outcome: TerminalJobStatus, error: string | null, now: Date = new Date()): boolean {
     const iso = now.toISOString();
-    return this.db.transaction(() => {
+    const run = this.db.transaction(() => {
+      // The numbers memory holds go to the rows first: the CBT history and the record keep them.
+      this.flushHeldOf(jobId);
       const job = this.get(jobId);
       if (!job) return false;
       const r = this.db
@@ -520,7 +763,6 @@ export class JobRepository {
         .run(outcome, error, iso, iso, outcome, outcome, outcome, jobId);
       if (r.changes === 0) return false;
       this.db.prepare(`DELETE FROM polled_jobs WHERE job_id = ?`).run(jobId);
-      this.pollProgress.delete(jobId);
       const unfinishedDisks = this.jobDisks(jobId).filter((d) => d.status !== 'completed').length;
       if (outcome === 'completed') {
         const started = Date.parse(job.startedAt ?? job.createdAt);
@@ -537,7 +779,16 @@ export class JobRepository {
       }
       this.recomputeContext(job.vmContextId, jobId, outcome, error, iso, unfinishedDisks);
       return true;
-    })();
+    });
+    try {
+      return run();
+    } catch (e) {
+      this.forgetMemory();
+      throw e;
+    } finally {
+      // Ended (now or before): nothing of it stays in memory. A job that did not end is read again.
+      this.forgetJob(jobId);
+    }
   }
 
   private recomputeContext(contextId: string, jobId: string, outcome: TerminalJobStatus, error: string | null, iso: string, unfinishedDisks: number): void {
@@ -591,7 +842,7 @@ export class JobRepository {
     if ((ACTIVE_JOB_STATUSES as readonly string[]).includes(job.status)) {
       throw new AppError('conflict', `Job ${jobId} is still ${job.status}; cancel it before deleting it`);
     }
-    this.pollProgress.delete(jobId);
+    this.forgetJob(jobId);
     this.db.transaction(() => {
       this.db.prepare(`DELETE FROM replication_jobs WHERE id = ?`).run(jobId);
       this.db.prepare(`DELETE FROM log_operations WHERE id = ?`).run(jobId);
@@ -611,72 +862,121 @@ export class JobRepository {
 
   addPolled(jobId: string, applianceId: string | null, now: Date = new Date()): void {
     const iso = now.toISOString();
-    this.db
+    const r = this.db
       .prepare(
         `INSERT INTO polled_jobs (job_id, appliance_id, started_polling_at, last_change_at) VALUES (?,?,?,?)
          ON CONFLICT(job_id) DO NOTHING`,
       )
       .run(jobId, applianceId, iso, iso);
+    if (r.changes > 0 && this.polledRows) {
+      this.polledRows.set(
+        jobId,
+        Object.freeze({
+          jobId,
+          applianceId,
+          startedPollingAt: iso,
+          lastPollAt: null,
+          lastChangeAt: iso,
+          firstSeenAt: null,
+          unreachableSince: null,
+          notFoundSince: null,
+          nextPollAt: null,
+          consecutiveErrors: 0,
+          lastFingerprint: null,
+        }),
+      );
+      this.polledSorted = false;
+    }
   }
 
   /** The VMA appliance following this job, when the VMA accepted it and the poller follows it. */
   polledAppliance(jobId: string): string | null {
-    const r = this.db.prepare(`SELECT appliance_id FROM polled_jobs WHERE job_id = ?`).get(jobId) as Row | undefined;
-    return r ? strOrNull(r.appliance_id) : null;
+    return this.polledMap().get(jobId)?.applianceId ?? null;
   }
 
   /**
-   * Read from the table at each call (one statement): the table stays the one truth for every writer
-   * (an appliance removed sets appliance_id to NULL, a restart resets the timers), and a pass over
-   * 1,000 jobs spends about a millisecond on it. lastPollAt is the latest poll, also when only
-   * memory has it (see savePolled).
+   * The poller's list from memory, as the table orders it (by startedPollingAt). Every write to the
+   * table goes through this repository, except one: removing an appliance sets appliance_id to NULL
+   * (its foreign key), so the appliances that still exist are read at each call (a handful of rows).
+   * lastPollAt is the latest poll, also when only memory has it (see savePolled).
    */
   polled(): PolledJob[] {
-    return (this.db.prepare(`SELECT * FROM polled_jobs ORDER BY started_polling_at`).all() as Row[]).map((r) => {
+    const rows = this.polledMap();
+    if (rows.size === 0) return [];
+    const appliances = new Set((this.db.prepare(`SELECT id FROM appliances`).pluck().all() as unknown[]).map(String));
+    for (const p of rows.values()) {
+      if (p.applianceId !== null && !appliances.has(p.applianceId)) rows.set(p.jobId, Object.freeze({ ...p, applianceId: null }));
+    }
+    if (!this.polledSorted) {
+      const sorted = [...rows.values()].sort((a, b) => (a.startedPollingAt < b.startedPollingAt ? -1 : a.startedPollingAt > b.startedPollingAt ? 1 : 0));
+      rows.clear();
+      for (const p of sorted) rows.set(p.jobId, p);
+      this.polledSorted = true;
+    }
+    return [...rows.values()];
+  }
+
+  private polledMap(): Map<string, PolledJob> {
+    if (this.polledRows) return this.polledRows;
+    const rows = new Map<string, PolledJob>();
+    for (const r of this.db.prepare(`SELECT * FROM polled_jobs ORDER BY started_polling_at`).all() as Row[]) {
       const jobId = String(r.job_id);
-      const ahead = this.pollProgress.get(jobId);
-      return {
+      rows.set(
         jobId,
-        applianceId: strOrNull(r.appliance_id),
-        startedPollingAt: String(r.started_polling_at),
-        lastPollAt: ahead ? ahead.lastPollAt : strOrNull(r.last_poll_at),
-        lastChangeAt: ahead ? ahead.lastChangeAt : String(r.last_change_at),
-        firstSeenAt: strOrNull(r.first_seen_at),
-        unreachableSince: strOrNull(r.unreachable_since),
-        notFoundSince: strOrNull(r.not_found_since),
-        nextPollAt: strOrNull(r.next_poll_at),
-        consecutiveErrors: num(r.consecutive_errors),
-        lastFingerprint: ahead ? ahead.lastFingerprint : strOrNull(r.last_fingerprint),
-      };
-    });
+        Object.freeze({
+          jobId,
+          applianceId: strOrNull(r.appliance_id),
+          startedPollingAt: String(r.started_polling_at),
+          lastPollAt: strOrNull(r.last_poll_at),
+          lastChangeAt: String(r.last_change_at),
+          firstSeenAt: strOrNull(r.first_seen_at),
+          unreachableSince: strOrNull(r.unreachable_since),
+          notFoundSince: strOrNull(r.not_found_since),
+          nextPollAt: strOrNull(r.next_poll_at),
+          consecutiveErrors: num(r.consecutive_errors),
+          lastFingerprint: strOrNull(r.last_fingerprint),
+        }),
+      );
+    }
+    this.polledRows = rows;
+    this.polledSorted = true;
+    return rows;
   }
 
   /**
-   * Writes the poller's state of one job. Given the state it started from (`previous`, as polled()
-   * returned it), a poll that changed no durable field (POLLED_DURABLE) writes nothing: lastPollAt,
+   * Writes the poller's state of one job. Given the state it started from (`previous`: this is a
+   * poll), a poll that changed no durable field (POLLED_DURABLE) writes nothing: lastPollAt,
    * lastChangeAt and lastFingerprint are kept in memory and reach the row with the job's next durable
    * change, or LAST_POLL_PERSIST_MS after the row was last written at the latest. Without `previous`
    * the row is always written (resumeAfterRestart). Returns whether the row was written.
    */
   savePolled(p: PolledJob, previous?: PolledJob): boolean {
-    if (previous && previous.jobId === p.jobId && POLLED_DURABLE.every((k) => p[k] === previous[k])) {
-      const ahead = this.pollProgress.get(p.jobId);
-      const persisted = ahead ? ahead.persistedPollAt : previous.lastPollAt;
+    const rows = this.polledMap();
+    const stored = rows.get(p.jobId);
+    // No row: the job ended meanwhile (finish removed it).
+    if (!stored) return false;
+    const next = Object.freeze({ ...p });
+    if (previous && POLLED_DURABLE.every((k) => p[k] === stored[k])) {
+      const ahead = this.polledAhead.has(p.jobId);
+      const persisted = ahead ? this.polledAhead.get(p.jobId)! : stored.lastPollAt;
       const due = p.lastPollAt !== null && (persisted === null || Date.parse(p.lastPollAt) - Date.parse(persisted) >= LAST_POLL_PERSIST_MS);
       if (!due) {
-        if (ahead || p.lastPollAt !== previous.lastPollAt || p.lastChangeAt !== previous.lastChangeAt || p.lastFingerprint !== previous.lastFingerprint) {
-          this.pollProgress.set(p.jobId, { lastPollAt: p.lastPollAt, lastChangeAt: p.lastChangeAt, lastFingerprint: p.lastFingerprint, persistedPollAt: persisted });
+        if (ahead || p.lastPollAt !== stored.lastPollAt || p.lastChangeAt !== stored.lastChangeAt || p.lastFingerprint !== stored.lastFingerprint) {
+          this.polledAhead.set(p.jobId, persisted);
         }
+        rows.set(p.jobId, next);
         return false;
       }
     }
-    this.pollProgress.delete(p.jobId);
     this.db
       .prepare(
         `UPDATE polled_jobs SET last_poll_at = ?, last_change_at = ?, first_seen_at = ?, unreachable_since = ?,
            not_found_since = ?, next_poll_at = ?, consecutive_errors = ?, last_fingerprint = ?, started_polling_at = ? WHERE job_id = ?`,
       )
       .run(p.lastPollAt, p.lastChangeAt, p.firstSeenAt, p.unreachableSince, p.notFoundSince, p.nextPollAt, p.consecutiveErrors, p.lastFingerprint, p.startedPollingAt, p.jobId);
+    this.polledAhead.delete(p.jobId);
+    if (p.startedPollingAt !== stored.startedPollingAt) this.polledSorted = false;
+    rows.set(p.jobId, next);
     return true;
   }
 }

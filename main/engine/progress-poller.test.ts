@@ -9,7 +9,7 @@ import type { TerminalJobStatus } from '../../shared/domain';
 import { AppError } from '../../shared/errors';
 import { JobRepository } from './job-repository';
 import { ProgressPoller } from './progress-poller';
-import { LAST_POLL_PERSIST_MS } from './job-repository';
+import { LAST_POLL_PERSIST_MS, PROGRESS_PERSIST_MS } from './job-repository';
 import type { VmaApi, VmaJobStatus, VmaProgress } from './ports';
 import { twoDiskVm } from '../testing/two-disk-vm';
 
@@ -61,7 +61,8 @@ beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mkc-poller-'));
   db = openDatabase(path.join(dir, 'db.sqlite3')).db;
   contexts = new VmContextRepository(db);
-  jobs = new JobRepository(db);
+  // The repository's clock is the test's: held progress is written on it (PROGRESS_PERSIST_MS).
+  jobs = new JobRepository(db, { now: () => now });
   vma = new FakeVma();
   now = T0;
   finished = [];
@@ -639,6 +640,32 @@ describe('ProgressPoller: what a pass costs', () => {
     await tickAt(2_000 + stallMs);
     expect(job().status).toBe('failed');
     expect(job().error).toMatch(/^stalled: no progress for 3 min/);
+  });
+
+  it('numbers that only moved are held and reach the table within PROGRESS_PERSIST_MS; a rate that only decays is pushed, not kept', async () => {
+    const onDisk = () => new JobRepository(db).require(jobId);
+    vma.progressAnswer = { found: true, progress: transfer(MiB, 24 * MiB) };
+    await tickAt(1_000);
+    expect(onDisk()).toMatchObject({ phase: 'Transfer', bytesTransferred: MiB, totalBytes: 24 * MiB });
+    vma.progressAnswer = { found: true, progress: transfer(2 * MiB, 24 * MiB) };
+    await tickAt(2_000);
+    const rate = job().rateBps;
+    expect(rate).toBeGreaterThan(0);
+    expect(job().bytesTransferred).toBe(2 * MiB);
+    expect(jobs.jobDisks(jobId)[0]).toMatchObject({ bytesTransferred: 2 * MiB });
+    expect(onDisk().bytesTransferred).toBe(MiB);
+    // Nothing moves: the window sees the rate decay, the job keeps the rate of the last move.
+    await tickAt(3_000);
+    expect(emitted.at(-1)!.rateBps).toBeLessThan(rate);
+    expect(job().rateBps).toBe(rate);
+    await tickAt(2_000 + PROGRESS_PERSIST_MS);
+    expect(onDisk()).toMatchObject({ bytesTransferred: 2 * MiB, rateBps: rate });
+    expect(new JobRepository(db).jobDisks(jobId)[0]).toMatchObject({ bytesTransferred: 2 * MiB });
+    // A job that stands still writes nothing more.
+    const changes = totalChanges();
+    await tickAt(3_000 + PROGRESS_PERSIST_MS);
+    await tickAt(4_000 + PROGRESS_PERSIST_MS);
+    expect(totalChanges()).toBe(changes);
   });
 
   it('a job added after the first pass is polled at the next one, and a job that ended is asked about no more', async () => {

@@ -1,6 +1,6 @@
 import type { JobProgressUpdate } from '../../shared/contract';
 import type { TerminalJobStatus } from '../../shared/domain';
-import type { JobRepository, PollDiskView, PolledJob, PollJobView } from './job-repository';
+import { PROGRESS_PERSIST_MS, type JobRepository, type PollDiskView, type PolledJob, type PollJobView } from './job-repository';
 import { mapProgress, type ProgressSample } from './progress-mapper';
 import type { VmaApi } from './ports';
 
@@ -288,6 +288,8 @@ export class ProgressPoller {
             this.passFailed(e, f.p.jobId);
           }
         }
+        // Progress numbers held in memory long enough go to the table with this batch's commit.
+        this.deps.jobs.persistHeldProgress(PROGRESS_PERSIST_MS);
       });
     } catch (e) {
       // The batch could not be committed: its jobs are asked again at the next pass.
@@ -398,7 +400,7 @@ export class ProgressPoller {
     // A job or disk row that already holds what this answer says is not written again: compared
     // here with the rows just read, so an unchanged answer costs no statement at all.
     this.deps.jobs.savePolled(next, p);
-    // What this answer says of the job: written when it differs from the row, and pushed.
+    // What this answer says of the job: pushed, and kept when it differs from what the job holds.
     const shown = {
       phase: mapped.phase,
       progressPercent: mapped.progressPercent,
@@ -407,11 +409,24 @@ export class ProgressPoller {
       rateBps: mapped.rateBps,
       etaSeconds: mapped.etaSeconds,
     };
+    // While no byte moves the rate decays at every answer (progress-mapper): the window shows it
+    // decaying, the job keeps the rate and ETA of the last time bytes moved (a stalled job writes nothing).
+    const moved = shown.bytesTransferred !== job.bytesTransferred || shown.totalBytes !== job.totalBytes;
+    const kept = moved ? shown : { ...shown, rateBps: job.rateBps, etaSeconds: job.etaSeconds };
     const statusStands = job.status === 'replicating' && job.startedAt !== null;
-    if (!statusStands || (Object.keys(shown) as (keyof typeof shown)[]).some((k) => job[k] !== shown[k])) {
+    if (
+      !statusStands ||
+      kept.phase !== job.phase ||
+      kept.progressPercent !== job.progressPercent ||
+      kept.bytesTransferred !== job.bytesTransferred ||
+      kept.totalBytes !== job.totalBytes ||
+      kept.rateBps !== job.rateBps ||
+      kept.etaSeconds !== job.etaSeconds
+    ) {
       // The status only when it changes: writing a status column, even with its own value, rewrites
-      // the entries of the two indexes on it, five times the cost of the rest of the row.
-      this.deps.jobs.update(job.id, { ...(statusStands ? {} : { status: 'replicating' as const }), ...shown }, { skipUnchanged: true });
+      // the entries of the two indexes on it, five times the cost of the rest of the row. Numbers that
+      // only moved are held in memory by the repository (PROGRESS_PERSIST_MS).
+      this.deps.jobs.update(job.id, { ...(statusStands ? {} : { status: 'replicating' as const }), ...kept }, { skipUnchanged: true });
     }
     for (const d of mapped.diskUpdates) {
       if (d.status !== 'transferring') continue;
