@@ -20,9 +20,14 @@ const FORWARD_WAIT_MS = 5_000;
 
 /** Binds the engine's ports to the real clients; everything is resolved at the time of use. */
 export function createEnginePorts(deps: PortsDeps): EnginePorts {
+  // One port object per appliance (the poller asks for it at every poll); the client behind it is
+  // still resolved at each call.
+  const vmaPorts = new Map<string, VmaApi>();
   const vma = (applianceId: string): VmaApi => {
+    const known = vmaPorts.get(applianceId);
+    if (known) return known;
     const client = () => deps.appliances.vma(applianceId);
-    return {
+    const port: VmaApi = {
       discover: async (login, filter, timeoutMs) => (await client()).discover({ ...login, ...(filter ? { filter } : {}) }, { timeoutMs }),
       replicate: async (request) => (await client()).replicate(request),
       progress: async (jobId) => {
@@ -37,6 +42,8 @@ export function createEnginePorts(deps: PortsDeps): EnginePorts {
         await (await client()).cleanup({ job_id: jobId, action: 'cleanup_all' });
       },
     };
+    vmaPorts.set(applianceId, port);
+    return port;
   };
 
   const oma = (applianceId: string): OmaApi => {

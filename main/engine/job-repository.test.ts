@@ -343,6 +343,16 @@ describe('JobRepository polled list and delete', () => {
     expect(jobs.polled()).toHaveLength(0);
   });
 
+  it('activeUnpolled lists the active jobs the poller does not follow', () => {
+    const setup = jobs.claim({ contextId: addVm(), trigger: 'ui' });
+    const copying = jobs.claim({ contextId: addVm(), trigger: 'ui' });
+    const ended = jobs.claim({ contextId: addVm(), trigger: 'ui' });
+    jobs.addPolled(copying.id, null);
+    jobs.finish(ended.id, 'failed', 'x');
+    expect(jobs.activeUnpolled().map((j) => j.id)).toEqual([setup.id]);
+    expect(jobs.active().map((j) => j.id).sort()).toEqual([setup.id, copying.id].sort());
+  });
+
   it('deletes only finished jobs and recomputes the counters', () => {
     const ctxId = addVm();
     const ok = jobs.claim({ contextId: ctxId, trigger: 'ui' });

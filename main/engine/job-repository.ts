@@ -402,6 +402,18 @@ export class JobRepository {
     return (this.db.prepare(`SELECT * FROM replication_jobs WHERE status NOT IN ${TERMINAL_SQL} ORDER BY created_at`).all() as Row[]).map((r) => this.overlay(mapJob(r)));
   }
 
+  /**
+   * Active jobs the poller does not follow (jobs in a setup step): what the sweep for orphaned setups
+   * looks at, without reading the 1,000 polled ones every time.
+   */
+  activeUnpolled(): ReplicationJob[] {
+    return (
+      this.db
+        .prepare(`SELECT * FROM replication_jobs WHERE status NOT IN ${TERMINAL_SQL} AND id NOT IN (SELECT job_id FROM polled_jobs) ORDER BY created_at`)
+        .all() as Row[]
+    ).map((r) => this.overlay(mapJob(r)));
+  }
+
   /** Completed jobs whose completion is at or after `sinceIso`, newest first (the overview's "today"). */
   completedSince(sinceIso: string, limit = 1000): ReplicationJob[] {
     return (

@@ -608,10 +608,9 @@ export class ReplicationEngine {
   }
 
   private async failOrphanedSetups(now: number): Promise<number> {
-    const polled = new Set(this.deps.jobs.polled().map((p) => p.jobId));
     let failed = 0;
-    for (const job of this.deps.jobs.active()) {
-      if (polled.has(job.id) || this.runners.has(job.id)) continue;
+    for (const job of this.deps.jobs.activeUnpolled()) {
+      if (this.runners.has(job.id)) continue;
       if (now - Date.parse(job.updatedAt) < this.opts.setupLeaseMs) continue;
       const ctx = this.deps.contexts.get(job.vmContextId);
       if (job.status === 'starting' && ctx?.vmaApplianceId) {
