@@ -58,8 +58,11 @@ export class ChannelSocket extends Duplex {
     channel.on('error', (error: Error) => this.destroy(error));
     channel.on('close', () => {
       this.channelClosed = true;
-      // The peer closed (or the SSH connection went): nothing more can be read or written.
-      if (!this.destroyed) this.destroy();
+      // The peer closed (or the SSH connection went): nothing more can be written, but what was
+      // received is still delivered (a close-delimited body ends exactly here) before 'close'.
+      this.push(null);
+      if (this.readableEnded) this.destroy();
+      else this.once('end', () => this.destroy());
     });
   }
 

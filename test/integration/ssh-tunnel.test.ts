@@ -3,7 +3,7 @@
  * in for the VMA API behind it.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { utils as sshUtils } from 'ssh2';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -244,6 +244,27 @@ describe('SSH tunnel manager against real sshd', () => {
       expect(await again.body.json()).toMatchObject({ path: '/after-abort' });
     } finally {
       await dispatcher.close();
+    }
+  });
+
+  it('delivers a body the server ends by closing the connection', async () => {
+    const h = harness(keyAuth, sshd.hostKeyFingerprint);
+    h.manager.start();
+    await h.manager.waitUntilReady(10_000);
+    const body = 'y'.repeat(50_000);
+    const raw = createTcpServer((socket) => {
+      socket.once('data', () => socket.end(`HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-type: text/plain\r\n\r\n${body}`));
+    });
+    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+    const dispatcher = createTunnelDispatcher(h.manager, '127.0.0.1', (raw.address() as AddressInfo).port);
+    try {
+      for (let i = 0; i < 3; i++) {
+        const response = await request('http://127.0.0.1:8081/close-delimited', { dispatcher });
+        expect(await response.body.text()).toBe(body);
+      }
+    } finally {
+      await dispatcher.close();
+      await new Promise<void>((resolve) => raw.close(() => resolve()));
     }
   });
 
