@@ -2,10 +2,10 @@
  * HTTP to a service on the appliance (the VMA API on its 127.0.0.1:8081) through the SSH tunnel:
  * each undici connection is a forwardOut channel, so no port is opened on the workstation.
  */
-import type { Socket } from 'node:net';
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { AppError, isAppError } from '../../shared/errors';
 import type { SshTunnelManager } from './tunnel-manager';
+import { TunnelPools } from './tunnel-pools';
 
 /** Where the VMA API listens on the appliance itself (reference/vma-api.md); callers may override. */
 export const DEFAULT_VMA_API_HOST = '127.0.0.1';
@@ -42,14 +42,13 @@ export function createTunnelDispatcher(
   if (!Number.isInteger(targetPort) || targetPort < 1 || targetPort > 65_535) {
     throw new AppError('validation', `tunnel dispatcher target port must be 1..65535, got ${targetPort}`);
   }
-  return new Agent({
+  return new TunnelPools({
     keepAliveTimeout: options.keepAliveTimeoutMs ?? 10_000,
     connections: options.connections ?? DEFAULT_TUNNEL_CONNECTIONS,
     connect: (_connectOptions, callback) => {
-      manager.openForwardOut(targetHost, targetPort).then(
-        (channel) => {
-          // Typed as a net.Socket, but undici only uses the Duplex side (socket-only calls are guarded).
-          callback(null, channel as unknown as Socket);
+      manager.openForwardSocket(targetHost, targetPort).then(
+        (socket) => {
+          callback(null, socket);
         },
         (error: unknown) => {
           const appError = isAppError(error) ? error : new AppError('unreachable', `Tunnel channel failed: ${String(error)}`);

@@ -2,7 +2,7 @@
 // requests through an SSH forwardOut channel; tests use the default dispatcher against the
 // simulator. Credentials travel only in bodies, except for the two GETs where the VMA itself takes
 // them as query parameters: there the query never reaches a log line or an error message.
-import { request, type Dispatcher } from 'undici';
+import { getGlobalDispatcher, type Dispatcher } from 'undici';
 import { AppError } from '../../shared/errors';
 import { normaliseDiscovery, type NormalisedDiscovery } from './normalise';
 import { VmaHttpError } from './vma-http-error';
@@ -166,8 +166,16 @@ function describeTransportError(e: unknown, fullUrl: string, path: string): stri
   return parts.join(': ').split(fullUrl).join(path);
 }
 
+/** Shared by every call: undici only reads the headers object, so one per shape is enough. */
+const GET_HEADERS: Readonly<Record<string, string>> = Object.freeze({ accept: 'application/json' });
+const JSON_BODY_HEADERS: Readonly<Record<string, string>> = Object.freeze({ accept: 'application/json', 'content-type': 'application/json' });
+
 export function createVmaClient(options: VmaClientOptions): VmaClient {
   const baseUrl = validateBaseUrl(options.baseUrl);
+  // Origin and path prefix split once here: dispatching with them directly spares undici parsing
+  // the full URL on every call (the progress poller makes many small calls).
+  const { origin, pathname } = new URL(baseUrl);
+  const basePath = pathname === '/' ? '' : pathname;
   const timeouts: VmaClientTimeouts = { ...DEFAULT_VMA_TIMEOUTS_MS, ...options.timeoutsMs };
   for (const [k, v] of Object.entries(timeouts)) {
     if (!Number.isFinite(v) || v <= 0) throw new AppError('validation', `VMA timeout "${k}" must be a positive number of milliseconds`);
@@ -203,12 +211,14 @@ export function createVmaClient(options: VmaClientOptions): VmaClient {
     try {
       let res: Dispatcher.ResponseData;
       try {
-        res = await request(fullUrl, {
+        // The global dispatcher is looked up per call, as undici's request() does.
+        res = await (options.dispatcher ?? getGlobalDispatcher()).request({
+          origin,
+          path: `${basePath}${spec.path}${qs}`,
           method: spec.method,
-          headers: spec.body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
-          body: spec.body === undefined ? undefined : JSON.stringify(spec.body),
+          headers: spec.body === undefined ? GET_HEADERS : JSON_BODY_HEADERS,
+          body: spec.body === undefined ? null : JSON.stringify(spec.body),
           signal: controller.signal,
-          ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher }),
         });
       } catch (e) {
         if (timedOut) throw timeoutError();

@@ -3,7 +3,7 @@
  * in for the VMA API behind it.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { utils as sshUtils } from 'ssh2';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -23,14 +23,31 @@ let sshd: SshdFixture;
 let api: Server;
 let apiPort: number;
 let apiHits = 0;
+/** TCP connections the API server accepted (one per SSH channel sshd forwards to it). */
+let apiConnections = 0;
+/** Reads the API server's sockets saw, per request path (how many pieces each request arrived in). */
+const readsByPath = new Map<string, number>();
 const managers: SshTunnelManager[] = [];
 
 beforeAll(async () => {
   sshd = await startSshd();
   api = createServer((req, res) => {
     apiHits += 1;
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ status: 'healthy', path: req.url, host: req.headers.host }));
+    if (req.url?.startsWith('/hang') === true) return; // never answers: the client gives up
+    let body = '';
+    req.setEncoding('utf8').on('data', (d: string) => (body += d));
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: 'healthy', path: req.url, host: req.headers.host, body }));
+    });
+  });
+  api.on('connection', (socket) => {
+    apiConnections += 1;
+    socket.on('data', (chunk: Buffer) => {
+      const path = /^[A-Z]+ (\S+) HTTP/.exec(chunk.toString('latin1'))?.[1];
+      if (path !== undefined) readsByPath.set(path, (readsByPath.get(path) ?? 0) + 1);
+      else for (const [p, n] of readsByPath) if (p.startsWith('/post')) readsByPath.set(p, n + 1);
+    });
   });
   await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
   apiPort = (api.address() as AddressInfo).port;
@@ -162,6 +179,93 @@ describe('SSH tunnel manager against real sshd', () => {
     expect(response.status).toBe(200);
     expect(response.body).toMatchObject({ status: 'healthy', path: '/api/v1/health?probe=1', host: '127.0.0.1:8081' });
     expect(apiHits).toBe(hitsBefore + 1);
+  });
+
+  it('reuses keep-alive channels, also after an idle gap that closed them', async () => {
+    const h = harness(keyAuth, sshd.hostKeyFingerprint);
+    h.manager.start();
+    await h.manager.waitUntilReady(10_000);
+    const dispatcher = createTunnelDispatcher(h.manager, '127.0.0.1', apiPort);
+    const get = async (path: string) => {
+      const response = await request(`http://127.0.0.1:8081${path}`, { dispatcher });
+      return (await response.body.json()) as Record<string, unknown>;
+    };
+    const sequential = async (prefix: string): Promise<number> => {
+      const before = apiConnections;
+      for (let i = 0; i < 6; i++) expect(await get(`/${prefix}${i}`)).toMatchObject({ path: `/${prefix}${i}` });
+      return apiConnections - before;
+    };
+    try {
+      // undici may open a second connection when the next request comes before the first
+      // connection is marked free; what matters is that the count does not grow with requests.
+      expect(await sequential('seq/a')).toBeLessThanOrEqual(2);
+      // Node's server hints keep-alive 5 s, undici closes idle connections 2 s before that.
+      await sleep(3_500);
+      expect(await sequential('seq/b')).toBeLessThanOrEqual(2);
+      // Bursts of concurrent requests: the channel count stays bounded (the same effect may double
+      // it once), it does not grow with the number of bursts.
+      const beforeBursts = apiConnections;
+      for (let burst = 0; burst < 6; burst++) await Promise.all([0, 1, 2].map((i) => get(`/par/${burst}-${i}`)));
+      expect(apiConnections - beforeBursts).toBeLessThanOrEqual(6);
+    } finally {
+      await dispatcher.close();
+    }
+  });
+
+  it('sends a request with a body in one piece and closes the channel when undici gives up on it', async () => {
+    const h = harness(keyAuth, sshd.hostKeyFingerprint);
+    h.manager.start();
+    await h.manager.waitUntilReady(10_000);
+    const dispatcher = createTunnelDispatcher(h.manager, '127.0.0.1', apiPort);
+    try {
+      const payload = JSON.stringify({ filter: 'vm-1', padding: 'x'.repeat(2_000) });
+      const response = await request('http://127.0.0.1:8081/post/one', {
+        dispatcher,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: payload,
+      });
+      expect(await response.body.json()).toMatchObject({ path: '/post/one', body: payload });
+      // Head and body went out as one channel write, so they reached the server in one read.
+      expect(readsByPath.get('/post/one')).toBe(1);
+
+      // An aborted request destroys its socket: the channel closes, the server sees its connection go.
+      const closed = new Promise<void>((resolve) => {
+        api.once('request', (req) => req.socket.once('close', () => resolve()));
+      });
+      const controller = new AbortController();
+      const hanging = request('http://127.0.0.1:8081/hang', { dispatcher, signal: controller.signal });
+      await sleep(200);
+      controller.abort();
+      await expect(hanging).rejects.toThrow();
+      await closed;
+      // The dispatcher goes on serving on fresh channels.
+      const again = await request('http://127.0.0.1:8081/after-abort', { dispatcher });
+      expect(await again.body.json()).toMatchObject({ path: '/after-abort' });
+    } finally {
+      await dispatcher.close();
+    }
+  });
+
+  it('delivers a body the server ends by closing the connection', async () => {
+    const h = harness(keyAuth, sshd.hostKeyFingerprint);
+    h.manager.start();
+    await h.manager.waitUntilReady(10_000);
+    const body = 'y'.repeat(50_000);
+    const raw = createTcpServer((socket) => {
+      socket.once('data', () => socket.end(`HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-type: text/plain\r\n\r\n${body}`));
+    });
+    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+    const dispatcher = createTunnelDispatcher(h.manager, '127.0.0.1', (raw.address() as AddressInfo).port);
+    try {
+      for (let i = 0; i < 3; i++) {
+        const response = await request('http://127.0.0.1:8081/close-delimited', { dispatcher });
+        expect(await response.body.text()).toBe(body);
+      }
+    } finally {
+      await dispatcher.close();
+      await new Promise<void>((resolve) => raw.close(() => resolve()));
+    }
   });
 
   it('fails requests fast with unreachable while the tunnel is not ready', async () => {
