@@ -5,7 +5,8 @@
 import { request, type Dispatcher } from 'undici';
 import { AppError } from '../../shared/errors';
 import { BodyTooLargeError, DEFAULT_MAX_BODY_BYTES, decodeBody, readBody, type IncrementalBodyParser } from './body-text';
-import { normaliseDiscovery, type NormalisedDiscovery } from './normalise';
+import { createDiscoveryParser } from './discovery-slices';
+import type { NormalisedDiscovery } from './normalise';
 import { VmaHttpError } from './vma-http-error';
 import type {
   VmaCbtStatus,
@@ -320,8 +321,11 @@ export function createVmaClient(options: VmaClientOptions): VmaClient {
         body,
         timeoutMs: pick(opts, timeouts.discover),
         secrets: [req.password],
+        // The VM list is parsed and normalised in slices while it arrives; the parser's result is
+        // normaliseDiscovery's on the whole body, errors included.
+        parse: () => createDiscoveryParser(),
       };
-      return normaliseDiscovery((await call(spec)).body);
+      return (await call(spec)).body as NormalisedDiscovery;
     },
 
     async replicate(req, opts) {
