@@ -139,22 +139,40 @@ function normaliseNetwork(raw: unknown, index: number, vmLabel: string, warnings
   };
 }
 
-function list(v: unknown, what: string, vmLabel: string, warnings: DiscoveryWarning[]): unknown[] {
+const NO_ENTRIES: readonly unknown[] = [];
+
+function list(v: unknown, what: string, vmLabel: string, warnings: DiscoveryWarning[]): readonly unknown[] {
   if (Array.isArray(v)) return v;
   // Go marshals a nil slice as null: that is "none", not an error.
   if (v !== undefined && v !== null) warnings.push({ vm: vmLabel, message: `${what} is not a list and was ignored` });
-  return [];
+  return NO_ENTRIES;
 }
 
-/** Normalises one raw VM. `fallbackDatacenter` is used when the VM does not carry its own. */
-export function normaliseDiscoveredVm(raw: unknown, fallbackDatacenter = ''): NormalisedVmResult {
-  const warnings: DiscoveryWarning[] = [];
-  if (!isRecord(raw)) return { vm: null, warnings: [{ vm: null, message: 'a VM entry is not an object and was skipped' }] };
+/** Below this many disks a linear look-up over the kept ones beats building a Set per VM. */
+const DISK_SET_FROM = 16;
+
+function hasDiskKey(disks: readonly DiscoveredDisk[], key: string): boolean {
+  for (let i = 0; i < disks.length; i++) if (disks[i]!.diskKey === key) return true;
+  return false;
+}
+
+/**
+ * One raw VM into `warnings` (appended in the order the checks run) and the VM, or null when it is
+ * skipped. Shared by the single-VM and the whole-answer paths so that a 10,000-VM answer builds no
+ * per-VM result or warning list. `fallbackDatacenter` null: the caller fills it in later (see
+ * DiscoveryAccumulator) and is told through `lacksDatacenter`.
+ */
+function normaliseVmInto(raw: unknown, fallbackDatacenter: string | null, warnings: DiscoveryWarning[], lacksDatacenter: DiscoveredVm[] | null): DiscoveredVm | null {
+  if (!isRecord(raw)) {
+    warnings.push({ vm: null, message: 'a VM entry is not an object and was skipped' });
+    return null;
+  }
   const id = text(raw['id']);
   const name = text(raw['name']);
   if (id === undefined || name === undefined) {
     const which = id === undefined && name === undefined ? 'id and name' : id === undefined ? 'id' : 'name';
-    return { vm: null, warnings: [{ vm: name ?? id ?? null, message: `VM without ${which} was skipped` }] };
+    warnings.push({ vm: name ?? id ?? null, message: `VM without ${which} was skipped` });
+    return null;
   }
   const vmLabel = name;
 
@@ -167,48 +185,61 @@ export function normaliseDiscoveredVm(raw: unknown, fallbackDatacenter = ''): No
   }
 
   const disks: DiscoveredDisk[] = [];
-  const seen = new Set<string>();
-  list(raw['disks'], 'disks', vmLabel, warnings).forEach((d, i) => {
-    const disk = normaliseDisk(d, i, vmLabel, warnings);
-    if (disk === null) return;
-    if (seen.has(disk.diskKey)) {
+  const rawDisks = list(raw['disks'], 'disks', vmLabel, warnings);
+  const seen = rawDisks.length >= DISK_SET_FROM ? new Set<string>() : null;
+  for (let i = 0; i < rawDisks.length; i++) {
+    const disk = normaliseDisk(rawDisks[i], i, vmLabel, warnings);
+    if (disk === null) continue;
+    if (seen === null ? hasDiskKey(disks, disk.diskKey) : seen.has(disk.diskKey)) {
       warnings.push({ vm: vmLabel, message: `duplicate disk key ${disk.diskKey}; the second entry was skipped` });
-      return;
+      continue;
     }
-    seen.add(disk.diskKey);
+    seen?.add(disk.diskKey);
     disks.push(disk);
-  });
+  }
 
   const networks: VmNetwork[] = [];
-  list(raw['networks'], 'networks', vmLabel, warnings).forEach((n, i) => {
-    const nic = normaliseNetwork(n, i, vmLabel, warnings);
+  const rawNetworks = list(raw['networks'], 'networks', vmLabel, warnings);
+  for (let i = 0; i < rawNetworks.length; i++) {
+    const nic = normaliseNetwork(rawNetworks[i], i, vmLabel, warnings);
     if (nic !== null) networks.push(nic);
-  });
+  }
 
   const memory = positive(raw['memory_mb']);
-  return {
-    vm: {
-      vmwareVmId: id,
-      name,
-      path,
-      datacenter: text(raw['datacenter']) ?? fallbackDatacenter,
-      cpus: positiveInt(raw['num_cpu']) ?? positiveInt(raw['cpus']) ?? DEFAULT_CPUS,
-      memoryMb: memory === undefined ? DEFAULT_MEMORY_MB : Math.round(memory),
-      osType: text(raw['guest_os']) ?? text(raw['os_type']) ?? DEFAULT_OS_TYPE,
-      powerState: isPowerState(rawPower) ? rawPower : DEFAULT_POWER_STATE,
-      vmxVersion: text(raw['vmx_version']) ?? '',
-      disks,
-      networks,
-    },
-    warnings,
+  const ownDatacenter = text(raw['datacenter']);
+  const vm: DiscoveredVm = {
+    vmwareVmId: id,
+    name,
+    path,
+    datacenter: ownDatacenter ?? fallbackDatacenter ?? '',
+    cpus: positiveInt(raw['num_cpu']) ?? positiveInt(raw['cpus']) ?? DEFAULT_CPUS,
+    memoryMb: memory === undefined ? DEFAULT_MEMORY_MB : Math.round(memory),
+    osType: text(raw['guest_os']) ?? text(raw['os_type']) ?? DEFAULT_OS_TYPE,
+    powerState: isPowerState(rawPower) ? rawPower : DEFAULT_POWER_STATE,
+    vmxVersion: text(raw['vmx_version']) ?? '',
+    disks,
+    networks,
   };
+  if (ownDatacenter === undefined && fallbackDatacenter === null) lacksDatacenter?.push(vm);
+  return vm;
 }
 
-/**
- * Normalises a whole `POST /api/v1/discover` body. A body that is not a discovery answer at all
- * is a remote error (thrown); anything wrong inside single VMs becomes a warning.
- */
-export function normaliseDiscovery(body: unknown): NormalisedDiscovery {
+/** Normalises one raw VM. `fallbackDatacenter` is used when the VM does not carry its own. */
+export function normaliseDiscoveredVm(raw: unknown, fallbackDatacenter = ''): NormalisedVmResult {
+  const warnings: DiscoveryWarning[] = [];
+  const vm = normaliseVmInto(raw, fallbackDatacenter, warnings, null);
+  return { vm, warnings };
+}
+
+/** The checked top level of a discovery answer: what `normaliseDiscovery` throws on is thrown here. */
+interface DiscoveryEnvelope {
+  vcenterHost: string;
+  datacenter: string;
+  rawVms: readonly unknown[];
+  warnings: DiscoveryWarning[];
+}
+
+function readEnvelope(body: unknown): DiscoveryEnvelope {
   if (!isRecord(body)) {
     throw new AppError('remote_error', 'VMA discovery answer is not a JSON object');
   }
@@ -224,23 +255,61 @@ export function normaliseDiscovery(body: unknown): NormalisedDiscovery {
   const vcenterHost = text(vc['host']) ?? '';
   const datacenter = text(vc['datacenter']) ?? '';
   if (vcenterHost === '') warnings.push({ vm: null, message: 'VMA discovery answer does not name the vCenter host' });
+  return { vcenterHost, datacenter, rawVms: rawVms ?? NO_ENTRIES, warnings };
+}
 
-  const vms: DiscoveredVm[] = [];
-  const sharedIdVms: DiscoveredVm[] = [];
-  const seenIds = new Set<string>();
-  for (const raw of rawVms ?? []) {
-    const result = normaliseDiscoveredVm(raw, datacenter);
-    warnings.push(...result.warnings);
-    if (result.vm === null) continue;
-    if (seenIds.has(result.vm.vmwareVmId)) {
-      warnings.push({ vm: result.vm.name, message: `duplicate VMware id ${result.vm.vmwareVmId} (a clone?); only the first entry is listed` });
-      sharedIdVms.push(result.vm);
-      continue;
+/**
+ * Normalises the VM list of a discovery answer piece by piece, in order, before the rest of the
+ * answer is known (the client feeds it slices of the list while the body still arrives). The result
+ * is the same as `normaliseDiscovery` on the whole answer: VMs in the same order, the same warnings
+ * in the same order (the answer-level ones first), the top-level datacenter filled in at the end
+ * for VMs that carry none.
+ */
+export class DiscoveryAccumulator {
+  private readonly vms: DiscoveredVm[] = [];
+  private readonly sharedIdVms: DiscoveredVm[] = [];
+  private readonly vmWarnings: DiscoveryWarning[] = [];
+  private readonly seenIds = new Set<string>();
+  private readonly lacksDatacenter: DiscoveredVm[] = [];
+
+  /** `fallbackDatacenter` null when the top level is not known yet (filled in by `finish`). */
+  add(rawVms: readonly unknown[], fallbackDatacenter: string | null = null): void {
+    const warnings = this.vmWarnings;
+    for (let i = 0; i < rawVms.length; i++) {
+      const vm = normaliseVmInto(rawVms[i], fallbackDatacenter, warnings, this.lacksDatacenter);
+      if (vm === null) continue;
+      if (this.seenIds.has(vm.vmwareVmId)) {
+        warnings.push({ vm: vm.name, message: `duplicate VMware id ${vm.vmwareVmId} (a clone?); only the first entry is listed` });
+        this.sharedIdVms.push(vm);
+        continue;
+      }
+      this.seenIds.add(vm.vmwareVmId);
+      this.vms.push(vm);
     }
-    seenIds.add(result.vm.vmwareVmId);
-    vms.push(result.vm);
   }
-  return { vcenterHost, datacenter, vms, sharedIdVms, warnings };
+
+  /**
+   * `body` is the answer's top level with its VM list already given to `add` (the list itself may be
+   * empty here); it is checked exactly as `normaliseDiscovery` checks a whole answer.
+   */
+  finish(body: unknown): NormalisedDiscovery {
+    const envelope = readEnvelope(body);
+    for (const vm of this.lacksDatacenter) vm.datacenter = envelope.datacenter;
+    const warnings = envelope.warnings;
+    for (const w of this.vmWarnings) warnings.push(w);
+    return { vcenterHost: envelope.vcenterHost, datacenter: envelope.datacenter, vms: this.vms, sharedIdVms: this.sharedIdVms, warnings };
+  }
+}
+
+/**
+ * Normalises a whole `POST /api/v1/discover` body. A body that is not a discovery answer at all
+ * is a remote error (thrown); anything wrong inside single VMs becomes a warning.
+ */
+export function normaliseDiscovery(body: unknown): NormalisedDiscovery {
+  const envelope = readEnvelope(body);
+  const acc = new DiscoveryAccumulator();
+  acc.add(envelope.rawVms, envelope.datacenter);
+  return acc.finish(body);
 }
 
 /** What the pre-sync discovery found for a managed VM. */

@@ -69,6 +69,53 @@ describe('VMA client transport', () => {
     expect(seenPath).toBe('/api/v1/progress/job%2F..%2Fx%3Fy');
   });
 
+  it('an answer over the body size limit is a remote_error, announced or not', async () => {
+    const answer = JSON.stringify({ status: 'healthy', timestamp: 't', uptime: 'x'.repeat(2000) });
+    const client = createVmaClient({ baseUrl: `http://127.0.0.1:${port}`, maxBodyBytes: 1000 });
+    handler = (_req, res) => res.end(answer); // content-length set by Node
+    const announced = await rejection(client.health());
+    expect(isAppError(announced) && announced.code).toBe('remote_error');
+    expect((announced as Error).message).toBe('VMA GET /api/v1/health answered 200 with a body over the limit of 1000 bytes');
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }); // chunked: no length announced
+      res.write(answer.slice(0, 600));
+      setTimeout(() => res.end(answer.slice(600)), 20);
+    };
+    const streamed = await rejection(client.health());
+    expect((streamed as Error).message).toMatch(/over the limit of 1000 bytes/);
+    expect(() => createVmaClient({ baseUrl: 'http://h:1', maxBodyBytes: 0 })).toThrow(/maxBodyBytes/);
+  });
+
+  it('decodes answers as before: UTF-8 split across writes, a leading byte order mark', async () => {
+    const answer = Buffer.from(JSON.stringify({ status: 'gesund ✓', timestamp: 'Zürich', uptime: '1s' }), 'utf8');
+    const cut = answer.indexOf(Buffer.from('✓')) + 1;
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write(answer.subarray(0, cut));
+      setTimeout(() => res.end(answer.subarray(cut)), 20);
+    };
+    const client = createVmaClient({ baseUrl: `http://127.0.0.1:${port}` });
+    expect(await client.health()).toMatchObject({ status: 'gesund ✓', timestamp: 'Zürich' });
+    handler = (_req, res) => res.end(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), answer]));
+    expect((await client.health()).status).toBe('gesund ✓');
+  });
+
+  it('a content-length that promises more than is sent is a lost connection, not a short answer', async () => {
+    const raw = net.createServer((socket) => {
+      socket.once('data', () => {
+        socket.end('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 500\r\nconnection: close\r\n\r\n{"status":"healthy"}');
+      });
+    });
+    await new Promise<void>((r) => raw.listen(0, '127.0.0.1', () => r()));
+    try {
+      const e = await rejection(createVmaClient({ baseUrl: `http://127.0.0.1:${(raw.address() as net.AddressInfo).port}` }).health());
+      expect(isAppError(e) && e.code).toBe('unreachable');
+      expect((e as Error).message).toMatch(/^VMA connection lost while reading GET \/api\/v1\/health/);
+    } finally {
+      await new Promise<void>((r) => raw.close(() => r()));
+    }
+  });
+
   it('rejects bad base URLs and timeouts', () => {
     expect(() => createVmaClient({ baseUrl: 'not a url' })).toThrow(/not a URL/);
     expect(() => createVmaClient({ baseUrl: 'ftp://h:1' })).toThrow(/http/);

@@ -4,7 +4,9 @@
 // them as query parameters: there the query never reaches a log line or an error message.
 import { getGlobalDispatcher, type Dispatcher } from 'undici';
 import { AppError } from '../../shared/errors';
-import { normaliseDiscovery, type NormalisedDiscovery } from './normalise';
+import { BodyTooLargeError, DEFAULT_MAX_BODY_BYTES, decodeBody, readBody, type IncrementalBodyParser } from './body-text';
+import { createDiscoveryParser } from './discovery-slices';
+import type { NormalisedDiscovery } from './normalise';
 import { VmaHttpError } from './vma-http-error';
 import type {
   VmaCbtStatus,
@@ -80,6 +82,8 @@ export interface VmaClientOptions {
   dispatcher?: Dispatcher;
   timeoutsMs?: Partial<VmaClientTimeouts>;
   onRequest?: (entry: VmaRequestLogEntry) => void;
+  /** Largest answer body read (default DEFAULT_MAX_BODY_BYTES); a larger one is a remote_error. */
+  maxBodyBytes?: number;
 }
 
 export interface VmaCallOptions {
@@ -112,6 +116,8 @@ interface CallSpec {
   timeoutMs: number;
   /** Values to scrub from error texts (the VMA may echo what it was sent). */
   secrets?: string[];
+  /** Parses a 2xx body while it arrives; without it the body is parsed as JSON once complete. */
+  parse?: () => IncrementalBodyParser<unknown>;
 }
 
 type Raw = Record<string, unknown>;
@@ -180,6 +186,8 @@ export function createVmaClient(options: VmaClientOptions): VmaClient {
   for (const [k, v] of Object.entries(timeouts)) {
     if (!Number.isFinite(v) || v <= 0) throw new AppError('validation', `VMA timeout "${k}" must be a positive number of milliseconds`);
   }
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes <= 0) throw new AppError('validation', 'maxBodyBytes must be a positive whole number of bytes');
   const pick = (opts: VmaCallOptions | undefined, fallback: number): number => {
     const t = opts?.timeoutMs;
     if (t === undefined) return fallback;
@@ -228,26 +236,38 @@ export function createVmaClient(options: VmaClientOptions): VmaClient {
           path: spec.path,
         });
       }
-      let text: string;
+      // Only an answer the client will parse goes to the incremental parser; error bodies are text.
+      const ok = res.statusCode >= 200 && res.statusCode <= 299;
+      const parser = ok ? spec.parse?.() : undefined;
+      let bytes: Buffer;
       try {
-        text = await res.body.text();
+        bytes = await readBody(res.body, { contentLength: res.headers['content-length'], maxBytes: maxBodyBytes, ...(parser === undefined ? {} : { onData: parser.onData }) });
       } catch (e) {
         if (timedOut) throw timeoutError();
+        if (e instanceof BodyTooLargeError) {
+          log(res.statusCode, ok ? 'ok' : 'http_error');
+          throw new AppError('remote_error', `VMA ${spec.method} ${spec.path} answered ${res.statusCode} with a body over the limit of ${e.maxBytes} bytes`, {
+            endpoint: spec.endpoint,
+            path: spec.path,
+          });
+        }
         log(res.statusCode, 'unreachable');
         throw new AppError('unreachable', `VMA connection lost while reading ${spec.method} ${spec.path}: ${describeTransportError(e, fullUrl, spec.path)}`, {
           endpoint: spec.endpoint,
           path: spec.path,
         });
       }
-      if (res.statusCode < 200 || res.statusCode > 299) {
+      if (!ok) {
         log(res.statusCode, 'http_error');
-        throw new VmaHttpError(res.statusCode, redact(text.trim(), spec.secrets), spec.method, spec.path);
+        throw new VmaHttpError(res.statusCode, redact(decodeBody(bytes).trim(), spec.secrets), spec.method, spec.path);
       }
       log(res.statusCode, 'ok');
       let body: unknown;
       try {
-        body = JSON.parse(text);
-      } catch {
+        body = parser === undefined ? JSON.parse(decodeBody(bytes)) : parser.finish(bytes);
+      } catch (e) {
+        // The parser's own checks (AppError) say what is wrong; only a JSON syntax error is "not JSON".
+        if (!(e instanceof SyntaxError)) throw e;
         throw new AppError('remote_error', `VMA ${spec.method} ${spec.path} answered ${res.statusCode} with a body that is not JSON`, {
           endpoint: spec.endpoint,
           path: spec.path,
@@ -311,8 +331,11 @@ export function createVmaClient(options: VmaClientOptions): VmaClient {
         body,
         timeoutMs: pick(opts, timeouts.discover),
         secrets: [req.password],
+        // The VM list is parsed and normalised in slices while it arrives; the parser's result is
+        // normaliseDiscovery's on the whole body, errors included.
+        parse: () => createDiscoveryParser(),
       };
-      return normaliseDiscovery((await call(spec)).body);
+      return (await call(spec)).body as NormalisedDiscovery;
     },
 
     async replicate(req, opts) {

@@ -2,17 +2,22 @@
 // loading a 10,000-VM inventory. The VMA simulator runs in a child process (the same inventory as the
 // render benchmark: seed 11, the generator's own disk counts and sizes), so that its JSON encoding does
 // not share this process's event loop and the figure is the console's alone, as when the VMA is
-// another machine. Timed here: the HTTP request and body, JSON.parse, and normaliseDiscovery, each
-// alone and together, plus the product VmaClient.discover end to end. Direct HTTP on loopback, not the
-// SSH tunnel: the tunnel's cost for VMA calls is benchmark 1's subject, and this target is about the
-// console's own parse and normalise work.
+// another machine. Timed here: the product's VmaClient.discover end to end (the headline: it reads
+// the body into one buffer and parses and normalises the VM list in slices while the body arrives,
+// so its parts cannot be timed apart), and as a breakdown with standard tools the same work step by
+// step (undici body.text(), JSON.parse, normaliseDiscovery). The simulator times its own share of
+// each request (onAnswered: from the request's arrival to the answer's last byte handed to the
+// socket), so the report separates what the appliance takes from what the console adds. Direct HTTP
+// on loopback, not the SSH tunnel: the tunnel's cost for VMA calls is benchmark 1's subject, and this
+// target is about the console's own parse and normalise work.
 import { performance } from 'node:perf_hooks';
 import { request } from 'undici';
 import { normaliseDiscovery } from '../../main/vma/normalise';
 import { createVmaClient } from '../../main/vma/vma-client';
 import type { DiscoveredVm } from '../../shared/discovery';
+import type { AnsweredRequest } from '../sim/vma/index';
 import type { Cleanup } from './cleanup';
-import { startSimChild } from './sim-child';
+import { startSimChild, type SimChild } from './sim-child';
 import { cpuMsSince, median, round } from './stats';
 
 export interface InventoryFetchParams {
@@ -34,22 +39,79 @@ export async function benchInventoryFetch(cleanup: Cleanup, override: Partial<In
   );
   const body = JSON.stringify({ vcenter, datacenter, ...login });
   await timeDiscoverFetch(sim.url, body, p.vms); // warm-up: JIT on both sides
+  await vmaAnswers(sim, 1);
   const cpu0 = process.cpuUsage();
   const runs = [];
   for (let i = 0; i < p.repetitions; i++) runs.push(await timeDiscoverFetch(sim.url, body, p.vms));
   const cpu = cpuMsSince(cpu0);
-  const clientMs = await timeClientDiscover(sim.url, { vcenter, datacenter, ...login }, p.repetitions, p.vms);
-  const total = median(runs.map((r) => r.totalMs));
+  const stepVma = await vmaAnswers(sim, p.repetitions);
+  const product = await timeProductDiscover(sim, { vcenter, datacenter, ...login }, p.repetitions, p.vms);
+  const clientMs = product.map((r) => r.ms);
+  const productMs = median(clientMs);
+  const consolePartMs = median(product.map((r) => r.ms - r.vma.answerMs));
   return {
-    parameters: { ...p, route: 'direct HTTP on loopback to the VMA simulator in a child process (no SSH tunnel; see the file header)' },
+    parameters: {
+      ...p,
+      route: 'direct HTTP on loopback to the VMA simulator in a child process (no SSH tunnel; see the file header)',
+      headline: 'medianMs.vmaClientDiscoverEndToEnd: the product path (VmaClient.discover); medianMs.total is the step-by-step breakdown with undici body.text()',
+    },
     units: { '*Ms': 'ms, median of the repetitions', responseBytes: 'bytes' },
     target: `fetch + parse + normalise of ${p.vms} VMs under ${FETCH_NORMALISE_TARGET_MS} ms (issue 13; 136 ms when filed, simulator in the same process then)`,
     responseBytes: runs[0]!.bytes,
     medianMs: fetchMedians(runs, clientMs),
-    withinTarget: total < FETCH_NORMALISE_TARGET_MS,
+    withinTarget: productMs < FETCH_NORMALISE_TARGET_MS,
+    // What the appliance itself takes (measured in the simulator) and what the console adds to it.
+    vmaAnswerMs: {
+      note: 'measured in the simulator process: from the request\'s arrival to the answer ready (produce) and to its last byte handed to the socket (answer; for 10 MB that includes waiting for the console to drain the socket)',
+      produce: round(median(product.map((r) => r.vma.produceMs)), 1),
+      answer: round(median(product.map((r) => r.vma.answerMs)), 1),
+      stepByStepRunsAnswer: round(median(stepVma.map((a) => a.answerMs)), 1),
+    },
+    consolePartMs: round(consolePartMs, 1),
+    consolePartNote: 'VmaClient.discover end to end minus the simulator\'s answer time, per run (median): what the console adds to what the appliance takes',
+    consolePartWithinTarget: consolePartMs < FETCH_NORMALISE_TARGET_MS,
     allRunsTotalMs: runs.map((r) => round(r.totalMs, 1)),
+    allRunsVmaClientDiscoverMs: clientMs.map((ms) => round(ms, 1)),
     consoleCpuMsPerFetch: round(cpu.totalMs / p.repetitions, 1),
+    consoleCpuMsPerVmaClientDiscover: round(product.reduce((sum, r) => sum + r.cpuMs, 0) / p.repetitions, 1),
   };
+}
+
+/** The simulator's timing of the `count` discovery answers it gave since the last question. */
+async function vmaAnswers(sim: SimChild, count: number): Promise<AnsweredRequest[]> {
+  let got: AnsweredRequest[] = [];
+  // The answer's 'finish' in the child and this question can cross: ask again briefly.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    got = got.concat((await sim.answered()).filter((a) => a.endpoint === 'discover'));
+    if (got.length >= count) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  if (got.length !== count || got.some((a) => a.status !== 200)) throw new Error(`the simulator timed ${got.length} discovery answers, expected ${count} with status 200`);
+  return got;
+}
+
+interface ProductRun {
+  ms: number;
+  cpuMs: number;
+  vma: AnsweredRequest;
+}
+
+/** The product's VmaClient.discover (after one warm-up call), each call matched with the simulator's own timing of it. */
+async function timeProductDiscover(sim: SimChild, login: Parameters<ReturnType<typeof createVmaClient>['discover']>[0], repetitions: number, expectedVms: number): Promise<ProductRun[]> {
+  const client = createVmaClient({ baseUrl: sim.url });
+  await client.discover(login, { timeoutMs: 120_000 });
+  await vmaAnswers(sim, 1);
+  const out: ProductRun[] = [];
+  for (let i = 0; i < repetitions; i++) {
+    const cpu0 = process.cpuUsage();
+    const t = performance.now();
+    const d = await client.discover(login, { timeoutMs: 120_000 });
+    const ms = performance.now() - t;
+    const cpuMs = cpuMsSince(cpu0).totalMs;
+    if (d.vms.length !== expectedVms) throw new Error(`VmaClient.discover returned ${d.vms.length} of ${expectedVms} VMs`);
+    out.push({ ms, cpuMs, vma: (await vmaAnswers(sim, 1))[0]! });
+  }
+  return out;
 }
 
 export interface FetchRun {

@@ -8,6 +8,7 @@ import type { Core } from '../../main/core/core';
 import type { Appliance } from '../../shared/domain';
 import { freePort, type SshdFixture } from '../fixtures/sshd';
 import type { Cleanup } from './cleanup';
+import type { AnsweredRequest } from '../sim/vma/index';
 import type { SimChildConfig, SimChildMessage } from './vma-sim-child';
 
 export interface SimChild {
@@ -18,6 +19,8 @@ export interface SimChild {
   cpu(): Promise<{ user: number; system: number }>;
   /** Requests the simulator has answered so far, by endpoint. */
   requests(): Promise<Record<string, number>>;
+  /** Requests answered since the last call, each with the simulator's own timing (onAnswered). */
+  answered(): Promise<AnsweredRequest[]>;
 }
 
 /** At teardown: asks a bench child process to close (IPC `close`), killing it after 5 s. */
@@ -78,6 +81,18 @@ export async function startSimChild(config: SimChildConfig, cleanup: Cleanup): P
         };
         proc.on('message', on);
         proc.send({ type: 'requests' });
+      }),
+    answered: () =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no answered requests from the simulator child')), 5_000);
+        const on = (m: SimChildMessage) => {
+          if (m.type !== 'answered') return;
+          clearTimeout(timer);
+          proc.off('message', on);
+          resolve(m.answers);
+        };
+        proc.on('message', on);
+        proc.send({ type: 'answered' });
       }),
   };
 }

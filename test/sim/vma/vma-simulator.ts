@@ -11,6 +11,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { VmaEndpoint } from '../../../main/vma/vma-client';
 import type { VmaNbdTarget } from '../../../main/vma/vma-types';
 import { SimCopyJob, type ProgressSample, type SimSpeed } from './copier';
@@ -66,6 +67,24 @@ export interface VmaSimulatorOptions {
   gracefulOffLagMs?: number;
   /** Receives the simulator's log lines (never credentials). */
   log?: (line: string) => void;
+  /**
+   * Called once per answered request, when its last byte has been handed to the socket: the VMA's own
+   * share of a round trip, for benchmarks that report the console's part apart from the appliance's.
+   */
+  onAnswered?: (answer: AnsweredRequest) => void;
+}
+
+/** One request as the simulator saw it, timed from its arrival (headers read) in this process. */
+export interface AnsweredRequest {
+  endpoint: SimEndpoint | 'unknown';
+  status: number;
+  /** Arrival until the answer was ready to write (request body read, work done, JSON encoded). */
+  produceMs: number;
+  /**
+   * Arrival until the last byte was handed to the socket. For a large answer this includes waiting
+   * for the peer to read: the kernel takes the last few MB only as the console drains them.
+   */
+  answerMs: number;
 }
 
 export interface RecordedRequest {
@@ -472,7 +491,11 @@ export async function startVmaSimulator(options: VmaSimulatorOptions): Promise<V
     }
   }
 
+  // When each answer was ready to write (onAnswered's produceMs).
+  const producedAt = new WeakMap<http.ServerResponse, number>();
+
   const sendText = (res: http.ServerResponse, status: number, text: string): void => {
+    producedAt.set(res, performance.now());
     // Like Go's http.Error: text/plain, one line and a newline.
     res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' });
     res.end(`${text}\n`);
@@ -496,9 +519,17 @@ export async function startVmaSimulator(options: VmaSimulatorOptions): Promise<V
     });
 
   const server = http.createServer((req, res) => {
+    const arrivedAt = performance.now();
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
       const r = route(url.pathname);
+      const onAnswered = options.onAnswered;
+      if (onAnswered !== undefined) {
+        res.once('finish', () => {
+          const now = performance.now();
+          onAnswered({ endpoint: r?.endpoint ?? 'unknown', status: res.statusCode, produceMs: (producedAt.get(res) ?? now) - arrivedAt, answerMs: now - arrivedAt });
+        });
+      }
       let body = '';
       try {
         body = await readBody(req);
@@ -527,8 +558,10 @@ export async function startVmaSimulator(options: VmaSimulatorOptions): Promise<V
       try {
         const out = await dispatch(r, url, body);
         if (res.destroyed) return;
+        const json = JSON.stringify(out);
+        producedAt.set(res, performance.now());
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(out));
+        res.end(json);
       } catch (e) {
         if (res.destroyed) return;
         if (e instanceof HttpFailure) return sendText(res, e.status, e.text);

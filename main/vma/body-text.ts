@@ -1,0 +1,116 @@
+// Reads an HTTP response body into one buffer and decodes it. A discovery answer of a large vCenter
+// is megabytes of JSON (10,000 VMs ≈ 10 MB): collecting it as a list of chunks, joining them and
+// decoding them as UTF-8 costs copies the console does not need, and an appliance that never stops
+// sending must not be able to fill the console's memory. So: one buffer, sized from content-length
+// when the header is believable, grown by doubling otherwise; a hard size limit checked against the
+// header and against every chunk; an ASCII fast path for the decode (discovery JSON is ASCII unless
+// a name carries other characters, and then the UTF-8 decoder runs as before).
+import { isAscii } from 'node:buffer';
+import type { Readable } from 'node:stream';
+
+/** Far above any real discovery answer (10,000 VMs ≈ 10 MB) and well below V8's string limit. */
+export const DEFAULT_MAX_BODY_BYTES = 128 * 1024 * 1024;
+
+const FIRST_BUFFER_BYTES = 64 * 1024;
+
+/** The body is (or says it will be) larger than the limit; nothing more is read. */
+export class BodyTooLargeError extends Error {
+  constructor(
+    readonly maxBytes: number,
+    /** What content-length announced, when that alone broke the limit. */
+    readonly declaredBytes: number | null,
+  ) {
+    super(declaredBytes === null ? `body exceeds ${maxBytes} bytes` : `body announces ${declaredBytes} bytes, over the limit of ${maxBytes}`);
+    this.name = 'BodyTooLargeError';
+  }
+}
+
+/**
+ * Sees the body while it arrives. `bytes` holds the first `length` bytes received so far; it is
+ * replaced when the buffer grows, so a sink keeps offsets, never the buffer. A sink must not throw.
+ */
+export type BodyProgress = (bytes: Buffer, length: number) => void;
+
+export interface ReadBodyOptions {
+  /** The content-length header as received (undici gives string | string[] | undefined). */
+  contentLength?: unknown;
+  maxBytes?: number;
+  onData?: BodyProgress;
+}
+
+/**
+ * The declared length when it is one plain decimal number, else null (absent, repeated, garbage):
+ * only a preallocation hint and an early refusal, never trusted for where the body ends.
+ */
+export function declaredLength(header: unknown): number | null {
+  if (typeof header !== 'string' || !/^\d{1,16}$/.test(header)) return null;
+  const n = Number(header);
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+/**
+ * The whole body as one Buffer (a view of exactly the bytes received). Rejects with
+ * BodyTooLargeError, destroying the stream, as soon as the body is known to exceed `maxBytes`;
+ * stream errors (connection lost, aborted) reject as they are.
+ */
+export async function readBody(body: Readable, opts: ReadBodyOptions = {}): Promise<Buffer> {
+  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const declared = declaredLength(opts.contentLength);
+  if (declared !== null && declared > maxBytes) {
+    // Not even the first chunk is read. undici's body reports its destruction as an error event;
+    // nobody is left to want it.
+    body.once('error', () => {});
+    body.destroy();
+    throw new BodyTooLargeError(maxBytes, declared);
+  }
+  // A declared length is a size hint only: a server that sends more gets the buffer grown (and the
+  // limit still applied); one that sends less gets a view of what it sent. allocUnsafe is safe here
+  // because only the filled part ever leaves this function.
+  let buf = Buffer.allocUnsafe(declared !== null && declared > 0 ? declared : FIRST_BUFFER_BYTES);
+  let length = 0;
+  // Leaving this loop by a throw destroys the stream (the connection is not read further).
+  for await (const chunk of body as AsyncIterable<Uint8Array>) {
+    const next = length + chunk.length;
+    if (next > maxBytes) throw new BodyTooLargeError(maxBytes, null);
+    if (next > buf.length) {
+      const grown = Buffer.allocUnsafe(Math.min(maxBytes, Math.max(next, buf.length * 2)));
+      buf.copy(grown, 0, 0, length);
+      buf = grown;
+    }
+    buf.set(chunk, length);
+    length = next;
+    opts.onData?.(buf, length);
+  }
+  return buf.subarray(0, length);
+}
+
+const hasBom = (b: Buffer): boolean => b.length > 2 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf;
+
+/**
+ * Bytes [start, end) as text, the way undici's `body.text()` decodes (a UTF-8 byte order mark at the
+ * very start of the body is dropped). ASCII (every byte < 0x80, the usual discovery answer) is
+ * decoded as latin1, a plain copy into a one-byte string; anything else goes through the UTF-8
+ * decoder, which turns malformed sequences into U+FFFD as before. A range must not cut a UTF-8
+ * sequence: callers cut only at ASCII bytes.
+ */
+export function decodeBody(bytes: Buffer, start = 0, end = bytes.length): string {
+  const from = start === 0 && hasBom(bytes) ? 3 : start;
+  if (from >= end) return '';
+  const view = from === 0 && end === bytes.length ? bytes : bytes.subarray(from, end);
+  return isAscii(view) ? view.toString('latin1') : view.toString('utf8');
+}
+
+/** readBody + decodeBody. */
+export async function readBodyText(body: Readable, opts: ReadBodyOptions = {}): Promise<string> {
+  return decodeBody(await readBody(body, opts));
+}
+
+/**
+ * Parses a 2xx body while it arrives (vma-client's CallSpec.parse): `onData` sees every chunk,
+ * `finish` gets the whole body and returns the parsed answer. `finish` throws a SyntaxError when the
+ * body is not JSON (the client reports that as it reports any non-JSON answer).
+ */
+export interface IncrementalBodyParser<T> {
+  onData: BodyProgress;
+  finish(bytes: Buffer): T;
+}
