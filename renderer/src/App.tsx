@@ -6,6 +6,7 @@ import { useUi, type ScreenId } from './store/ui-store';
 import { useConnection } from './transport/connection';
 import { VirtualMachinesScreen } from './screens/VirtualMachines';
 import { Toasts } from './components/Toasts';
+import { hasFullList, useLive } from './store/contexts-store';
 
 // The VM list is the screen the console opens on and is part of the app's own chunk; every other
 // screen is a chunk of its own, loaded when first shown (and fetched early once the list is up), so
@@ -27,9 +28,15 @@ const FailoverScreen = lazy(screenChunks.failover);
 const LogsScreen = lazy(screenChunks.logs);
 const SettingsScreen = lazy(screenChunks.settings);
 
-/** Fetches the other screens' chunks when the browser is idle, so switching screens later is instant. */
+/**
+ * Fetches the other screens' chunks once the VM list is fully in and the browser is idle, so switching
+ * screens later is instant. Not before: an idle moment while the first page is on its way is not free
+ * (the chunks are served by the same core that is answering, and compiled on this thread).
+ */
 function usePrefetchScreens() {
+  const listIn = useLive((s) => hasFullList(s) || s.contextsError !== null);
   useEffect(() => {
+    if (!listIn) return;
     const fetchAll = () => {
       for (const load of Object.values(screenChunks)) void load().catch(() => undefined);
     };
@@ -39,7 +46,7 @@ function usePrefetchScreens() {
     }
     const t = setTimeout(fetchAll, 2000);
     return () => clearTimeout(t);
-  }, []);
+  }, [listIn]);
 }
 
 function Screen({ id }: { id: ScreenId }) {
