@@ -1,6 +1,8 @@
 // Messages of the loopback dev bridge (renderer in a normal browser ⇄ headless core over WebSocket).
 // The page is served at http://127.0.0.1:<port>/#token=<token>; the socket is /bridge on the same
-// origin and must say hello with the token before anything else, or it is closed.
+// origin and must say hello with the token before anything else, or it is closed. Requests may follow
+// the hello at once, without waiting for 'ready' (the page asks for its first rows that way); the
+// bridge answers them only after a good hello and never reads them after a bad one.
 import type { EventChannel, EventMap, InvokeChannel } from './contract';
 import type { Result } from './errors';
 

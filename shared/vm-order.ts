@@ -9,6 +9,9 @@ import { vmDisplayStatus, type VmDisplayStatus } from './status-text';
 // on both sides is what keeps the first page's rows still when the rest arrives.
 const collator = new Intl.Collator('en', { numeric: true });
 
+/** Two names in natural order ("vm-9" before "vm-10"); 0 for names the table cannot tell apart. */
+export const compareNames = (a: string, b: string): number => collator.compare(a, b);
+
 /** Name in natural order ("vm-9" before "vm-10"), then id, so equal names keep one order everywhere. */
 export function compareVmNames(a: { readonly id: string; readonly name: string }, b: { readonly id: string; readonly name: string }): number {
   return collator.compare(a.name, b.name) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);

@@ -63,6 +63,21 @@ describe('dev bridge', () => {
     ws.close();
   });
 
+  it('answers requests sent right behind the hello, after its ready, and none behind a wrong hello', async () => {
+    const { ws, messages } = await socket();
+    ws.send(JSON.stringify({ type: 'hello', token: bridge.token }));
+    ws.send(JSON.stringify({ type: 'invoke', id: 1, channel: 'contexts:page', request: { limit: 10 } }));
+    await until(() => messages.length >= 2);
+    expect(messages[0]).toEqual({ type: 'ready' });
+    expect(messages[1]).toEqual({ type: 'result', id: 1, result: { ok: true, value: { offset: 0, contexts: [], counts: { total: 0, attention: 0, byDisplayStatus: {} } } } });
+    ws.close();
+    const wrong = await socket();
+    wrong.ws.send(JSON.stringify({ type: 'hello', token: 'y'.repeat(32) }));
+    wrong.ws.send(JSON.stringify({ type: 'invoke', id: 1, channel: 'contexts:page', request: { limit: 10 } }));
+    expect(await wrong.closed).toBe(4401);
+    expect(wrong.messages).toEqual([]);
+  });
+
   it('closes a socket that presents a wrong token or skips the hello', async () => {
     const wrong = await socket();
     wrong.ws.send(JSON.stringify({ type: 'hello', token: 'x'.repeat(32) }));

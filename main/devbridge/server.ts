@@ -107,6 +107,9 @@ export async function startDevBridge(options: DevBridgeOptions): Promise<DevBrid
         ws.close(1003, 'bad json');
         return;
       }
+      // The hello is checked synchronously, before the next message is read (one message per tick,
+      // above): requests a page sends right behind its hello are answered once it is accepted, and
+      // after a wrong one the socket is closed and they are never read.
       if (!authed) {
         if (msg?.type === 'hello' && typeof msg.token === 'string' && tokensEqual(msg.token, token)) {
           authed = true;

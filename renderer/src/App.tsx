@@ -1,20 +1,63 @@
-import { useEffect, useState } from 'react';
+import { lazy, Suspense, useEffect, useState } from 'react';
 import { useNow } from './lib/use-now';
 import { Sidebar } from './components/Sidebar';
 import { Header } from './components/Header';
 import { useUi, type ScreenId } from './store/ui-store';
 import { useConnection } from './transport/connection';
 import { VirtualMachinesScreen } from './screens/VirtualMachines';
-import { DiscoveryScreen } from './screens/Discovery';
-import { LogsScreen } from './screens/Logs';
-import { SettingsScreen } from './screens/Settings';
-import { FailoverScreen } from './screens/FailoverScreen';
-import { SchedulesScreen } from './screens/Schedules';
-import { GroupsScreen } from './screens/Groups';
-import { OverviewScreen } from './screens/Overview';
 import { Toasts } from './components/Toasts';
+import { hasFullList, useLive } from './store/contexts-store';
+
+// The VM list is the screen the console opens on and is part of the app's own chunk; every other
+// screen is a chunk of its own, loaded when first shown (and fetched early once the list is up), so
+// the first screen does not wait for code it does not run.
+const screenChunks = {
+  overview: () => import('./screens/Overview').then((m) => ({ default: m.OverviewScreen })),
+  discovery: () => import('./screens/Discovery').then((m) => ({ default: m.DiscoveryScreen })),
+  schedules: () => import('./screens/Schedules').then((m) => ({ default: m.SchedulesScreen })),
+  groups: () => import('./screens/Groups').then((m) => ({ default: m.GroupsScreen })),
+  failover: () => import('./screens/FailoverScreen').then((m) => ({ default: m.FailoverScreen })),
+  logs: () => import('./screens/Logs').then((m) => ({ default: m.LogsScreen })),
+  settings: () => import('./screens/Settings').then((m) => ({ default: m.SettingsScreen })),
+};
+const OverviewScreen = lazy(screenChunks.overview);
+const DiscoveryScreen = lazy(screenChunks.discovery);
+const SchedulesScreen = lazy(screenChunks.schedules);
+const GroupsScreen = lazy(screenChunks.groups);
+const FailoverScreen = lazy(screenChunks.failover);
+const LogsScreen = lazy(screenChunks.logs);
+const SettingsScreen = lazy(screenChunks.settings);
+
+/**
+ * Fetches the other screens' chunks once the VM list is fully in and the browser is idle, so switching
+ * screens later is instant. Not before: an idle moment while the first page is on its way is not free
+ * (the chunks are served by the same core that is answering, and compiled on this thread).
+ */
+function usePrefetchScreens() {
+  const listIn = useLive((s) => hasFullList(s) || s.contextsError !== null);
+  useEffect(() => {
+    if (!listIn) return;
+    const fetchAll = () => {
+      for (const load of Object.values(screenChunks)) void load().catch(() => undefined);
+    };
+    if (typeof requestIdleCallback === 'function') {
+      const id = requestIdleCallback(fetchAll, { timeout: 5000 });
+      return () => cancelIdleCallback(id);
+    }
+    const t = setTimeout(fetchAll, 2000);
+    return () => clearTimeout(t);
+  }, [listIn]);
+}
 
 function Screen({ id }: { id: ScreenId }) {
+  return (
+    <Suspense fallback={<div className="screen-pad muted">Loading…</div>}>
+      <ScreenBody id={id} />
+    </Suspense>
+  );
+}
+
+function ScreenBody({ id }: { id: ScreenId }) {
   switch (id) {
     case 'overview':
       return <OverviewScreen />;
@@ -80,6 +123,7 @@ export function App() {
   const phase = useConnection((s) => s.phase);
   const detail = useConnection((s) => s.detail);
   const away = useCoreAway();
+  usePrefetchScreens();
   return (
     <div className="app">
       <Sidebar />

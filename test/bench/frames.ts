@@ -25,8 +25,16 @@ export async function openBrowser(cleanup: Cleanup): Promise<TestBrowser> {
 }
 
 export interface RowsShown {
-  /** Wall time from page.goto() until the first row was in the DOM, as seen from Node. */
+  /**
+   * Wall time from page.goto() until the first row was in the DOM, as seen from Node: the driver's
+   * waitForSelector, which adds its own round trips (typically 150–250 ms here) to the page's time.
+   */
   navigationToFirstRowMs: number;
+  /**
+   * Wall time from page.goto() until the first row was in the DOM, as the page saw it: the system clock
+   * (Date.now()) read in Node just before goto and by a MutationObserver in the page when the row came.
+   */
+  gotoToFirstRowInDomMs: number | null;
   /** The same point in the page's own clock (performance.now(), 0 = navigation start). */
   pageClockFirstRowMs: number;
   /** Until the table reports every row (aria-rowcount) or the footer shows the count; null if not seen. */
@@ -45,9 +53,12 @@ export interface RowsShown {
 export async function navigateUntilRows(page: Page, url: string, expectedRows: number, timeoutMs = 90_000): Promise<RowsShown> {
   // The page's own clock when the first row entered the DOM, free of the polling of waitForSelector.
   await page.addInitScript((selector: string) => {
-    const w = window as unknown as { __mkcFirstRowAt?: number };
+    const w = window as unknown as { __mkcFirstRowAt?: number; __mkcFirstRowWallAt?: number };
     const seen = () => {
-      if (w.__mkcFirstRowAt === undefined && document.querySelector(selector)) w.__mkcFirstRowAt = performance.now();
+      if (w.__mkcFirstRowAt === undefined && document.querySelector(selector)) {
+        w.__mkcFirstRowAt = performance.now();
+        w.__mkcFirstRowWallAt = Date.now();
+      }
       return w.__mkcFirstRowAt !== undefined;
     };
     new MutationObserver((_, observer) => {
@@ -63,6 +74,8 @@ export async function navigateUntilRows(page: Page, url: string, expectedRows: n
   }
   const navigationToFirstRowMs = Date.now() - t0;
   const pageClockFirstRowMs = await page.evaluate(() => performance.now());
+  const firstRowWallAt = await page.evaluate(() => (window as unknown as { __mkcFirstRowWallAt?: number }).__mkcFirstRowWallAt ?? null);
+  const gotoToFirstRowInDomMs = firstRowWallAt === null ? null : firstRowWallAt - t0;
   let navigationToAllRowsKnownMs: number | null = null;
   try {
     await page.waitForFunction(
@@ -113,7 +126,7 @@ export async function navigateUntilRows(page: Page, url: string, expectedRows: n
     const matched = selectors.find((s) => document.querySelector(s) !== null) ?? null;
     return { matched, rendered: matched ? document.querySelectorAll(matched).length : 0 };
   }, ROW_SELECTORS);
-  return { navigationToFirstRowMs, pageClockFirstRowMs: round(pageClockFirstRowMs, 1), navigationToAllRowsKnownMs, navigationToFullListMs, pageTimeline, matchedSelector: matched, renderedRowElements: rendered };
+  return { navigationToFirstRowMs, gotoToFirstRowInDomMs, pageClockFirstRowMs: round(pageClockFirstRowMs, 1), navigationToAllRowsKnownMs, navigationToFullListMs, pageTimeline, matchedSelector: matched, renderedRowElements: rendered };
 }
 
 export interface FrameStats {
@@ -126,6 +139,12 @@ export interface FrameStats {
   framesOver50Ms: number;
   scrolledPx?: number;
   scrollContainerFound?: boolean;
+  /**
+   * The renderer's main-thread time over the run from Chromium's own counters (CDP Performance
+   * metrics: TaskDuration and its script, layout and style parts), per frame: what each frame cost,
+   * which the rAF deltas above hide whenever it fits in the frame.
+   */
+  mainThreadMsPerFrame?: { task: number; script: number; layout: number; style: number };
 }
 
 /**
@@ -133,6 +152,10 @@ export interface FrameStats {
  * is scrolled that far every frame, bouncing between top and bottom.
  */
 export async function collectFrames(page: Page, durationMs: number, scrollPxPerFrame = 0): Promise<FrameStats> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Performance.enable', { timeDomain: 'threadTicks' });
+  const metrics = async () => Object.fromEntries((await cdp.send('Performance.getMetrics')).metrics.map((m) => [m.name, m.value]));
+  const before = await metrics();
   const r = await page.evaluate(
     async ({ durationMs, px, rowSelector }: { durationMs: number; px: number; rowSelector: string }) => {
       let scroller: HTMLElement | null = null;
@@ -171,6 +194,10 @@ export async function collectFrames(page: Page, durationMs: number, scrollPxPerF
     },
     { durationMs, px: scrollPxPerFrame, rowSelector: ANY_ROW },
   );
+  const after = await metrics();
+  await cdp.detach();
+  // The counters are seconds; over the frames collected, in ms per frame.
+  const perFrame = (name: string) => round((((after[name] ?? 0) - (before[name] ?? 0)) * 1000) / Math.max(1, r.deltas.length), 3);
   const total = r.deltas.reduce((s, d) => s + d, 0);
   return {
     durationMs: round(total, 1),
@@ -181,5 +208,6 @@ export async function collectFrames(page: Page, durationMs: number, scrollPxPerF
     framesOver33Ms: r.deltas.filter((d) => d > 33.4).length,
     framesOver50Ms: r.deltas.filter((d) => d > 50).length,
     ...(scrollPxPerFrame > 0 ? { scrolledPx: r.scrolled, scrollContainerFound: r.found } : {}),
+    mainThreadMsPerFrame: { task: perFrame('TaskDuration'), script: perFrame('ScriptDuration'), layout: perFrame('LayoutDuration'), style: perFrame('RecalcStyleDuration') },
   };
 }

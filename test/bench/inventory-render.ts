@@ -56,7 +56,9 @@ export interface RenderBenchParams {
 const DEFAULTS: RenderBenchParams = { vms: 10_000, fetchRepetitions: 5, navigations: 3, scrollSeconds: 6, scrollPxPerFrame: 120, idleFrameSeconds: 2 };
 
 export async function benchInventoryRender(cleanup: Cleanup, override: Partial<RenderBenchParams> = {}): Promise<Record<string, unknown>> {
-  const p = { ...DEFAULTS, ...override };
+  // MKC_BENCH_RENDER_NAVIGATIONS: more page loads for a steadier first-row figure on a busy machine.
+  const navigationsWanted = Number(process.env.MKC_BENCH_RENDER_NAVIGATIONS);
+  const p = { ...DEFAULTS, ...(Number.isInteger(navigationsWanted) && navigationsWanted > 0 ? { navigations: navigationsWanted } : {}), ...override };
   const root = process.env.MKC_BENCH_ROOT ?? process.cwd();
   const vcenter = 'vcenter.bench.invalid';
   const datacenter = 'BenchDC';
@@ -137,6 +139,7 @@ export async function benchInventoryRender(cleanup: Cleanup, override: Partial<R
   const allRows = navigations.map((n) => n.navigationToAllRowsKnownMs).filter((x): x is number => x !== null);
   const fullList = navigations.map((n) => n.navigationToFullListMs).filter((x): x is number => x !== null);
   const inDom = navigations.map((n) => n.pageTimeline.firstRowInDom).filter((x): x is number => typeof x === 'number');
+  const gotoInDom = navigations.map((n) => n.gotoToFirstRowInDomMs).filter((x): x is number => x !== null);
   return {
     parameters: {
       ...p,
@@ -158,6 +161,8 @@ export async function benchInventoryRender(cleanup: Cleanup, override: Partial<R
       navigationToFullListMs: fullList.length ? distribution(fullList) : null,
       // The page's own clock: navigation start → first row in the DOM (a MutationObserver set before navigation).
       pageClockFirstRowInDomMs: inDom.length ? distribution(inDom) : null,
+      // goto() → first row in the DOM on the wall clock, read in Node before goto and in the page at the row.
+      gotoToFirstRowInDomMs: gotoInDom.length ? distribution(gotoInDom) : null,
       rowSelectorMissing: navigations.some((n) => n.matchedSelector === null),
       idleFrames: idle,
       scrollFrames: scroll,
@@ -166,6 +171,8 @@ export async function benchInventoryRender(cleanup: Cleanup, override: Partial<R
     notes: [
       'navigationToFirstRowMs covers HTML+JS load, the WebSocket hello, contexts:page (the first rows of the table order, with the counts of all VMs) over the dev bridge and the first table render.',
       'navigationToFullListMs adds contexts:list (every context as JSON, asked for once the first page is in) until the table stops being aria-busy; navigationToAllRowsKnownMs is when the table first reports the full row count (from the first page on).',
+      'gotoToFirstRowInDomMs and pageClockFirstRowInDomMs are times the page took itself (a MutationObserver installed before navigation); navigationToFirstRowMs is the waitForSelector of the driver, which adds its polling and round trips.',
+      'mainThreadMsPerFrame: the main-thread counters of Chromium (CDP Performance.getMetrics TaskDuration, ScriptDuration, LayoutDuration, RecalcStyleDuration) over the run divided by its frames.',
       'Frame deltas come from requestAnimationFrame in headless Chromium with --disable-gpu (software compositing); scrolling sets scrollTop of the table body by scrollPxPerFrame each frame, bouncing at the ends.',
     ],
   };

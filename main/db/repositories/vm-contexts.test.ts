@@ -6,7 +6,7 @@ import { openDatabase, type Db } from '../database';
 import { VmContextRepository } from './vm-contexts';
 import type { DiscoveredVm } from '../../../shared/discovery';
 import { type AppError } from '../../../shared/errors';
-import { compareVmNames } from '../../../shared/vm-order';
+import { compareVmNames, countStatuses } from '../../../shared/vm-order';
 
 let dir: string;
 let db: Db;
@@ -125,6 +125,31 @@ describe('VmContextRepository', () => {
       // The lean read the schedule plans use agrees with the full list, in the same order.
       expect(repo.listEnabled()).toEqual(repo.list().map((c) => ({ id: c.id, enabled: c.enabled })));
       expect(repo.listEnabled().filter((c) => !c.enabled).map((c) => c.id)).toEqual([added[3]!.id]);
+    });
+
+    it('cuts pages between VMs of equal name in the order of the full list (name, then id)', () => {
+      addAll();
+      const expected = repo.list().sort(compareVmNames);
+      const ones = expected.map((_, i) => repo.page(i, 1).contexts);
+      expect(ones.flat()).toEqual(expected);
+    });
+
+    it('counts a synced VM, a torn replica and an unfinished last job as their rows show them', () => {
+      const added = addAll();
+      const job = (id: string, ctx: string, completedAt: string | null) =>
+        db
+          .prepare(
+            `INSERT INTO replication_jobs (id, vm_context_id, job_type, status, vm_path, trigger, created_at, updated_at, completed_at)
+             VALUES (?, ?, 'initial', ?, '/p', 'ui', 't', 't', ?)`,
+          )
+          .run(id, ctx, completedAt ? 'completed' : 'replicating', completedAt);
+      job('job-done', added[0]!.id, '2026-01-01T00:00:00.000Z');
+      job('job-open', added[1]!.id, null);
+      db.prepare(`UPDATE vm_contexts SET last_successful_job_id = 'job-done' WHERE id = ?`).run(added[0]!.id);
+      db.prepare(`UPDATE vm_contexts SET last_successful_job_id = 'job-open', replica_torn_job_id = 'job-open' WHERE id = ?`).run(added[1]!.id);
+      const p = repo.page(0, 2);
+      expect(p.counts).toEqual(countStatuses(repo.list()));
+      expect(p.counts).toEqual({ total: 8, attention: 1, byDisplayStatus: { synced: 1, discovered: 7 } });
     });
 
     it('answers an empty page and zero counts with no VMs', () => {

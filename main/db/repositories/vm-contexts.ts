@@ -6,7 +6,8 @@ import { writeContextStatus } from './context-status';
 import { isoNow, newId } from '../../base/ids';
 import { bool, num, parseJson, strOrNull } from './rows';
 import type { ContextPage } from '../../../shared/contract';
-import { compareVmNames, countStatuses } from '../../../shared/vm-order';
+import { compareNames, compareVmNames, needsAttention, type VmStatusCounts } from '../../../shared/vm-order';
+import { vmDisplayStatus } from '../../../shared/status-text';
 
 const SUMMARY_SQL = `
 SELECT c.*,
@@ -17,12 +18,20 @@ FROM vm_contexts c`;
 
 type Row = Record<string, unknown>;
 
-// What ordering and counting every VM takes, without the disk sums and JSON a full summary carries.
-const DIGEST_SQL = `
-SELECT c.id, c.name, c.current_status, c.enabled, c.replica_torn_job_id,
-  (SELECT j.completed_at FROM replication_jobs j WHERE j.id = c.last_successful_job_id) AS last_successful_sync_at
-FROM vm_contexts c
-ORDER BY c.name COLLATE NOCASE, c.id`;
+// The first page's order read from the name index alone (vm_contexts_name, migration 001): names as
+// plain strings, no table rows. SQLite's byte order differs from the natural order only inside a name
+// (case, digit runs), so the read arrives nearly sorted and the sort below is close to one pass.
+const NAMES_SQL = `SELECT name FROM vm_contexts INDEXED BY vm_contexts_name ORDER BY name`;
+
+// The fleet-wide counts as a handful of groups (status, enabled, torn, synced) counted by SQLite in
+// one scan: the status a row shows depends only on these (shared/status-text.ts vmDisplayStatus), so
+// the rules run once per group rather than once per VM.
+const COUNT_GROUPS_SQL = `
+SELECT c.current_status, c.enabled, c.replica_torn_job_id IS NOT NULL AND c.replica_torn_job_id != '',
+  CASE WHEN c.last_successful_job_id IS NULL THEN 0
+    ELSE COALESCE((SELECT j.completed_at IS NOT NULL AND j.completed_at != '' FROM replication_jobs j WHERE j.id = c.last_successful_job_id), 0) END,
+  COUNT(*)
+FROM vm_contexts c GROUP BY 1, 2, 3, 4`;
 
 export function mapContext(r: Row): VmContextSummary {
   return {
@@ -94,30 +103,43 @@ export class VmContextRepository {
 
   /**
    * Rows [offset, offset + limit) of the VM table's default order (shared/vm-order.ts, the order the
-   * renderer keeps), with counts over every VM. SQLite has no natural-order collation, so the order is
-   * made here from a lean read of every id and name; that read arrives nearly sorted (by name,
-   * case-insensitively), which keeps the sort close to one pass.
+   * renderer keeps), with counts over every VM. SQLite has no natural-order collation: the order is made
+   * here from the names alone (NAMES_SQL), and only the rows of the page are read in full.
    */
   page(offset: number, limit: number): ContextPage {
     return this.db.transaction(() => {
-      const digests = (this.db.prepare(DIGEST_SQL).all() as Row[]).map((r) => ({
-        id: String(r.id),
-        name: String(r.name),
-        status: r.current_status as VmContextStatus,
-        enabled: bool(r.enabled),
-        replicaTornJobId: strOrNull(r.replica_torn_job_id),
-        lastSuccessfulSyncAt: strOrNull(r.last_successful_sync_at),
-      }));
-      const counts = countStatuses(digests);
-      const ids = digests.sort(compareVmNames).slice(offset, offset + limit).map((d) => d.id);
-      const rows = ids.length === 0 ? [] : (this.db.prepare(`${SUMMARY_SQL} WHERE c.id IN (${ids.map(() => '?').join(',')})`).all(...ids) as Row[]);
-      const byId = new Map(rows.map((r) => [String(r.id), r]));
-      const contexts = ids.flatMap((id) => {
-        const r = byId.get(id);
-        return r ? [mapContext(r)] : [];
-      });
-      return { offset, contexts, counts };
+      const names = this.db.prepare(NAMES_SQL).pluck().all() as string[];
+      names.sort(compareNames);
+      // Equal names are ordered by id, which the index does not hold: every VM whose name equals one on
+      // the page's edges joins the candidates, which are read in full and ordered by name and id.
+      const end = Math.min(names.length, offset + limit);
+      let from = Math.min(offset, names.length);
+      let to = end;
+      if (from < to) {
+        while (from > 0 && compareNames(names[from - 1]!, names[from]!) === 0) from--;
+        while (to < names.length && compareNames(names[to]!, names[to - 1]!) === 0) to++;
+      }
+      const wanted = [...new Set(names.slice(from, to))];
+      const rows = wanted.length === 0 ? [] : (this.db.prepare(`${SUMMARY_SQL} WHERE c.name IN (${wanted.map(() => '?').join(',')})`).all(...wanted) as Row[]);
+      const contexts = rows
+        .map(mapContext)
+        .sort(compareVmNames)
+        .slice(offset - from, end - from);
+      return { offset, contexts, counts: this.countGroups() };
     })();
+  }
+
+  private countGroups(): VmStatusCounts {
+    const groups = this.db.prepare(COUNT_GROUPS_SQL).raw().all() as [string, number, number, number, number][];
+    const counts: VmStatusCounts = { total: 0, byDisplayStatus: {}, attention: 0 };
+    for (const [status, enabled, torn, synced, n] of groups) {
+      const digest = { status: status as VmContextStatus, enabled: enabled === 1, replicaTornJobId: torn ? 'torn' : null, lastSuccessfulSyncAt: synced ? 'synced' : null };
+      const shown = vmDisplayStatus(digest);
+      counts.total += n;
+      counts.byDisplayStatus[shown] = (counts.byDisplayStatus[shown] ?? 0) + n;
+      if (needsAttention(digest)) counts.attention += n;
+    }
+    return counts;
   }
 
   /** Every VM's id and whether it is enabled, in list() order: what a per-VM read model needs without the summaries. */

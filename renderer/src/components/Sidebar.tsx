@@ -1,14 +1,24 @@
 import { SCREENS, uiActions, useUi, type ScreenId } from '../store/ui-store';
 import { useShallow } from 'zustand/react/shallow';
-import { useLive } from '../store/contexts-store';
+import { useLive, type LiveState } from '../store/contexts-store';
 import { sidebarCounts, sidebarCountsFrom } from '../lib/sidebar-counts';
+
+// The selector runs on every change of the live store (each job progress batch too): the counts are
+// walked over the list only when the list itself changed.
+let lastList: { ids: LiveState['contextIds']; byId: LiveState['contextsById']; counts: ReturnType<typeof sidebarCounts> } | null = null;
+function listCounts(s: LiveState): ReturnType<typeof sidebarCounts> {
+  if (lastList === null || lastList.ids !== s.contextIds || lastList.byId !== s.contextsById) {
+    lastList = { ids: s.contextIds, byId: s.contextsById, counts: sidebarCounts(s.contextIds.map((id) => s.contextsById[id]!).filter(Boolean)) };
+  }
+  return lastList.counts;
+}
 
 export function Sidebar() {
   const screen = useUi((s) => s.screen);
   // Shallow-compared: the sidebar re-renders when a count changes, not on every progress frame.
   // While only the first page is in, the core's counts of the whole set stand in for the list's.
   const counts = useLive(
-    useShallow((s) => (s.contextsPartial ? sidebarCountsFrom(s.contextsPartial) : sidebarCounts(s.contextIds.map((id) => s.contextsById[id]!).filter(Boolean)))),
+    useShallow((s) => (s.contextsPartial ? sidebarCountsFrom(s.contextsPartial) : listCounts(s))),
   );
   const badge: Partial<Record<ScreenId, { n: number; alert: boolean; label: string }>> = {
     overview: { n: counts.attention, alert: counts.attention > 0, label: `${counts.attention} VM(s) need attention` },

@@ -4,6 +4,13 @@ import { formatDateTime } from '../../../shared/format';
 
 export { formatAge, formatDateTimeLong, formatDuration, formatMs, formatRecent } from '../../../shared/format';
 
+// Built once at start-up: an Intl.NumberFormat is costly to make, and counts are formatted on every
+// render of the VM table's footer, which re-renders while it scrolls.
+const countFormat = new Intl.NumberFormat();
+
+/** A count with the locale's digit grouping ("10,000"). */
+export const formatCount = (n: number): string => countFormat.format(n);
+
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 
 export function formatBytes(bytes: number | null | undefined): string {

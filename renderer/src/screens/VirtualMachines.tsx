@@ -1,12 +1,13 @@
 import { memo, useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
-import { useVirtualizer } from '@tanstack/react-virtual';
+import { defaultRangeExtractor, useVirtualizer, type Range } from '@tanstack/react-virtual';
 import type { VmContextSummary } from '../../../shared/domain';
 import { useLive } from '../store/contexts-store';
 import { uiActions, useUi } from '../store/ui-store';
 import { VmStatusBadge } from '../components/StatusBadge';
 import { Time } from '../components/Age';
 import { ErrorBox } from '../components/ErrorBox';
-import { formatBytes, formatDuration, formatMemory, formatRate } from '../lib/format';
+import { formatBytes, formatCount, formatDuration, formatMemory, formatRate } from '../lib/format';
+import { RowSlots } from '../lib/row-slots';
 import { progressView } from '../lib/job-progress';
 import { statusSummary, summaryFromCounts, visibleContexts, type PlansById, type VmSortKey } from '../lib/vm-list';
 import type { VmStatusCounts } from '../../../shared/vm-order';
@@ -274,13 +275,33 @@ function VmTable({
   }, [chosen, width, withPanel]);
   const [active, setActive] = useState(0);
   const [focusWanted, setFocusWanted] = useState(false);
+  const activeIndex = Math.min(active, Math.max(0, rows.length - 1));
+  // The row in the tab order stays rendered when it scrolls out of view, so it keeps its slot (and
+  // focus stays on the VM it shows) instead of its element being handed to another VM.
+  const rangeExtractor = useCallback(
+    (range: Range) => {
+      const indexes = defaultRangeExtractor(range);
+      if (activeIndex < range.count && !indexes.includes(activeIndex)) {
+        indexes.push(activeIndex);
+        indexes.sort((a, b) => a - b);
+      }
+      return indexes;
+    },
+    [activeIndex],
+  );
   const virtualizer = useVirtualizer({
     count: rowCount,
     getScrollElement: () => scrollRef.current,
     estimateSize: () => ROW_HEIGHT,
-    overscan: 12,
+    // Rows drawn beyond the window on each side: enough that a frame of fast scrolling seldom shows a
+    // gap, few enough that each frame has little to update.
+    overscan: 8,
+    rangeExtractor,
   });
-  const activeIndex = Math.min(active, Math.max(0, rows.length - 1));
+  // Rows are keyed by screen slot (lib/row-slots.ts): scrolling updates rows in place.
+  const slots = useRef(new RowSlots());
+  const items = virtualizer.getVirtualItems();
+  const slotOf = slots.current.assign(items.map((item) => item.index));
 
   useEffect(() => {
     if (!focusWanted) return;
@@ -360,17 +381,18 @@ function VmTable({
       >
         {rowCount === 0 ? (
           <div className="empty-state small" data-testid="vms-no-match">
-            {loading ? `No VM among the first ${loaded.toLocaleString()} loaded matches; the rest are loading…` : 'No VM matches this search.'}
+            {loading ? `No VM among the first ${formatCount(loaded)} loaded matches; the rest are loading…` : 'No VM matches this search.'}
           </div>
         ) : (
           <div className="vspacer" style={{ height: virtualizer.getTotalSize() }}>
-            {virtualizer.getVirtualItems().map((item) => {
+            {items.map((item, k) => {
               const c = rows[item.index];
+              const key = `slot-${slotOf[k]}`;
               return c ? (
-                <VmRow key={c.id} c={c} index={item.index} top={item.start} active={item.index === activeIndex} columns={columns} hidden={hidden} />
+                <VmRow key={key} c={c} index={item.index} top={item.start} active={item.index === activeIndex} columns={columns} hidden={hidden} />
               ) : (
                 // A row of the default order that is not loaded yet: it keeps its place, so nothing moves when it arrives.
-                <div key={`pending-${item.index}`} role="row" className="vrow vrow-pending" style={{ transform: `translateY(${item.start}px)` }} aria-rowindex={item.index + 2}>
+                <div key={key} role="row" className="vrow vrow-pending" style={{ transform: `translateY(${item.start}px)` }} aria-rowindex={item.index + 2}>
                   <div role="cell" className="cell muted">
                     Loading…
                   </div>
@@ -383,11 +405,11 @@ function VmTable({
       <div className="table-footer" data-testid="vm-count" data-loading={loading || undefined}>
         {loading
           ? rowCount === total
-            ? `First ${loaded.toLocaleString()} of ${total.toLocaleString()} VMs loaded; loading the rest…`
-            : `${rows.length.toLocaleString()} shown from the first ${loaded.toLocaleString()} of ${total.toLocaleString()} VMs; the rest join this view once loaded…`
+            ? `First ${formatCount(loaded)} of ${formatCount(total)} VMs loaded; loading the rest…`
+            : `${formatCount(rows.length)} shown from the first ${formatCount(loaded)} of ${formatCount(total)} VMs; the rest join this view once loaded…`
           : rows.length === total
-            ? `${total.toLocaleString()} ${total === 1 ? 'VM' : 'VMs'} under management`
-            : `${rows.length.toLocaleString()} of ${total.toLocaleString()} VMs shown`}
+            ? `${formatCount(total)} ${total === 1 ? 'VM' : 'VMs'} under management`
+            : `${formatCount(rows.length)} of ${formatCount(total)} VMs shown`}
       </div>
     </div>
   );
@@ -417,7 +439,7 @@ function SummaryBar({ all, partial }: { all: VmContextSummary[]; partial: VmStat
       {partial && partial.total > all.length && (
         <span className="summary-note muted" data-testid="summary-partial">
           {' '}
-          (counts of all {partial.total.toLocaleString()} VMs; list still loading)
+          (counts of all {formatCount(partial.total)} VMs; list still loading)
         </span>
       )}
     </div>

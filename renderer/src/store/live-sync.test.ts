@@ -64,4 +64,41 @@ describe('startLiveSync', () => {
     expect(calls).not.toContain('contexts:page');
     stop();
   });
+
+  it('asks for the first page before the transport is connected, and loads again on the first connection only if that was lost', async () => {
+    const calls: string[] = [];
+    let reachable = true;
+    const api: ConsoleApi = {
+      invoke: (async (channel: string) => {
+        calls.push(channel);
+        if (!reachable) return { ok: false, error: { code: 'unreachable', message: 'lost' } };
+        if (channel === 'contexts:page') return { ok: true, value: { offset: 0, contexts: [], counts: { total: 0, attention: 0, byDisplayStatus: {} } } };
+        return { ok: true, value: [] };
+      }) as ConsoleApi['invoke'],
+      on: () => () => undefined,
+    };
+    liveActions.reset();
+    useConnection.setState({ generation: 0 });
+    let stop = startLiveSync(api);
+    expect(calls[0]).toBe('contexts:page');
+    await vi.waitFor(() => expect(calls).toContain('contexts:list'));
+    calls.length = 0;
+    useConnection.setState({ generation: 1 });
+    await new Promise((r) => setTimeout(r, 0));
+    expect(calls).toEqual([]);
+    stop();
+
+    liveActions.reset();
+    reachable = false;
+    useConnection.setState({ generation: 0 });
+    stop = startLiveSync(api);
+    await vi.waitFor(() => expect(calls).toContain('contexts:list'));
+    await new Promise((r) => setTimeout(r, 0));
+    calls.length = 0;
+    reachable = true;
+    useConnection.setState({ generation: 1 });
+    await vi.waitFor(() => expect(calls).toContain('contexts:list'));
+    expect(calls[0]).toBe('contexts:page');
+    stop();
+  });
 });

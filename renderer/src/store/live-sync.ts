@@ -20,7 +20,8 @@ export function startLiveSync(api: ConsoleApi): () => void {
       uiActions.selectContext(p.vmContextId);
     }),
   ];
-  const load = async () => {
+  /** Loads the lists; false when the core could not be reached for them. */
+  const load = async (): Promise<boolean> => {
     performance.mark('mkc:load-start');
     // The first screenful comes from a small page (a 10,000-VM list is megabytes of JSON); the full
     // list is asked for once the page is in, so the core answers the page first. A reconnect with the
@@ -37,15 +38,23 @@ export function startLiveSync(api: ConsoleApi): () => void {
     else liveActions.setContextsError(contexts.error);
     const t = await tunnels;
     if (t.ok) liveActions.setTunnelStates(t.value, true);
+    return contexts.ok || contexts.error.code !== 'unreachable';
   };
-  let seen = 0;
+  // The first load is asked for now, before the transport is connected: it queues the requests and
+  // sends them as soon as it can (right behind the dev bridge's hello), so the first page is on its
+  // way while the page is still loading React. It stands for the first connection; a later
+  // (re)connect loads again, since events sent while disconnected are gone.
+  let seen = Math.max(1, useConnection.getState().generation);
+  void load().then((ok) => {
+    // Lost before the first connection was up (the socket closed before answering): load again on it.
+    if (!ok) seen = Math.min(seen, useConnection.getState().generation);
+  });
   const onConnection = (generation: number) => {
     if (generation > seen) {
       seen = generation;
       void load();
     }
   };
-  onConnection(useConnection.getState().generation);
   const unsub = useConnection.subscribe((s) => onConnection(s.generation));
   return () => {
     unsub();

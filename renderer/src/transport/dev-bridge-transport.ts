@@ -31,6 +31,8 @@ const failure = (error: AppErrorShape): Result<never> => ({ ok: false, error });
 
 export class DevBridgeTransport implements ConsoleApi {
   private socket: WebSocket | null = null;
+  /** The hello is sent on this socket: requests may follow it at once (the bridge reads them in order). */
+  private helloSent = false;
   private ready = false;
   private refused: AppErrorShape | null = null;
   private nextId = 1;
@@ -60,7 +62,7 @@ export class DevBridgeTransport implements ConsoleApi {
     }
     return new Promise<Result<InvokeResponse<C>>>((resolve) => {
       const entry: Queued = { channel, request, resolve: resolve as (r: Result<unknown>) => void };
-      if (this.ready) this.send(entry);
+      if (this.helloSent) this.send(entry);
       else this.queue.push(entry);
     });
   }
@@ -88,6 +90,13 @@ export class DevBridgeTransport implements ConsoleApi {
     ws.onopen = () => {
       const hello: BridgeClientMessage = { type: 'hello', token: this.token ?? '' };
       ws.send(JSON.stringify(hello));
+      this.helloSent = true;
+      // What the page asked for before the socket was open (the first page of the VM table, sent by the
+      // entry before React is loaded) goes right behind the hello, without waiting a round trip for
+      // 'ready': the bridge answers nothing before a good hello and closes the socket after a bad one.
+      const queued = this.queue;
+      this.queue = [];
+      for (const q of queued) this.send(q);
     };
     ws.onmessage = (ev) => this.onMessage(ev.data);
     ws.onclose = (ev) => this.onClose(ev.code, ev.reason);
@@ -109,9 +118,6 @@ export class DevBridgeTransport implements ConsoleApi {
         nextAttemptAt: null,
         generation: useConnection.getState().generation + 1,
       });
-      const queued = this.queue;
-      this.queue = [];
-      for (const q of queued) this.send(q);
     } else if (msg.type === 'result') {
       const p = this.pending.get(msg.id);
       if (p) {
@@ -131,17 +137,19 @@ export class DevBridgeTransport implements ConsoleApi {
 
   private onClose(code: number, reason: string): void {
     this.ready = false;
+    this.helloSent = false;
     this.socket = null;
+    if (code === BRIDGE_CLOSE_UNAUTHORIZED) {
+      // Requests sent behind the refused hello were never carried out: they fail with the refusal.
+      this.refuse('The core refused this page: its access token is wrong or expired. Open the address the dev bridge printed.');
+      return;
+    }
     const lost: AppErrorShape = {
       code: 'unreachable',
       message: 'The connection to the core was lost before it answered; the request may or may not have been carried out.',
     };
     for (const p of this.pending.values()) p.resolve(failure(lost));
     this.pending.clear();
-    if (code === BRIDGE_CLOSE_UNAUTHORIZED) {
-      this.refuse('The core refused this page: its access token is wrong or expired. Open the address the dev bridge printed.');
-      return;
-    }
     const delay = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)] ?? 15000;
     this.attempt++;
     setConnection({
@@ -155,8 +163,9 @@ export class DevBridgeTransport implements ConsoleApi {
   private refuse(message: string): void {
     this.refused = { code: 'auth', message };
     setConnection({ phase: 'unauthorised', detail: message, nextAttemptAt: null });
-    for (const q of this.queue) q.resolve(failure(this.refused));
+    for (const q of [...this.queue, ...this.pending.values()]) q.resolve(failure(this.refused));
     this.queue = [];
+    this.pending.clear();
   }
 }
 
