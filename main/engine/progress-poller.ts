@@ -59,7 +59,16 @@ export function missingChangeIdWarning(d: { diskKey: string }): string {
   return `${d.diskKey} finished without a change id: its next sync will copy the whole disk`;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
+let lastIsoMs = NaN;
+let lastIso = '';
+/** Answers of one batch are often asked or answered in the same millisecond: formatting is not free. */
+const iso = (ms: number) => {
+  if (ms !== lastIsoMs) {
+    lastIso = new Date(ms).toISOString();
+    lastIsoMs = ms;
+  }
+  return lastIso;
+};
 const ms = (s: string | null) => (s ? Date.parse(s) : NaN);
 const minutes = (n: number) => (n >= 60_000 ? `${Math.round(n / 60_000)} min` : `${Math.round(n / 1000)} s`);
 
