@@ -968,15 +968,14 @@ export class JobRepository {
    * poll), a poll that changed no durable field (POLLED_DURABLE) writes nothing: lastPollAt,
    * lastChangeAt and lastFingerprint are kept in memory and reach the row with the job's next durable
    * change, or LAST_POLL_PERSIST_MS after the row was last written at the latest. Without `previous`
-   * the row is always written (resumeAfterRestart). Returns whether the row was written.
+   * the row is always written (resumeAfterRestart). Returns whether the row was written. `p` is kept
+   * as the job's state (no copy: this runs at every poll): the caller must not change it afterwards.
    */
   savePolled(p: PolledJob, previous?: PolledJob): boolean {
     const rows = this.polledMap();
     const stored = rows.get(p.jobId);
     // No row: the job ended meanwhile (finish removed it).
     if (!stored) return false;
-    // A copy: the caller's object stays the caller's (polled() hands out the stored ones, read-only).
-    const next = { ...p };
     if (previous && durableSame(p, stored)) {
       let dueAt = this.polledAhead.get(p.jobId);
       if (dueAt === undefined) dueAt = stored.lastPollAt === null ? null : new Date(Date.parse(stored.lastPollAt) + LAST_POLL_PERSIST_MS).toISOString();
@@ -986,7 +985,7 @@ export class JobRepository {
         if (this.polledAhead.has(p.jobId) || p.lastPollAt !== stored.lastPollAt || p.lastChangeAt !== stored.lastChangeAt || p.lastFingerprint !== stored.lastFingerprint) {
           this.polledAhead.set(p.jobId, dueAt);
         }
-        rows.set(p.jobId, next);
+        rows.set(p.jobId, p);
         return false;
       }
     }
@@ -998,7 +997,7 @@ export class JobRepository {
       .run(p.lastPollAt, p.lastChangeAt, p.firstSeenAt, p.unreachableSince, p.notFoundSince, p.nextPollAt, p.consecutiveErrors, p.lastFingerprint, p.startedPollingAt, p.jobId);
     this.polledAhead.delete(p.jobId);
     if (p.startedPollingAt !== stored.startedPollingAt) this.polledSorted = false;
-    rows.set(p.jobId, next);
+    rows.set(p.jobId, p);
     return true;
   }
 }
