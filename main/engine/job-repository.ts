@@ -136,6 +136,12 @@ const POLLED_DURABLE: readonly (keyof PolledJob)[] = [
   'consecutiveErrors',
 ];
 
+/** True when no durable field differs (a loop: this runs at every poll). */
+function durableSame(a: PolledJob, b: PolledJob): boolean {
+  for (const k of POLLED_DURABLE) if (a[k] !== b[k]) return false;
+  return true;
+}
+
 /**
  * How stale polled_jobs.last_poll_at, last_change_at and last_fingerprint may get on disk while
  * nothing durable about the job changes. This process serves the exact values from memory (polled()),
@@ -163,6 +169,9 @@ const COLUMN: Record<keyof ProgressFields, string> = {
   etaSeconds: 'eta_seconds',
 };
 
+const FIELD_KEYS = Object.keys(COLUMN) as (keyof ProgressFields)[];
+const clampPercent = (n: number) => Math.max(0, Math.min(100, Number(n)));
+
 /** The job fields that update() may hold in memory when nothing else about the job changed. */
 const HELD_FIELDS: ReadonlySet<keyof ProgressFields> = new Set(['progressPercent', 'bytesTransferred', 'rateBps', 'etaSeconds']);
 
@@ -175,8 +184,8 @@ interface LiveJob {
   view: PollJobView;
   /** Loaded at the first pollDisks; a disk's capacity is read once (it does not change under a job). */
   disks: PollDiskView[] | null;
-  /** The updated_at of the job's held numbers; null when the row holds them. */
-  heldAt: string | null;
+  /** When the job's held numbers were taken (their updated_at, epoch ms); null when the row holds them. */
+  heldAtMs: number | null;
   /** Disks whose bytes and percent are ahead of their rows. */
   heldDisks: Set<string> | null;
   /** When the oldest held value of this job was taken (repository clock). */
@@ -193,7 +202,8 @@ export class JobRepository {
   private polledSorted = true;
   /**
    * Polled rows whose lastPollAt / lastChangeAt / lastFingerprint are newer in memory than in the
-   * table, with the last_poll_at the table holds: writing the row at every poll (and at every bit of
+   * table, with the poll time from which the row is due again (the table's last_poll_at plus
+   * LAST_POLL_PERSIST_MS; null: at once): writing the row at every poll (and at every bit of
    * progress) was most of the poller's database work for 1,000 running jobs.
    */
   private readonly polledAhead = new Map<string, string | null>();
@@ -268,7 +278,7 @@ export class JobRepository {
         startedAt: strOrNull(r.started_at),
       },
       disks: null,
-      heldAt: null,
+      heldAtMs: null,
       heldDisks: null,
       heldSinceMs: null,
     };
@@ -305,9 +315,9 @@ export class JobRepository {
   /** A job as read from its row, with the numbers memory holds ahead of it (see PROGRESS_PERSIST_MS). */
   private overlay(job: ReplicationJob): ReplicationJob {
     const live = this.lives.get(job.id);
-    if (!live?.heldAt) return job;
+    if (live?.heldAtMs == null) return job;
     const v = live.view;
-    return { ...job, progressPercent: v.progressPercent, bytesTransferred: v.bytesTransferred, rateBps: v.rateBps, etaSeconds: v.etaSeconds, updatedAt: live.heldAt };
+    return { ...job, progressPercent: v.progressPercent, bytesTransferred: v.bytesTransferred, rateBps: v.rateBps, etaSeconds: v.etaSeconds, updatedAt: new Date(live.heldAtMs).toISOString() };
   }
 
   /**
@@ -334,17 +344,17 @@ export class JobRepository {
   private flushHeld(live: LiveJob): void {
     if (live.heldSinceMs === null) return;
     const id = live.view.id;
-    if (live.heldAt) {
+    if (live.heldAtMs !== null) {
       const v = live.view;
       this.db
         .prepare(`UPDATE replication_jobs SET progress_percent = ?, bytes_transferred = ?, rate_bps = ?, eta_seconds = ?, updated_at = ? WHERE id = ? AND status NOT IN ${TERMINAL_SQL}`)
-        .run(v.progressPercent, v.bytesTransferred, v.rateBps, v.etaSeconds, live.heldAt, id);
+        .run(v.progressPercent, v.bytesTransferred, v.rateBps, v.etaSeconds, new Date(live.heldAtMs).toISOString(), id);
     }
     if (live.heldDisks && live.disks) {
       const st = this.db.prepare(`UPDATE job_disks SET bytes_transferred = ?, percent = ? WHERE job_id = ? AND disk_key = ? AND status != 'completed'`);
       for (const d of live.disks) if (live.heldDisks.has(d.diskKey)) st.run(d.bytesTransferred, d.percent, id, d.diskKey);
     }
-    live.heldAt = null;
+    live.heldAtMs = null;
     live.heldDisks = null;
     live.heldSinceMs = null;
     this.held.delete(id);
@@ -565,38 +575,42 @@ export class JobRepository {
     }
     const live = this.live(jobId);
     if (!live || TERMINAL.has(live.view.status)) return false;
-    const view = live.view;
-    const given: Partial<Record<keyof ProgressFields, unknown>> = {};
+    const view = live.view as Record<keyof ProgressFields, unknown>;
+    // Loops over a constant key list, no objects made: this runs at every answer that moved.
     let changed = false;
     let onlyHeld = true;
-    for (const k of Object.keys(fields) as (keyof ProgressFields)[]) {
+    for (const k of FIELD_KEYS) {
       const v = fields[k];
       if (v === undefined) continue;
-      const value = k === 'progressPercent' ? Math.max(0, Math.min(100, Number(v))) : v;
-      given[k] = value;
-      if (view[k] !== value) {
+      if (view[k] !== (k === 'progressPercent' ? clampPercent(v as number) : v)) {
         changed = true;
         if (!HELD_FIELDS.has(k)) onlyHeld = false;
       }
     }
-    const starts = fields.status !== undefined && fields.status !== 'pending' && view.startedAt === null;
+    const starts = fields.status !== undefined && fields.status !== 'pending' && live.view.startedAt === null;
     if (starts) onlyHeld = false;
     if (opts.skipUnchanged && !changed && !starts) return false;
     const apply = () => {
-      for (const [k, v] of Object.entries(given)) (view as Record<string, unknown>)[k] = v;
+      for (const k of FIELD_KEYS) {
+        const v = fields[k];
+        if (v !== undefined) view[k] = k === 'progressPercent' ? clampPercent(v as number) : v;
+      }
     };
     if (changed && onlyHeld) {
       apply();
-      live.heldAt = isoNow();
+      // A number, not a string: formatting a date at every poll was a measurable part of the poller's work.
+      live.heldAtMs = Date.now();
       this.markHeld(live);
       return true;
     }
     this.flushHeld(live);
     const sets: string[] = [];
     const args: unknown[] = [];
-    for (const [k, v] of Object.entries(given)) {
-      sets.push(`${COLUMN[k as keyof ProgressFields]} = ?`);
-      args.push(v);
+    for (const k of FIELD_KEYS) {
+      const v = fields[k];
+      if (v === undefined) continue;
+      sets.push(`${COLUMN[k]} = ?`);
+      args.push(k === 'progressPercent' ? clampPercent(v as number) : v);
     }
     const now = isoNow();
     if (fields.status && fields.status !== 'pending') {
@@ -607,7 +621,7 @@ export class JobRepository {
     args.push(now);
     const r = this.db.prepare(`UPDATE replication_jobs SET ${sets.join(', ')} WHERE id = ? AND status NOT IN ${TERMINAL_SQL}`).run(...args, jobId);
     apply();
-    if (starts) view.startedAt = now;
+    if (starts) live.view.startedAt = now;
     return r.changes > 0;
   }
 
@@ -881,22 +895,19 @@ export class JobRepository {
       )
       .run(jobId, applianceId, iso, iso);
     if (r.changes > 0 && this.polledRows) {
-      this.polledRows.set(
+      this.polledRows.set(jobId, {
         jobId,
-        Object.freeze({
-          jobId,
-          applianceId,
-          startedPollingAt: iso,
-          lastPollAt: null,
-          lastChangeAt: iso,
-          firstSeenAt: null,
-          unreachableSince: null,
-          notFoundSince: null,
-          nextPollAt: null,
-          consecutiveErrors: 0,
-          lastFingerprint: null,
-        }),
-      );
+        applianceId,
+        startedPollingAt: iso,
+        lastPollAt: null,
+        lastChangeAt: iso,
+        firstSeenAt: null,
+        unreachableSince: null,
+        notFoundSince: null,
+        nextPollAt: null,
+        consecutiveErrors: 0,
+        lastFingerprint: null,
+      });
       this.polledSorted = false;
     }
   }
@@ -912,12 +923,12 @@ export class JobRepository {
    * (its foreign key), so the appliances that still exist are read at each call (a handful of rows).
    * lastPollAt is the latest poll, also when only memory has it (see savePolled).
    */
-  polled(): PolledJob[] {
+  polled(): Readonly<PolledJob>[] {
     const rows = this.polledMap();
     if (rows.size === 0) return [];
     const appliances = new Set((this.db.prepare(`SELECT id FROM appliances`).pluck().all() as unknown[]).map(String));
     for (const p of rows.values()) {
-      if (p.applianceId !== null && !appliances.has(p.applianceId)) rows.set(p.jobId, Object.freeze({ ...p, applianceId: null }));
+      if (p.applianceId !== null && !appliances.has(p.applianceId)) rows.set(p.jobId, { ...p, applianceId: null });
     }
     if (!this.polledSorted) {
       const sorted = [...rows.values()].sort((a, b) => (a.startedPollingAt < b.startedPollingAt ? -1 : a.startedPollingAt > b.startedPollingAt ? 1 : 0));
@@ -933,22 +944,19 @@ export class JobRepository {
     const rows = new Map<string, PolledJob>();
     for (const r of this.db.prepare(`SELECT * FROM polled_jobs ORDER BY started_polling_at`).all() as Row[]) {
       const jobId = String(r.job_id);
-      rows.set(
+      rows.set(jobId, {
         jobId,
-        Object.freeze({
-          jobId,
-          applianceId: strOrNull(r.appliance_id),
-          startedPollingAt: String(r.started_polling_at),
-          lastPollAt: strOrNull(r.last_poll_at),
-          lastChangeAt: String(r.last_change_at),
-          firstSeenAt: strOrNull(r.first_seen_at),
-          unreachableSince: strOrNull(r.unreachable_since),
-          notFoundSince: strOrNull(r.not_found_since),
-          nextPollAt: strOrNull(r.next_poll_at),
-          consecutiveErrors: num(r.consecutive_errors),
-          lastFingerprint: strOrNull(r.last_fingerprint),
-        }),
-      );
+        applianceId: strOrNull(r.appliance_id),
+        startedPollingAt: String(r.started_polling_at),
+        lastPollAt: strOrNull(r.last_poll_at),
+        lastChangeAt: String(r.last_change_at),
+        firstSeenAt: strOrNull(r.first_seen_at),
+        unreachableSince: strOrNull(r.unreachable_since),
+        notFoundSince: strOrNull(r.not_found_since),
+        nextPollAt: strOrNull(r.next_poll_at),
+        consecutiveErrors: num(r.consecutive_errors),
+        lastFingerprint: strOrNull(r.last_fingerprint),
+      });
     }
     this.polledRows = rows;
     this.polledSorted = true;
@@ -960,23 +968,24 @@ export class JobRepository {
    * poll), a poll that changed no durable field (POLLED_DURABLE) writes nothing: lastPollAt,
    * lastChangeAt and lastFingerprint are kept in memory and reach the row with the job's next durable
    * change, or LAST_POLL_PERSIST_MS after the row was last written at the latest. Without `previous`
-   * the row is always written (resumeAfterRestart). Returns whether the row was written.
+   * the row is always written (resumeAfterRestart). Returns whether the row was written. `p` is kept
+   * as the job's state (no copy: this runs at every poll): the caller must not change it afterwards.
    */
   savePolled(p: PolledJob, previous?: PolledJob): boolean {
     const rows = this.polledMap();
     const stored = rows.get(p.jobId);
     // No row: the job ended meanwhile (finish removed it).
     if (!stored) return false;
-    const next = Object.freeze({ ...p });
-    if (previous && POLLED_DURABLE.every((k) => p[k] === stored[k])) {
-      const ahead = this.polledAhead.has(p.jobId);
-      const persisted = ahead ? this.polledAhead.get(p.jobId)! : stored.lastPollAt;
-      const due = p.lastPollAt !== null && (persisted === null || Date.parse(p.lastPollAt) - Date.parse(persisted) >= LAST_POLL_PERSIST_MS);
+    if (previous && durableSame(p, stored)) {
+      let dueAt = this.polledAhead.get(p.jobId);
+      if (dueAt === undefined) dueAt = stored.lastPollAt === null ? null : new Date(Date.parse(stored.lastPollAt) + LAST_POLL_PERSIST_MS).toISOString();
+      // ISO times in one format (toISOString) compare as strings: no date is parsed at each poll.
+      const due = p.lastPollAt !== null && (dueAt === null || p.lastPollAt >= dueAt);
       if (!due) {
-        if (ahead || p.lastPollAt !== stored.lastPollAt || p.lastChangeAt !== stored.lastChangeAt || p.lastFingerprint !== stored.lastFingerprint) {
-          this.polledAhead.set(p.jobId, persisted);
+        if (this.polledAhead.has(p.jobId) || p.lastPollAt !== stored.lastPollAt || p.lastChangeAt !== stored.lastChangeAt || p.lastFingerprint !== stored.lastFingerprint) {
+          this.polledAhead.set(p.jobId, dueAt);
         }
-        rows.set(p.jobId, next);
+        rows.set(p.jobId, p);
         return false;
       }
     }
@@ -988,7 +997,7 @@ export class JobRepository {
       .run(p.lastPollAt, p.lastChangeAt, p.firstSeenAt, p.unreachableSince, p.notFoundSince, p.nextPollAt, p.consecutiveErrors, p.lastFingerprint, p.startedPollingAt, p.jobId);
     this.polledAhead.delete(p.jobId);
     if (p.startedPollingAt !== stored.startedPollingAt) this.polledSorted = false;
-    rows.set(p.jobId, next);
+    rows.set(p.jobId, p);
     return true;
   }
 }

@@ -63,6 +63,16 @@ function errorText(p: VmaProgress): string | null {
 }
 
 /**
+ * What "moved" looks like, as one string (made at every answer: a template, not JSON). The strings the
+ * VMA chose are prefixed with their length, so no two different reports give the same fingerprint.
+ */
+function fingerprintOf(phase: string, vmaPct: number, bytes: number, status: string, disks: readonly MapperDisk[]): string {
+  let diskStatuses = '';
+  for (const d of disks) diskStatuses += `${d.status},`;
+  return `${phase.length}:${phase}|${status.length}:${status}|${vmaPct}|${bytes}|${diskStatuses}`;
+}
+
+/**
  * The one function that turns a VMA progress report into job status fields. The VMA's percent is per
  * disk and restarts at 0 for each disk, so the job's percent is computed from per-disk bytes: setup
  * phases fill the first 5 %, the transfer the rest, and it never moves backwards within a job.
@@ -150,7 +160,7 @@ export function mapProgress(
     allDisksReported,
     vmaError: errorText(progress),
     vmaSaysCompleted: progress.status === 'completed',
-    fingerprint: JSON.stringify([phase, vmaPct, nonNeg(progress.bytes_transferred), progress.status ?? '', disks.map((d) => d.status)]),
+    fingerprint: fingerprintOf(phase, vmaPct, nonNeg(progress.bytes_transferred), String(progress.status ?? ''), disks),
     sample: { bytes: doneBytes, atMs: nowMs, rateBps },
   };
 }

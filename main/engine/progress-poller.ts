@@ -59,7 +59,16 @@ export function missingChangeIdWarning(d: { diskKey: string }): string {
   return `${d.diskKey} finished without a change id: its next sync will copy the whole disk`;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
+let lastIsoMs = NaN;
+let lastIso = '';
+/** Answers of one batch are often asked or answered in the same millisecond: formatting is not free. */
+const iso = (ms: number) => {
+  if (ms !== lastIsoMs) {
+    lastIso = new Date(ms).toISOString();
+    lastIsoMs = ms;
+  }
+  return lastIso;
+};
 const ms = (s: string | null) => (s ? Date.parse(s) : NaN);
 const minutes = (n: number) => (n >= 60_000 ? `${Math.round(n / 60_000)} min` : `${Math.round(n / 1000)} s`);
 
@@ -81,7 +90,7 @@ interface Fetched {
 
 type Ending = [jobId: string, outcome: TerminalJobStatus, error: string | null, warnings?: string[]];
 
-const TERMINAL: readonly string[] = ['completed', 'failed', 'cancelled'];
+const TERMINAL: ReadonlySet<string> = new Set(['completed', 'failed', 'cancelled']);
 
 function sameUpdate(a: JobProgressUpdate, b: JobProgressUpdate): boolean {
   if (
@@ -329,7 +338,7 @@ export class ProgressPoller {
   private settle(f: Fetched, endings: Ending[]): void {
     const { p, outcome } = f;
     const job = this.deps.jobs.pollView(p.jobId);
-    if (!job || TERMINAL.includes(job.status)) return;
+    if (!job || TERMINAL.has(job.status)) return;
     const end = (status: TerminalJobStatus, error: string | null, warnings?: string[]) => endings.push([job.id, status, error, warnings]);
     if (outcome.kind === 'no-appliance') {
       end('failed', 'The VMA appliance of this job was removed; its progress can no longer be followed');
@@ -384,12 +393,8 @@ export class ProgressPoller {
 
     next.notFoundSince = null;
     next.firstSeenAt = next.firstSeenAt ?? iso(now);
-    const mapped = mapProgress(
-      result.progress,
-      disks.map((d) => ({ diskKey: d.diskKey, status: d.status, totalBytes: d.totalBytes, bytesTransferred: d.bytesTransferred, capacityBytes: d.capacityBytes })),
-      { percent: job.progressPercent, sample: this.samples.get(job.id) ?? null },
-      now,
-    );
+    // The disk views carry every field the mapper reads (it does not change them).
+    const mapped = mapProgress(result.progress, disks, { percent: job.progressPercent, sample: this.samples.get(job.id) ?? null }, now);
     this.samples.set(job.id, mapped.sample);
     if (mapped.fingerprint !== next.lastFingerprint) {
       next.lastFingerprint = mapped.fingerprint;
@@ -426,7 +431,7 @@ export class ProgressPoller {
       // The status only when it changes: writing a status column, even with its own value, rewrites
       // the entries of the two indexes on it, five times the cost of the rest of the row. Numbers that
       // only moved are held in memory by the repository (PROGRESS_PERSIST_MS).
-      this.deps.jobs.update(job.id, { ...(statusStands ? {} : { status: 'replicating' as const }), ...kept }, { skipUnchanged: true });
+      this.deps.jobs.update(job.id, statusStands ? kept : { status: 'replicating', ...kept }, { skipUnchanged: true });
     }
     for (const d of mapped.diskUpdates) {
       if (d.status !== 'transferring') continue;
