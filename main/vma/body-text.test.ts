@@ -55,11 +55,12 @@ describe('readBody', () => {
   });
 
   it('refuses a body over the limit as soon as the limit is passed, and destroys the stream', async () => {
-    const { stream, seen } = source(bytes('a'.repeat(10), 'b'.repeat(10), 'c'.repeat(10), 'd'.repeat(10)));
-    const e = await rejection(readBody(stream, { maxBytes: 25 }));
+    const { stream, seen } = source(Array.from({ length: 40 }, () => Buffer.alloc(8192, 0x61)));
+    const e = await rejection(readBody(stream, { maxBytes: 20_000 }));
     expect(e).toBeInstanceOf(BodyTooLargeError);
     expect((e as BodyTooLargeError).declaredBytes).toBeNull();
-    expect(seen.pulled).toBeLessThan(4);
+    // The third chunk passes the limit; the stream's own read-ahead (16 KiB) may have pulled a few more.
+    expect(seen.pulled).toBeLessThan(8);
     await new Promise((r) => setImmediate(r));
     expect(stream.destroyed).toBe(true);
   });
@@ -108,6 +109,29 @@ describe('readBody', () => {
     stream.push(Buffer.from('{"a":'));
     stream.destroy(new Error('socket hang up'));
     expect(((await rejection(p)) as Error).message).toBe('socket hang up');
+  });
+});
+
+describe('readBody endings', () => {
+  it('a body destroyed without an error and without its end is incomplete', async () => {
+    const stream = new Readable({ read() {} });
+    const p = readBody(stream);
+    stream.push(Buffer.from('{"a":'));
+    await new Promise((r) => setImmediate(r));
+    stream.destroy();
+    expect(((await rejection(p)) as Error).message).toMatch(/closed before its end/);
+  });
+
+  it('a sink that throws ends the read with its error', async () => {
+    const { stream } = source(bytes('{"a":', '1}'));
+    const e = await rejection(
+      readBody(stream, {
+        onData: () => {
+          throw new Error('sink broke');
+        },
+      }),
+    );
+    expect((e as Error).message).toBe('sink broke');
   });
 });
 

@@ -53,35 +53,64 @@ export function declaredLength(header: unknown): number | null {
  * BodyTooLargeError, destroying the stream, as soon as the body is known to exceed `maxBytes`;
  * stream errors (connection lost, aborted) reject as they are.
  */
-export async function readBody(body: Readable, opts: ReadBodyOptions = {}): Promise<Buffer> {
+export function readBody(body: Readable, opts: ReadBodyOptions = {}): Promise<Buffer> {
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BODY_BYTES;
   const declared = declaredLength(opts.contentLength);
+  // undici's body reports its destruction as an error event; after a refusal nobody wants it.
+  body.on('error', () => {});
   if (declared !== null && declared > maxBytes) {
-    // Not even the first chunk is read. undici's body reports its destruction as an error event;
-    // nobody is left to want it.
-    body.once('error', () => {});
+    // Not even the first chunk is read.
     body.destroy();
-    throw new BodyTooLargeError(maxBytes, declared);
+    return Promise.reject(new BodyTooLargeError(maxBytes, declared));
   }
   // A declared length is a size hint only: a server that sends more gets the buffer grown (and the
   // limit still applied); one that sends less gets a view of what it sent. allocUnsafe is safe here
   // because only the filled part ever leaves this function.
   let buf = Buffer.allocUnsafe(declared !== null && declared > 0 ? declared : FIRST_BUFFER_BYTES);
   let length = 0;
-  // Leaving this loop by a throw destroys the stream (the connection is not read further).
-  for await (const chunk of body as AsyncIterable<Uint8Array>) {
-    const next = length + chunk.length;
-    if (next > maxBytes) throw new BodyTooLargeError(maxBytes, null);
-    if (next > buf.length) {
-      const grown = Buffer.allocUnsafe(Math.min(maxBytes, Math.max(next, buf.length * 2)));
-      buf.copy(grown, 0, 0, length);
-      buf = grown;
-    }
-    buf.set(chunk, length);
-    length = next;
-    opts.onData?.(buf, length);
-  }
-  return buf.subarray(0, length);
+  const sink = opts.onData;
+  // 'data' events, not `for await`: async iteration measured twice the CPU for a 10 MB body
+  // (a promise and the stream's read machinery per chunk).
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const fail = (e: unknown): void => {
+      if (settled) return;
+      settled = true;
+      reject(e);
+    };
+    body.on('data', (chunk: Uint8Array) => {
+      if (settled) return;
+      const next = length + chunk.length;
+      if (next > maxBytes) {
+        fail(new BodyTooLargeError(maxBytes, null));
+        body.destroy();
+        return;
+      }
+      if (next > buf.length) {
+        const grown = Buffer.allocUnsafe(Math.min(maxBytes, Math.max(next, buf.length * 2)));
+        buf.copy(grown, 0, 0, length);
+        buf = grown;
+      }
+      buf.set(chunk, length);
+      length = next;
+      if (sink !== undefined) {
+        try {
+          sink(buf, length);
+        } catch (e) {
+          fail(e);
+          body.destroy();
+        }
+      }
+    });
+    body.once('end', () => {
+      if (settled) return;
+      settled = true;
+      resolve(buf.subarray(0, length));
+    });
+    body.once('error', fail);
+    // Destroyed without an error (and without its end): the body is incomplete.
+    body.once('close', () => fail(new Error('the body closed before its end')));
+  });
 }
 
 const hasBom = (b: Buffer): boolean => b.length > 2 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf;
