@@ -109,7 +109,10 @@ export async function navigateUntilRows(page: Page, url: string, expectedRows: n
   }
   const pageTimeline = await page.evaluate(() => {
     const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
-    const scripts = (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).filter((r) => r.name.endsWith('.js'));
+    // The scripts the page asked for while loading (the entry and the chunks it preloads), not the
+    // screens fetched later on an idle moment.
+    const loadEnd = nav?.domContentLoadedEventEnd ?? Infinity;
+    const scripts = (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).filter((r) => r.name.endsWith('.js') && r.startTime <= loadEnd);
     const fcp = performance.getEntriesByType('paint').find((p) => p.name === 'first-contentful-paint');
     const r1 = (x: number | undefined) => (x === undefined ? null : Math.round(x * 10) / 10);
     return {

@@ -169,7 +169,7 @@ export async function benchInventoryRender(cleanup: Cleanup, override: Partial<R
       pageErrors,
     },
     notes: [
-      'navigationToFirstRowMs covers HTML+JS load, the WebSocket hello, contexts:page (the first rows of the table order, with the counts of all VMs) over the dev bridge and the first table render.',
+      'navigationToFirstRowMs covers HTML+JS load, the WebSocket hello, contexts:page (the first rows of the table order, with the counts of all VMs; sent by the entry script right behind the hello, while the boot chunk with React DOM loads) over the dev bridge and the first table render. pageTimeline marks: entry (entry script ran, requests queued), boot (React DOM and the app evaluated), contexts-page / contexts-list (answers in).',
       'navigationToFullListMs adds contexts:list (every context as JSON, asked for once the first page is in) until the table stops being aria-busy; navigationToAllRowsKnownMs is when the table first reports the full row count (from the first page on).',
       'gotoToFirstRowInDomMs and pageClockFirstRowInDomMs are times the page took itself (a MutationObserver installed before navigation); navigationToFirstRowMs is the waitForSelector of the driver, which adds its polling and round trips.',
       'mainThreadMsPerFrame: the main-thread counters of Chromium (CDP Performance.getMetrics TaskDuration, ScriptDuration, LayoutDuration, RecalcStyleDuration) over the run divided by its frames.',
