@@ -139,6 +139,7 @@ export async function benchInventoryRender(cleanup: Cleanup, override: Partial<R
   const allRows = navigations.map((n) => n.navigationToAllRowsKnownMs).filter((x): x is number => x !== null);
   const fullList = navigations.map((n) => n.navigationToFullListMs).filter((x): x is number => x !== null);
   const inDom = navigations.map((n) => n.pageTimeline.firstRowInDom).filter((x): x is number => typeof x === 'number');
+  const painted = navigations.map((n) => n.pageTimeline.firstRowPainted).filter((x): x is number => typeof x === 'number');
   const gotoInDom = navigations.map((n) => n.gotoToFirstRowInDomMs).filter((x): x is number => x !== null);
   return {
     parameters: {
@@ -161,6 +162,8 @@ export async function benchInventoryRender(cleanup: Cleanup, override: Partial<R
       navigationToFullListMs: fullList.length ? distribution(fullList) : null,
       // The page's own clock: navigation start → first row in the DOM (a MutationObserver set before navigation).
       pageClockFirstRowInDomMs: inDom.length ? distribution(inDom) : null,
+      // The same clock at the first paint after that row was in the DOM: the row on screen.
+      pageClockFirstRowPaintedMs: painted.length ? distribution(painted) : null,
       // goto() → first row in the DOM on the wall clock, read in Node before goto and in the page at the row.
       gotoToFirstRowInDomMs: gotoInDom.length ? distribution(gotoInDom) : null,
       rowSelectorMissing: navigations.some((n) => n.matchedSelector === null),
