@@ -53,11 +53,20 @@ export interface RowsShown {
 export async function navigateUntilRows(page: Page, url: string, expectedRows: number, timeoutMs = 90_000): Promise<RowsShown> {
   // The page's own clock when the first row entered the DOM, free of the polling of waitForSelector.
   await page.addInitScript((selector: string) => {
-    const w = window as unknown as { __mkcFirstRowAt?: number; __mkcFirstRowWallAt?: number };
+    const w = window as unknown as { __mkcFirstRowAt?: number; __mkcFirstRowWallAt?: number; __mkcFirstRowPaintedAt?: number };
     const seen = () => {
       if (w.__mkcFirstRowAt === undefined && document.querySelector(selector)) {
         w.__mkcFirstRowAt = performance.now();
         w.__mkcFirstRowWallAt = Date.now();
+        // In the DOM is not on screen: the next frame's paint follows the rAF callback, and a task
+        // posted from there runs after that paint.
+        requestAnimationFrame(() => {
+          const ch = new MessageChannel();
+          ch.port1.onmessage = () => {
+            w.__mkcFirstRowPaintedAt = performance.now();
+          };
+          ch.port2.postMessage(null);
+        });
       }
       return w.__mkcFirstRowAt !== undefined;
     };
@@ -109,7 +118,10 @@ export async function navigateUntilRows(page: Page, url: string, expectedRows: n
   }
   const pageTimeline = await page.evaluate(() => {
     const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
-    const scripts = (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).filter((r) => r.name.endsWith('.js'));
+    // The scripts the page asked for while loading (the entry and the chunks it preloads), not the
+    // screens fetched later on an idle moment.
+    const loadEnd = nav?.domContentLoadedEventEnd ?? Infinity;
+    const scripts = (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).filter((r) => r.name.endsWith('.js') && r.startTime <= loadEnd);
     const fcp = performance.getEntriesByType('paint').find((p) => p.name === 'first-contentful-paint');
     const r1 = (x: number | undefined) => (x === undefined ? null : Math.round(x * 10) / 10);
     return {
@@ -118,6 +130,8 @@ export async function navigateUntilRows(page: Page, url: string, expectedRows: n
       domContentLoaded: r1(nav?.domContentLoadedEventEnd),
       firstContentfulPaint: r1(fcp?.startTime),
       firstRowInDom: r1((window as unknown as { __mkcFirstRowAt?: number }).__mkcFirstRowAt),
+      // The first frame painted with that row (a task posted from the next requestAnimationFrame).
+      firstRowPainted: r1((window as unknown as { __mkcFirstRowPaintedAt?: number }).__mkcFirstRowPaintedAt),
       // Marks the renderer sets (renderer/src/store/live-sync.ts): connected and asking, first page in, full list in.
       ...Object.fromEntries(performance.getEntriesByType('mark').filter((m) => m.name.startsWith('mkc:')).map((m) => [m.name.slice(4), r1(m.startTime)])),
     };

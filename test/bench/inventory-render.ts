@@ -139,6 +139,7 @@ export async function benchInventoryRender(cleanup: Cleanup, override: Partial<R
   const allRows = navigations.map((n) => n.navigationToAllRowsKnownMs).filter((x): x is number => x !== null);
   const fullList = navigations.map((n) => n.navigationToFullListMs).filter((x): x is number => x !== null);
   const inDom = navigations.map((n) => n.pageTimeline.firstRowInDom).filter((x): x is number => typeof x === 'number');
+  const painted = navigations.map((n) => n.pageTimeline.firstRowPainted).filter((x): x is number => typeof x === 'number');
   const gotoInDom = navigations.map((n) => n.gotoToFirstRowInDomMs).filter((x): x is number => x !== null);
   return {
     parameters: {
@@ -161,6 +162,8 @@ export async function benchInventoryRender(cleanup: Cleanup, override: Partial<R
       navigationToFullListMs: fullList.length ? distribution(fullList) : null,
       // The page's own clock: navigation start → first row in the DOM (a MutationObserver set before navigation).
       pageClockFirstRowInDomMs: inDom.length ? distribution(inDom) : null,
+      // The same clock at the first paint after that row was in the DOM: the row on screen.
+      pageClockFirstRowPaintedMs: painted.length ? distribution(painted) : null,
       // goto() → first row in the DOM on the wall clock, read in Node before goto and in the page at the row.
       gotoToFirstRowInDomMs: gotoInDom.length ? distribution(gotoInDom) : null,
       rowSelectorMissing: navigations.some((n) => n.matchedSelector === null),
@@ -169,7 +172,7 @@ export async function benchInventoryRender(cleanup: Cleanup, override: Partial<R
       pageErrors,
     },
     notes: [
-      'navigationToFirstRowMs covers HTML+JS load, the WebSocket hello, contexts:page (the first rows of the table order, with the counts of all VMs) over the dev bridge and the first table render.',
+      'navigationToFirstRowMs covers HTML+JS load, the WebSocket hello, contexts:page (the first rows of the table order, with the counts of all VMs; sent by the entry script right behind the hello, while the boot chunk with React DOM loads) over the dev bridge and the first table render. pageTimeline marks: entry (entry script ran, requests queued), boot (React DOM and the app evaluated), contexts-page / contexts-list (answers in).',
       'navigationToFullListMs adds contexts:list (every context as JSON, asked for once the first page is in) until the table stops being aria-busy; navigationToAllRowsKnownMs is when the table first reports the full row count (from the first page on).',
       'gotoToFirstRowInDomMs and pageClockFirstRowInDomMs are times the page took itself (a MutationObserver installed before navigation); navigationToFirstRowMs is the waitForSelector of the driver, which adds its polling and round trips.',
       'mainThreadMsPerFrame: the main-thread counters of Chromium (CDP Performance.getMetrics TaskDuration, ScriptDuration, LayoutDuration, RecalcStyleDuration) over the run divided by its frames.',

@@ -8,6 +8,15 @@ import { uiActions } from './ui-store';
 /** Rows in the first page: a tall window's screenful (34 px rows) with room to scroll before the rest is in. */
 export const FIRST_PAGE_ROWS = 100;
 
+let firstPageSettled: () => void = () => undefined;
+/**
+ * Settles once the first load has its first page in the store (or knows it will not come: an error,
+ * or a reconnect that skips the page). The app's first render waits a moment for it (boot.tsx).
+ */
+export const firstPageIn: Promise<void> = new Promise((resolve) => {
+  firstPageSettled = resolve;
+});
+
 export function startLiveSync(api: ConsoleApi): () => void {
   const offs = [
     api.on('contexts:changed', liveActions.applyContextsChanged),
@@ -32,6 +41,7 @@ export function startLiveSync(api: ConsoleApi): () => void {
     // Marks for the bench (test/bench/frames.ts reads them): when each answer reached the page.
     performance.mark('mkc:contexts-page');
     if (first?.ok) liveActions.setContextsPage(first.value);
+    firstPageSettled();
     const contexts = await api.invoke('contexts:list', {});
     performance.mark('mkc:contexts-list');
     if (contexts.ok) liveActions.setContexts(contexts.value);
