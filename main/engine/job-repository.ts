@@ -177,7 +177,7 @@ const HELD_FIELDS: ReadonlySet<keyof ProgressFields> = new Set(['progressPercent
 
 /**
  * What memory holds of an active job: its poll views, kept current by every write that goes through
- * this repository (the owner of the data directory is the one writer, DESIGN.md), so the poller reads
+ * this repository (one process owns the data directory and writes it, main/owner/owner-lock.ts), so the poller reads
  * no row per answer; and the progress numbers not yet in the table.
  */
 interface LiveJob {
