@@ -35,7 +35,8 @@ export function summarise(report: Obj): string {
         `${name} ${n(t, `results.${call}.${name}.requestsPerSecond`, 'req/s')} (p50 ${n(t, `results.${call}.${name}.latencyMs.p50`, 'ms')}, ${n(t, `results.${call}.${name}.clientCpuUsPerRequest`, 'µs CPU/req')})`;
       lines.push(`   ${call}: ${route('direct')}; ${route('tunnel')}; ${route('opensshL')}`);
       lines.push(
-        `     tunnel/direct ${n(t, `ratios.${call}.requestsPerSecondTunnelOverDirect`, '×')} (target ≥ 0.8 ×) beside anchor ssh -L/direct ${n(t, `ratios.${call}.requestsPerSecondOpensshLOverDirect`, '×')}; tunnel/ssh -L ${n(t, `ratios.${call}.requestsPerSecondTunnelOverOpensshL`, '×')}`,
+        `     tunnel/direct ${n(t, `ratios.${call}.requestsPerSecondTunnelOverDirect`, '×')} (target ≥ 0.8 ×) beside anchor ssh -L/direct ${n(t, `ratios.${call}.requestsPerSecondOpensshLOverDirect`, '×')}; tunnel/ssh -L ${n(t, `ratios.${call}.requestsPerSecondTunnelOverOpensshL`, '×')}; ` +
+          `if CPU alone decided ${n(t, `ratios.${call}.cpuBoundEstimateTunnelOverDirect`, '×')}; tunnel route per request: sshd ${n(t, `results.${call}.tunnel.sshdCpuUsPerRequest`, 'µs')}, simulator ${n(t, `results.${call}.tunnel.simulatorCpuUsPerRequest`, 'µs')}, all three ${n(t, `results.${call}.tunnel.totalCpuUsPerRequest`, 'µs CPU')}`,
       );
     }
   }
@@ -52,9 +53,9 @@ export function summarise(report: Obj): string {
   if (!failed('inventory10kNormaliseAndRender')) {
     lines.push(
       `2. 10k VMs: fetch+parse+normalise ${n(r, 'fetchAndNormalise.medianMs.total', 'ms')} (target < 150 ms; 136 ms when filed; normalise alone ${n(r, 'fetchAndNormalise.medianMs.normaliseDiscovery', 'ms')}); ` +
-        `navigation→first row p50 ${n(r, 'render.navigationToFirstRowMs.p50', 'ms')} seen by the driver, ${n(r, 'render.pageClockFirstRowInDomMs.p50', 'ms')} in the page's clock (target < 300 ms; 690 ms when filed; first page contexts.page() ${n(r, 'contextsFirstPage.coreMs.p50', 'ms')} for ${n(r, 'contextsFirstPage.jsonBytes', 'bytes')}); ` +
+        `navigation→first row p50 ${n(r, 'render.navigationToFirstRowMs.p50', 'ms')} seen by the driver, goto→first row in the DOM ${n(r, 'render.gotoToFirstRowInDomMs.p50', 'ms')} on the wall clock, ${n(r, 'render.pageClockFirstRowInDomMs.p50', 'ms')} in the page's clock, painted at ${n(r, 'render.pageClockFirstRowPaintedMs.p50', 'ms')} (target < 300 ms; 690 ms when filed; first page contexts.page() ${n(r, 'contextsFirstPage.coreMs.p50', 'ms')} for ${n(r, 'contextsFirstPage.jsonBytes', 'bytes')}); ` +
         `navigation→full list p50 ${n(r, 'render.navigationToFullListMs.p50', 'ms')} (contexts.list() ${n(r, 'coreContextsListMs.p50', 'ms')} and its JSON ${n(r, 'contextsListJson.stringifyMs', 'ms')} for ${n(r, 'contextsListJson.bytes', 'bytes')}); ` +
-        `scroll frames p50 ${n(r, 'render.scrollFrames.frameMs.p50', 'ms')}, p99 ${n(r, 'render.scrollFrames.frameMs.p99', 'ms')} (target one frame, 16.7 ms), max ${n(r, 'render.scrollFrames.frameMs.max', 'ms')}` +
+        `scroll frames p50 ${n(r, 'render.scrollFrames.frameMs.p50', 'ms')}, p99 ${n(r, 'render.scrollFrames.frameMs.p99', 'ms')} (target one frame, 16.7 ms), max ${n(r, 'render.scrollFrames.frameMs.max', 'ms')}, main thread ${n(r, 'render.scrollFrames.mainThreadMsPerFrame.task', 'ms/frame')}` +
         (get(r, 'render.rowSelectorMissing') === true ? ' [ROW SELECTOR MISSING]' : ''),
     );
   }
@@ -73,7 +74,8 @@ export function summarise(report: Obj): string {
   if (!failed('pollerRunningJobs')) {
     lines.push(
       `4. ${n(p, 'runningJobs', 'jobs')} @2 s through the ${String(get(p, 'route') ?? 'n/a')}: console CPU ${n(p, 'consoleProcess.cpuSharePercent', '% of a core')} (target < 10 %; anchor: 500 jobs took 17.8 % when filed), ` +
-        `${n(p, 'consoleProcess.cpuSecondsPerPass', 'CPU s/pass')}, ${n(p, 'consoleProcess.cpuMsPerPoll', 'ms CPU/poll')} at ${n(p, 'consoleProcess.pollsPerSecond', 'polls/s')} → ${n(p, 'consoleProcess.cpuSharePercentAtTargetRate', '% of a core')} at the target's ${n(p, 'consoleProcess.targetPollsPerSecond', 'polls/s')}; ` +
+        `${n(p, 'consoleProcess.cpuSecondsPerPass', 'CPU s/pass')}, ${n(p, 'consoleProcess.cpuMsPerPoll', 'ms CPU/poll')} at ${n(p, 'consoleProcess.pollsPerSecond', 'polls/s')} → ${n(p, 'consoleProcess.cpuSharePercentAtTargetRate', '% of a core')} at the target's ${n(p, 'consoleProcess.targetPollsPerSecond', 'polls/s')}, ` +
+        `of which the poller settling answers ${n(p, 'consoleProcess.settleMsPerPoll', 'ms/poll')} = ${n(p, 'consoleProcess.settleSharePercentAtTargetRate', '% of a core')} (the rest is asking: HTTP through the tunnel); ` +
         `simulator child ${n(p, 'simulatorChildProcess.cpuSharePercent', '% of a core')} (not counted), poller pass p50 ${n(p, 'window.tickMs.p50', 'ms')}, ` +
         `DB ${n(p, 'database.statementRunsPerSecond', 'writes/s')} (${n(p, 'database.rowsChangedPerSecond', 'rows/s')}), ` +
         `events ${n(p, 'eventsToRenderer.busFlushesPerSecond', 'flushes/s')} / ${n(p, 'eventsToRenderer.jobProgressUpdatesPerSecond', 'job updates/s')}, ` +
