@@ -150,4 +150,11 @@ describe('decodeBody', () => {
     expect(decodeBody(Buffer.from('ab\ufeffcd', 'utf8'), 2, 7)).toBe('\ufeffcd');
     expect(decodeBody(b, 4, 4)).toBe('');
   });
+
+  it('decodes large ASCII and non-ASCII bodies alike (above the latin1 size the UTF-8 decoder runs)', () => {
+    const ascii = `{"a":"${'x'.repeat(700_000)}"}`;
+    expect(decodeBody(Buffer.from(ascii, 'latin1'))).toBe(ascii);
+    const mixed = `{"a":"${'é'.repeat(400_000)}"}`;
+    expect(decodeBody(Buffer.from(mixed, 'utf8'))).toBe(mixed);
+  });
 });

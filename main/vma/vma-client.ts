@@ -6,7 +6,7 @@ import { getGlobalDispatcher, type Dispatcher } from 'undici';
 import { AppError } from '../../shared/errors';
 import { BodyTooLargeError, DEFAULT_MAX_BODY_BYTES, decodeBody, readBody, type IncrementalBodyParser } from './body-text';
 import { createDiscoveryParser } from './discovery-slices';
-import type { NormalisedDiscovery } from './normalise';
+import { normaliseDiscovery, type NormalisedDiscovery } from './normalise';
 import { VmaHttpError } from './vma-http-error';
 import type {
   VmaCbtStatus,
@@ -84,6 +84,11 @@ export interface VmaClientOptions {
   onRequest?: (entry: VmaRequestLogEntry) => void;
   /** Largest answer body read (default DEFAULT_MAX_BODY_BYTES); a larger one is a remote_error. */
   maxBodyBytes?: number;
+  /**
+   * Default true: discovery parses the VM list in slices while the body arrives. false parses the
+   * whole body once complete, with the same result; kept so the benchmark can compare the two.
+   */
+  discoverInSlices?: boolean;
 }
 
 export interface VmaCallOptions {
@@ -187,6 +192,7 @@ export function createVmaClient(options: VmaClientOptions): VmaClient {
     if (!Number.isFinite(v) || v <= 0) throw new AppError('validation', `VMA timeout "${k}" must be a positive number of milliseconds`);
   }
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const discoverInSlices = options.discoverInSlices ?? true;
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes <= 0) throw new AppError('validation', 'maxBodyBytes must be a positive whole number of bytes');
   const pick = (opts: VmaCallOptions | undefined, fallback: number): number => {
     const t = opts?.timeoutMs;
@@ -333,9 +339,10 @@ export function createVmaClient(options: VmaClientOptions): VmaClient {
         secrets: [req.password],
         // The VM list is parsed and normalised in slices while it arrives; the parser's result is
         // normaliseDiscovery's on the whole body, errors included.
-        parse: () => createDiscoveryParser(),
+        ...(discoverInSlices ? { parse: () => createDiscoveryParser() } : {}),
       };
-      return (await call(spec)).body as NormalisedDiscovery;
+      const answer = (await call(spec)).body;
+      return discoverInSlices ? (answer as NormalisedDiscovery) : normaliseDiscovery(answer);
     },
 
     async replicate(req, opts) {

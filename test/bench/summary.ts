@@ -44,7 +44,7 @@ export function summarise(report: Obj): string {
   if (!failed('inventory10kFetchNormalise')) {
     lines.push(
       `2. 10k VMs, simulator in a child process, direct HTTP: fetch+parse+normalise by VmaClient.discover ${n(f, 'medianMs.vmaClientDiscoverEndToEnd', 'ms')} (target < 150 ms; 136 ms when filed) = ` +
-        `the VMA's own answer ${n(f, 'vmaAnswerMs.answer', 'ms')} (produced in ${n(f, 'vmaAnswerMs.produce', 'ms')}) + the console's part ${n(f, 'consolePartMs', 'ms')} (${n(f, 'consoleAfterAnswerReadyMs', 'ms')} from the answer ready, transfer included), console CPU ${n(f, 'consoleCpuMsPerVmaClientDiscover', 'ms')}; ` +
+        `the VMA's own answer ${n(f, 'vmaAnswerMs.answer', 'ms')} (produced in ${n(f, 'vmaAnswerMs.produce', 'ms')}) + the console's part ${n(f, 'consolePartMs', 'ms')} (${n(f, 'consoleAfterAnswerReadyMs', 'ms')} from the answer ready, transfer included), console CPU ${n(f, 'consoleCpuMsPerVmaClientDiscover', 'ms')} (whole-body parse instead of slices: ${n(f, 'wholeBodyClient.medianMs', 'ms')}, console's part ${n(f, 'wholeBodyClient.consolePartMs', 'ms')}, CPU ${n(f, 'wholeBodyClient.consoleCpuMsPerDiscover', 'ms')}); ` +
         `step by step with body.text(): ${n(f, 'medianMs.total', 'ms')} = HTTP+body ${n(f, 'medianMs.httpRequestAndBody', 'ms')} + JSON.parse ${n(f, 'medianMs.jsonParse', 'ms')} + normalise ${n(f, 'medianMs.normaliseDiscovery', 'ms')} for ${n(f, 'responseBytes', 'bytes')}, ` +
         `console CPU ${n(f, 'consoleCpuMsPerFetch', 'ms')} per fetch (wall times grow with the load average, CPU less)`,
     );

@@ -259,6 +259,7 @@ describe('VMA client against the simulator', () => {
       // The client parses the list in slices while it arrives: the same as the whole body parsed at once.
       const raw = await request(`${big.url}/api/v1/discover`, { method: 'POST', body: JSON.stringify({ ...creds, datacenter }) });
       expect(r).toEqual(normaliseDiscovery(JSON.parse(await raw.body.text())));
+      expect(await createVmaClient({ baseUrl: big.url, discoverInSlices: false }).discover({ ...creds, datacenter }, { timeoutMs: 60_000 })).toEqual(r);
       expect(new Set(r.vms.map((v) => v.vmwareVmId)).size).toBe(10_000);
       expect(r.vms.every((v) => v.disks.length >= 1 && v.disks.every((d) => /^disk-\d+$/.test(d.diskKey) && d.capacityBytes > 0))).toBe(true);
       expect(r.vms.some((v) => v.networks.some((n) => n.networkName.startsWith('DVS-PG-')))).toBe(true);
