@@ -1,5 +1,4 @@
 import type { AddContextsResult, DiscoveredVm, DiscoveryResult } from '../../shared/discovery';
-import type { VmContextSummary } from '../../shared/domain';
 import { AppError } from '../../shared/errors';
 import type { ApplianceService } from '../appliances/appliance-service';
 import { newId } from '../base/ids';
@@ -83,12 +82,14 @@ export class DiscoveryService {
       { timeoutMs: trimmed ? this.opts.filteredTimeoutMs : this.opts.fullTimeoutMs },
     );
     const vcenterHost = result.vcenterHost || cred.vcenterHost;
-    const changed: VmContextSummary[] = [];
+    const managedIds = this.contexts.idsByVmwareId(vcenterHost);
+    const refresh: { id: string; vm: DiscoveredVm }[] = [];
     const rows = result.vms.map((vm) => {
-      const managed = this.contexts.findByVmwareId(vm.vmwareVmId, vcenterHost);
-      if (managed) changed.push(this.contexts.refreshSpecs(managed.id, vm));
-      return { ...vm, managedContextId: managed?.id ?? null };
+      const managedId = managedIds.get(vm.vmwareVmId);
+      if (managedId !== undefined) refresh.push({ id: managedId, vm });
+      return { ...vm, managedContextId: managedId ?? null };
     });
+    const changed = refresh.length ? this.contexts.refreshSpecsOfMany(refresh) : [];
     if (changed.length) this.bus.emit('contexts:changed', { contexts: changed, removedIds: [] });
     const discoveryId = newId('disc');
     this.remember(discoveryId, { applianceId: appliance.id, credentialId: cred.id, vcenterHost, vms: new Map(result.vms.map((v) => [v.vmwareVmId, v])), at: Date.now() });

@@ -81,6 +81,24 @@ describe('VmContextRepository', () => {
     expect(repo.disks(c.id, true)).toHaveLength(2);
   });
 
+  it("maps one vCenter's managed VMware ids to their contexts, and refreshes many contexts all or nothing", () => {
+    const a = repo.add({ vm: vm(), vcenterHost: 'vc', credentialId: null, vmaApplianceId: null });
+    const b = repo.add({ vm: vm({ vmwareVmId: 'id-b', name: 'b' }), vcenterHost: 'vc', credentialId: null, vmaApplianceId: null });
+    const other = repo.add({ vm: vm({ vmwareVmId: 'id-c', name: 'c' }), vcenterHost: 'vc2', credentialId: null, vmaApplianceId: null });
+    expect(repo.idsByVmwareId('vc')).toEqual(new Map([[vm().vmwareVmId, a.id], ['id-b', b.id]]));
+    expect(repo.idsByVmwareId('vc2')).toEqual(new Map([['id-c', other.id]]));
+    expect(repo.idsByVmwareId('nowhere').size).toBe(0);
+
+    const refreshed = repo.refreshSpecsOfMany([
+      { id: a.id, vm: vm({ cpus: 8 }) },
+      { id: b.id, vm: vm({ vmwareVmId: 'id-b', name: 'b', cpus: 6 }) },
+    ]);
+    expect(refreshed.map((c) => [c.id, c.specs.cpus])).toEqual([[a.id, 8], [b.id, 6]]);
+    // One unknown id undoes the whole batch: no context is left half refreshed.
+    expect(() => repo.refreshSpecsOfMany([{ id: a.id, vm: vm({ cpus: 1 }) }, { id: 'ctx-gone', vm: vm() }])).toThrow(/No VM context with id ctx-gone/);
+    expect(repo.require(a.id).specs.cpus).toBe(8);
+  });
+
   it('moves status only through the state machine', () => {
     const c = repo.add({ vm: vm(), vcenterHost: 'vc', credentialId: null, vmaApplianceId: null });
     expect(repo.transition(c.id, 'replicating').status).toBe('replicating');

@@ -169,6 +169,15 @@ export class VmContextRepository {
     return r ? mapContext(r) : null;
   }
 
+  /**
+   * Context ids of one vCenter's managed VMs by VMware id, in one query: discovery matches every VM
+   * it found against these, and a lookup per VM cost more than the discovery itself at fleet size.
+   */
+  idsByVmwareId(vcenterHost: string): Map<string, string> {
+    const rows = this.db.prepare('SELECT vmware_vm_id, id FROM vm_contexts WHERE vcenter_host = ?').raw().all(vcenterHost) as [string, string][];
+    return new Map(rows);
+  }
+
   /** Creates a context in `discovered`; an already managed VM is a conflict naming it. */
   add(input: NewContext): VmContextSummary {
     const existing = this.findByVmwareId(input.vm.vmwareVmId, input.vcenterHost);
@@ -239,6 +248,11 @@ export class VmContextRepository {
       this.upsertDisks(id, vm, now);
     })();
     return this.require(id);
+  }
+
+  /** refreshSpecs for each of a discovery's managed VMs in one transaction, not one per VM. */
+  refreshSpecsOfMany(updates: readonly { id: string; vm: DiscoveredVm }[]): VmContextSummary[] {
+    return this.db.transaction(() => updates.map((u) => this.refreshSpecs(u.id, u.vm)))();
   }
 
   private upsertDisks(contextId: string, vm: DiscoveredVm, now: string): void {
