@@ -148,6 +148,14 @@ async function getThroughTunnel(manager: SshTunnelManager, path: string) {
   }
 }
 
+/** A manager with the fixture's host key pinned, started and ready. */
+async function readyHarness(overrides: Partial<typeof FAST> = {}): Promise<Harness> {
+  const h = harness(keyAuth, sshd.hostKeyFingerprint, overrides);
+  h.manager.start();
+  await h.manager.waitUntilReady(10_000);
+  return h;
+}
+
 describe('SSH tunnel manager against real sshd', () => {
   it('stops at an untrusted host key, then connects once the offered key is pinned', async () => {
     const h = harness(keyAuth);
@@ -171,9 +179,7 @@ describe('SSH tunnel manager against real sshd', () => {
   });
 
   it('carries HTTP to the appliance-side API over forwardOut channels', async () => {
-    const h = harness(keyAuth, sshd.hostKeyFingerprint);
-    h.manager.start();
-    await h.manager.waitUntilReady(10_000);
+    const h = await readyHarness();
     const hitsBefore = apiHits;
     const response = await getThroughTunnel(h.manager, '/api/v1/health?probe=1');
     expect(response.status).toBe(200);
@@ -182,9 +188,7 @@ describe('SSH tunnel manager against real sshd', () => {
   });
 
   it('reuses keep-alive channels, also after an idle gap that closed them', async () => {
-    const h = harness(keyAuth, sshd.hostKeyFingerprint);
-    h.manager.start();
-    await h.manager.waitUntilReady(10_000);
+    const h = await readyHarness();
     const dispatcher = createTunnelDispatcher(h.manager, '127.0.0.1', apiPort);
     const get = async (path: string) => {
       const response = await request(`http://127.0.0.1:8081${path}`, { dispatcher });
@@ -213,9 +217,7 @@ describe('SSH tunnel manager against real sshd', () => {
   });
 
   it('sends a request with a body in one piece and closes the channel when undici gives up on it', async () => {
-    const h = harness(keyAuth, sshd.hostKeyFingerprint);
-    h.manager.start();
-    await h.manager.waitUntilReady(10_000);
+    const h = await readyHarness();
     const dispatcher = createTunnelDispatcher(h.manager, '127.0.0.1', apiPort);
     try {
       const payload = JSON.stringify({ filter: 'vm-1', padding: 'x'.repeat(2_000) });
@@ -248,9 +250,7 @@ describe('SSH tunnel manager against real sshd', () => {
   });
 
   it('delivers a body the server ends by closing the connection', async () => {
-    const h = harness(keyAuth, sshd.hostKeyFingerprint);
-    h.manager.start();
-    await h.manager.waitUntilReady(10_000);
+    const h = await readyHarness();
     const body = 'y'.repeat(50_000);
     const raw = createTcpServer((socket) => {
       socket.once('data', () => socket.end(`HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-type: text/plain\r\n\r\n${body}`));
@@ -285,9 +285,7 @@ describe('SSH tunnel manager against real sshd', () => {
   });
 
   it('runs commands with exec and returns output and exit code', async () => {
-    const h = harness(keyAuth, sshd.hostKeyFingerprint);
-    h.manager.start();
-    await h.manager.waitUntilReady(10_000);
+    const h = await readyHarness();
     const result = await h.manager.exec('echo "out $((20 + 22))"; echo oops >&2; exit 3');
     expect(result).toEqual({ code: 3, signal: null, stdout: 'out 42\n', stderr: 'oops\n' });
     const ok = await h.manager.exec('id -un');
@@ -301,9 +299,7 @@ describe('SSH tunnel manager against real sshd', () => {
   });
 
   it('reconnects with backoff after sshd dies and serves requests again once it is back', async () => {
-    const h = harness(keyAuth, sshd.hostKeyFingerprint);
-    h.manager.start();
-    await h.manager.waitUntilReady(10_000);
+    const h = await readyHarness();
     // One long-lived dispatcher across the outage, as the VMA client holds it.
     const dispatcher = createTunnelDispatcher(h.manager, '127.0.0.1', apiPort);
     const get = async (path: string) => {
@@ -336,9 +332,7 @@ describe('SSH tunnel manager against real sshd', () => {
   });
 
   it('fails hard on a changed host key and makes no further connection attempts', async () => {
-    const h = harness(keyAuth, sshd.hostKeyFingerprint);
-    h.manager.start();
-    await h.manager.waitUntilReady(10_000);
+    const h = await readyHarness();
     const oldFingerprint = sshd.hostKeyFingerprint;
 
     await sshd.rotateHostKey();
@@ -398,9 +392,7 @@ describe('SSH tunnel manager against real sshd', () => {
   });
 
   it('detects a dead link through keepalives and times out handshakes with a silent server', async () => {
-    const h = harness(keyAuth, sshd.hostKeyFingerprint, { readyTimeoutMs: 400 });
-    h.manager.start();
-    await h.manager.waitUntilReady(10_000);
+    const h = await readyHarness({ readyTimeoutMs: 400 });
     sshd.freeze();
     try {
       const backoff = await h.waitFor((s) => s.state === 'backoff', 8_000);
@@ -416,9 +408,7 @@ describe('SSH tunnel manager against real sshd', () => {
   });
 
   it('stops cleanly: disconnected, no reconnects, requests fail fast', async () => {
-    const h = harness(keyAuth, sshd.hostKeyFingerprint);
-    h.manager.start();
-    await h.manager.waitUntilReady(10_000);
+    const h = await readyHarness();
     const connections = sshd.connectionCount();
     await h.manager.stop();
     expect(h.manager.state.state).toBe('disconnected');
