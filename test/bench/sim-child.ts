@@ -53,47 +53,27 @@ export async function startSimChild(config: SimChildConfig, cleanup: Cleanup): P
     });
     proc.once('exit', (code) => reject(new Error(`VMA simulator child exited (${code}) before it was ready`)));
   });
+  /** Sends `{type}` to the child and resolves with what its answer of the same type carries. */
+  const ask = <K extends SimChildMessage['type'], R>(type: K, silence: string, pick: (m: Extract<SimChildMessage, { type: K }>) => R): Promise<R> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(silence)), 5_000);
+      const on = (m: SimChildMessage) => {
+        if (m.type !== type) return;
+        clearTimeout(timer);
+        proc.off('message', on);
+        resolve(pick(m as Extract<SimChildMessage, { type: K }>));
+      };
+      proc.on('message', on);
+      proc.send({ type });
+    });
   return {
     proc,
     url: ready.url,
     port: ready.port,
     callbackUrl: ready.callbackUrl,
-    cpu: () =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('no CPU answer from the simulator child')), 5_000);
-        const on = (m: SimChildMessage) => {
-          if (m.type !== 'cpu') return;
-          clearTimeout(timer);
-          proc.off('message', on);
-          resolve({ user: m.user, system: m.system });
-        };
-        proc.on('message', on);
-        proc.send({ type: 'cpu' });
-      }),
-    requests: () =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('no request count from the simulator child')), 5_000);
-        const on = (m: SimChildMessage) => {
-          if (m.type !== 'requests') return;
-          clearTimeout(timer);
-          proc.off('message', on);
-          resolve(m.byEndpoint);
-        };
-        proc.on('message', on);
-        proc.send({ type: 'requests' });
-      }),
-    answered: () =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('no answered requests from the simulator child')), 5_000);
-        const on = (m: SimChildMessage) => {
-          if (m.type !== 'answered') return;
-          clearTimeout(timer);
-          proc.off('message', on);
-          resolve(m.answers);
-        };
-        proc.on('message', on);
-        proc.send({ type: 'answered' });
-      }),
+    cpu: () => ask('cpu', 'no CPU answer from the simulator child', (m) => ({ user: m.user, system: m.system })),
+    requests: () => ask('requests', 'no request count from the simulator child', (m) => m.byEndpoint),
+    answered: () => ask('answered', 'no answered requests from the simulator child', (m) => m.answers),
   };
 }
 
