@@ -32,6 +32,19 @@ describe('readBody', () => {
     expect(await readBodyText(source(chunks).stream)).toBe('{"vms":[{"id":"a"},{"id":"b"}]}');
   });
 
+  it('a body in one chunk is that chunk, uncopied; a second chunk copies both and leaves the first as it was', async () => {
+    const [one] = bytes('{"state":"copying"}');
+    const single = await readBody(source([one!]).stream);
+    expect(single.buffer).toBe(one!.buffer);
+    expect(single.toString()).toBe('{"state":"copying"}');
+
+    const [a, b] = bytes('{"state":', '"done"}');
+    const joined = await readBody(source([a!, b!]).stream);
+    expect(joined.toString()).toBe('{"state":"done"}');
+    expect(joined.buffer).not.toBe(a!.buffer);
+    expect(a!.toString()).toBe('{"state":');
+  });
+
   it('decodes a multibyte character split across chunks', async () => {
     // "é" is C3 A9 and "€" is E2 82 AC: each arrives cut in two.
     const chunks = bytes('{"name":"caf', [0xc3], [0xa9, 0x20, 0xe2, 0x82], [0xac, 0x22, 0x7d]);

@@ -11,7 +11,9 @@ import type { Readable } from 'node:stream';
 /** Far above any real discovery answer (10,000 VMs ≈ 10 MB) and well below V8's string limit. */
 export const DEFAULT_MAX_BODY_BYTES = 128 * 1024 * 1024;
 
+/** The smallest buffer allocated once a body comes in more than one chunk. */
 const FIRST_BUFFER_BYTES = 64 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 /** The body is (or says it will be) larger than the limit; nothing more is read. */
 export class BodyTooLargeError extends Error {
@@ -66,7 +68,12 @@ export function readBody(body: Readable, opts: ReadBodyOptions = {}): Promise<Bu
   // A declared length is a size hint only: a server that sends more gets the buffer grown (and the
   // limit still applied); one that sends less gets a view of what it sent. allocUnsafe is safe here
   // because only the filled part ever leaves this function.
-  let buf = Buffer.allocUnsafe(declared !== null && declared > 0 ? declared : FIRST_BUFFER_BYTES);
+  // Without a declared length (a chunked answer) the first chunk is kept as it came, and a buffer
+  // is only allocated when a second one arrives: the poller's small answers fit in one chunk, and a
+  // fresh buffer for each of them measured as several % of a core in collections at 500 polls/s.
+  // Holding the chunk is safe: undici hands out chunks it never reuses (its own body.text() keeps them too).
+  let buf: Buffer = declared !== null && declared > 0 ? Buffer.allocUnsafe(declared) : EMPTY;
+  let owned = buf !== EMPTY;
   let length = 0;
   const sink = opts.onData;
   // 'data' events, not `for await`: async iteration measured twice the CPU for a 10 MB body
@@ -86,12 +93,17 @@ export function readBody(body: Readable, opts: ReadBodyOptions = {}): Promise<Bu
         body.destroy();
         return;
       }
-      if (next > buf.length) {
-        const grown = Buffer.allocUnsafe(Math.min(maxBytes, Math.max(next, buf.length * 2)));
-        buf.copy(grown, 0, 0, length);
-        buf = grown;
+      if (length === 0 && !owned) {
+        buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      } else {
+        if (!owned || next > buf.length) {
+          const grown = Buffer.allocUnsafe(Math.min(maxBytes, Math.max(next, buf.length * 2, FIRST_BUFFER_BYTES)));
+          buf.copy(grown, 0, 0, length);
+          buf = grown;
+          owned = true;
+        }
+        buf.set(chunk, length);
       }
-      buf.set(chunk, length);
       length = next;
       if (sink !== undefined) {
         try {
