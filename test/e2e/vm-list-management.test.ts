@@ -200,7 +200,8 @@ describe('bulk management', () => {
     // Escape closes the dialog without removing anything and gives focus back to the Remove button.
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
-    await expect(page.evaluate(() => document.activeElement?.textContent)).resolves.toBe('Remove… (3)');
+    // Focus moves back in the frame after the dialog is gone, so the check waits for it.
+    await expect.poll(() => page.evaluate(() => document.activeElement?.textContent), { timeout: 2_000 }).toBe('Remove… (3)');
     await removeButton.click();
     await plan.locator('li', { hasText: 'web-never' }).waitFor();
     await dialog.getByRole('button', { name: 'Remove 2 of 3' }).click();
