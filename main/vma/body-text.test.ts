@@ -1,6 +1,9 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { BodyTooLargeError, declaredLength, decodeBody, readBody, readBodyText } from './body-text';
+import { BodyTooLargeError, declaredLength, decodeBody, readBody, type ReadBodyOptions } from './body-text';
+
+/** The body as the VMA client decodes it: readBody, then decodeBody. */
+const readBodyText = async (body: Readable, opts: ReadBodyOptions = {}): Promise<string> => decodeBody(await readBody(body, opts));
 
 const bytes = (...parts: (string | number[])[]): Buffer[] => parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p)));
 

@@ -158,11 +158,6 @@ export function decodeBody(bytes: Buffer, start = 0, end = bytes.length): string
  */
 const LATIN1_MAX_BYTES = 512 * 1024;
 
-/** readBody + decodeBody. */
-export async function readBodyText(body: Readable, opts: ReadBodyOptions = {}): Promise<string> {
-  return decodeBody(await readBody(body, opts));
-}
-
 /**
  * Parses a 2xx body while it arrives (vma-client's CallSpec.parse): `onData` sees every chunk,
  * `finish` gets the whole body and returns the parsed answer. `finish` throws a SyntaxError when the
