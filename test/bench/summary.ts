@@ -52,7 +52,7 @@ export function summarise(report: Obj): string {
   const r = report.inventory10kNormaliseAndRender;
   if (!failed('inventory10kNormaliseAndRender')) {
     lines.push(
-      `2. 10k VMs: fetch+parse+normalise ${n(r, 'fetchAndNormalise.medianMs.total', 'ms')} (target < 150 ms; 136 ms when filed; normalise alone ${n(r, 'fetchAndNormalise.medianMs.normaliseDiscovery', 'ms')}); ` +
+      `2. 10k VMs: step by step with body.text(), simulator in this process (not the product path; see the line above for VmaClient.discover): fetch+parse+normalise ${n(r, 'fetchAndNormalise.medianMs.total', 'ms')}, normalise alone ${n(r, 'fetchAndNormalise.medianMs.normaliseDiscovery', 'ms')}; ` +
         `navigation→first row p50 ${n(r, 'render.navigationToFirstRowMs.p50', 'ms')} seen by the driver, goto→first row in the DOM ${n(r, 'render.gotoToFirstRowInDomMs.p50', 'ms')} on the wall clock, ${n(r, 'render.pageClockFirstRowInDomMs.p50', 'ms')} in the page's clock, painted at ${n(r, 'render.pageClockFirstRowPaintedMs.p50', 'ms')} (target < 300 ms; 690 ms when filed; first page contexts.page() ${n(r, 'contextsFirstPage.coreMs.p50', 'ms')} for ${n(r, 'contextsFirstPage.jsonBytes', 'bytes')}); ` +
         `navigation→full list p50 ${n(r, 'render.navigationToFullListMs.p50', 'ms')} (contexts.list() ${n(r, 'coreContextsListMs.p50', 'ms')} and its JSON ${n(r, 'contextsListJson.stringifyMs', 'ms')} for ${n(r, 'contextsListJson.bytes', 'bytes')}); ` +
         `scroll frames p50 ${n(r, 'render.scrollFrames.frameMs.p50', 'ms')}, p99 ${n(r, 'render.scrollFrames.frameMs.p99', 'ms')} (target one frame, 16.7 ms), max ${n(r, 'render.scrollFrames.frameMs.max', 'ms')}, main thread ${n(r, 'render.scrollFrames.mainThreadMsPerFrame.task', 'ms/frame')}` +
