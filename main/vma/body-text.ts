@@ -51,34 +51,88 @@ export function declaredLength(header: unknown): number | null {
 }
 
 /**
+ * Gathers a body's chunks as they arrive, with the size limit and the optional sink (readBody's
+ * rules, shared with clients that get chunks from undici's handler directly and have no stream).
+ * `add` throws BodyTooLargeError as soon as the body is known to exceed the limit; the caller stops
+ * reading. A sink that throws makes `add` throw what it threw.
+ */
+export class BodyCollector {
+  private readonly maxBytes: number;
+  private readonly sink: BodyProgress | undefined;
+  // Without a sink the chunks are kept as they came and joined once at the end (one chunk, the
+  // poller's usual answer, is not copied at all): measured cheaper than growing one buffer, whose
+  // large reallocations cost collections. Holding chunks is safe: undici hands out chunks it never
+  // reuses (its own body.text() keeps them too).
+  private readonly chunks: Buffer[] | null;
+  private buf: Buffer;
+  private owned: boolean;
+  private length = 0;
+
+  /** Throws BodyTooLargeError at once when the declared length alone breaks the limit. */
+  constructor(opts: ReadBodyOptions = {}) {
+    this.maxBytes = opts.maxBytes ?? DEFAULT_MAX_BODY_BYTES;
+    const declared = declaredLength(opts.contentLength);
+    if (declared !== null && declared > this.maxBytes) throw new BodyTooLargeError(this.maxBytes, declared);
+    this.sink = opts.onData;
+    this.chunks = this.sink === undefined ? [] : null;
+    // A sink needs one growing buffer (it keeps offsets into it). A declared length is a size hint
+    // only: a server that sends more gets the buffer grown (and the limit still applied); one that
+    // sends less gets a view of what it sent. allocUnsafe is safe here because only the filled part
+    // ever leaves this class. Without a declared length the first chunk is kept as it came, and a
+    // buffer is allocated only when a second one arrives.
+    this.buf = this.sink !== undefined && declared !== null && declared > 0 ? Buffer.allocUnsafe(declared) : EMPTY;
+    this.owned = this.buf !== EMPTY;
+  }
+
+  add(chunk: Uint8Array): void {
+    const next = this.length + chunk.length;
+    if (next > this.maxBytes) throw new BodyTooLargeError(this.maxBytes, null);
+    const piece = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (this.chunks !== null) {
+      this.chunks.push(piece);
+      this.length = next;
+      return;
+    }
+    if (this.length === 0 && !this.owned) {
+      this.buf = piece;
+    } else {
+      if (!this.owned || next > this.buf.length) {
+        const grown = Buffer.allocUnsafe(Math.min(this.maxBytes, Math.max(next, this.buf.length * 2, FIRST_BUFFER_BYTES)));
+        this.buf.copy(grown, 0, 0, this.length);
+        this.buf = grown;
+        this.owned = true;
+      }
+      this.buf.set(chunk, this.length);
+    }
+    this.length = next;
+    this.sink?.(this.buf, this.length);
+  }
+
+  /** The whole body as one Buffer (a view of exactly the bytes received). */
+  finish(): Buffer {
+    const chunks = this.chunks;
+    if (chunks === null) return this.buf.subarray(0, this.length);
+    if (chunks.length === 1) return chunks[0]!;
+    return chunks.length === 0 ? EMPTY : Buffer.concat(chunks, this.length);
+  }
+}
+
+/**
  * The whole body as one Buffer (a view of exactly the bytes received). Rejects with
  * BodyTooLargeError, destroying the stream, as soon as the body is known to exceed `maxBytes`;
  * stream errors (connection lost, aborted) reject as they are.
  */
 export function readBody(body: Readable, opts: ReadBodyOptions = {}): Promise<Buffer> {
-  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const declared = declaredLength(opts.contentLength);
   // undici's body reports its destruction as an error event; after a refusal nobody wants it.
   body.on('error', () => {});
-  if (declared !== null && declared > maxBytes) {
+  let collector: BodyCollector;
+  try {
+    collector = new BodyCollector(opts);
+  } catch (e) {
     // Not even the first chunk is read.
     body.destroy();
-    return Promise.reject(new BodyTooLargeError(maxBytes, declared));
+    return Promise.reject(e);
   }
-  const sink = opts.onData;
-  // Without a sink the chunks are kept as they came and joined once at the end (one chunk, the
-  // poller's usual answer, is not copied at all): measured cheaper than growing one buffer, whose
-  // large reallocations cost collections. Holding chunks is safe: undici hands out chunks it never
-  // reuses (its own body.text() keeps them too).
-  const chunks: Buffer[] | null = sink === undefined ? [] : null;
-  // A sink needs one growing buffer (it keeps offsets into it). A declared length is a size hint
-  // only: a server that sends more gets the buffer grown (and the limit still applied); one that
-  // sends less gets a view of what it sent. allocUnsafe is safe here because only the filled part
-  // ever leaves this function. Without a declared length the first chunk is kept as it came, and a
-  // buffer is allocated only when a second one arrives.
-  let buf: Buffer = sink !== undefined && declared !== null && declared > 0 ? Buffer.allocUnsafe(declared) : EMPTY;
-  let owned = buf !== EMPTY;
-  let length = 0;
   // 'data' events, not `for await`: async iteration measured twice the CPU for a 10 MB body
   // (a promise and the stream's read machinery per chunk).
   return new Promise((resolve, reject) => {
@@ -90,44 +144,17 @@ export function readBody(body: Readable, opts: ReadBodyOptions = {}): Promise<Bu
     };
     body.on('data', (chunk: Uint8Array) => {
       if (settled) return;
-      const next = length + chunk.length;
-      if (next > maxBytes) {
-        fail(new BodyTooLargeError(maxBytes, null));
+      try {
+        collector.add(chunk);
+      } catch (e) {
+        fail(e);
         body.destroy();
-        return;
-      }
-      const piece = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      if (chunks !== null) {
-        chunks.push(piece);
-        length = next;
-        return;
-      }
-      if (length === 0 && !owned) {
-        buf = piece;
-      } else {
-        if (!owned || next > buf.length) {
-          const grown = Buffer.allocUnsafe(Math.min(maxBytes, Math.max(next, buf.length * 2, FIRST_BUFFER_BYTES)));
-          buf.copy(grown, 0, 0, length);
-          buf = grown;
-          owned = true;
-        }
-        buf.set(chunk, length);
-      }
-      length = next;
-      if (sink !== undefined) {
-        try {
-          sink(buf, length);
-        } catch (e) {
-          fail(e);
-          body.destroy();
-        }
       }
     });
     body.once('end', () => {
       if (settled) return;
       settled = true;
-      if (chunks === null) resolve(buf.subarray(0, length));
-      else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length));
+      resolve(collector.finish());
     });
     body.once('error', fail);
     // Destroyed without an error (and without its end): the body is incomplete.

@@ -4,7 +4,7 @@
 // them as query parameters: there the query never reaches a log line or an error message.
 import { getGlobalDispatcher, type Dispatcher } from 'undici';
 import { AppError } from '../../shared/errors';
-import { BodyTooLargeError, DEFAULT_MAX_BODY_BYTES, decodeBody, readBody, type IncrementalBodyParser } from './body-text';
+import { BodyCollector, BodyTooLargeError, DEFAULT_MAX_BODY_BYTES, decodeBody, type IncrementalBodyParser } from './body-text';
 import { createDiscoveryParser } from './discovery-slices';
 import { normaliseDiscovery, type NormalisedDiscovery } from './normalise';
 import { VmaHttpError } from './vma-http-error';
@@ -181,6 +181,102 @@ function describeTransportError(e: unknown, fullUrl: string, path: string): stri
 const GET_HEADERS: Readonly<Record<string, string>> = Object.freeze({ accept: 'application/json' });
 const JSON_BODY_HEADERS: Readonly<Record<string, string>> = Object.freeze({ accept: 'application/json', 'content-type': 'application/json' });
 
+/** A whole answer: its status (200 and up) and its body. */
+interface Answer {
+  status: number;
+  bytes: Buffer;
+}
+
+/**
+ * One call's answer taken straight from undici's dispatch handler: what undici's request() does with
+ * its own handler, without what the client does not use (a response stream per answer, an
+ * AbortSignal and its listener, an async resource, a headers object). The progress poller makes
+ * hundreds of these calls a second, and that machinery was most of their cost. The handler methods
+ * are undici's classic ones (onConnect … onComplete): undici calls them directly, where the newer
+ * onRequestStart … onResponseEnd ones go through an adapter that parses every answer's headers.
+ */
+class AnswerHandler implements Dispatcher.DispatchHandler {
+  /** The answer's status once its head arrived (informational 1xx heads are skipped); 0 before. */
+  status = 0;
+  private abortRequest: ((err?: Error) => void) | null = null;
+  /** An abort asked for before undici gave this request a connection: applied when it does. */
+  private reason: Error | null = null;
+  private collector: BodyCollector | null = null;
+  private settled = false;
+  private resolve: (a: Answer) => void = () => {};
+  private reject: (e: unknown) => void = () => {};
+
+  /** `collect` is called once the head arrived; it may throw (BodyTooLargeError): the request is then aborted with that error. */
+  constructor(private readonly collect: (status: number, contentLength: string | string[] | undefined) => BodyCollector) {}
+
+  /** Rejects with undici's error when the request fails, before or after the head. */
+  send(dispatcher: Dispatcher, opts: Dispatcher.DispatchOptions): Promise<Answer> {
+    return new Promise<Answer>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+      try {
+        dispatcher.dispatch(opts, this);
+      } catch (e) {
+        // A dispatcher that refuses at once (closed, invalid options): request() rejects too.
+        this.onError(e as Error);
+      }
+    });
+  }
+
+  abort(reason: Error): void {
+    if (this.settled) return;
+    if (this.abortRequest !== null) this.abortRequest(reason);
+    else this.reason = reason;
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    if (this.reason !== null) {
+      abort(this.reason);
+      return;
+    }
+    this.abortRequest = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
+    if (statusCode < 200) return true;
+    this.status = statusCode;
+    this.collector = this.collect(statusCode, contentLengthOf(rawHeaders));
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    // A throw (the size limit, the parser's sink) makes undici abort the request with it.
+    this.collector!.add(chunk);
+    return true;
+  }
+
+  onComplete(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.resolve({ status: this.status, bytes: this.collector!.finish() });
+  }
+
+  onError(err: Error): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.reject(err);
+  }
+}
+
+const CONTENT_LENGTH = 'content-length';
+
+/** The content-length header as undici's request() reports it: absent, one value, or every value when repeated. */
+function contentLengthOf(rawHeaders: Buffer[]): string | string[] | undefined {
+  let out: string | string[] | undefined;
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length !== CONTENT_LENGTH.length || name.toString('latin1').toLowerCase() !== CONTENT_LENGTH) continue;
+    const value = rawHeaders[i + 1]!.toString('utf8');
+    out = out === undefined ? value : Array.isArray(out) ? [...out, value] : [out, value];
+  }
+  return out;
+}
+
 export function createVmaClient(options: VmaClientOptions): VmaClient {
   const baseUrl = validateBaseUrl(options.baseUrl);
   // Origin and path prefix split once here: dispatching with them directly spares undici parsing
@@ -203,16 +299,20 @@ export function createVmaClient(options: VmaClientOptions): VmaClient {
 
   async function call(spec: CallSpec): Promise<{ status: number; body: unknown }> {
     const qs = spec.query === undefined ? '' : `?${new URLSearchParams(spec.query).toString()}`;
-    const fullUrl = `${baseUrl}${spec.path}${qs}`;
     const started = Date.now();
     const log = (status: number | null, outcome: VmaRequestLogEntry['outcome']): void => {
       options.onRequest?.({ endpoint: spec.endpoint, method: spec.method, path: spec.path, status, durationMs: Date.now() - started, outcome });
     };
-    const controller = new AbortController();
+    // Only an answer the client will parse goes to the incremental parser; error bodies are text.
+    let parser: IncrementalBodyParser<unknown> | undefined;
+    const handler = new AnswerHandler((status, contentLength) => {
+      parser = status >= 200 && status <= 299 ? spec.parse?.() : undefined;
+      return new BodyCollector({ contentLength, maxBytes: maxBodyBytes, ...(parser === undefined ? {} : { onData: parser.onData }) });
+    });
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      controller.abort();
+      handler.abort(new Error(`timed out after ${spec.timeoutMs} ms`));
     }, spec.timeoutMs);
     const timeoutError = (): AppError => {
       log(null, 'timeout');
@@ -222,66 +322,51 @@ export function createVmaClient(options: VmaClientOptions): VmaClient {
         timeoutMs: spec.timeoutMs,
       });
     };
+    let answer: Answer;
     try {
-      let res: Dispatcher.ResponseData;
-      try {
-        // The global dispatcher is looked up per call, as undici's request() does.
-        res = await (options.dispatcher ?? getGlobalDispatcher()).request({
-          origin,
-          path: `${basePath}${spec.path}${qs}`,
-          method: spec.method,
-          headers: spec.body === undefined ? GET_HEADERS : JSON_BODY_HEADERS,
-          body: spec.body === undefined ? null : JSON.stringify(spec.body),
-          signal: controller.signal,
-        });
-      } catch (e) {
-        if (timedOut) throw timeoutError();
+      // The global dispatcher is looked up per call, as undici's request() does.
+      answer = await handler.send(options.dispatcher ?? getGlobalDispatcher(), {
+        origin,
+        path: `${basePath}${spec.path}${qs}`,
+        method: spec.method,
+        headers: spec.body === undefined ? GET_HEADERS : JSON_BODY_HEADERS,
+        body: spec.body === undefined ? null : JSON.stringify(spec.body),
+      });
+    } catch (e) {
+      if (timedOut) throw timeoutError();
+      const status = handler.status;
+      const transport = (): string => describeTransportError(e, `${baseUrl}${spec.path}${qs}`, spec.path);
+      if (status === 0) {
         log(null, 'unreachable');
-        throw new AppError('unreachable', `VMA unreachable (${spec.method} ${spec.path}): ${describeTransportError(e, fullUrl, spec.path)}`, {
+        throw new AppError('unreachable', `VMA unreachable (${spec.method} ${spec.path}): ${transport()}`, { endpoint: spec.endpoint, path: spec.path });
+      }
+      if (e instanceof BodyTooLargeError) {
+        log(status, status >= 200 && status <= 299 ? 'ok' : 'http_error');
+        throw new AppError('remote_error', `VMA ${spec.method} ${spec.path} answered ${status} with a body over the limit of ${e.maxBytes} bytes`, {
           endpoint: spec.endpoint,
           path: spec.path,
         });
       }
-      // Only an answer the client will parse goes to the incremental parser; error bodies are text.
-      const ok = res.statusCode >= 200 && res.statusCode <= 299;
-      const parser = ok ? spec.parse?.() : undefined;
-      let bytes: Buffer;
-      try {
-        bytes = await readBody(res.body, { contentLength: res.headers['content-length'], maxBytes: maxBodyBytes, ...(parser === undefined ? {} : { onData: parser.onData }) });
-      } catch (e) {
-        if (timedOut) throw timeoutError();
-        if (e instanceof BodyTooLargeError) {
-          log(res.statusCode, ok ? 'ok' : 'http_error');
-          throw new AppError('remote_error', `VMA ${spec.method} ${spec.path} answered ${res.statusCode} with a body over the limit of ${e.maxBytes} bytes`, {
-            endpoint: spec.endpoint,
-            path: spec.path,
-          });
-        }
-        log(res.statusCode, 'unreachable');
-        throw new AppError('unreachable', `VMA connection lost while reading ${spec.method} ${spec.path}: ${describeTransportError(e, fullUrl, spec.path)}`, {
-          endpoint: spec.endpoint,
-          path: spec.path,
-        });
-      }
-      if (!ok) {
-        log(res.statusCode, 'http_error');
-        throw new VmaHttpError(res.statusCode, redact(decodeBody(bytes).trim(), spec.secrets), spec.method, spec.path);
-      }
-      log(res.statusCode, 'ok');
-      let body: unknown;
-      try {
-        body = parser === undefined ? JSON.parse(decodeBody(bytes)) : parser.finish(bytes);
-      } catch (e) {
-        // The parser's own checks (AppError) say what is wrong; only a JSON syntax error is "not JSON".
-        if (!(e instanceof SyntaxError)) throw e;
-        throw new AppError('remote_error', `VMA ${spec.method} ${spec.path} answered ${res.statusCode} with a body that is not JSON`, {
-          endpoint: spec.endpoint,
-          path: spec.path,
-        });
-      }
-      return { status: res.statusCode, body };
+      log(status, 'unreachable');
+      throw new AppError('unreachable', `VMA connection lost while reading ${spec.method} ${spec.path}: ${transport()}`, { endpoint: spec.endpoint, path: spec.path });
     } finally {
       clearTimeout(timer);
+    }
+    const { status, bytes } = answer;
+    if (status < 200 || status > 299) {
+      log(status, 'http_error');
+      throw new VmaHttpError(status, redact(decodeBody(bytes).trim(), spec.secrets), spec.method, spec.path);
+    }
+    log(status, 'ok');
+    try {
+      return { status, body: parser === undefined ? JSON.parse(decodeBody(bytes)) : parser.finish(bytes) };
+    } catch (e) {
+      // The parser's own checks (AppError) say what is wrong; only a JSON syntax error is "not JSON".
+      if (!(e instanceof SyntaxError)) throw e;
+      throw new AppError('remote_error', `VMA ${spec.method} ${spec.path} answered ${status} with a body that is not JSON`, {
+        endpoint: spec.endpoint,
+        path: spec.path,
+      });
     }
   }
 
