@@ -36,7 +36,7 @@ export function summarise(report: Obj): string {
       lines.push(`   ${call}: ${route('direct')}; ${route('tunnel')}; ${route('opensshL')}`);
       lines.push(
         `     tunnel/direct ${n(t, `ratios.${call}.requestsPerSecondTunnelOverDirect`, '×')} (target ≥ 0.8 ×) beside anchor ssh -L/direct ${n(t, `ratios.${call}.requestsPerSecondOpensshLOverDirect`, '×')}; tunnel/ssh -L ${n(t, `ratios.${call}.requestsPerSecondTunnelOverOpensshL`, '×')}; ` +
-          `if CPU alone decided ${n(t, `ratios.${call}.cpuBoundEstimateTunnelOverDirect`, '×')}; tunnel route per request: sshd ${n(t, `results.${call}.tunnel.sshdCpuUsPerRequest`, 'µs')}, simulator ${n(t, `results.${call}.tunnel.simulatorCpuUsPerRequest`, 'µs')}, all three ${n(t, `results.${call}.tunnel.totalCpuUsPerRequest`, 'µs CPU')}`,
+          `if CPU alone decided ${n(t, `ratios.${call}.cpuBoundEstimateTunnelOverDirect`, '×')}; tunnel route per request: sshd ${n(t, `results.${call}.tunnel.sshdCpuUsPerRequest`, 'µs')}, simulator ${n(t, `results.${call}.tunnel.simulatorCpuUsPerRequest`, 'µs')}, all three ${n(t, `results.${call}.tunnel.totalCpuUsPerRequest`, 'µs CPU')}; sshd per request ${n(t, `results.${call}.tunnel.sshdReadCallsPerRequest`, 'reads')}, ${n(t, `results.${call}.tunnel.sshdWriteCallsPerRequest`, 'writes')}, ${n(t, `results.${call}.tunnel.sshdWakeupsPerRequest`, 'wake-ups')}; sshd CPU with our client ÷ with ssh -L ${n(t, `ratios.${call}.sshdCpuTunnelOverOpensshL`, '×')}`,
       );
     }
   }
