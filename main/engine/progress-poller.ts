@@ -59,15 +59,24 @@ export function missingChangeIdWarning(d: { diskKey: string }): string {
   return `${d.diskKey} finished without a change id: its next sync will copy the whole disk`;
 }
 
-let lastIsoMs = NaN;
-let lastIso = '';
-/** Answers of one batch are often asked or answered in the same millisecond: formatting is not free. */
+let isoSecond = NaN;
+let isoPrefix = '';
+const MS_DIGITS = Array.from({ length: 1000 }, (_, i) => `${String(i).padStart(3, '0')}Z`);
+/**
+ * toISOString of a poll time. Every answer is stamped twice (asked, answered) at times a few
+ * milliseconds apart: the date and time down to the second are formatted once per second, and the
+ * milliseconds appended (the same text as toISOString, which formatting every time cost more).
+ */
 const iso = (ms: number) => {
-  if (ms !== lastIsoMs) {
-    lastIso = new Date(ms).toISOString();
-    lastIsoMs = ms;
+  if (!Number.isSafeInteger(ms) || ms < 0) return new Date(ms).toISOString();
+  const second = Math.floor(ms / 1000);
+  if (second !== isoSecond) {
+    const full = new Date(second * 1000).toISOString();
+    // "…:ss." without its "000Z" (the year part may be longer than four digits).
+    isoPrefix = full.slice(0, full.length - 4);
+    isoSecond = second;
   }
-  return lastIso;
+  return isoPrefix + MS_DIGITS[ms - second * 1000]!;
 };
 const ms = (s: string | null) => (s ? Date.parse(s) : NaN);
 const minutes = (n: number) => (n >= 60_000 ? `${Math.round(n / 60_000)} min` : `${Math.round(n / 1000)} s`);
