@@ -209,15 +209,7 @@ export class ProgressPoller {
       const polled = this.deps.jobs.polled();
       this.forgetEnded(polled);
       const due = polled.filter((p) => (!p.nextPollAt || ms(p.nextPollAt) <= now) && !this.inFlight.has(p.jobId));
-      let i = 0;
-      const worker = async () => {
-        while (i < due.length) {
-          const p = due[i++]!;
-          this.inFlight.add(p.jobId);
-          this.enqueue(await this.ask(p));
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(this.opts.concurrency, due.length) }, worker));
+      await this.askAll(due);
     } catch (e) {
       // A busy database or a failing log write in this pass: the next pass tries again.
       this.passFailed(e, null);
@@ -226,6 +218,44 @@ export class ProgressPoller {
       while (this.followUps.size > 0) await Promise.all([...this.followUps]);
       this.running = false;
     }
+  }
+
+  /**
+   * Asks about every due job, at most `concurrency` at a time. Free places are filled together once
+   * half of them are free, not one by one as answers come: questions asked in one go leave in one
+   * write on the SSH connection (main/ssh/batch-writes.ts), and each write wakes the other side. A
+   * question that hangs holds one place, never the pass.
+   */
+  private askAll(due: readonly PolledJob[]): Promise<void> {
+    const places = Math.min(this.opts.concurrency, due.length);
+    if (places === 0) return Promise.resolve();
+    const refillAt = Math.ceil(places / 2);
+    let next = 0;
+    let active = 0;
+    return new Promise<void>((resolve, reject) => {
+      const fill = (): void => {
+        while (active < places && next < due.length) {
+          const p = due[next++]!;
+          this.inFlight.add(p.jobId);
+          active++;
+          void this.ask(p).then(answered);
+        }
+      };
+      const answered = (f: Fetched): void => {
+        try {
+          active--;
+          this.enqueue(f);
+          if (next >= due.length) {
+            if (active === 0) resolve();
+          } else if (places - active >= refillAt) {
+            fill();
+          }
+        } catch (e) {
+          reject(e);
+        }
+      };
+      fill();
+    });
   }
 
   /**
