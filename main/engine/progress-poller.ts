@@ -59,15 +59,24 @@ export function missingChangeIdWarning(d: { diskKey: string }): string {
   return `${d.diskKey} finished without a change id: its next sync will copy the whole disk`;
 }
 
-let lastIsoMs = NaN;
-let lastIso = '';
-/** Answers of one batch are often asked or answered in the same millisecond: formatting is not free. */
+let isoSecond = NaN;
+let isoPrefix = '';
+const MS_DIGITS = Array.from({ length: 1000 }, (_, i) => `${String(i).padStart(3, '0')}Z`);
+/**
+ * toISOString of a poll time. Every answer is stamped twice (asked, answered) at times a few
+ * milliseconds apart: the date and time down to the second are formatted once per second, and the
+ * milliseconds appended (the same text as toISOString, which formatting every time cost more).
+ */
 const iso = (ms: number) => {
-  if (ms !== lastIsoMs) {
-    lastIso = new Date(ms).toISOString();
-    lastIsoMs = ms;
+  if (!Number.isSafeInteger(ms) || ms < 0) return new Date(ms).toISOString();
+  const second = Math.floor(ms / 1000);
+  if (second !== isoSecond) {
+    const full = new Date(second * 1000).toISOString();
+    // "…:ss." without its "000Z" (the year part may be longer than four digits).
+    isoPrefix = full.slice(0, full.length - 4);
+    isoSecond = second;
   }
-  return lastIso;
+  return isoPrefix + MS_DIGITS[ms - second * 1000]!;
 };
 const ms = (s: string | null) => (s ? Date.parse(s) : NaN);
 const minutes = (n: number) => (n >= 60_000 ? `${Math.round(n / 60_000)} min` : `${Math.round(n / 1000)} s`);
@@ -200,15 +209,7 @@ export class ProgressPoller {
       const polled = this.deps.jobs.polled();
       this.forgetEnded(polled);
       const due = polled.filter((p) => (!p.nextPollAt || ms(p.nextPollAt) <= now) && !this.inFlight.has(p.jobId));
-      let i = 0;
-      const worker = async () => {
-        while (i < due.length) {
-          const p = due[i++]!;
-          this.inFlight.add(p.jobId);
-          this.enqueue(await this.ask(p));
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(this.opts.concurrency, due.length) }, worker));
+      await this.askAll(due);
     } catch (e) {
       // A busy database or a failing log write in this pass: the next pass tries again.
       this.passFailed(e, null);
@@ -217,6 +218,44 @@ export class ProgressPoller {
       while (this.followUps.size > 0) await Promise.all([...this.followUps]);
       this.running = false;
     }
+  }
+
+  /**
+   * Asks about every due job, at most `concurrency` at a time. Free places are filled together once
+   * half of them are free, not one by one as answers come: questions asked in one go leave in one
+   * write on the SSH connection (main/ssh/batch-writes.ts), and each write wakes the other side. A
+   * question that hangs holds one place, never the pass.
+   */
+  private askAll(due: readonly PolledJob[]): Promise<void> {
+    const places = Math.min(this.opts.concurrency, due.length);
+    if (places === 0) return Promise.resolve();
+    const refillAt = Math.ceil(places / 2);
+    let next = 0;
+    let active = 0;
+    return new Promise<void>((resolve, reject) => {
+      const fill = (): void => {
+        while (active < places && next < due.length) {
+          const p = due[next++]!;
+          this.inFlight.add(p.jobId);
+          active++;
+          void this.ask(p).then(answered);
+        }
+      };
+      const answered = (f: Fetched): void => {
+        try {
+          active--;
+          this.enqueue(f);
+          if (next >= due.length) {
+            if (active === 0) resolve();
+          } else if (places - active >= refillAt) {
+            fill();
+          }
+        } catch (e) {
+          reject(e);
+        }
+      };
+      fill();
+    });
   }
 
   /**

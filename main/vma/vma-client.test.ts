@@ -116,6 +116,32 @@ describe('VMA client transport', () => {
     }
   });
 
+  it('a dispatcher that refuses the request is unreachable; a request still waiting for a connection times out', async () => {
+    const closed = new Agent();
+    await closed.close();
+    const refused = await rejection(createVmaClient({ baseUrl: `http://127.0.0.1:${port}`, dispatcher: closed }).health());
+    expect(isAppError(refused) && refused.code).toBe('unreachable');
+    expect((refused as Error).message).toMatch(/^VMA unreachable \(GET \/api\/v1\/health\)/);
+
+    // One connection, held by an answer that never ends: the second request waits for it and its
+    // own time runs out while it waits.
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"status":');
+    };
+    const one = new Agent({ connections: 1 });
+    try {
+      const client = createVmaClient({ baseUrl: `http://127.0.0.1:${port}`, dispatcher: one });
+      const first = rejection(client.status('job-1', { timeoutMs: 300 }));
+      const second = await rejection(client.status('job-2', { timeoutMs: 100 }));
+      expect(isAppError(second) && second.code).toBe('timeout');
+      expect((second as Error).message).toBe('VMA GET /api/v1/status/job-2 did not answer within 100 ms');
+      expect(isAppError(await first) && ((await first) as { code: string }).code).toBe('timeout');
+    } finally {
+      await one.destroy();
+    }
+  });
+
   it('rejects bad base URLs and timeouts', () => {
     expect(() => createVmaClient({ baseUrl: 'not a url' })).toThrow(/not a URL/);
     expect(() => createVmaClient({ baseUrl: 'ftp://h:1' })).toThrow(/http/);

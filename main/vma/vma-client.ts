@@ -181,6 +181,8 @@ function describeTransportError(e: unknown, fullUrl: string, path: string): stri
 const GET_HEADERS: Readonly<Record<string, string>> = Object.freeze({ accept: 'application/json' });
 const JSON_BODY_HEADERS: Readonly<Record<string, string>> = Object.freeze({ accept: 'application/json', 'content-type': 'application/json' });
 
+const noop = (): void => {};
+
 /** A whole answer: its status (200 and up) and its body. */
 interface Answer {
   status: number;
@@ -203,8 +205,8 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
   private reason: Error | null = null;
   private collector: BodyCollector | null = null;
   private settled = false;
-  private resolve: (a: Answer) => void = () => {};
-  private reject: (e: unknown) => void = () => {};
+  private resolve: (a: Answer) => void = noop;
+  private reject: (e: unknown) => void = noop;
 
   /** `collect` is called once the head arrived; it may throw (BodyTooLargeError): the request is then aborted with that error. */
   constructor(private readonly collect: (status: number, contentLength: string | string[] | undefined) => BodyCollector) {}
@@ -252,8 +254,13 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
 
   onComplete(): void {
     if (this.settled) return;
+    if (this.collector === null) {
+      // Not an answer undici would end this way (only informational heads came): a failed request.
+      this.onError(new Error('the answer ended before its head'));
+      return;
+    }
     this.settled = true;
-    this.resolve({ status: this.status, bytes: this.collector!.finish() });
+    this.resolve({ status: this.status, bytes: this.collector.finish() });
   }
 
   onError(err: Error): void {
