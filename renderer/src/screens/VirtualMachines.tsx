@@ -267,11 +267,18 @@ function VmTable({
     ro.observe(el);
     return () => ro.disconnect();
   }, []);
+  // Kept as long as the same columns fit: a width change that drops or restores none (the first
+  // measurement, most window resizes) then re-renders no row, since every row gets these same objects.
+  const fitted = useRef<{ key: string; columns: VmColumnDef[]; hidden: ReadonlySet<VmColumnId>; template: string } | null>(null);
   const { columns, hidden, template } = useMemo(() => {
     const fit = fitColumns(chosen, width, withPanel);
-    const all = [...fit.shown, ...fit.dropped];
-    const ordered = VM_COLUMNS.filter((c) => all.includes(c));
-    return { columns: ordered, hidden: new Set(fit.dropped.map((c) => c.id)), template: gridTemplate(fit.shown, withPanel) };
+    const template = gridTemplate(fit.shown, withPanel);
+    const key = `${template}|${fit.shown.map((c) => c.id).join(' ')}|${fit.dropped.map((c) => c.id).join(' ')}`;
+    if (fitted.current?.key !== key) {
+      const all = [...fit.shown, ...fit.dropped];
+      fitted.current = { key, columns: VM_COLUMNS.filter((c) => all.includes(c)), hidden: new Set(fit.dropped.map((c) => c.id)), template };
+    }
+    return fitted.current;
   }, [chosen, width, withPanel]);
   const [active, setActive] = useState(0);
   const [focusWanted, setFocusWanted] = useState(false);
