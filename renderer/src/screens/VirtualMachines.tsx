@@ -410,13 +410,21 @@ function VmTable({
         )}
       </div>
       <div className="table-footer" data-testid="vm-count" data-loading={loading || undefined}>
-        {loading
-          ? rowCount === total
-            ? `First ${formatCount(loaded)} of ${formatCount(total)} VMs loaded; loading the rest…`
-            : `${formatCount(rows.length)} shown from the first ${formatCount(loaded)} of ${formatCount(total)} VMs; the rest join this view once loaded…`
-          : rows.length === total
-            ? `${formatCount(total)} ${total === 1 ? 'VM' : 'VMs'} under management`
-            : `${formatCount(rows.length)} of ${formatCount(total)} VMs shown`}
+        {loading ? (
+          <>
+            {rowCount === total
+              ? `First ${formatCount(loaded)} of ${formatCount(total)} VMs loaded; loading the rest…`
+              : `${formatCount(rows.length)} shown from the first ${formatCount(loaded)} of ${formatCount(total)} VMs; the rest join this view once loaded…`}
+            {/* The summary bar's counts are the core's, of every VM; it says so to screen readers itself. */}
+            <span className="footer-note" aria-hidden>
+              {` Status counts above: all ${formatCount(total)} VMs.`}
+            </span>
+          </>
+        ) : rows.length === total ? (
+          `${formatCount(total)} ${total === 1 ? 'VM' : 'VMs'} under management`
+        ) : (
+          `${formatCount(rows.length)} of ${formatCount(total)} VMs shown`
+        )}
       </div>
     </div>
   );
@@ -427,8 +435,9 @@ function SummaryBar({ all, partial }: { all: VmContextSummary[]; partial: VmStat
   const group = useUi((s) => s.vmGroup);
   // While the list loads, the core's counts of every VM: right for the whole set, not just the rows in.
   const summary = useMemo(() => (partial ? summaryFromCounts(partial.byDisplayStatus) : statusSummary(all)), [all, partial]);
+  const note = partial && partial.total > all.length ? `counts of all ${formatCount(partial.total)} VMs; list still loading` : null;
   return (
-    <div className="summary-bar" role="group" aria-label="VMs by status" data-testid="status-summary" data-partial={partial ? 'true' : undefined}>
+    <div className="summary-bar" role="group" aria-label="VMs by status" data-testid="status-summary" data-partial={partial ? 'true' : undefined} title={note ? `Status ${note}` : undefined}>
       {summary.map((g, i) => (
         <span key={g.id}>
           {i > 0 && <span className="summary-sep" aria-hidden> · </span>}
@@ -443,10 +452,11 @@ function SummaryBar({ all, partial }: { all: VmContextSummary[]; partial: VmStat
           </button>
         </span>
       ))}
-      {partial && partial.total > all.length && (
-        <span className="summary-note muted" data-testid="summary-partial">
-          {' '}
-          (counts of all {formatCount(partial.total)} VMs; list still loading)
+      {/* Read out with the counts; on screen the table footer (a line of its own) says it, so the
+          toolbar keeps its height when the list arrives and the note goes. */}
+      {note && (
+        <span className="sr-only" data-testid="summary-partial">
+          {` (${note})`}
         </span>
       )}
     </div>
