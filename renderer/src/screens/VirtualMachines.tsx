@@ -20,6 +20,12 @@ import { BulkActions } from './vm-list/BulkActions';
 import { useConnection } from '../transport/connection';
 
 const ROW_HEIGHT = 34;
+/**
+ * Rows drawn beyond the window on each side once the first rows are on screen: enough that a frame of
+ * fast scrolling seldom shows a gap, few enough that each frame has little to update. The first render
+ * draws only the rows in the window, so the first paint waits for no row it does not show.
+ */
+const OVERSCAN_ROWS = 8;
 
 function JobProgressCell({ jobId }: { jobId: string }) {
   const p = useLive((s) => s.progressByJobId[jobId]);
@@ -296,19 +302,31 @@ function VmTable({
     },
     [activeIndex],
   );
+  const [overscan, setOverscan] = useState(0);
   const virtualizer = useVirtualizer({
     count: rowCount,
     getScrollElement: () => scrollRef.current,
     estimateSize: () => ROW_HEIGHT,
-    // Rows drawn beyond the window on each side: enough that a frame of fast scrolling seldom shows a
-    // gap, few enough that each frame has little to update.
-    overscan: 8,
+    overscan,
     rangeExtractor,
   });
   // Rows are keyed by screen slot (lib/row-slots.ts): scrolling updates rows in place.
   const slots = useRef(new RowSlots());
   const items = virtualizer.getVirtualItems();
   const slotOf = slots.current.assign(items.map((item) => item.index));
+  const drawn = items.length > 0;
+  useEffect(() => {
+    if (!drawn || overscan === OVERSCAN_ROWS) return;
+    // A task posted from the next animation frame runs once that frame, with the first rows, is painted.
+    let t: ReturnType<typeof setTimeout> | undefined;
+    const raf = requestAnimationFrame(() => {
+      t = setTimeout(() => setOverscan(OVERSCAN_ROWS), 0);
+    });
+    return () => {
+      cancelAnimationFrame(raf);
+      clearTimeout(t);
+    };
+  }, [drawn, overscan]);
 
   useEffect(() => {
     if (!focusWanted) return;
