@@ -1,5 +1,6 @@
 // React and the app, loaded by the entry (main.tsx) once the first requests to the core are out.
 import { StrictMode } from 'react';
+import { flushSync } from 'react-dom';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
 import { firstPageIn } from './store/live-sync';
@@ -19,10 +20,15 @@ const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root element');
 const render = () => {
   performance.mark('mkc:render');
-  createRoot(root).render(
-    <StrictMode>
-      <App />
-    </StrictMode>,
+  // Rendered in this task: scheduled, the render would wait behind whatever else is queued (socket
+  // messages, a frame of the empty page) with the first page already in hand.
+  const reactRoot = createRoot(root);
+  flushSync(() =>
+    reactRoot.render(
+      <StrictMode>
+        <App />
+      </StrictMode>,
+    ),
   );
 };
 void Promise.race([firstPageIn, new Promise((resolve) => setTimeout(resolve, FIRST_RENDER_WAIT_MS))]).then(render);

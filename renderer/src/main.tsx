@@ -3,6 +3,7 @@
 // parsed and run. Keep this module's imports small: everything here delays that first request.
 import { api } from './transport/api';
 import { startLiveSync } from './store/live-sync';
+import { storedColumnChoice } from './lib/column-storage';
 import './styles.css';
 import './operator.css';
 
@@ -14,3 +15,6 @@ import('./boot').catch((e: unknown) => {
   if (root) root.textContent = `The console failed to load: ${e instanceof Error ? e.message : String(e)}`;
   throw e;
 });
+// With the first requests queued and the app chunk asked for: the column choice is read now, while
+// the answers are on their way, not inside the table's first render (lib/column-storage.ts says why).
+storedColumnChoice();

@@ -20,6 +20,12 @@ import { BulkActions } from './vm-list/BulkActions';
 import { useConnection } from '../transport/connection';
 
 const ROW_HEIGHT = 34;
+/**
+ * Rows drawn beyond the window on each side once the first rows are on screen: enough that a frame of
+ * fast scrolling seldom shows a gap, few enough that each frame has little to update. The first render
+ * draws only the rows in the window, so the first paint waits for no row it does not show.
+ */
+const OVERSCAN_ROWS = 8;
 
 function JobProgressCell({ jobId }: { jobId: string }) {
   const p = useLive((s) => s.progressByJobId[jobId]);
@@ -267,11 +273,18 @@ function VmTable({
     ro.observe(el);
     return () => ro.disconnect();
   }, []);
+  // Kept as long as the same columns fit: a width change that drops or restores none (the first
+  // measurement, most window resizes) then re-renders no row, since every row gets these same objects.
+  const fitted = useRef<{ key: string; columns: VmColumnDef[]; hidden: ReadonlySet<VmColumnId>; template: string } | null>(null);
   const { columns, hidden, template } = useMemo(() => {
     const fit = fitColumns(chosen, width, withPanel);
-    const all = [...fit.shown, ...fit.dropped];
-    const ordered = VM_COLUMNS.filter((c) => all.includes(c));
-    return { columns: ordered, hidden: new Set(fit.dropped.map((c) => c.id)), template: gridTemplate(fit.shown, withPanel) };
+    const template = gridTemplate(fit.shown, withPanel);
+    const key = `${template}|${fit.shown.map((c) => c.id).join(' ')}|${fit.dropped.map((c) => c.id).join(' ')}`;
+    if (fitted.current?.key !== key) {
+      const all = [...fit.shown, ...fit.dropped];
+      fitted.current = { key, columns: VM_COLUMNS.filter((c) => all.includes(c)), hidden: new Set(fit.dropped.map((c) => c.id)), template };
+    }
+    return fitted.current;
   }, [chosen, width, withPanel]);
   const [active, setActive] = useState(0);
   const [focusWanted, setFocusWanted] = useState(false);
@@ -289,19 +302,31 @@ function VmTable({
     },
     [activeIndex],
   );
+  const [overscan, setOverscan] = useState(0);
   const virtualizer = useVirtualizer({
     count: rowCount,
     getScrollElement: () => scrollRef.current,
     estimateSize: () => ROW_HEIGHT,
-    // Rows drawn beyond the window on each side: enough that a frame of fast scrolling seldom shows a
-    // gap, few enough that each frame has little to update.
-    overscan: 8,
+    overscan,
     rangeExtractor,
   });
   // Rows are keyed by screen slot (lib/row-slots.ts): scrolling updates rows in place.
   const slots = useRef(new RowSlots());
   const items = virtualizer.getVirtualItems();
   const slotOf = slots.current.assign(items.map((item) => item.index));
+  const drawn = items.length > 0;
+  useEffect(() => {
+    if (!drawn || overscan === OVERSCAN_ROWS) return;
+    // A task posted from the next animation frame runs once that frame, with the first rows, is painted.
+    let t: ReturnType<typeof setTimeout> | undefined;
+    const raf = requestAnimationFrame(() => {
+      t = setTimeout(() => setOverscan(OVERSCAN_ROWS), 0);
+    });
+    return () => {
+      cancelAnimationFrame(raf);
+      clearTimeout(t);
+    };
+  }, [drawn, overscan]);
 
   useEffect(() => {
     if (!focusWanted) return;
@@ -403,13 +428,21 @@ function VmTable({
         )}
       </div>
       <div className="table-footer" data-testid="vm-count" data-loading={loading || undefined}>
-        {loading
-          ? rowCount === total
-            ? `First ${formatCount(loaded)} of ${formatCount(total)} VMs loaded; loading the rest…`
-            : `${formatCount(rows.length)} shown from the first ${formatCount(loaded)} of ${formatCount(total)} VMs; the rest join this view once loaded…`
-          : rows.length === total
-            ? `${formatCount(total)} ${total === 1 ? 'VM' : 'VMs'} under management`
-            : `${formatCount(rows.length)} of ${formatCount(total)} VMs shown`}
+        {loading ? (
+          <>
+            {rowCount === total
+              ? `First ${formatCount(loaded)} of ${formatCount(total)} VMs loaded; loading the rest…`
+              : `${formatCount(rows.length)} shown from the first ${formatCount(loaded)} of ${formatCount(total)} VMs; the rest join this view once loaded…`}
+            {/* The summary bar's counts are the core's, of every VM; it says so to screen readers itself. */}
+            <span className="footer-note" aria-hidden>
+              {` Status counts above: all ${formatCount(total)} VMs.`}
+            </span>
+          </>
+        ) : rows.length === total ? (
+          `${formatCount(total)} ${total === 1 ? 'VM' : 'VMs'} under management`
+        ) : (
+          `${formatCount(rows.length)} of ${formatCount(total)} VMs shown`
+        )}
       </div>
     </div>
   );
@@ -420,8 +453,9 @@ function SummaryBar({ all, partial }: { all: VmContextSummary[]; partial: VmStat
   const group = useUi((s) => s.vmGroup);
   // While the list loads, the core's counts of every VM: right for the whole set, not just the rows in.
   const summary = useMemo(() => (partial ? summaryFromCounts(partial.byDisplayStatus) : statusSummary(all)), [all, partial]);
+  const note = partial && partial.total > all.length ? `counts of all ${formatCount(partial.total)} VMs; list still loading` : null;
   return (
-    <div className="summary-bar" role="group" aria-label="VMs by status" data-testid="status-summary" data-partial={partial ? 'true' : undefined}>
+    <div className="summary-bar" role="group" aria-label="VMs by status" data-testid="status-summary" data-partial={partial ? 'true' : undefined} title={note ? `Status ${note}` : undefined}>
       {summary.map((g, i) => (
         <span key={g.id}>
           {i > 0 && <span className="summary-sep" aria-hidden> · </span>}
@@ -436,10 +470,11 @@ function SummaryBar({ all, partial }: { all: VmContextSummary[]; partial: VmStat
           </button>
         </span>
       ))}
-      {partial && partial.total > all.length && (
-        <span className="summary-note muted" data-testid="summary-partial">
-          {' '}
-          (counts of all {formatCount(partial.total)} VMs; list still loading)
+      {/* Read out with the counts; on screen the table footer (a line of its own) says it, so the
+          toolbar keeps its height when the list arrives and the note goes. */}
+      {note && (
+        <span className="sr-only" data-testid="summary-partial">
+          {` (${note})`}
         </span>
       )}
     </div>

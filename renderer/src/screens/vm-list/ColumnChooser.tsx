@@ -1,26 +1,17 @@
 // The VM table's column chooser: a disclosure button with a list of checkboxes. The choice is kept in
-// this browser profile's localStorage (it is a view preference, not something the core acts on).
+// this browser profile's localStorage (lib/column-storage.ts).
 import { useCallback, useEffect, useId, useRef, useState, type KeyboardEvent } from 'react';
-import { COLUMNS_STORAGE_KEY, VM_COLUMNS, VM_COLUMN_IDS, parseColumnChoice, type VmColumnId } from '../../lib/vm-columns';
+import { VM_COLUMNS, VM_COLUMN_IDS, parseColumnChoice, type VmColumnId } from '../../lib/vm-columns';
+import { storedColumnChoice, storeColumnChoice } from '../../lib/column-storage';
 
-function readChoice(): VmColumnId[] {
-  try {
-    return parseColumnChoice(window.localStorage.getItem(COLUMNS_STORAGE_KEY));
-  } catch {
-    return parseColumnChoice(null);
-  }
-}
+const readChoice = (): VmColumnId[] => parseColumnChoice(storedColumnChoice());
 
 export function useColumnChoice(): [VmColumnId[], (c: VmColumnId[]) => void] {
   const [chosen, setChosen] = useState<VmColumnId[]>(readChoice);
   const set = useCallback((c: VmColumnId[]) => {
     const ordered = VM_COLUMN_IDS.filter((id) => c.includes(id));
     setChosen(ordered);
-    try {
-      window.localStorage.setItem(COLUMNS_STORAGE_KEY, JSON.stringify(ordered));
-    } catch {
-      // A profile without storage keeps the choice for this session only.
-    }
+    storeColumnChoice(JSON.stringify(ordered));
   }, []);
   return [chosen, set];
 }
