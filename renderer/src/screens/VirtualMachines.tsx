@@ -281,8 +281,11 @@ function VmTable({
     const template = gridTemplate(fit.shown, withPanel);
     const key = `${template}|${fit.shown.map((c) => c.id).join(' ')}|${fit.dropped.map((c) => c.id).join(' ')}`;
     if (fitted.current?.key !== key) {
-      const all = [...fit.shown, ...fit.dropped];
-      fitted.current = { key, columns: VM_COLUMNS.filter((c) => all.includes(c)), hidden: new Set(fit.dropped.map((c) => c.id)), template };
+      // Beside the panel the dropped columns stay drawn but hidden (a running job's progress cell keeps
+      // moving in its row); dropped for width they are not drawn at all, which is two of eleven cells
+      // per row at 1440 px, on the first render and in every frame of scrolling.
+      const all = withPanel ? [...fit.shown, ...fit.dropped] : fit.shown;
+      fitted.current = { key, columns: VM_COLUMNS.filter((c) => all.includes(c)), hidden: new Set(withPanel ? fit.dropped.map((c) => c.id) : []), template };
     }
     return fitted.current;
   }, [chosen, width, withPanel]);
