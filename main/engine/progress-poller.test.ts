@@ -691,6 +691,61 @@ describe('ProgressPoller: what a pass costs', () => {
     expect(asked).toEqual([second]);
   });
 
+  it('asks at most `concurrency` at once, fills free places two at a time (half of four), and a question that hangs holds one place, not the pass', async () => {
+    const ids = [jobId];
+    for (let n = 0; n < 8; n++) {
+      const c = contexts.add({ vm: twoDiskVm({ vmwareVmId: `vm-q${n}`, name: `q${n}`, path: `/DC/vm/q${n}` }), vcenterHost: 'vc.test.invalid', credentialId: null, vmaApplianceId: null }).id;
+      const j = jobs.claim({ contextId: c, trigger: 'ui' }).id;
+      jobs.update(j, { status: 'replicating' });
+      jobs.addPolled(j, 'app-vma', new Date(now));
+      ids.push(j);
+    }
+    const answer = { found: true as const, progress: transfer(MiB, 24 * MiB) };
+    const waiting: { id: string; answer: () => void }[] = [];
+    const groups: string[][] = [];
+    let asking: string[] | null = null;
+    vma.progress = (...args: unknown[]) => {
+      const id = String(args[0]);
+      // Questions asked in one go (one turn of the event loop) form one group.
+      if (asking === null) {
+        asking = [];
+        groups.push(asking);
+        queueMicrotask(() => (asking = null));
+      }
+      asking.push(id);
+      return new Promise<typeof answer>((resolve) => waiting.push({ id, answer: () => resolve(answer) }));
+    };
+    const settle = async () => {
+      for (let i = 0; i < 10; i++) await Promise.resolve();
+    };
+    now = T0 + 1_000;
+    const pass = poller.tick();
+    await settle();
+    expect(groups.map((g) => g.length)).toEqual([4]);
+    // The first question never gets its answer during this pass.
+    const hung = waiting.shift()!;
+    waiting.shift()!.answer();
+    await settle();
+    expect(groups).toHaveLength(1);
+    waiting.shift()!.answer();
+    await settle();
+    expect(groups.map((g) => g.length)).toEqual([4, 2]);
+    while (waiting.length > 0) {
+      waiting.shift()!.answer();
+      await settle();
+    }
+    expect(groups.flat()).toHaveLength(9);
+    expect(new Set(groups.flat())).toEqual(new Set(ids));
+    expect(Math.max(...groups.map((g) => g.length))).toBeLessThanOrEqual(4);
+    let done = false;
+    void pass.then(() => (done = true));
+    await settle();
+    expect(done).toBe(false);
+    hung.answer();
+    await pass;
+    for (const id of ids) expect(jobs.require(id).bytesTransferred).toBe(MiB);
+  });
+
   it('writes the answers of a pass in one transaction per batch', async () => {
     const ids = [jobId];
     for (let n = 0; n < 4; n++) {
