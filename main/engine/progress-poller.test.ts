@@ -746,6 +746,39 @@ describe('ProgressPoller: what a pass costs', () => {
     for (const id of ids) expect(jobs.require(id).bytesTransferred).toBe(MiB);
   });
 
+  it('fills a place that stays free alone after a short wait when most questions hang (they never hold the others)', async () => {
+    const ids = [jobId];
+    for (let n = 0; n < 5; n++) {
+      const c = contexts.add({ vm: twoDiskVm({ vmwareVmId: `vm-h${n}`, name: `h${n}`, path: `/DC/vm/h${n}` }), vcenterHost: 'vc.test.invalid', credentialId: null, vmaApplianceId: null }).id;
+      const j = jobs.claim({ contextId: c, trigger: 'ui' }).id;
+      jobs.update(j, { status: 'replicating' });
+      jobs.addPolled(j, 'app-vma', new Date(now));
+      ids.push(j);
+    }
+    const answer = { found: true as const, progress: transfer(MiB, 24 * MiB) };
+    const waiting: { id: string; answer: () => void }[] = [];
+    const asked: string[] = [];
+    vma.progress = (...args: unknown[]) => {
+      asked.push(String(args[0]));
+      return new Promise<typeof answer>((resolve) => waiting.push({ id: String(args[0]), answer: () => resolve(answer) }));
+    };
+    now = T0 + 1_000;
+    const pass = poller.tick();
+    await vi.waitFor(() => expect(asked).toHaveLength(4));
+    // Three of the four questions hang; one is answered: one place free, fewer than half.
+    const hung = waiting.splice(0, 3);
+    waiting.shift()!.answer();
+    // The free place is filled on its own, and again after that question is answered.
+    await vi.waitFor(() => expect(asked).toHaveLength(5));
+    waiting.shift()!.answer();
+    await vi.waitFor(() => expect(asked).toHaveLength(6));
+    waiting.shift()!.answer();
+    expect(new Set(asked)).toEqual(new Set(ids));
+    for (const h of hung) h.answer();
+    await pass;
+    for (const id of ids) expect(jobs.require(id).bytesTransferred).toBe(MiB);
+  });
+
   it('writes the answers of a pass in one transaction per batch', async () => {
     const ids = [jobId];
     for (let n = 0; n < 4; n++) {

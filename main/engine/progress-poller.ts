@@ -1,5 +1,5 @@
 import type { JobProgressUpdate } from '../../shared/contract';
-import type { TerminalJobStatus } from '../../shared/domain';
+import { TERMINAL_JOB_STATUSES, type TerminalJobStatus } from '../../shared/domain';
 import { PROGRESS_PERSIST_MS, type JobRepository, type PollDiskView, type PolledJob, type PollJobView } from './job-repository';
 import { mapProgress, type ProgressSample } from './progress-mapper';
 import type { VmaApi } from './ports';
@@ -59,6 +59,12 @@ export function missingChangeIdWarning(d: { diskKey: string }): string {
   return `${d.diskKey} finished without a change id: its next sync will copy the whole disk`;
 }
 
+/**
+ * How long a free place waits for more to free up before it is filled alone (see askAll): long
+ * enough for the answers of one round trip to arrive together, short against the 2 s interval.
+ */
+const REFILL_WAIT_MS = 25;
+
 let isoSecond = NaN;
 let isoPrefix = '';
 const MS_DIGITS = Array.from({ length: 1000 }, (_, i) => `${String(i).padStart(3, '0')}Z`);
@@ -99,7 +105,7 @@ interface Fetched {
 
 type Ending = [jobId: string, outcome: TerminalJobStatus, error: string | null, warnings?: string[]];
 
-const TERMINAL: ReadonlySet<string> = new Set(['completed', 'failed', 'cancelled']);
+const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_JOB_STATUSES);
 
 function sameUpdate(a: JobProgressUpdate, b: JobProgressUpdate): boolean {
   if (
@@ -224,7 +230,8 @@ export class ProgressPoller {
    * Asks about every due job, at most `concurrency` at a time. Free places are filled together once
    * half of them are free, not one by one as answers come: questions asked in one go leave in one
    * write on the SSH connection (main/ssh/batch-writes.ts), and each write wakes the other side. A
-   * question that hangs holds one place, never the pass.
+   * place that stays free is filled after REFILL_WAIT_MS even when fewer than half are free: questions
+   * that hang (a VMA that stopped answering some of them) hold their own places, never the others'.
    */
   private askAll(due: readonly PolledJob[]): Promise<void> {
     const places = Math.min(this.opts.concurrency, due.length);
@@ -232,8 +239,11 @@ export class ProgressPoller {
     const refillAt = Math.ceil(places / 2);
     let next = 0;
     let active = 0;
+    let refillTimer: NodeJS.Timeout | null = null;
     return new Promise<void>((resolve, reject) => {
       const fill = (): void => {
+        if (refillTimer !== null) clearTimeout(refillTimer);
+        refillTimer = null;
         while (active < places && next < due.length) {
           const p = due[next++]!;
           this.inFlight.add(p.jobId);
@@ -249,6 +259,8 @@ export class ProgressPoller {
             if (active === 0) resolve();
           } else if (places - active >= refillAt) {
             fill();
+          } else {
+            refillTimer ??= setTimeout(fill, REFILL_WAIT_MS);
           }
         } catch (e) {
           reject(e);
