@@ -1,65 +1,65 @@
-import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { BodyTooLargeError, declaredLength, decodeBody, readBody, type ReadBodyOptions } from './body-text';
-
-/** The body as the VMA client decodes it: readBody, then decodeBody. */
-const readBodyText = async (body: Readable, opts: ReadBodyOptions = {}): Promise<string> => decodeBody(await readBody(body, opts));
+import { BodyCollector, BodyTooLargeError, declaredLength, decodeBody, type BodyCollectorOptions } from './body-text';
 
 const bytes = (...parts: (string | number[])[]): Buffer[] => parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p)));
 
-/** A stream of the given chunks that records how far it was read and whether it was destroyed. */
-function source(chunks: Buffer[]) {
-  const seen = { pulled: 0, destroyed: false };
-  let i = 0;
-  const stream = new Readable({
-    read() {
-      if (i < chunks.length) {
-        seen.pulled++;
-        this.push(chunks[i++]);
-      } else this.push(null);
-    },
-  });
-  stream.on('close', () => {
-    seen.destroyed = stream.destroyed;
-  });
-  return { stream, seen };
+/**
+ * What the VMA client does with an answer's chunks (main/vma/vma-client.ts, AnswerHandler): one
+ * collector, every chunk added as it comes, the whole body at the end. `seen.added` counts the chunks
+ * taken before the collector refused.
+ */
+function collect(chunks: Buffer[], opts: BodyCollectorOptions = {}, seen = { added: 0 }): Buffer {
+  const c = new BodyCollector(opts);
+  for (const chunk of chunks) {
+    c.add(chunk);
+    seen.added++;
+  }
+  return c.finish();
 }
 
-const rejection = async (p: Promise<unknown>): Promise<unknown> => p.then(() => new Error('resolved'), (e: unknown) => e);
+/** The body as the VMA client decodes it. */
+const collectText = (chunks: Buffer[], opts: BodyCollectorOptions = {}): string => decodeBody(collect(chunks, opts));
 
-describe('readBody', () => {
-  it('joins the chunks of an ASCII body in order into one buffer', async () => {
+const thrown = (run: () => unknown): unknown => {
+  try {
+    run();
+  } catch (e) {
+    return e;
+  }
+  return new Error('did not throw');
+};
+
+describe('BodyCollector', () => {
+  it('joins the chunks of an ASCII body in order into one buffer', () => {
     const chunks = bytes('{"vms":[', '{"id":"a"},', '{"id":"b"}', ']}');
-    const out = await readBody(source(chunks).stream);
-    expect(out.toString('latin1')).toBe('{"vms":[{"id":"a"},{"id":"b"}]}');
-    expect(await readBodyText(source(chunks).stream)).toBe('{"vms":[{"id":"a"},{"id":"b"}]}');
+    expect(collect(chunks).toString('latin1')).toBe('{"vms":[{"id":"a"},{"id":"b"}]}');
+    expect(collectText(chunks)).toBe('{"vms":[{"id":"a"},{"id":"b"}]}');
   });
 
-  it('without a sink, a body in one chunk is that chunk, uncopied; more chunks are joined into a new buffer, the first left as it was', async () => {
+  it('without a sink, a body in one chunk is that chunk, uncopied; more chunks are joined into a new buffer, the first left as it was', () => {
     const [one] = bytes('{"state":"copying"}');
-    const single = await readBody(source([one!]).stream);
+    const single = collect([one!]);
     expect(single).toBe(one);
     expect(single.toString()).toBe('{"state":"copying"}');
 
     const [a, b] = bytes('{"state":', '"done"}');
-    const joined = await readBody(source([a!, b!]).stream);
+    const joined = collect([a!, b!]);
     expect(joined.toString()).toBe('{"state":"done"}');
     expect(joined).not.toBe(a);
     expect(a!.toString()).toBe('{"state":');
   });
 
-  it('decodes a multibyte character split across chunks', async () => {
+  it('decodes a multibyte character split across chunks', () => {
     // "é" is C3 A9 and "€" is E2 82 AC: each arrives cut in two.
     const chunks = bytes('{"name":"caf', [0xc3], [0xa9, 0x20, 0xe2, 0x82], [0xac, 0x22, 0x7d]);
-    expect(await readBodyText(source(chunks).stream)).toBe('{"name":"café €"}');
+    expect(collectText(chunks)).toBe('{"name":"café €"}');
   });
 
-  it('grows past the first buffer and tells the sink every length, with the buffer in use', async () => {
+  it('grows past the first buffer and tells the sink every length, with the buffer in use', () => {
     const big = 'x'.repeat(50_000);
-    const chunks = bytes(big, big, big);
     const lengths: number[] = [];
     let sameContent = true;
-    const out = await readBody(source(chunks).stream, {
+    const out = collect(bytes(big, big, big), {
       onData: (b, n) => {
         lengths.push(n);
         sameContent &&= b.subarray(0, n).every((c) => c === 0x78);
@@ -70,78 +70,59 @@ describe('readBody', () => {
     expect(sameContent).toBe(true);
   });
 
-  it('refuses a body over the limit as soon as the limit is passed, and destroys the stream', async () => {
-    const { stream, seen } = source(Array.from({ length: 40 }, () => Buffer.alloc(8192, 0x61)));
-    const e = await rejection(readBody(stream, { maxBytes: 20_000 }));
+  it('refuses a body over the limit at the chunk that passes it', () => {
+    const seen = { added: 0 };
+    const e = thrown(() => collect(Array.from({ length: 40 }, () => Buffer.alloc(8192, 0x61)), { maxBytes: 20_000 }, seen));
     expect(e).toBeInstanceOf(BodyTooLargeError);
     expect((e as BodyTooLargeError).declaredBytes).toBeNull();
-    // The third chunk passes the limit; the stream's own read-ahead (16 KiB) may have pulled a few more.
-    expect(seen.pulled).toBeLessThan(8);
-    await new Promise((r) => setImmediate(r));
-    expect(stream.destroyed).toBe(true);
+    // 2 × 8192 fit; the third chunk passes the limit.
+    expect(seen.added).toBe(2);
   });
 
-  it('a body of exactly the limit is read', async () => {
-    expect((await readBody(source(bytes('a'.repeat(10), 'b'.repeat(15))).stream, { maxBytes: 25 })).length).toBe(25);
+  it('a body of exactly the limit is read', () => {
+    expect(collect(bytes('a'.repeat(10), 'b'.repeat(15)), { maxBytes: 25 }).length).toBe(25);
   });
 
-  it('refuses a content-length over the limit without reading anything', async () => {
-    const { stream, seen } = source(bytes('{}'));
-    const e = await rejection(readBody(stream, { maxBytes: 1000, contentLength: '1001' }));
+  it('refuses a content-length over the limit before any chunk', () => {
+    const seen = { added: 0 };
+    const e = thrown(() => collect(bytes('{}'), { maxBytes: 1000, contentLength: '1001' }, seen));
     expect(e).toBeInstanceOf(BodyTooLargeError);
     expect((e as BodyTooLargeError).declaredBytes).toBe(1001);
-    expect(seen.pulled).toBe(0);
-    expect(stream.destroyed).toBe(true);
+    expect(seen.added).toBe(0);
   });
 
-  it('a content-length that lies low or high changes nothing but the first allocation', async () => {
+  it('a content-length that lies low or high changes nothing but the first allocation', () => {
     const body = '{"vms":[{"id":"a"}],"vcenter":{"host":"h"}}';
-    // Announces 4, sends the whole body: the buffer grows.
-    expect(await readBodyText(source(bytes(body.slice(0, 10), body.slice(10))).stream, { contentLength: '4' })).toBe(body);
-    // Announces 1 MiB, sends 43 bytes: exactly those 43 bytes, nothing of the unfilled buffer.
-    const short = await readBody(source(bytes(body)).stream, { contentLength: String(1024 * 1024) });
-    expect(short.length).toBe(body.length);
-    expect(short.toString('latin1')).toBe(body);
-    // Announces less than the limit, sends more: the limit still holds.
-    expect(await rejection(readBody(source(bytes('a'.repeat(30))).stream, { contentLength: '5', maxBytes: 20 }))).toBeInstanceOf(BodyTooLargeError);
+    const sink = { onData: () => {} };
+    for (const opts of [{}, sink]) {
+      // Announces 4, sends the whole body: the buffer grows.
+      expect(collectText(bytes(body.slice(0, 10), body.slice(10)), { ...opts, contentLength: '4' })).toBe(body);
+      // Announces 1 MiB, sends 43 bytes: exactly those 43 bytes, nothing of the unfilled buffer.
+      const short = collect(bytes(body), { ...opts, contentLength: String(1024 * 1024) });
+      expect(short.length).toBe(body.length);
+      expect(short.toString('latin1')).toBe(body);
+      // Announces less than the limit, sends more: the limit still holds.
+      expect(thrown(() => collect(bytes('a'.repeat(30)), { ...opts, contentLength: '5', maxBytes: 20 }))).toBeInstanceOf(BodyTooLargeError);
+    }
   });
 
-  it('an unusable content-length is ignored', async () => {
+  it('an unusable content-length is ignored', () => {
     for (const header of ['12abc', '-5', '', ' 7', '1e3', '99999999999999999999', ['10', '10'], undefined, 42]) {
       expect(declaredLength(header)).toBeNull();
-      expect(await readBodyText(source(bytes('{"a":1}')).stream, { contentLength: header, maxBytes: 100 })).toBe('{"a":1}');
+      expect(collectText(bytes('{"a":1}'), { contentLength: header, maxBytes: 100 })).toBe('{"a":1}');
     }
     expect(declaredLength('0')).toBe(0);
-    expect(await readBodyText(source(bytes('{"a":1}')).stream, { contentLength: '0' })).toBe('{"a":1}');
+    expect(collectText(bytes('{"a":1}'), { contentLength: '0' })).toBe('{"a":1}');
   });
 
-  it('an empty body is empty', async () => {
-    expect(await readBodyText(source([]).stream)).toBe('');
+  it('an empty body is empty', () => {
+    expect(collectText([])).toBe('');
+    expect(decodeBody(collect([], { onData: () => {} }))).toBe('');
   });
 
-  it('passes on a stream error', async () => {
-    const stream = new Readable({ read() {} });
-    const p = readBody(stream);
-    stream.push(Buffer.from('{"a":'));
-    stream.destroy(new Error('socket hang up'));
-    expect(((await rejection(p)) as Error).message).toBe('socket hang up');
-  });
-});
-
-describe('readBody endings', () => {
-  it('a body destroyed without an error and without its end is incomplete', async () => {
-    const stream = new Readable({ read() {} });
-    const p = readBody(stream);
-    stream.push(Buffer.from('{"a":'));
-    await new Promise((r) => setImmediate(r));
-    stream.destroy();
-    expect(((await rejection(p)) as Error).message).toMatch(/closed before its end/);
-  });
-
-  it('a sink that throws ends the read with its error', async () => {
-    const { stream } = source(bytes('{"a":', '1}'));
-    const e = await rejection(
-      readBody(stream, {
+  it('a sink that throws makes add throw its error', () => {
+    const e = thrown(() =>
+      collect(bytes('{"a":', '1}'), {
         onData: () => {
           throw new Error('sink broke');
         },

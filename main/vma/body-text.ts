@@ -1,12 +1,12 @@
-// Reads an HTTP response body into one buffer and decodes it. A discovery answer of a large vCenter
-// is megabytes of JSON (10,000 VMs ≈ 10 MB): collecting it as a list of chunks, joining them and
-// decoding them as UTF-8 costs copies the console does not need, and an appliance that never stops
-// sending must not be able to fill the console's memory. So: one buffer, sized from content-length
-// when the header is believable, grown by doubling otherwise; a hard size limit checked against the
-// header and against every chunk; an ASCII fast path for the decode (discovery JSON is ASCII unless
-// a name carries other characters, and then the UTF-8 decoder runs as before).
+// Collects an HTTP response body as undici hands over its chunks, and decodes it. A discovery answer
+// of a large vCenter is megabytes of JSON (10,000 VMs ≈ 10 MB): copies the console does not need
+// cost, and an appliance that never stops sending must not be able to fill the console's memory.
+// So: a hard size limit checked against content-length and against every chunk; chunks kept as they
+// came and joined once at the end (a one-chunk answer, the poller's usual one, is not copied), or one
+// buffer grown by doubling when an incremental parser watches the body; an ASCII fast path for the
+// decode (discovery JSON is ASCII unless a name carries other characters, and then the UTF-8 decoder
+// runs as before).
 import { isAscii } from 'node:buffer';
-import type { Readable } from 'node:stream';
 
 /** Far above any real discovery answer (10,000 VMs ≈ 10 MB) and well below V8's string limit. */
 export const DEFAULT_MAX_BODY_BYTES = 128 * 1024 * 1024;
@@ -33,7 +33,7 @@ export class BodyTooLargeError extends Error {
  */
 export type BodyProgress = (bytes: Buffer, length: number) => void;
 
-export interface ReadBodyOptions {
+export interface BodyCollectorOptions {
   /** The content-length header as received (undici gives string | string[] | undefined). */
   contentLength?: unknown;
   maxBytes?: number;
@@ -51,8 +51,8 @@ export function declaredLength(header: unknown): number | null {
 }
 
 /**
- * Gathers a body's chunks as they arrive, with the size limit and the optional sink (readBody's
- * rules, shared with clients that get chunks from undici's handler directly and have no stream).
+ * Gathers a body's chunks as they arrive from undici's dispatch handler (main/vma/vma-client.ts),
+ * with the size limit and the optional sink.
  * `add` throws BodyTooLargeError as soon as the body is known to exceed the limit; the caller stops
  * reading. A sink that throws makes `add` throw what it threw.
  */
@@ -69,7 +69,7 @@ export class BodyCollector {
   private length = 0;
 
   /** Throws BodyTooLargeError at once when the declared length alone breaks the limit. */
-  constructor(opts: ReadBodyOptions = {}) {
+  constructor(opts: BodyCollectorOptions = {}) {
     this.maxBytes = opts.maxBytes ?? DEFAULT_MAX_BODY_BYTES;
     const declared = declaredLength(opts.contentLength);
     if (declared !== null && declared > this.maxBytes) throw new BodyTooLargeError(this.maxBytes, declared);
@@ -115,51 +115,6 @@ export class BodyCollector {
     if (chunks.length === 1) return chunks[0]!;
     return chunks.length === 0 ? EMPTY : Buffer.concat(chunks, this.length);
   }
-}
-
-/**
- * The whole body as one Buffer (a view of exactly the bytes received). Rejects with
- * BodyTooLargeError, destroying the stream, as soon as the body is known to exceed `maxBytes`;
- * stream errors (connection lost, aborted) reject as they are.
- */
-export function readBody(body: Readable, opts: ReadBodyOptions = {}): Promise<Buffer> {
-  // undici's body reports its destruction as an error event; after a refusal nobody wants it.
-  body.on('error', () => {});
-  let collector: BodyCollector;
-  try {
-    collector = new BodyCollector(opts);
-  } catch (e) {
-    // Not even the first chunk is read.
-    body.destroy();
-    return Promise.reject(e);
-  }
-  // 'data' events, not `for await`: async iteration measured twice the CPU for a 10 MB body
-  // (a promise and the stream's read machinery per chunk).
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const fail = (e: unknown): void => {
-      if (settled) return;
-      settled = true;
-      reject(e);
-    };
-    body.on('data', (chunk: Uint8Array) => {
-      if (settled) return;
-      try {
-        collector.add(chunk);
-      } catch (e) {
-        fail(e);
-        body.destroy();
-      }
-    });
-    body.once('end', () => {
-      if (settled) return;
-      settled = true;
-      resolve(collector.finish());
-    });
-    body.once('error', fail);
-    // Destroyed without an error (and without its end): the body is incomplete.
-    body.once('close', () => fail(new Error('the body closed before its end')));
-  });
 }
 
 const hasBom = (b: Buffer): boolean => b.length > 2 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf;

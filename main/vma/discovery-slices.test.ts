@@ -1,6 +1,5 @@
-import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { decodeBody, readBody } from './body-text';
+import { BodyCollector, decodeBody } from './body-text';
 import { createDiscoveryParser } from './discovery-slices';
 import { normaliseDiscovery } from './normalise';
 
@@ -63,11 +62,13 @@ function outcome(run: () => unknown): Outcome {
   }
 }
 
-/** Runs the slicing parser over `body` in chunks (through the real body reader) and the whole-body path; both outcomes. */
+/** Runs the slicing parser over `body` in chunks (through the client's body collector) and the whole-body path; both outcomes. */
 async function both(body: string | Buffer, o: { slice?: number; chunks?: number[] } = {}) {
   const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
   const parser = createDiscoveryParser(o.slice ?? 1024);
-  const read = await readBody(Readable.from(chunked(bytes, o.chunks ?? [700, 1500, 64, 3000])), { onData: parser.onData });
+  const collector = new BodyCollector({ onData: parser.onData });
+  for (const chunk of chunked(bytes, o.chunks ?? [700, 1500, 64, 3000])) collector.add(chunk);
+  const read = collector.finish();
   const sliced = outcome(() => parser.finish(read));
   const whole = outcome(() => normaliseDiscovery(JSON.parse(decodeBody(bytes))));
   return { sliced, whole, stats: parser.stats };
