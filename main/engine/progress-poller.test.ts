@@ -566,6 +566,18 @@ describe('ProgressPoller: VMA phases', () => {
 describe('ProgressPoller: what a pass costs', () => {
   const totalChanges = () => (db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
   const lastPollOnDisk = () => (db.prepare('SELECT last_poll_at FROM polled_jobs WHERE job_id = ?').get(jobId) as { last_poll_at: string | null }).last_poll_at;
+  /** `count` more running jobs the poller follows, beside the first one: every job id, the first one's first. */
+  const withPolledJobs = (prefix: string, count: number): string[] => {
+    const ids = [jobId];
+    for (let n = 0; n < count; n++) {
+      const c = contexts.add({ vm: twoDiskVm({ vmwareVmId: `vm-${prefix}${n}`, name: `${prefix}${n}`, path: `/DC/vm/${prefix}${n}` }), vcenterHost: 'vc.test.invalid', credentialId: null, vmaApplianceId: null }).id;
+      const j = jobs.claim({ contextId: c, trigger: 'ui' }).id;
+      jobs.update(j, { status: 'replicating' });
+      jobs.addPolled(j, 'app-vma', new Date(now));
+      ids.push(j);
+    }
+    return ids;
+  };
 
   it('an answer that changes nothing writes no row and pushes no update; the poll time is still known', async () => {
     vma.progressAnswer = { found: true, progress: { status: 'in_progress', phase: 'Initializing', percentage: 5 } };
@@ -692,14 +704,7 @@ describe('ProgressPoller: what a pass costs', () => {
   });
 
   it('asks at most `concurrency` at once, fills free places two at a time (half of four), and a question that hangs holds one place, not the pass', async () => {
-    const ids = [jobId];
-    for (let n = 0; n < 8; n++) {
-      const c = contexts.add({ vm: twoDiskVm({ vmwareVmId: `vm-q${n}`, name: `q${n}`, path: `/DC/vm/q${n}` }), vcenterHost: 'vc.test.invalid', credentialId: null, vmaApplianceId: null }).id;
-      const j = jobs.claim({ contextId: c, trigger: 'ui' }).id;
-      jobs.update(j, { status: 'replicating' });
-      jobs.addPolled(j, 'app-vma', new Date(now));
-      ids.push(j);
-    }
+    const ids = withPolledJobs('q', 8);
     const answer = { found: true as const, progress: transfer(MiB, 24 * MiB) };
     const waiting: { id: string; answer: () => void }[] = [];
     const groups: string[][] = [];
@@ -747,14 +752,7 @@ describe('ProgressPoller: what a pass costs', () => {
   });
 
   it('fills a place that stays free alone after a short wait when most questions hang (they never hold the others)', async () => {
-    const ids = [jobId];
-    for (let n = 0; n < 5; n++) {
-      const c = contexts.add({ vm: twoDiskVm({ vmwareVmId: `vm-h${n}`, name: `h${n}`, path: `/DC/vm/h${n}` }), vcenterHost: 'vc.test.invalid', credentialId: null, vmaApplianceId: null }).id;
-      const j = jobs.claim({ contextId: c, trigger: 'ui' }).id;
-      jobs.update(j, { status: 'replicating' });
-      jobs.addPolled(j, 'app-vma', new Date(now));
-      ids.push(j);
-    }
+    const ids = withPolledJobs('h', 5);
     const answer = { found: true as const, progress: transfer(MiB, 24 * MiB) };
     const waiting: { id: string; answer: () => void }[] = [];
     const asked: string[] = [];
@@ -780,14 +778,7 @@ describe('ProgressPoller: what a pass costs', () => {
   });
 
   it('writes the answers of a pass in one transaction per batch', async () => {
-    const ids = [jobId];
-    for (let n = 0; n < 4; n++) {
-      const c = contexts.add({ vm: twoDiskVm({ vmwareVmId: `vm-b${n}`, name: `b${n}`, path: `/DC/vm/b${n}` }), vcenterHost: 'vc.test.invalid', credentialId: null, vmaApplianceId: null }).id;
-      const j = jobs.claim({ contextId: c, trigger: 'ui' }).id;
-      jobs.update(j, { status: 'replicating' });
-      jobs.addPolled(j, 'app-vma', new Date(now));
-      ids.push(j);
-    }
+    const ids = withPolledJobs('b', 4);
     const batches: number[] = [];
     const batch = jobs.batch.bind(jobs);
     jobs.batch = <T>(fn: () => T): T => {
