@@ -232,7 +232,7 @@ export function normaliseDiscoveredVm(raw: unknown, fallbackDatacenter = ''): No
 }
 
 /** The checked top level of a discovery answer: what `normaliseDiscovery` throws on is thrown here. */
-interface DiscoveryEnvelope {
+export interface DiscoveryEnvelope {
   vcenterHost: string;
   datacenter: string;
   rawVms: readonly unknown[];
@@ -293,7 +293,11 @@ export class DiscoveryAccumulator {
    * empty here); it is checked exactly as `normaliseDiscovery` checks a whole answer.
    */
   finish(body: unknown): NormalisedDiscovery {
-    const envelope = readEnvelope(body);
+    return this.finishWith(readEnvelope(body));
+  }
+
+  /** `finish` with the top level already checked (normaliseDiscovery reads it before the list). */
+  finishWith(envelope: DiscoveryEnvelope): NormalisedDiscovery {
     for (const vm of this.lacksDatacenter) vm.datacenter = envelope.datacenter;
     const warnings = envelope.warnings;
     for (const w of this.vmWarnings) warnings.push(w);
@@ -309,7 +313,7 @@ export function normaliseDiscovery(body: unknown): NormalisedDiscovery {
   const envelope = readEnvelope(body);
   const acc = new DiscoveryAccumulator();
   acc.add(envelope.rawVms, envelope.datacenter);
-  return acc.finish(body);
+  return acc.finishWith(envelope);
 }
 
 /** What the pre-sync discovery found for a managed VM. */
