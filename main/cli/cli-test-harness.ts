@@ -1,5 +1,6 @@
 // Test-only (imported by the *.test.ts files beside it): runs `mkc` in this process against a fresh
 // temporary data directory per test, capturing what it prints.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -57,4 +58,18 @@ export function useCliHarness(prefix: string, options: { dataDirArg?: boolean } 
     },
     json: () => JSON.parse(state.out.join('')),
   };
+}
+
+/**
+ * Runs a generated bash completion script in a real bash, as the shell would on <TAB>, and returns
+ * the words it offers (sorted). `--norc`: bash started with a socket as its stdin (how Node hands
+ * over pipes) takes itself for a remote shell and reads ~/.bashrc, and what that file does on the
+ * machine running the tests (a version manager's rehash waited 60 s on a lock) is not under test.
+ */
+export function bashCompletions(dir: string, script: string, words: string[]): string[] {
+  const file = path.join(dir, 'mkc-completion.bash');
+  fs.writeFileSync(file, script);
+  const array = words.map((w) => `'${w}'`).join(' ');
+  const printed = execFileSync('bash', ['--norc', '-c', `source ${file}; COMP_WORDS=(${array}); COMP_CWORD=${words.length - 1}; _mkc_complete; printf '%s\\n' "\${COMPREPLY[@]}"`], { encoding: 'utf8' });
+  return printed.split('\n').filter(Boolean).sort();
 }

@@ -1,7 +1,6 @@
 // The commander tree mkc parses with: global options wherever they sit, --version, help on every
 // level and through `mkc help <command>`, completion generated from the same tree, and refusals of
 // bad input (exit code 2) before anything is opened or written.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -9,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import pkg from '../../package.json';
 import { ALL_COMMANDS } from './commands';
 import { buildProgram, pathOf } from './program';
-import { useCliHarness } from './cli-test-harness';
+import { bashCompletions, useCliHarness } from './cli-test-harness';
 
 const h = useCliHarness('mkc-program-', { dataDirArg: false });
 const mkc = h.mkc;
@@ -151,13 +150,7 @@ describe('secrets never come from arguments', () => {
 });
 
 describe('mkc completion', () => {
-  function complete(script: string, words: string[]): string[] {
-    const file = path.join(h.dir, 'mkc-completion.bash');
-    fs.writeFileSync(file, script);
-    const array = words.map((w) => `'${w}'`).join(' ');
-    const text = execFileSync('bash', ['-c', `source ${file}; COMP_WORDS=(${array}); COMP_CWORD=${words.length - 1}; _mkc_complete; printf '%s\\n' "\${COMPREPLY[@]}"`], { encoding: 'utf8' });
-    return text.split('\n').filter(Boolean).sort();
-  }
+  const complete = (script: string, words: string[]): string[] => bashCompletions(h.dir, script, words);
   const script = async (shell: string) => {
     expect(await mkc('completion', shell)).toBe(0);
     return h.out.join('');

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,7 +14,7 @@ import { acquireOwnerLock, ownerLockPath } from '../owner/owner-lock';
 import type { HandlerMap } from '../ipc/handler-types';
 import { ownerPortOf } from '../owner/owner-port';
 import type { DiscoveredVm } from '../../shared/discovery';
-import { noSecrets, useCliHarness } from './cli-test-harness';
+import { bashCompletions, noSecrets, useCliHarness } from './cli-test-harness';
 
 const LATEST_SCHEMA = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
@@ -91,14 +90,7 @@ describe('mkc', () => {
 });
 
 describe('mkc completion', () => {
-  /** Runs the generated script in a real bash, as the shell would on <TAB>. */
-  function complete(script: string, words: string[]): string[] {
-    const file = path.join(h.dir, 'mkc-completion.bash');
-    fs.writeFileSync(file, script);
-    const array = words.map((w) => `'${w}'`).join(' ');
-    const printed = execFileSync('bash', ['-c', `source ${file}; COMP_WORDS=(${array}); COMP_CWORD=${words.length - 1}; _mkc_complete; printf '%s\\n' "\${COMPREPLY[@]}"`], { encoding: 'utf8' });
-    return printed.split('\n').filter(Boolean).sort();
-  }
+  const complete = (script: string, words: string[]): string[] => bashCompletions(h.dir, script, words);
 
   it('completes command words and each command\'s options from the command list', async () => {
     expect(await runCli(['completion', 'bash'], ALL_COMMANDS, h.io)).toBe(0);

@@ -15,9 +15,13 @@ export interface PortCheckOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** One connection attempt with bash's /dev/tcp; the address is passed as arguments, never interpolated. */
+/**
+ * One connection attempt with bash's /dev/tcp; the address is passed as arguments, never interpolated.
+ * `--norc`: a bash whose stdin is a socket takes itself for a remote shell and would read the
+ * account's ~/.bashrc first, whose run time and output are not the attempt's.
+ */
 export function connectCommand(ip: string, port: number, attemptSeconds: number): string {
-  return shellCommand(['timeout', String(attemptSeconds), 'bash', '-c', 'exec 3<>"/dev/tcp/$0/$1"', ip, String(port)]);
+  return shellCommand(['timeout', String(attemptSeconds), 'bash', '--norc', '-c', 'exec 3<>"/dev/tcp/$0/$1"', ip, String(port)]);
 }
 
 export async function checkPort(shell: RemoteShell, ip: string, port: number, options: PortCheckOptions): Promise<PortCheck> {

@@ -37,6 +37,6 @@ describe('port checks from the OMA appliance', () => {
     const shell = createLocalShell();
     const r = await checkPort(shell, '127.0.0.1; touch /tmp/should-not-exist-$$', openPort, { waitMs: 100, intervalMs: 50 });
     expect(r.open).toBe(false);
-    expect(connectCommand('a b', 1, 2)).toBe(`'timeout' '2' 'bash' '-c' 'exec 3<>"/dev/tcp/$0/$1"' 'a b' '1'`);
+    expect(connectCommand('a b', 1, 2)).toBe(`'timeout' '2' 'bash' '--norc' '-c' 'exec 3<>"/dev/tcp/$0/$1"' 'a b' '1'`);
   });
 });
