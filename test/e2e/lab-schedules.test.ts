@@ -74,8 +74,10 @@ describe('schedules against the lab', () => {
 
     // Run now: one execution, its jobs go through the engine one at a time (limit 1) and complete.
     await page.locator('nav [data-screen="schedules"]').click();
-    // A copy of known speed keeps the run going for seconds whatever the machine's load (the check
-    // below needs a window in which a poll would have fired).
+    // A copy of known pace keeps the run going for seconds however fast or loaded the machine (the
+    // check below needs a window in which a poll would have fired): each of the two jobs (one at a
+    // time) waits 1.5 s on the VMA before its first progress, then copies at a known speed.
+    lab.rig.vma.speed.firstPushDelayMs = 1_500;
     lab.rig.vma.speed.bytesPerSecond = 16 * 1024 * 1024;
     const runClicked = Date.now();
     await row.getByRole('button', { name: 'Run now' }).click();
