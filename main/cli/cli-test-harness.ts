@@ -63,8 +63,9 @@ export function useCliHarness(prefix: string, options: { dataDirArg?: boolean } 
 /**
  * Runs a generated bash completion script in a real bash, as the shell would on <TAB>, and returns
  * the words it offers (sorted). `--norc`: bash started with a socket as its stdin (how Node hands
- * over pipes) takes itself for a remote shell and reads ~/.bashrc, and what that file does on the
- * machine running the tests (a version manager's rehash waited 60 s on a lock) is not under test.
+ * over pipes) takes itself for a remote shell and reads ~/.bashrc when SHLVL says it is the top-level
+ * shell (vitest's workers run with SHLVL=0 here), and what that file does on the machine running the
+ * tests (a version manager's rehash waited 60 s on a lock) is not under test.
  */
 export function bashCompletions(dir: string, script: string, words: string[]): string[] {
   const file = path.join(dir, 'mkc-completion.bash');

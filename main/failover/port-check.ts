@@ -17,8 +17,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * One connection attempt with bash's /dev/tcp; the address is passed as arguments, never interpolated.
- * `--norc`: a bash whose stdin is a socket takes itself for a remote shell and would read the
- * account's ~/.bashrc first, whose run time and output are not the attempt's.
+ * `--norc`: bash takes itself for a shell started by sshd (SSH_CLIENT is set for every command over
+ * SSH) and reads the account's ~/.bashrc first when it thinks it is the top-level shell, as it does
+ * under a login shell that is not bash (no SHLVL); that file's run time and output are not the attempt's.
  */
 export function connectCommand(ip: string, port: number, attemptSeconds: number): string {
   return shellCommand(['timeout', String(attemptSeconds), 'bash', '--norc', '-c', 'exec 3<>"/dev/tcp/$0/$1"', ip, String(port)]);
